@@ -34,15 +34,16 @@ timed() { # name cmd...
 }
 
 build_pulumi() {
+	# auto.NewPulumiCommand(Root: dir) runs dir/bin/pulumi, hence the bin/ level.
 	local dir=$cache/pulumi-$PULUMI_VERSION
-	if [ -x "$dir/pulumi" ]; then log pulumi "cached at $dir"; return; fi
-	link_from_path pulumi "$dir" "$PULUMI_VERSION" version && return
+	if [ -x "$dir/bin/pulumi" ]; then log pulumi "cached at $dir"; return; fi
+	link_from_path pulumi "$dir/bin" "$PULUMI_VERSION" version && return
 	log pulumi "building $PULUMI_VERSION into $dir (about 1,000 CPU-s)"
-	mkdir -p "$dir"
-	(cd "$here/tools/pulumi" && timed pulumi go build -trimpath -o "$dir/pulumi.tmp" \
+	mkdir -p "$dir/bin"
+	(cd "$here/tools/pulumi" && timed pulumi go build -trimpath -o "$dir/bin/pulumi.tmp" \
 		-ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-	mv "$dir/pulumi.tmp" "$dir/pulumi"
+	mv "$dir/bin/pulumi.tmp" "$dir/bin/pulumi"
 }
 
 build_provider() {

@@ -1,0 +1,264 @@
+// Package automation drives the Pulumi Automation API: one local workspace per stack with its own
+// work dir, the CLI and provider plugin from the local tool cache (never downloaded), a bounded
+// worker pool across stacks with in-process serialisation per stack, conflict detection against
+// other processes, crash recovery and a structured result per stack.
+package automation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/connectsoft/tenantctl"
+	"github.com/connectsoft/tenantctl/internal/toolchain"
+)
+
+// Engine runs Pulumi operations over many stacks.
+type Engine struct {
+	tools      toolchain.Toolchain
+	dataDir    string
+	backendURL string
+	secrets    SecretsConfig
+	parallel   int
+	lockWait   time.Duration
+	extraEnv   map[string]string
+	auditor    Auditor
+	principal  string
+	progress   func(Progress)
+	project    workspace.Project
+	cmdOnce    sync.Once
+	cmd        auto.PulumiCommand
+	cmdErr     error
+	stackLocks sync.Map // stack name -> *sync.Mutex
+}
+
+// SecretsConfig selects the stacks' secrets provider. The passphrase comes from an environment
+// variable or a file, never from a flag, so it never shows in a process list.
+type SecretsConfig struct {
+	// Provider is "passphrase" (default) or a provider URL such as azurekeyvault://...
+	Provider string
+	// PassphraseFile is read by the CLI itself (PULUMI_CONFIG_PASSPHRASE_FILE).
+	PassphraseFile string
+	// Passphrase is passed to the CLI through its environment only.
+	Passphrase string
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithToolchain overrides where the CLI and provider are found.
+func WithToolchain(t toolchain.Toolchain) Option { return func(e *Engine) { e.tools = t } }
+
+// WithDataDir sets where workspaces, PULUMI_HOME and (by default) file state live.
+func WithDataDir(dir string) Option { return func(e *Engine) { e.dataDir = dir } }
+
+// WithBackend sets the state backend URL (file://, azblob://, postgres://).
+func WithBackend(url string) Option { return func(e *Engine) { e.backendURL = url } }
+
+// WithSecrets sets the secrets provider.
+func WithSecrets(s SecretsConfig) Option { return func(e *Engine) { e.secrets = s } }
+
+// WithParallel bounds how many stacks run at once (default: number of cores).
+func WithParallel(n int) Option { return func(e *Engine) { e.parallel = n } }
+
+// WithLockWait makes an operation that meets a stack locked by another process retry with
+// backoff for up to d before reporting a conflict.
+func WithLockWait(d time.Duration) Option { return func(e *Engine) { e.lockWait = d } }
+
+// WithEnv adds environment variables for every CLI call (e.g. AZURE_STORAGE_ACCOUNT for azblob).
+func WithEnv(env map[string]string) Option {
+	return func(e *Engine) {
+		for k, v := range env {
+			e.extraEnv[k] = v
+		}
+	}
+}
+
+// WithAuditor records every mutating operation.
+func WithAuditor(a Auditor) Option { return func(e *Engine) { e.auditor = a } }
+
+// WithPrincipal names who runs the operations, for audit records.
+func WithPrincipal(p string) Option { return func(e *Engine) { e.principal = p } }
+
+// WithProgress receives live progress events (resource counts per stack).
+func WithProgress(f func(Progress)) Option { return func(e *Engine) { e.progress = f } }
+
+// DefaultDataDir is $TENANTCTL_DATA_DIR, else $XDG_DATA_HOME/tenantctl, else
+// ~/.local/share/tenantctl.
+func DefaultDataDir() string {
+	if d := os.Getenv("TENANTCTL_DATA_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tenantctl")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "tenantctl")
+}
+
+// New builds an Engine. It checks that the tools exist but does not start any process.
+func New(opts ...Option) (*Engine, error) {
+	e := &Engine{
+		tools:    toolchain.Default(),
+		parallel: runtime.NumCPU(),
+		extraEnv: map[string]string{},
+		secrets:  SecretsConfig{Provider: "passphrase"},
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.dataDir == "" {
+		e.dataDir = DefaultDataDir()
+	}
+	if e.parallel < 1 {
+		e.parallel = 1
+	}
+	if e.backendURL == "" {
+		e.backendURL = "file://" + filepath.Join(e.dataDir, "state")
+	}
+	if err := e.tools.CheckEngine(); err != nil {
+		return nil, err
+	}
+	proj, err := workspace.LoadProjectBytes(tenantctl.ProjectYAML, "Pulumi.yaml", encoding.YAML)
+	if err != nil {
+		return nil, fmt.Errorf("load embedded Pulumi.yaml: %w", err)
+	}
+	// Inline programs run in this process; Main is for plain-Pulumi users only.
+	proj.Main = ""
+	proj.Backend = &workspace.ProjectBackend{URL: e.backendURL}
+	proj.Plugins = &workspace.Plugins{Providers: []workspace.PluginOptions{{
+		Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: e.tools.ProviderDir,
+	}}}
+	e.project = *proj
+	if strings.HasPrefix(e.backendURL, "file://") {
+		if err := os.MkdirAll(strings.TrimPrefix(e.backendURL, "file://"), 0o700); err != nil {
+			return nil, fmt.Errorf("state dir: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// BackendURL is the state backend in use.
+func (e *Engine) BackendURL() string { return e.backendURL }
+
+// ProjectName is the Pulumi project every stack belongs to.
+func (e *Engine) ProjectName() string { return string(e.project.Name) }
+
+// Parallel is the worker pool size.
+func (e *Engine) Parallel() int { return e.parallel }
+
+func (e *Engine) pulumiCommand() (auto.PulumiCommand, error) {
+	e.cmdOnce.Do(func() {
+		e.cmd, e.cmdErr = auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: e.tools.PulumiRoot})
+		if e.cmdErr != nil {
+			e.cmdErr = fmt.Errorf("pulumi CLI at %s: %w", e.tools.PulumiBin(), e.cmdErr)
+		}
+	})
+	return e.cmd, e.cmdErr
+}
+
+// env is the environment of every CLI call: offline switches, PULUMI_HOME, the passphrase source.
+func (e *Engine) env() map[string]string {
+	env := map[string]string{}
+	for _, kv := range toolchain.OfflineEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	// The plugin comes from the project's plugin path; refuse anything ambient on PATH so a
+	// stray binary cannot change what runs.
+	env["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
+	env["PULUMI_BACKEND_URL"] = e.backendURL
+	switch {
+	case e.secrets.PassphraseFile != "":
+		env["PULUMI_CONFIG_PASSPHRASE_FILE"] = e.secrets.PassphraseFile
+	case e.secrets.Passphrase != "":
+		env["PULUMI_CONFIG_PASSPHRASE"] = e.secrets.Passphrase
+	}
+	for k, v := range e.extraEnv {
+		env[k] = v
+	}
+	return env
+}
+
+// lock serialises operations on one stack inside this process.
+func (e *Engine) lock(stack string) func() {
+	m, _ := e.stackLocks.LoadOrStore(stack, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// workDir is a stack's own workspace folder, kept across runs (it holds Pulumi.<stack>.yaml).
+func (e *Engine) workDir(stack string) string {
+	return filepath.Join(e.dataDir, "workspaces", e.ProjectName(), stack)
+}
+
+// stack opens (creating when needed) the stack with its own workspace. The program is nil for
+// operations that do not run it (destroy, cancel, export).
+func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, error) {
+	cmd, err := e.pulumiCommand()
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	wd := e.workDir(t.Stack)
+	if err := os.MkdirAll(wd, 0o700); err != nil {
+		return auto.Stack{}, fmt.Errorf("work dir: %w", err)
+	}
+	home := filepath.Join(e.dataDir, "pulumi-home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return auto.Stack{}, fmt.Errorf("pulumi home: %w", err)
+	}
+	program := t.Program
+	if program == nil {
+		program = emptyProgram
+	}
+	wsOpts := []auto.LocalWorkspaceOption{
+		auto.Project(e.project),
+		auto.WorkDir(wd),
+		auto.PulumiHome(home),
+		auto.Pulumi(cmd),
+		auto.EnvVars(e.env()),
+	}
+	if e.secrets.Provider != "" {
+		wsOpts = append(wsOpts, auto.SecretsProvider(e.secrets.Provider))
+	}
+	var s auto.Stack
+	if create {
+		s, err = auto.UpsertStackInlineSource(ctx, t.Stack, e.ProjectName(), program, wsOpts...)
+	} else {
+		s, err = auto.SelectStackInlineSource(ctx, t.Stack, e.ProjectName(), program, wsOpts...)
+	}
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("open stack %s: %w", t.Stack, err)
+	}
+	if len(t.Config) > 0 {
+		if err := s.SetAllConfig(ctx, t.Config); err != nil {
+			return auto.Stack{}, fmt.Errorf("set config of %s: %w", t.Stack, err)
+		}
+	}
+	return s, nil
+}
+
+// IsNotFound reports whether err says a stack does not exist.
+func IsNotFound(err error) bool {
+	var nf *notFoundError
+	return errors.As(err, &nf) || auto.IsSelectStack404Error(err)
+}
+
+type notFoundError struct{ stack string }
+
+func (n *notFoundError) Error() string { return "stack " + n.stack + " not found" }
+
+// emptyProgram stands in where an operation does not run the program (destroy, cancel).
+func emptyProgram(*pulumi.Context) error { return nil }

@@ -1,0 +1,295 @@
+package automation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Operation is what the engine does to a stack.
+type Operation string
+
+const (
+	OpPreview Operation = "preview"
+	OpUp      Operation = "up"
+	OpRefresh Operation = "refresh"
+	OpDestroy Operation = "destroy"
+)
+
+// Mutating reports whether op changes infrastructure or state (and so is audited and gated in
+// production).
+func (op Operation) Mutating() bool { return op == OpUp || op == OpDestroy || op == OpRefresh }
+
+// Target is one stack to operate on.
+type Target struct {
+	Stack       string
+	TenantID    string // empty for platform stacks
+	Environment string
+	Production  bool
+	// Commit is the desired-state commit the program was built from (for audit and reports).
+	Commit  string
+	Program pulumi.RunFunc
+	Config  auto.ConfigMap
+}
+
+// ResourceChange is one step the engine planned or took.
+type ResourceChange struct {
+	URN  string   `json:"urn"`
+	Type string   `json:"type"`
+	Op   string   `json:"op"`
+	Keys []string `json:"diffs,omitempty"`
+}
+
+// Result is the outcome of one operation on one stack.
+type Result struct {
+	Stack       string            `json:"stack"`
+	TenantID    string            `json:"tenantId,omitempty"`
+	Environment string            `json:"environment,omitempty"`
+	Operation   Operation         `json:"operation"`
+	Changes     map[string]int    `json:"changes"`
+	Steps       []ResourceChange  `json:"steps,omitempty"`
+	Outputs     map[string]any    `json:"outputs,omitempty"`
+	Duration    time.Duration     `json:"durationNs"`
+	Conflict    bool              `json:"conflict,omitempty"`
+	Skipped     string            `json:"skipped,omitempty"`
+	Err         error             `json:"-"`
+	Error       string            `json:"error,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+}
+
+// Failed reports whether the operation did not succeed.
+func (r Result) Failed() bool { return r.Err != nil }
+
+// ChangeCount is the number of steps that change something (everything but "same").
+func (r Result) ChangeCount() int {
+	n := 0
+	for op, c := range r.Changes {
+		if op != string(apitype.OpSame) && op != string(apitype.OpRead) {
+			n += c
+		}
+	}
+	return n
+}
+
+// Progress is a live event for one stack.
+type Progress struct {
+	Stack     string
+	Operation Operation
+	Phase     string // started | resource | finished
+	Done      int    // resources finished so far
+	Total     int    // resources planned so far
+	Elapsed   time.Duration
+	Result    *Result // set when Phase == finished
+}
+
+// ErrConflict marks a stack locked or being updated by another process.
+var ErrConflict = errors.New("stack is locked by another update")
+
+// Run performs op on every target through a bounded worker pool and returns one result per
+// target, in the targets' order. It never stops early because one stack failed; a cancelled
+// context stops queued targets and interrupts running ones (SIGINT to the CLI).
+func (e *Engine) Run(ctx context.Context, op Operation, targets []Target) []Result {
+	results := make([]Result, len(targets))
+	sem := make(chan struct{}, e.parallel)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op,
+					Err: ctx.Err(), Error: "not started: " + ctx.Err().Error()}
+				return
+			}
+			defer func() { <-sem }()
+			results[i] = e.RunOne(ctx, op, t)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// RunOne performs op on one stack, serialised with other operations on the same stack in this
+// process, retrying with backoff while another process holds the stack's lock (up to the
+// engine's lock wait).
+func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
+	unlock := e.lock(t.Stack)
+	defer unlock()
+	start := time.Now()
+	e.emit(Progress{Stack: t.Stack, Operation: op, Phase: "started"})
+	var res Result
+	deadline := start.Add(e.lockWait)
+	backoff := 500 * time.Millisecond
+	for {
+		res = e.runOnce(ctx, op, t, start)
+		if !res.Conflict || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		// jitter keeps shards that collided from retrying in lockstep
+		sleep := backoff + time.Duration(rand.Int64N(int64(backoff/2)))
+		select {
+		case <-time.After(sleep):
+		case <-ctx.Done():
+		}
+		if backoff < 8*time.Second {
+			backoff *= 2
+		}
+	}
+	res.Duration = time.Since(start)
+	if res.Err != nil && res.Error == "" {
+		res.Error = conciseError(res.Err)
+	}
+	if e.auditor != nil && op.Mutating() {
+		e.auditor.OperationFinished(ctx, e.principal, t, res)
+	}
+	r := res
+	e.emit(Progress{Stack: t.Stack, Operation: op, Phase: "finished", Elapsed: res.Duration, Result: &r,
+		Done: res.ChangeCount(), Total: len(res.Steps)})
+	return res
+}
+
+func (e *Engine) emit(p Progress) {
+	if e.progress != nil {
+		e.progress(p)
+	}
+}
+
+func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time.Time) Result {
+	res := Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op, Changes: map[string]int{}}
+	create := op == OpUp || op == OpPreview
+	s, err := e.stack(ctx, t, create)
+	if err != nil {
+		if !create && IsNotFound(err) {
+			res.Skipped = "stack does not exist"
+			return res
+		}
+		res.Err = err
+		return res
+	}
+	ch := make(chan events.EngineEvent)
+	steps := collectSteps(ch, func(done, total int) {
+		e.emit(Progress{Stack: t.Stack, Operation: op, Phase: "resource", Done: done, Total: total, Elapsed: time.Since(start)})
+	})
+	switch op {
+	case OpPreview:
+		_, err = s.Preview(ctx, optpreview.EventStreams(ch), optpreview.Diff())
+	case OpUp:
+		var r auto.UpResult
+		r, err = s.Up(ctx, optup.EventStreams(ch))
+		if err == nil {
+			res.Outputs = plainOutputs(r.Outputs)
+		}
+	case OpRefresh:
+		_, err = s.Refresh(ctx, optrefresh.EventStreams(ch))
+	case OpDestroy:
+		_, err = s.Destroy(ctx, optdestroy.EventStreams(ch))
+	default:
+		close(ch)
+		err = fmt.Errorf("unknown operation %q", op)
+	}
+	res.Steps = <-steps
+	for _, st := range res.Steps {
+		res.Changes[st.Op]++
+	}
+	if err != nil {
+		if auto.IsConcurrentUpdateError(err) {
+			res.Conflict = true
+			err = fmt.Errorf("%s %s: %w", op, t.Stack, ErrConflict)
+		} else {
+			err = fmt.Errorf("%s %s: %w", op, t.Stack, err)
+		}
+		res.Err = err
+	}
+	return res
+}
+
+// collectSteps drains the engine's event stream; the auto package closes the channel when the
+// operation ends.
+func collectSteps(ch <-chan events.EngineEvent, progress func(done, total int)) <-chan []ResourceChange {
+	out := make(chan []ResourceChange, 1)
+	go func() {
+		var steps []ResourceChange
+		done := 0
+		for ev := range ch {
+			switch {
+			case ev.ResourcePreEvent != nil:
+				m := ev.ResourcePreEvent.Metadata
+				if m.Type == "pulumi:pulumi:Stack" || strings.HasPrefix(m.Type, "pulumi:providers:") {
+					continue
+				}
+				steps = append(steps, ResourceChange{URN: m.URN, Type: m.Type, Op: string(m.Op), Keys: m.Diffs})
+				progress(done, len(steps))
+			case ev.ResOutputsEvent != nil:
+				done++
+				progress(done, len(steps))
+			}
+		}
+		sort.SliceStable(steps, func(i, j int) bool { return steps[i].URN < steps[j].URN })
+		out <- steps
+	}()
+	return out
+}
+
+// plainOutputs drops secret outputs: results are printed and stored, so secrets never appear in
+// them even as values the CLI already decrypted.
+func plainOutputs(m auto.OutputMap) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if v.Secret {
+			out[k] = "[secret]"
+			continue
+		}
+		out[k] = v.Value
+	}
+	return out
+}
+
+// conciseError keeps the CLI's error lines, not its whole stdout.
+func conciseError(err error) string {
+	msg := err.Error()
+	var keep []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "error:") || strings.Contains(l, "error: ") {
+			keep = append(keep, l)
+		}
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	if len(keep) == 0 {
+		return first
+	}
+	return first + ": " + strings.Join(dedupe(keep), "; ")
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Auditor receives every finished mutating operation.
+type Auditor interface {
+	OperationFinished(ctx context.Context, principal string, t Target, r Result)
+}

@@ -1,0 +1,213 @@
+package automation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+)
+
+// LockInfo describes the lock another process holds on a stack (file backend only: other
+// backends keep locks server-side and report them as conflicts when an operation starts).
+type LockInfo struct {
+	Pid      int       `json:"pid"`
+	Username string    `json:"username"`
+	Hostname string    `json:"hostname"`
+	Time     time.Time `json:"timestamp"`
+	// Stale is true when the holder ran on this host and its process is gone.
+	Stale bool   `json:"stale"`
+	File  string `json:"file"`
+}
+
+// Locks returns the lock files of a stack in a file:// backend.
+func (e *Engine) Locks(stack string) ([]LockInfo, error) {
+	root, ok := strings.CutPrefix(e.backendURL, "file://")
+	if !ok {
+		return nil, nil
+	}
+	dir := filepath.Join(root, ".pulumi", "locks", "organization", e.ProjectName(), stack)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read locks of %s: %w", stack, err)
+	}
+	host, _ := os.Hostname()
+	var out []LockInfo
+	for _, en := range entries {
+		if en.IsDir() || !strings.HasSuffix(en.Name(), ".json") {
+			continue
+		}
+		p := filepath.Join(dir, en.Name())
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var li LockInfo
+		if err := json.Unmarshal(data, &li); err != nil {
+			return nil, fmt.Errorf("lock file %s: %w", p, err)
+		}
+		li.File = p
+		li.Stale = li.Hostname == host && !processAlive(li.Pid)
+		out = append(out, li)
+	}
+	return out, nil
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Deployment is the part of an exported stack state the engine reads.
+type Deployment struct {
+	Resources         []apitype.ResourceV3  `json:"resources"`
+	PendingOperations []apitype.OperationV2 `json:"pending_operations,omitempty"`
+}
+
+// Export returns a stack's last recorded state without running its program.
+func (e *Engine) Export(ctx context.Context, stack string) (Deployment, error) {
+	s, err := e.stack(ctx, Target{Stack: stack}, false)
+	if err != nil {
+		return Deployment{}, err
+	}
+	ud, err := s.Export(ctx)
+	if err != nil {
+		return Deployment{}, fmt.Errorf("export %s: %w", stack, err)
+	}
+	var d Deployment
+	if err := json.Unmarshal(ud.Deployment, &d); err != nil {
+		return Deployment{}, fmt.Errorf("decode state of %s: %w", stack, err)
+	}
+	return d, nil
+}
+
+// Recovery is what Recover found and did.
+type Recovery struct {
+	Stack            string   `json:"stack"`
+	LocksCleared     int      `json:"locksCleared"`
+	PendingFound     int      `json:"pendingFound"`
+	Imported         []string `json:"imported,omitempty"` // URNs adopted from pending creates
+	Dropped          []string `json:"dropped,omitempty"`  // pending creates with no resource behind them
+	Refreshed        bool     `json:"refreshed"`
+	NothingToRecover bool     `json:"nothingToRecover"`
+}
+
+// ErrLiveLock means the stack's lock belongs to a process that is still running.
+var ErrLiveLock = errors.New("stack is locked by a running process")
+
+// Recover repairs a stack left behind by a process that was killed mid-operation: it clears
+// stale locks (never one whose holder still runs on this host), adopts pending creates whose
+// resources exist (Kubernetes objects are found by their name and namespace), drops the others,
+// and refreshes so state matches what exists. Nothing is deleted, so nothing is lost; a
+// following `up` converges.
+func (e *Engine) Recover(ctx context.Context, t Target) (Recovery, error) {
+	unlock := e.lock(t.Stack)
+	defer unlock()
+	rec := Recovery{Stack: t.Stack}
+	locks, err := e.Locks(t.Stack)
+	if err != nil {
+		return rec, err
+	}
+	for _, l := range locks {
+		if !l.Stale && l.Hostname != "" {
+			host, _ := os.Hostname()
+			if l.Hostname == host {
+				return rec, fmt.Errorf("recover %s: %w (pid %d since %s)", t.Stack, ErrLiveLock, l.Pid, l.Time.Format(time.RFC3339))
+			}
+		}
+	}
+	s, err := e.stack(ctx, t, false)
+	if err != nil {
+		return rec, fmt.Errorf("recover %s: %w", t.Stack, err)
+	}
+	if len(locks) > 0 {
+		if err := s.Cancel(ctx); err != nil {
+			return rec, fmt.Errorf("recover %s: clear lock: %w", t.Stack, err)
+		}
+		rec.LocksCleared = len(locks)
+	}
+	d, err := e.Export(ctx, t.Stack)
+	if err != nil {
+		return rec, fmt.Errorf("recover %s: %w", t.Stack, err)
+	}
+	rec.PendingFound = len(d.PendingOperations)
+	if rec.PendingFound == 0 && rec.LocksCleared == 0 {
+		rec.NothingToRecover = true
+		return rec, nil
+	}
+	var imports []optrefresh.PendingCreate
+	for _, op := range d.PendingOperations {
+		if op.Type != apitype.OperationTypeCreating {
+			continue
+		}
+		if id, ok := kubernetesID(op.Resource); ok {
+			imports = append(imports, optrefresh.PendingCreate{URN: string(op.Resource.URN), ID: id})
+			rec.Imported = append(rec.Imported, string(op.Resource.URN))
+		} else {
+			rec.Dropped = append(rec.Dropped, string(op.Resource.URN))
+		}
+	}
+	opts := []optrefresh.Option{optrefresh.ClearPendingCreates()}
+	if len(imports) > 0 {
+		opts = append(opts, optrefresh.ImportPendingCreates(imports))
+	}
+	if _, err := s.Refresh(ctx, opts...); err != nil {
+		return rec, fmt.Errorf("recover %s: refresh: %w", t.Stack, err)
+	}
+	rec.Refreshed = true
+	return rec, nil
+}
+
+// kubernetesID derives the provider id of a Kubernetes object from its inputs: "ns/name" for
+// namespaced objects, "name" otherwise. A pending create whose object was never written is
+// refreshed away as missing, so guessing the id is safe.
+func kubernetesID(r apitype.ResourceV3) (string, bool) {
+	if !strings.HasPrefix(string(r.Type), "kubernetes:") {
+		return "", false
+	}
+	meta, _ := r.Inputs["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		return "", false
+	}
+	if ns, _ := meta["namespace"].(string); ns != "" {
+		return ns + "/" + name, true
+	}
+	return name, true
+}
+
+// ListStacks names the project's stacks in the backend.
+func (e *Engine) ListStacks(ctx context.Context) ([]auto.StackSummary, error) {
+	ws, err := e.workspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ws.ListStacks(ctx)
+}
+
+func (e *Engine) workspace(ctx context.Context) (auto.Workspace, error) {
+	cmd, err := e.pulumiCommand()
+	if err != nil {
+		return nil, err
+	}
+	wd := filepath.Join(e.dataDir, "workspaces", e.ProjectName(), "_project")
+	if err := os.MkdirAll(wd, 0o700); err != nil {
+		return nil, err
+	}
+	return auto.NewLocalWorkspace(ctx, auto.Project(e.project), auto.WorkDir(wd),
+		auto.PulumiHome(filepath.Join(e.dataDir, "pulumi-home")), auto.Pulumi(cmd), auto.EnvVars(e.env()))
+}
