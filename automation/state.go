@@ -211,3 +211,17 @@ func (e *Engine) workspace(ctx context.Context) (auto.Workspace, error) {
 	return auto.NewLocalWorkspace(ctx, auto.Project(e.project), auto.WorkDir(wd),
 		auto.PulumiHome(filepath.Join(e.dataDir, "pulumi-home")), auto.Pulumi(cmd), auto.EnvVars(e.env()))
 }
+
+// Outputs returns a stack's recorded outputs without running its program; secret outputs are
+// masked.
+func (e *Engine) Outputs(ctx context.Context, stack string) (map[string]any, error) {
+	s, err := e.stack(ctx, Target{Stack: stack}, false)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.Outputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("outputs of %s: %w", stack, err)
+	}
+	return plainOutputs(m), nil
+}

@@ -128,3 +128,9 @@ func Resolve(b *RuntimeTenantBinding) map[Layer]Mode {
 	}
 	return out
 }
+
+// Overridable reports whether a binding may override layer l (always towards stronger isolation).
+func Overridable(l Layer) bool { return overridable[l] }
+
+// Modes lists the modes of layer l from the weakest isolation to the strongest.
+func Modes(l Layer) []Mode { return append([]Mode(nil), strength[l]...) }

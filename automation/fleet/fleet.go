@@ -1,0 +1,278 @@
+// Package fleet turns the desired state into engine targets and runs an operation over a
+// selection of tenants in the right order: an environment's platform stack before its tenant
+// stacks (they consume its outputs), tenants after platforms on destroy.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/stacks"
+	k8sstacks "github.com/connectsoft/tenantctl/stacks/kubernetes"
+)
+
+// Selection says which tenants an operation covers.
+type Selection struct {
+	Tenants []string // tenant ids; empty with All for every tenant
+	All     bool
+	Env     string // restrict to one environment (empty: every environment)
+	// IncludePlatform also destroys the platform stacks of the selected environments (destroy only;
+	// up, preview and refresh always run the platform first).
+	IncludePlatform bool
+}
+
+// Fleet runs operations for a desired state.
+type Fleet struct {
+	engine     *automation.Engine
+	state      *isolation.DesiredState
+	kubeconfig string
+}
+
+// New binds an engine to a desired state. kubeconfig is the path the programs' Kubernetes provider
+// uses (stack config tenantctl:kubeconfig).
+func New(e *automation.Engine, s *isolation.DesiredState, kubeconfig string) *Fleet {
+	return &Fleet{engine: e, state: s, kubeconfig: kubeconfig}
+}
+
+// Outcome is the result of one fleet operation.
+type Outcome struct {
+	Operation automation.Operation `json:"operation"`
+	Commit    string               `json:"commit"`
+	Dirty     bool                 `json:"dirty"`
+	Platform  []automation.Result  `json:"platform"`
+	Tenants   []automation.Result  `json:"tenants"`
+}
+
+// All is every result, platforms first.
+func (o Outcome) All() []automation.Result { return append(slices.Clone(o.Platform), o.Tenants...) }
+
+// ExitCode is 0 when every stack succeeded, 4 when any stack was locked by another process (and
+// nothing else failed), 1 when any operation failed.
+func (o Outcome) ExitCode() int {
+	code := exitcode.OK
+	for _, r := range o.All() {
+		switch {
+		case r.Err != nil && !r.Conflict:
+			return exitcode.Failed
+		case r.Conflict:
+			code = exitcode.Conflict
+		}
+	}
+	return code
+}
+
+// Select resolves a selection to bindings and their environments. Unknown tenant ids and
+// environments are invalid input.
+func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*isolation.Environment, error) {
+	if !sel.All && len(sel.Tenants) == 0 {
+		return nil, nil, exitcode.With(exitcode.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
+	}
+	if sel.Env != "" && f.state.Environment(sel.Env) == nil {
+		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", sel.Env, f.state.Dir))
+	}
+	want := map[string]bool{}
+	for _, t := range sel.Tenants {
+		want[t] = true
+	}
+	var out []*isolation.RuntimeTenantBinding
+	found := map[string]bool{}
+	for _, b := range f.state.Bindings {
+		if sel.Env != "" && b.Spec.Environment != sel.Env {
+			continue
+		}
+		if sel.All || want[b.Spec.TenantID] {
+			out = append(out, b)
+			found[b.Spec.TenantID] = true
+		}
+	}
+	var unknown []string
+	for t := range want {
+		if !found[t] {
+			unknown = append(unknown, t)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--tenant: no binding for %v in %s", unknown, f.state.Dir))
+	}
+	envSet := map[string]bool{}
+	var envs []*isolation.Environment
+	for _, b := range out {
+		if !envSet[b.Spec.Environment] {
+			envSet[b.Spec.Environment] = true
+			envs = append(envs, f.state.Environment(b.Spec.Environment))
+		}
+	}
+	if sel.All && len(out) == 0 && sel.Env != "" {
+		envs = append(envs, f.state.Environment(sel.Env))
+	}
+	sort.Slice(envs, func(i, j int) bool { return envs[i].Name() < envs[j].Name() })
+	return out, envs, nil
+}
+
+func (f *Fleet) config() map[string]string {
+	return map[string]string{stacks.FullConfigKey(stacks.ConfigKubeconfig): f.kubeconfig}
+}
+
+// PlatformTarget is the engine target of an environment's platform stack.
+func (f *Fleet) PlatformTarget(env *isolation.Environment) automation.Target {
+	return automation.Target{
+		Stack:       stacks.PlatformStackName(env.Name()),
+		Environment: env.Name(),
+		Production:  env.Spec.Production,
+		Commit:      f.state.Commit,
+		Program:     k8sstacks.PlatformProgram(env),
+		Config:      configMap(f.config()),
+	}
+}
+
+// TenantTarget is the engine target of one tenant stack.
+func (f *Fleet) TenantTarget(b *isolation.RuntimeTenantBinding, platform stacks.PlatformOutputs) automation.Target {
+	env := f.state.Environment(b.Spec.Environment)
+	return automation.Target{
+		Stack:       stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment),
+		TenantID:    b.Spec.TenantID,
+		Environment: b.Spec.Environment,
+		Production:  env.Spec.Production,
+		Commit:      f.state.Commit,
+		Program:     k8sstacks.TenantProgram(stacks.Inputs{Binding: b, Env: env, Platform: platform}),
+		Config:      configMap(f.config()),
+	}
+}
+
+// ExpectedPlatformOutputs is what a platform stack of env exports once it is up; previews of
+// tenants whose platform stack does not exist yet use it.
+func ExpectedPlatformOutputs(env *isolation.Environment) stacks.PlatformOutputs {
+	return stacks.PlatformOutputs{
+		Environment:       env.Name(),
+		IngressNamespace:  stacks.IngressNamespace(env),
+		SharedNamespace:   stacks.SharedNamespace(env),
+		AdmissionPolicies: slices.Clone(k8sstacks.AdmissionPolicies),
+	}
+}
+
+// Run performs op on the selection.
+func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection) (Outcome, error) {
+	bindings, envs, err := f.Select(sel)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Operation: op, Commit: f.state.Commit, Dirty: f.state.Dirty}
+	if op == automation.OpDestroy {
+		out.Tenants = f.engine.Run(ctx, op, f.tenantTargets(bindings, nil))
+		if sel.IncludePlatform {
+			if failed := failedEnvs(out.Tenants); len(failed) > 0 {
+				for _, env := range envs {
+					r := automation.Result{Stack: stacks.PlatformStackName(env.Name()), Environment: env.Name(), Operation: op}
+					if failed[env.Name()] {
+						r.Skipped = "a tenant stack of this environment failed to destroy"
+					}
+					out.Platform = append(out.Platform, r)
+				}
+				return out, nil
+			}
+			out.Platform = f.engine.Run(ctx, op, f.platformTargets(envs))
+		}
+		return out, nil
+	}
+
+	out.Platform = f.engine.Run(ctx, op, f.platformTargets(envs))
+	outputs := map[string]stacks.PlatformOutputs{}
+	blocked := map[string]string{}
+	for i, r := range out.Platform {
+		env := envs[i]
+		switch {
+		case r.Err != nil:
+			blocked[env.Name()] = "platform stack " + r.Stack + " failed"
+		case op == automation.OpUp:
+			po, err := stacks.PlatformOutputsFromMap(r.Outputs)
+			if err != nil {
+				blocked[env.Name()] = fmt.Sprintf("platform stack %s outputs: %v", r.Stack, err)
+				continue
+			}
+			outputs[env.Name()] = po
+		default:
+			// preview/refresh do not change the platform: use its recorded outputs, or what it
+			// will export once it exists.
+			po, err := f.platformOutputs(ctx, env)
+			if err != nil {
+				blocked[env.Name()] = err.Error()
+				continue
+			}
+			outputs[env.Name()] = po
+		}
+	}
+	var runnable []*isolation.RuntimeTenantBinding
+	for _, b := range bindings {
+		if why, ok := blocked[b.Spec.Environment]; ok {
+			out.Tenants = append(out.Tenants, automation.Result{
+				Stack: stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment), TenantID: b.Spec.TenantID,
+				Environment: b.Spec.Environment, Operation: op, Skipped: why, Err: errors.New(why), Error: why,
+			})
+			continue
+		}
+		runnable = append(runnable, b)
+	}
+	out.Tenants = append(out.Tenants, f.engine.Run(ctx, op, f.tenantTargets(runnable, outputs))...)
+	sort.SliceStable(out.Tenants, func(i, j int) bool { return out.Tenants[i].Stack < out.Tenants[j].Stack })
+	return out, nil
+}
+
+func (f *Fleet) platformTargets(envs []*isolation.Environment) []automation.Target {
+	ts := make([]automation.Target, len(envs))
+	for i, env := range envs {
+		ts[i] = f.PlatformTarget(env)
+	}
+	return ts
+}
+
+func (f *Fleet) tenantTargets(bs []*isolation.RuntimeTenantBinding, outputs map[string]stacks.PlatformOutputs) []automation.Target {
+	ts := make([]automation.Target, len(bs))
+	for i, b := range bs {
+		po, ok := outputs[b.Spec.Environment]
+		if !ok {
+			po = ExpectedPlatformOutputs(f.state.Environment(b.Spec.Environment))
+		}
+		ts[i] = f.TenantTarget(b, po)
+	}
+	return ts
+}
+
+// platformOutputs reads the recorded outputs of env's platform stack, or the expected ones when
+// the stack does not exist yet.
+func (f *Fleet) platformOutputs(ctx context.Context, env *isolation.Environment) (stacks.PlatformOutputs, error) {
+	m, err := f.engine.Outputs(ctx, stacks.PlatformStackName(env.Name()))
+	if automation.IsNotFound(err) || (err == nil && len(m) == 0) {
+		return ExpectedPlatformOutputs(env), nil
+	}
+	if err != nil {
+		return stacks.PlatformOutputs{}, err
+	}
+	return stacks.PlatformOutputsFromMap(m)
+}
+
+func failedEnvs(rs []automation.Result) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range rs {
+		if r.Err != nil {
+			out[r.Environment] = true
+		}
+	}
+	return out
+}
+
+func configMap(m map[string]string) auto.ConfigMap {
+	out := auto.ConfigMap{}
+	for k, v := range m {
+		out[k] = auto.ConfigValue{Value: v}
+	}
+	return out
+}

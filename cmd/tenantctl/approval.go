@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+// Approval authorises one mutation of production tenants at one desired-state commit. A change
+// reviewer writes it (or a pipeline's approval step does) so the operator running tenantctl does
+// not approve their own change with --yes.
+type Approval struct {
+	APIVersion  string    `yaml:"apiVersion"`
+	Kind        string    `yaml:"kind"`
+	ApprovedBy  string    `yaml:"approvedBy"`
+	Operation   string    `yaml:"operation"`
+	Environment string    `yaml:"environment"`
+	Tenants     []string  `yaml:"tenants"`
+	Commit      string    `yaml:"commit"`
+	Expires     time.Time `yaml:"expires"`
+	Reason      string    `yaml:"reason"`
+}
+
+// checkApproval refuses a mutation that touches a production environment unless --yes or a
+// matching, unexpired approval file for exactly this commit is given.
+func checkApproval(o *opOptions, op automation.Operation, s *isolation.DesiredState, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) error {
+	var prodEnvs []string
+	for _, e := range envs {
+		if e.Spec.Production {
+			prodEnvs = append(prodEnvs, e.Name())
+		}
+	}
+	if len(prodEnvs) == 0 || o.yes {
+		return nil
+	}
+	if o.approvalFile == "" {
+		return exitcode.With(exitcode.Invalid, fmt.Errorf("%s touches production environment(s) %v: pass --yes or --approval-file", op, prodEnvs))
+	}
+	a, err := readApproval(o.approvalFile)
+	if err != nil {
+		return exitcode.With(exitcode.Invalid, err)
+	}
+	var problems []error
+	if a.Operation != string(op) {
+		problems = append(problems, fmt.Errorf("operation: approves %q, not %q", a.Operation, op))
+	}
+	if a.ApprovedBy == "" {
+		problems = append(problems, errors.New("approvedBy: required"))
+	}
+	if !a.Expires.IsZero() && time.Now().After(a.Expires) {
+		problems = append(problems, fmt.Errorf("expires: approval expired at %s", a.Expires.Format(time.RFC3339)))
+	}
+	if s.Commit == "" || s.Dirty {
+		problems = append(problems, errors.New("commit: production changes need a committed, clean desired state"))
+	} else if a.Commit != s.Commit {
+		problems = append(problems, fmt.Errorf("commit: approves %q, desired state is at %q", a.Commit, s.Commit))
+	}
+	for _, env := range prodEnvs {
+		if a.Environment != env {
+			problems = append(problems, fmt.Errorf("environment: approves %q, not %q", a.Environment, env))
+		}
+	}
+	for _, b := range bs {
+		env := s.Environment(b.Spec.Environment)
+		if env.Spec.Production && !slices.Contains(a.Tenants, b.Spec.TenantID) && !slices.Contains(a.Tenants, "*") {
+			problems = append(problems, fmt.Errorf("tenants: %s is not approved", b.Spec.TenantID))
+		}
+	}
+	if len(problems) > 0 {
+		return exitcode.With(exitcode.Invalid, fmt.Errorf("approval file %s: %w", o.approvalFile, errors.Join(problems...)))
+	}
+	return nil
+}
+
+func readApproval(path string) (Approval, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Approval{}, fmt.Errorf("approval file: %w", err)
+	}
+	var a Approval
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&a); err != nil {
+		return Approval{}, fmt.Errorf("approval file %s: %w", path, err)
+	}
+	if a.Kind != "Approval" || a.APIVersion != isolation.APIVersion {
+		return Approval{}, fmt.Errorf("approval file %s: kind/apiVersion: want Approval %s", path, isolation.APIVersion)
+	}
+	return a, nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/connectsoft/tenantctl/audit"
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+)
+
+// runAudit executes tenantctl in-process with private config and state locations, returning
+// stdout, the error main would print and the exit code.
+func runAudit(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	return out.String(), msg, exitcode.Code(err)
+}
+
+// auditFixture writes a log of three events (tenants acme, globex, acme) with a head file and
+// returns its path and lines.
+func auditFixture(t *testing.T) (string, []string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := audit.Open(path, audit.WithHeadFile(audit.HeadPath(path)), audit.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, tenant := range []string{"acme", "globex", "acme"} {
+		ev := audit.Event{Type: audit.TypeTenantProvision, TenantID: tenant, Outcome: audit.OutcomeSucceeded, Principal: "local:tester"}
+		if _, err := l.Append(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	return path, lines[:len(lines)-1] // each line keeps its newline; the last element is empty
+}
+
+func writeAuditFile(t *testing.T, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "copy.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestAuditVerifyExitCodes(t *testing.T) {
+	path, lines := auditFixture(t)
+	head, err := os.ReadFile(audit.HeadPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h audit.Head
+	if err := json.Unmarshal(head, &h); err != nil {
+		t.Fatal(err)
+	}
+	truncated := writeAuditFile(t, lines[0], lines[1])
+	if err := os.WriteFile(audit.HeadPath(truncated), head, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string // substring of stdout
+		wantErr  string // substring of the error
+	}{
+		{"intact, anchored by the head file", []string{"audit", "verify", path}, exitcode.OK, "OK, 3 records, head " + h.String(), ""},
+		{"intact via --audit-log", []string{"audit", "--audit-log", path, "verify"}, exitcode.OK, "OK, 3 records", ""},
+		{"edited", []string{"audit", "verify", writeAuditFile(t, lines[0], strings.Replace(lines[1], "globex", "evil", 1), lines[2])},
+			exitcode.Failed, "", "line 2 (seq 2, event "},
+		{"dropped middle", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2])}, exitcode.Failed, "", "dropped: seq 2 is missing"},
+		{"reordered", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2], lines[1])}, exitcode.Failed, "", "reordered"},
+		{"tail cut, caught by FILE.head", []string{"audit", "verify", truncated}, exitcode.Failed, "", "line 3 (seq 3): dropped"},
+		{"tail cut, anchor opted out", []string{"audit", "verify", truncated, "--head-file", ""}, exitcode.OK, "no head anchor", ""},
+		{"tail cut, --expect-head", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[1]), "--expect-head", h.String()}, exitcode.Failed, "", "dropped"},
+		{"bad --expect-head", []string{"audit", "verify", path, "--expect-head", "3:nothex"}, exitcode.Invalid, "", "want SEQ:HASH"},
+		{"missing file", []string{"audit", "verify", filepath.Join(t.TempDir(), "none.jsonl")}, exitcode.Invalid, "", "no such file"},
+		{"not an audit log", []string{"audit", "verify", writeAuditFile(t, "hello\n")}, exitcode.Invalid, "", "is not an audit log"},
+		{"unsupported output", []string{"audit", "verify", path, "-o", "yaml"}, exitcode.Invalid, "", "text or json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, msg, code := runAudit(t, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d (stdout %q, error %q)", code, tt.wantCode, out, msg)
+			}
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(msg, tt.wantErr) {
+				t.Errorf("stdout %q, error %q; want them to contain %q and %q", out, msg, tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestAuditVerifyJSON(t *testing.T) {
+	_, lines := auditFixture(t)
+	out, _, code := runAudit(t, "audit", "verify", writeAuditFile(t, lines[0], lines[2]), "-o", "json")
+	if code != exitcode.Failed {
+		t.Fatalf("exit code %d, want %d", code, exitcode.Failed)
+	}
+	var res audit.VerifyResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if res.OK || res.FirstBad == nil || res.FirstBad.Problem != audit.ProblemDropped || res.FirstBad.Line != 2 || res.Records != 1 {
+		t.Errorf("result = %+v, want a drop named at line 2 after 1 record", res)
+	}
+}
+
+func TestAuditQuery(t *testing.T) {
+	path, _ := auditFixture(t)
+	tests := []struct {
+		name     string
+		args     []string
+		wantSeqs []uint64
+	}{
+		{"all", nil, []uint64{1, 2, 3}},
+		{"tenant", []string{"--tenant", "acme"}, []uint64{1, 3}},
+		{"type", []string{"--type", "tenant.destroy"}, []uint64{}},
+		{"since a duration ago", []string{"--since", "1h"}, []uint64{1, 2, 3}},
+		{"until long ago", []string{"--until", "2000-01-01T00:00:00Z"}, []uint64{}},
+		{"limit and paging", []string{"--after-seq", "1", "--limit", "1"}, []uint64{2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, msg, code := runAudit(t, append([]string{"audit", "query", "--file", path, "-o", "json"}, tt.args...)...)
+			if code != exitcode.OK {
+				t.Fatalf("exit code %d: %s", code, msg)
+			}
+			var recs []audit.Record
+			if err := json.Unmarshal([]byte(out), &recs); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			seqs := []uint64{}
+			for _, r := range recs {
+				seqs = append(seqs, r.Seq)
+			}
+			if diff := cmp.Diff(tt.wantSeqs, seqs); diff != "" {
+				t.Errorf("seqs (-want +got):\n%s", diff)
+			}
+		})
+	}
+	out, _, code := runAudit(t, "audit", "query", "--file", path, "--tenant", "globex")
+	if code != exitcode.OK || !strings.HasPrefix(out, "SEQ") || strings.Count(out, "\n") != 2 || !strings.Contains(out, "globex") {
+		t.Errorf("text query: exit %d, output:\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"--since", "yesterday"}, {"--trace-id", "XYZ"}, {"-o", "sarif"}} {
+		if _, msg, code := runAudit(t, append([]string{"audit", "query", "--file", path}, bad...)...); code != exitcode.Invalid {
+			t.Errorf("query %v: exit %d (%s), want %d", bad, code, msg, exitcode.Invalid)
+		}
+	}
+}
+
+func TestAuditHead(t *testing.T) {
+	path, _ := auditFixture(t)
+	head, err := os.ReadFile(audit.HeadPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want audit.Head
+	if err := json.Unmarshal(head, &want); err != nil {
+		t.Fatal(err)
+	}
+	out, msg, code := runAudit(t, "audit", "head", path)
+	if code != exitcode.OK || strings.TrimSpace(out) != want.String() {
+		t.Errorf("audit head = %q (exit %d, %s), want %q", out, code, msg, want)
+	}
+}

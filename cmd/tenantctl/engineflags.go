@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connectsoft/tenantctl/audit"
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/localcluster"
+)
+
+// engineFlags are the flags of every command that runs the engine.
+type engineFlags struct {
+	backend        string
+	dataDir        string
+	passphraseFile string
+	secretsProv    string
+	kubeconfig     string
+	parallel       int
+	lockWait       time.Duration
+	auditLog       string
+	auditStdout    bool
+	auditWebhook   string
+}
+
+func (f *engineFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.backend, "backend", "", "state backend URL: file://DIR (default under the data dir), azblob://CONTAINER, postgres://...")
+	fs.StringVar(&f.dataDir, "data-dir", "", "where workspaces, PULUMI_HOME and the default file state live (default $XDG_DATA_HOME/tenantctl)")
+	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "file holding the stacks' secrets passphrase (or set PULUMI_CONFIG_PASSPHRASE); never pass the passphrase itself as a flag")
+	fs.StringVar(&f.secretsProv, "secrets-provider", "passphrase", "secrets provider: passphrase, or azurekeyvault://VAULT.vault.azure.net/keys/KEY for production")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig path for the Kubernetes provider (default: the running local cluster, else $KUBECONFIG)")
+	fs.IntVar(&f.parallel, "parallel", runtime.NumCPU(), "stacks operated on at once")
+	fs.DurationVar(&f.lockWait, "lock-wait", 0, "when a stack is locked by another process, retry with backoff for this long before reporting a conflict")
+	fs.StringVar(&f.auditLog, "audit-log", "", "audit log path (default $XDG_STATE_HOME/tenantctl/audit.jsonl)")
+	fs.BoolVar(&f.auditStdout, "audit-stdout", false, "also write every audit record to stderr as JSON")
+	fs.StringVar(&f.auditWebhook, "audit-webhook", "", "also post every audit record to this URL (HMAC key from $TENANTCTL_AUDIT_WEBHOOK_KEY)")
+}
+
+// resolveKubeconfig picks the cluster the programs target.
+func (f *engineFlags) resolveKubeconfig(cmd *cobra.Command) (string, error) {
+	if f.kubeconfig != "" {
+		return f.kubeconfig, nil
+	}
+	if kc, ok := localcluster.Running(cmd.Context(), defaultClusterDir()); ok {
+		return kc, nil
+	}
+	if kc := os.Getenv("KUBECONFIG"); kc != "" {
+		return kc, nil
+	}
+	return "", exitcode.With(exitcode.Invalid, errors.New("no cluster: pass --kubeconfig, set KUBECONFIG, or start the local cluster with `make cluster-up`"))
+}
+
+// engine builds the engine with an auditor. The returned closer flushes the audit log; a failed
+// audit write is reported through auditErr.
+func (f *engineFlags) engine(progress func(automation.Progress)) (*automation.Engine, func() error, *error, error) {
+	if os.Getenv("TENANTCTL_PASSPHRASE_FILE") != "" && f.passphraseFile == "" {
+		f.passphraseFile = os.Getenv("TENANTCTL_PASSPHRASE_FILE")
+	}
+	secrets := automation.SecretsConfig{Provider: f.secretsProv, PassphraseFile: f.passphraseFile}
+	if f.secretsProv == "passphrase" && f.passphraseFile == "" {
+		// Pulumi reads PULUMI_CONFIG_PASSPHRASE from the environment it inherits; nothing to pass.
+		if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok {
+			return nil, nil, nil, exitcode.With(exitcode.Invalid, errors.New("the passphrase secrets provider needs --passphrase-file, TENANTCTL_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE"))
+		}
+	}
+	if f.passphraseFile != "" {
+		if _, err := os.Stat(f.passphraseFile); err != nil {
+			return nil, nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--passphrase-file: %w", err))
+		}
+	}
+	var secretValues []string
+	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
+		secretValues = append(secretValues, p)
+	}
+	if f.passphraseFile != "" {
+		if b, err := os.ReadFile(f.passphraseFile); err == nil && len(b) > 0 {
+			secretValues = append(secretValues, string(b), trimNL(string(b)))
+		}
+	}
+	cfg := audit.Config{Path: f.auditLog, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues}
+	if f.auditStdout {
+		cfg.Stdout = os.Stderr
+	}
+	auditor, err := audit.NewFromConfig(cfg)
+	if err != nil {
+		return nil, nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("audit log: %w", err))
+	}
+	var auditErr error
+	opts := []automation.Option{
+		automation.WithSecrets(secrets),
+		automation.WithParallel(f.parallel),
+		automation.WithLockWait(f.lockWait),
+		automation.WithPrincipal(audit.LocalPrincipal()),
+		automation.WithAuditor(automation.AuditLog{Auditor: auditor, OnError: func(err error) { auditErr = errors.Join(auditErr, err) }}),
+	}
+	if progress != nil {
+		opts = append(opts, automation.WithProgress(progress))
+	}
+	if f.backend != "" {
+		opts = append(opts, automation.WithBackend(f.backend))
+	}
+	if f.dataDir != "" {
+		opts = append(opts, automation.WithDataDir(f.dataDir))
+	}
+	e, err := automation.New(opts...)
+	if err != nil {
+		auditor.Close()
+		return nil, nil, nil, exitcode.With(exitcode.Failed, err)
+	}
+	return e, auditor.Close, &auditErr, nil
+}
+
+func trimNL(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/automation/fleet"
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+func init() {
+	for _, op := range []automation.Operation{automation.OpUp, automation.OpPreview, automation.OpRefresh, automation.OpDestroy} {
+		register(func(g *globalOptions) *cobra.Command { return newOpCmd(g, op) })
+	}
+}
+
+var opShort = map[automation.Operation]string{
+	automation.OpUp:      "Provision or update tenants (platform stack of each environment first)",
+	automation.OpPreview: "Show what up would change, without changing anything",
+	automation.OpRefresh: "Reconcile the stacks' state with what exists",
+	automation.OpDestroy: "Remove tenants' resources (platform stacks only with --include-platform)",
+}
+
+type opOptions struct {
+	engineFlags
+	sel          fleet.Selection
+	yes          bool
+	approvalFile string
+	recover      bool
+}
+
+func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
+	o := &opOptions{}
+	cmd := &cobra.Command{
+		Use:   string(op) + " [--tenant ID ...|--all]",
+		Short: opShort[op],
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runOp(cmd, g, o, op)
+		},
+	}
+	o.engineFlags.add(cmd)
+	fs := cmd.Flags()
+	fs.StringSliceVarP(&o.sel.Tenants, "tenant", "t", nil, "tenant id (repeatable)")
+	fs.BoolVar(&o.sel.All, "all", false, "every tenant of the desired state")
+	fs.StringVar(&o.sel.Env, "env", "", "only this environment")
+	if op.Mutating() {
+		fs.BoolVarP(&o.yes, "yes", "y", false, "approve mutations in production environments")
+		fs.StringVar(&o.approvalFile, "approval-file", "", "approval for production mutations (see README: Approvals)")
+		fs.BoolVar(&o.recover, "recover", false, "first recover stacks left locked or with pending operations by a killed run")
+	}
+	if op == automation.OpDestroy {
+		fs.BoolVar(&o.sel.IncludePlatform, "include-platform", false, "also destroy the platform stacks of the selected environments")
+	}
+	_ = cmd.RegisterFlagCompletionFunc("tenant", completeTenants(g))
+	return cmd
+}
+
+func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Operation) error {
+	ctx := cmd.Context()
+	state, err := isolation.Load(ctx, g.dir)
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := o.resolveKubeconfig(cmd)
+	if err != nil {
+		return err
+	}
+	jsonOut := g.output == "json"
+	if !jsonOut && g.output != "text" {
+		return exitcode.With(exitcode.Invalid, fmt.Errorf("-o %s: want text or json", g.output))
+	}
+	printer := newProgressPrinter(os.Stderr, jsonOut)
+	e, closeAudit, auditErr, err := o.engine(printer.handle)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	f := fleet.New(e, state, kubeconfig)
+	bindings, envs, err := f.Select(o.sel)
+	if err != nil {
+		return err
+	}
+	if op.Mutating() {
+		if err := checkApproval(o, op, state, bindings, envs); err != nil {
+			return err
+		}
+	}
+	if o.recover {
+		if err := recoverStacks(cmd, f, e, bindings, envs); err != nil {
+			return err
+		}
+	}
+	out, err := f.Run(ctx, op, o.sel)
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		if err := writeJSON(cmd.OutOrStdout(), outcomeJSON(out)); err != nil {
+			return err
+		}
+	} else {
+		printSummary(cmd.OutOrStdout(), out)
+	}
+	if *auditErr != nil {
+		return exitcode.With(exitcode.Failed, *auditErr)
+	}
+	if code := out.ExitCode(); code != exitcode.OK {
+		return exitcode.With(code, fmt.Errorf("%s: %s", op, failureSummary(out)))
+	}
+	return nil
+}
+
+func recoverStacks(cmd *cobra.Command, f *fleet.Fleet, e *automation.Engine, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) error {
+	var targets []automation.Target
+	for _, env := range envs {
+		targets = append(targets, f.PlatformTarget(env))
+	}
+	for _, b := range bs {
+		targets = append(targets, f.TenantTarget(b, fleet.ExpectedPlatformOutputs(envOf(envs, b))))
+	}
+	for _, t := range targets {
+		rec, err := e.Recover(cmd.Context(), t)
+		switch {
+		case automation.IsNotFound(err):
+			continue
+		case errors.Is(err, automation.ErrLiveLock):
+			return exitcode.With(exitcode.Conflict, err)
+		case err != nil:
+			return exitcode.With(exitcode.Failed, err)
+		}
+		if !rec.NothingToRecover {
+			fmt.Fprintf(cmd.ErrOrStderr(), "recovered %s: %d lock(s) cleared, %d pending operation(s), adopted %d, dropped %d\n",
+				rec.Stack, rec.LocksCleared, rec.PendingFound, len(rec.Imported), len(rec.Dropped))
+		}
+	}
+	return nil
+}
+
+func envOf(envs []*isolation.Environment, b *isolation.RuntimeTenantBinding) *isolation.Environment {
+	for _, e := range envs {
+		if e.Name() == b.Spec.Environment {
+			return e
+		}
+	}
+	return nil
+}
+
+type resultJSON struct {
+	automation.Result
+	DurationSeconds float64 `json:"durationSeconds"`
+}
+
+func outcomeJSON(o fleet.Outcome) map[string]any {
+	conv := func(rs []automation.Result) []resultJSON {
+		out := make([]resultJSON, len(rs))
+		for i, r := range rs {
+			out[i] = resultJSON{Result: r, DurationSeconds: r.Duration.Seconds()}
+		}
+		return out
+	}
+	return map[string]any{
+		"operation": o.Operation, "commit": o.Commit, "dirty": o.Dirty,
+		"platform": conv(o.Platform), "tenants": conv(o.Tenants), "exitCode": o.ExitCode(),
+	}
+}
+
+func printSummary(w io.Writer, o fleet.Outcome) {
+	fmt.Fprintf(w, "\n%s of desired state %s\n", o.Operation, revision(o.Commit, o.Dirty))
+	fmt.Fprintf(w, "%-30s %-10s %-9s %s\n", "STACK", "RESULT", "TIME", "CHANGES")
+	for _, r := range o.All() {
+		res := "ok"
+		detail := formatChanges(r.Changes)
+		switch {
+		case r.Conflict:
+			res, detail = "conflict", r.Error
+		case r.Err != nil:
+			res, detail = "failed", r.Error
+		case r.Skipped != "":
+			res, detail = "skipped", r.Skipped
+		}
+		fmt.Fprintf(w, "%-30s %-10s %-9s %s\n", r.Stack, res, r.Duration.Round(100e6), detail)
+	}
+}
+
+func revision(commit string, dirty bool) string {
+	if commit == "" {
+		commit = "(not in a git work tree)"
+	} else if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if dirty {
+		commit += " (dirty)"
+	}
+	return commit
+}
+
+func failureSummary(o fleet.Outcome) string {
+	var failed []string
+	for _, r := range o.All() {
+		if r.Err != nil {
+			failed = append(failed, r.Stack)
+		}
+	}
+	return fmt.Sprintf("%d of %d stacks did not succeed: %s", len(failed), len(o.All()), strings.Join(failed, ", "))
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// completeTenants completes --tenant from the desired state.
+func completeTenants(g *globalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		s, err := isolation.Load(cmd.Context(), g.dir)
+		if s == nil || err != nil && s.Bindings == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var ids []string
+		for _, b := range s.Bindings {
+			ids = append(ids, b.Spec.TenantID)
+		}
+		return ids, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -1,0 +1,238 @@
+package isolation
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+)
+
+// DesiredState is the content of a desired-state folder and the Git revision it was read at, so
+// every report can say which desired state it compared against.
+type DesiredState struct {
+	// Dir is the folder as given to Load; Sources name files below it.
+	Dir string `json:"dir"`
+	// GitRoot is the root of the Git work tree holding Dir, "" when Dir is in none.
+	GitRoot string `json:"gitRoot,omitempty"`
+	// Commit is the id of the work tree's HEAD commit; "" outside a Git work tree or before the
+	// first commit.
+	Commit string `json:"commit"`
+	// Dirty reports that the documents Load read differ from Commit: a desired-state file was
+	// changed, added (untracked or ignored) or removed since that commit. Files Load skips
+	// (dotfiles, non-YAML) do not count.
+	Dirty bool `json:"dirty"`
+
+	Environments map[string]*Environment `json:"environments"`
+	// Bindings are sorted by environment, then tenant id.
+	Bindings []*RuntimeTenantBinding `json:"bindings"`
+
+	fields map[any]fieldIndex // per document: field path -> line
+}
+
+// Load reads every *.yaml/*.yml document below dir (recursively; dotfiles and dot-directories
+// such as .git are skipped), decodes it strictly and validates it, in one pass: the error lists
+// every problem found, as ValidationErrors wrapped with exitcode.Invalid. With validation errors
+// Load still returns what it could read (and the Git revision) for reporting; callers must not
+// act on such a state. Other failures (an unreadable file, a broken repository) return a nil
+// state and an error with exit code Failed.
+func Load(ctx context.Context, dir string) (*DesiredState, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("load desired state: %w", err))
+	}
+	if !info.IsDir() {
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("load desired state: %s is not a directory", dir))
+	}
+	files, errs, err := readFolder(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load desired state %s: %w", dir, err)
+	}
+	var docs []*document
+	for _, f := range files {
+		d, e := decodeFile(f.path, f.data)
+		docs = append(docs, d...)
+		errs = append(errs, e...)
+	}
+	envs, bindings, e := validateDocuments(docs)
+	errs = append(errs, e...)
+
+	repo, err := readGit(dir, files)
+	if err != nil {
+		return nil, fmt.Errorf("load desired state %s: %w", dir, err)
+	}
+	s := &DesiredState{
+		Dir:          dir,
+		GitRoot:      repo.root,
+		Commit:       repo.commit,
+		Dirty:        repo.dirty,
+		Environments: make(map[string]*Environment, len(envs)),
+		fields:       make(map[any]fieldIndex, len(docs)),
+	}
+	for name, env := range envs {
+		s.Environments[name] = env.env
+	}
+	for _, b := range bindings {
+		s.Bindings = append(s.Bindings, b.b)
+	}
+	slices.SortStableFunc(s.Bindings, func(a, b *RuntimeTenantBinding) int {
+		return cmp.Or(cmp.Compare(a.Spec.Environment, b.Spec.Environment), cmp.Compare(a.Spec.TenantID, b.Spec.TenantID))
+	})
+	for _, d := range docs {
+		s.fields[d.obj] = d.fields
+	}
+	if len(errs) > 0 {
+		return s, exitcode.With(exitcode.Invalid, errs.sorted())
+	}
+	return s, nil
+}
+
+// sourceFile is a desired-state file read by Load.
+type sourceFile struct {
+	path string // as walked: dir joined with rel
+	rel  string // slash-separated, relative to dir
+	data []byte
+}
+
+// IsDesiredStateFile reports whether Load reads the file at the slash-separated path rel
+// (relative to the desired-state folder): a .yaml or .yml file outside dot-directories.
+func IsDesiredStateFile(rel string) bool {
+	for _, part := range strings.Split(rel, "/") {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	ext := strings.ToLower(filepath.Ext(rel))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+func readFolder(ctx context.Context, dir string) ([]sourceFile, ValidationErrors, error) {
+	var files []sourceFile
+	var errs errorList
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.Type()&fs.ModeSymlink != 0 {
+			// Following links could read files outside the reviewed folder, and what Git
+			// records for a link is its target, not the content Load would read.
+			if t, err := os.Stat(path); (err == nil && t.IsDir()) || IsDesiredStateFile(rel) {
+				errs.add(Source{File: path}, "", "symbolic links are not followed; desired state must be regular files and folders")
+			}
+			return nil
+		}
+		if d.IsDir() || !d.Type().IsRegular() || !IsDesiredStateFile(rel) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > maxFileSize {
+			errs.add(Source{File: path}, "", "file is larger than %d bytes", maxFileSize)
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, sourceFile{path: path, rel: rel, data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read folder: %w", err)
+	}
+	return files, errs.errs, nil
+}
+
+// Environment returns the environment called name, or nil.
+func (s *DesiredState) Environment(name string) *Environment { return s.Environments[name] }
+
+// EnvironmentOf returns the environment a binding lands in, or nil.
+func (s *DesiredState) EnvironmentOf(b *RuntimeTenantBinding) *Environment {
+	return s.Environments[b.Spec.Environment]
+}
+
+// Binding returns the binding of tenantID in env, or nil.
+func (s *DesiredState) Binding(env, tenantID string) *RuntimeTenantBinding {
+	i, found := slices.BinarySearchFunc(s.Bindings, [2]string{env, tenantID}, func(b *RuntimeTenantBinding, k [2]string) int {
+		return cmp.Or(cmp.Compare(b.Spec.Environment, k[0]), cmp.Compare(b.Spec.TenantID, k[1]))
+	})
+	if !found {
+		return nil
+	}
+	return s.Bindings[i]
+}
+
+// BindingsIn returns the bindings of one environment, sorted by tenant id.
+func (s *DesiredState) BindingsIn(env string) []*RuntimeTenantBinding {
+	var out []*RuntimeTenantBinding
+	for _, b := range s.Bindings {
+		if b.Spec.Environment == env {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// FieldSource locates a field of a loaded binding or environment, e.g.
+// FieldSource(b, "spec.quota.cpu"), so a drift report can point at the line to edit. An absent
+// field resolves to its nearest present parent, ultimately the document's first line.
+func (s *DesiredState) FieldSource(obj any, field string) Source {
+	var src Source
+	switch o := obj.(type) {
+	case *RuntimeTenantBinding:
+		src = o.Source
+	case *Environment:
+		src = o.Source
+	default:
+		return Source{}
+	}
+	if f, ok := s.fields[obj]; ok {
+		src.Line = f.line(field, src.Line)
+	}
+	return src
+}
+
+// Revision describes the desired state's Git revision for reports: "<commit>", "<commit>
+// (dirty)", "no commit yet (dirty)" or "not a git work tree".
+func (s *DesiredState) Revision() string {
+	switch {
+	case s.GitRoot == "":
+		return "not a git work tree"
+	case s.Commit == "" && s.Dirty:
+		return "no commit yet (dirty)"
+	case s.Commit == "":
+		return "no commit yet"
+	case s.Dirty:
+		return s.Commit + " (dirty)"
+	}
+	return s.Commit
+}
+
+// AsValidationErrors extracts the validation errors from an error returned by Load.
+func AsValidationErrors(err error) (ValidationErrors, bool) {
+	var v ValidationErrors
+	ok := errors.As(err, &v)
+	return v, ok
+}

@@ -1,0 +1,244 @@
+package isolation
+
+import (
+	"net/netip"
+	"regexp"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Environment targets: which programs stacks/ runs for the environment.
+const (
+	TargetKubernetes = "kubernetes"
+	TargetAzure      = "azure"
+)
+
+// envEntry is a decoded Environment with what its checks parsed, ready for binding checks.
+type envEntry struct {
+	d        *document
+	env      *Environment
+	capacity capacity
+	// ranges is the environment's addressSpace; platform its own ranges (platform space, hub,
+	// shared cluster pod and service CIDRs) that no tenant may overlap.
+	ranges   []netip.Prefix
+	platform []platformRange
+}
+
+type platformRange struct {
+	prefix netip.Prefix
+	field  string
+}
+
+// capacity holds the parsed per-tenant limits of an environment; nil quantities were absent or
+// invalid and are not enforced.
+type capacity struct {
+	cpu, memory, storage *resource.Quantity
+	pods, maxNodes       int
+}
+
+var (
+	registryHost = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
+	azureGUID    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	azureRegion  = regexp.MustCompile(`^[a-z][a-z0-9]{1,39}$`)
+)
+
+func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
+	entry := &envEntry{d: d, env: e}
+	s := &e.Spec
+	if e.Metadata.Name == "" {
+		errs.at(d, "metadata.name", "required: the environment's name, referenced by bindings' spec.environment")
+	} else if p := dnsLabelProblem(e.Metadata.Name); p != "" {
+		errs.at(d, "metadata.name", "%s is not a DNS-1123 label: %s", shown(e.Metadata.Name), p)
+	}
+	checkLabels(errs, d, "metadata.labels", e.Metadata.Labels, false)
+	checkLabels(errs, d, "spec.labels", s.Labels, false)
+
+	switch s.Target {
+	case TargetKubernetes, TargetAzure:
+	case "":
+		errs.at(d, "spec.target", "required: %s or %s", TargetKubernetes, TargetAzure)
+	default:
+		errs.at(d, "spec.target", "unknown target %s; want %s or %s", shown(s.Target), TargetKubernetes, TargetAzure)
+	}
+
+	if len(s.AddressSpace) == 0 {
+		errs.at(d, "spec.addressSpace", "required: the range every silo VNet must fall inside")
+	}
+	entry.ranges = checkCIDRs(errs, d, "spec.addressSpace", s.AddressSpace)
+	for _, p := range checkCIDRList(errs, d, "spec.platformAddressSpace", s.PlatformAddressSpace) {
+		entry.platform = append(entry.platform, platformRange{p.prefix, indexPath("spec.platformAddressSpace", p.index)})
+	}
+	for _, p := range checkCIDRList(errs, d, "spec.hub.addressSpace", s.Hub.AddressSpace) {
+		entry.platform = append(entry.platform, platformRange{p.prefix, indexPath("spec.hub.addressSpace", p.index)})
+	}
+	if s.Target == TargetAzure {
+		if s.Hub.VNetName == "" {
+			errs.at(d, "spec.hub.vnetName", "required for the azure target: silo VNets peer to the hub")
+		}
+		if len(s.Hub.AddressSpace) == 0 {
+			errs.at(d, "spec.hub.addressSpace", "required for the azure target")
+		}
+	}
+	if s.Hub.FirewallIP != "" {
+		if _, err := netip.ParseAddr(s.Hub.FirewallIP); err != nil {
+			errs.at(d, "spec.hub.firewallIP", "%s is not an IP address", shown(s.Hub.FirewallIP))
+		}
+	}
+
+	checkSharedCluster(errs, d, entry)
+	if s.SharedVault.Name == "" {
+		errs.at(d, "spec.sharedVault.name", "required: the shared Key Vault of pool and shared tenants")
+	} else if !isVaultName(s.SharedVault.Name) {
+		errs.at(d, "spec.sharedVault.name", "%s is not a Key Vault name (3-24 letters, digits and single hyphens, starting with a letter)", shown(s.SharedVault.Name))
+	}
+	if s.SharedDatabase.Server == "" {
+		errs.at(d, "spec.sharedDatabase.server", "required: the shared database server of pool and shared tenants")
+	}
+	if len(s.TrustedRegistries) == 0 {
+		errs.at(d, "spec.trustedRegistries", "required: images are pulled only from trusted registries")
+	}
+	for i, r := range s.TrustedRegistries {
+		if !registryHost.MatchString(r) {
+			errs.at(d, indexPath("spec.trustedRegistries", i), "%s is not a registry host (lowercase host name with optional :port, no scheme or path)", shown(r))
+		}
+	}
+	entry.capacity = checkCapacity(errs, d, &s.Capacity)
+	checkAzure(errs, d, s)
+	for i, r := range s.AllowedRoutes {
+		f := indexPath("spec.allowedRoutes", i)
+		for _, end := range []struct{ name, value string }{{"from", r.From}, {"to", r.To}} {
+			switch {
+			case end.value == "":
+				errs.at(d, f+"."+end.name, "required: a tenant id or %q", Platform)
+			case end.value != Platform && dnsLabelProblem(end.value) != "":
+				errs.at(d, f+"."+end.name, "%s is not a tenant id or %q", shown(end.value), Platform)
+			}
+		}
+		if r.From != "" && r.From == r.To {
+			errs.at(d, f+".to", "a route from a tenant to itself never crosses a boundary")
+		}
+		if r.Reason == "" {
+			errs.at(d, f+".reason", "required: say why this cross-tenant route is legitimate")
+		}
+	}
+	return entry
+}
+
+func checkSharedCluster(errs *errorList, d *document, entry *envEntry) {
+	c := &entry.env.Spec.SharedCluster
+	if c.Name == "" {
+		errs.at(d, "spec.sharedCluster.name", "required: the cluster pool and shared tenants run on")
+	}
+	for _, ns := range []struct{ field, value string }{
+		{"spec.sharedCluster.ingressNamespace", c.IngressNamespace},
+		{"spec.sharedCluster.sharedNamespace", c.SharedNamespace},
+	} {
+		if ns.value == "" {
+			errs.at(d, ns.field, "required")
+		} else if p := dnsLabelProblem(ns.value); p != "" {
+			errs.at(d, ns.field, "%s is not a namespace name: %s", shown(ns.value), p)
+		}
+	}
+	if c.IngressNamespace != "" && c.IngressNamespace == c.SharedNamespace {
+		errs.at(d, "spec.sharedCluster.sharedNamespace", "must differ from ingressNamespace: shared tenants do not run in the platform ingress namespace")
+	}
+	for _, f := range []struct{ field, value string }{
+		{"spec.sharedCluster.podCIDR", c.PodCIDR},
+		{"spec.sharedCluster.serviceCIDR", c.ServiceCIDR},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if p, problem := parsePrefix(f.value); problem != "" {
+			errs.at(d, f.field, "%s", problem)
+		} else {
+			entry.platform = append(entry.platform, platformRange{p, f.field})
+		}
+	}
+}
+
+func checkCapacity(errs *errorList, d *document, c *CapacitySpec) capacity {
+	var out capacity
+	out.cpu = requiredQuantity(errs, d, "spec.capacity.cpu", c.CPU)
+	out.memory = requiredQuantity(errs, d, "spec.capacity.memory", c.Memory)
+	if c.Storage != "" {
+		out.storage = positiveQuantity(errs, d, "spec.capacity.storage", c.Storage)
+	}
+	if c.Pods <= 0 {
+		errs.at(d, "spec.capacity.pods", "required: a positive number of pods one tenant may run")
+	} else {
+		out.pods = c.Pods
+	}
+	if c.MaxNodes < 0 {
+		errs.at(d, "spec.capacity.maxNodes", "must not be negative")
+	} else {
+		out.maxNodes = c.MaxNodes
+	}
+	return out
+}
+
+func requiredQuantity(errs *errorList, d *document, field, value string) *resource.Quantity {
+	if value == "" {
+		errs.at(d, field, "required")
+		return nil
+	}
+	return positiveQuantity(errs, d, field, value)
+}
+
+func positiveQuantity(errs *errorList, d *document, field, value string) *resource.Quantity {
+	q, ok := parseQuantity(errs, d, field, value)
+	if !ok {
+		return nil
+	}
+	if q.Sign() <= 0 {
+		errs.at(d, field, "must be greater than zero")
+		return nil
+	}
+	return &q
+}
+
+func checkAzure(errs *errorList, d *document, s *EnvironmentSpec) {
+	if s.Azure == nil {
+		if s.Target == TargetAzure {
+			errs.at(d, "spec.azure", "required for the azure target: subscriptionId and location")
+		}
+		return
+	}
+	if s.Azure.SubscriptionID == "" {
+		errs.at(d, "spec.azure.subscriptionId", "required")
+	} else if !azureGUID.MatchString(s.Azure.SubscriptionID) {
+		errs.at(d, "spec.azure.subscriptionId", "must be a subscription GUID")
+	}
+	if s.Azure.Location == "" {
+		errs.at(d, "spec.azure.location", "required")
+	} else if !azureRegion.MatchString(s.Azure.Location) {
+		errs.at(d, "spec.azure.location", "%s is not an Azure region name (e.g. westeurope)", shown(s.Azure.Location))
+	}
+}
+
+// checkCIDRs reports every entry of list that is not a canonical CIDR and returns those that are.
+func checkCIDRs(errs *errorList, d *document, field string, list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range checkCIDRList(errs, d, field, list) {
+		out = append(out, p.prefix)
+	}
+	return out
+}
+
+type indexedPrefix struct {
+	prefix netip.Prefix
+	index  int
+}
+
+func checkCIDRList(errs *errorList, d *document, field string, list []string) []indexedPrefix {
+	var out []indexedPrefix
+	for i, s := range list {
+		p, problem := parsePrefix(s)
+		if problem != "" {
+			errs.at(d, indexPath(field, i), "%s", problem)
+			continue
+		}
+		out = append(out, indexedPrefix{p, i})
+	}
+	return out
+}
