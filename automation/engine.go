@@ -262,3 +262,6 @@ func (n *notFoundError) Error() string { return "stack " + n.stack + " not found
 
 // emptyProgram stands in where an operation does not run the program (destroy, cancel).
 func emptyProgram(*pulumi.Context) error { return nil }
+
+// DataDir is where workspaces, PULUMI_HOME and engine-side records live.
+func (e *Engine) DataDir() string { return e.dataDir }

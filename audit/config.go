@@ -1,0 +1,89 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Config is the wiring of an Auditor as tenantctl's commands and API server set it up from flags,
+// TENANTCTL_* variables and the config file. Secrets (the webhook signing key) come from the
+// environment or a file, never from a flag.
+type Config struct {
+	// Path of the log; DefaultPath() when empty.
+	Path string
+	// HeadFile writes HeadPath(Path) after every append (see WithHeadFile).
+	HeadFile bool
+	// NoFsync trades durability of the last records for speed (see WithoutFsync).
+	NoFsync bool
+	// Stdout, when set, receives every record as a JSON line.
+	Stdout io.Writer
+	// WebhookURL, when set, receives every record (Governance's audit intake).
+	WebhookURL string
+	// WebhookKeyFile holds the HMAC signing key; when empty the key is read from $SigningKeyEnv.
+	WebhookKeyFile string
+	// WebhookUnsigned allows posting without a signature when no key is configured.
+	WebhookUnsigned bool
+	// SecretValues are values that must never be written (see WithSecretValues).
+	SecretValues []string
+}
+
+// NewFromConfig opens the log and builds the sinks cfg describes.
+func NewFromConfig(cfg Config, opts ...AuditorOption) (*Auditor, error) {
+	path := cfg.Path
+	if path == "" {
+		var err error
+		if path, err = DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	var sinks []Sink
+	if cfg.Stdout != nil {
+		sinks = append(sinks, JSONSink(cfg.Stdout))
+	}
+	if cfg.WebhookURL != "" {
+		var wopts []WebhookOption
+		key, err := webhookKey(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if key != nil {
+			wopts = append(wopts, WithSigningKey(key))
+		}
+		hook, err := WebhookSink(cfg.WebhookURL, wopts...)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, hook)
+	}
+	logOpts := []Option{WithSecretValues(cfg.SecretValues...)}
+	if cfg.HeadFile {
+		logOpts = append(logOpts, WithHeadFile(HeadPath(path)))
+	}
+	if cfg.NoFsync {
+		logOpts = append(logOpts, WithoutFsync())
+	}
+	log, err := Open(path, logOpts...)
+	if err != nil {
+		return nil, err
+	}
+	if len(sinks) > 0 {
+		opts = append([]AuditorOption{WithSinks(sinks...)}, opts...)
+	}
+	return NewAuditor(log, opts...), nil
+}
+
+// webhookKey finds the signing key: the key file, else the environment, else none if unsigned
+// delivery was allowed.
+func webhookKey(cfg Config) ([]byte, error) {
+	if cfg.WebhookKeyFile != "" {
+		return SigningKeyFromFile(cfg.WebhookKeyFile)
+	}
+	if os.Getenv(SigningKeyEnv) != "" {
+		return SigningKeyFromEnv(SigningKeyEnv)
+	}
+	if cfg.WebhookUnsigned {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("audit webhook: no signing key: set $%s or a key file (or allow unsigned delivery explicitly)", SigningKeyEnv)
+}
