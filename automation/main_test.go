@@ -7,4 +7,9 @@ import (
 	"github.com/connectsoft/tenantctl/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv("TENANTCTL_TEST_KILL_DATA") != "" {
+		killedUpHelper() // child process of TestRecoverAfterSIGKILL; never returns
+	}
+	os.Exit(testenv.Run(m))
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 	if !jsonOut && g.output != "text" {
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("-o %s: want text or json", g.output))
 	}
-	printer := newProgressPrinter(os.Stderr, jsonOut)
+	printer := newProgressPrinter(cmd.ErrOrStderr(), jsonOut)
 	e, closeAudit, auditErr, err := o.engine(printer.handle)
 	if err != nil {
 		return err
