@@ -28,6 +28,10 @@ const (
 	OpUp      Operation = "up"
 	OpRefresh Operation = "refresh"
 	OpDestroy Operation = "destroy"
+	// OpDriftPreview is `pulumi preview --refresh`: refresh in memory, then plan; changes nothing.
+	OpDriftPreview Operation = "preview-refresh"
+	// OpRefreshPreview is `pulumi refresh --preview-only`: what a refresh would record.
+	OpRefreshPreview Operation = "refresh-preview"
 )
 
 // Mutating reports whether op changes infrastructure or state (and so is audited and gated in
@@ -56,19 +60,22 @@ type ResourceChange struct {
 
 // Result is the outcome of one operation on one stack.
 type Result struct {
-	Stack       string            `json:"stack"`
-	TenantID    string            `json:"tenantId,omitempty"`
-	Environment string            `json:"environment,omitempty"`
-	Operation   Operation         `json:"operation"`
-	Changes     map[string]int    `json:"changes"`
-	Steps       []ResourceChange  `json:"steps,omitempty"`
-	Outputs     map[string]any    `json:"outputs,omitempty"`
-	Duration    time.Duration     `json:"durationNs"`
-	Conflict    bool              `json:"conflict,omitempty"`
-	Skipped     string            `json:"skipped,omitempty"`
-	Err         error             `json:"-"`
-	Error       string            `json:"error,omitempty"`
-	Meta        map[string]string `json:"meta,omitempty"`
+	Stack       string           `json:"stack"`
+	TenantID    string           `json:"tenantId,omitempty"`
+	Environment string           `json:"environment,omitempty"`
+	Operation   Operation        `json:"operation"`
+	Changes     map[string]int   `json:"changes"`
+	Steps       []ResourceChange `json:"steps,omitempty"`
+	// Details are the engine's full step events (old and new state, detailed diffs) for the
+	// drift detectors; never serialised, because they hold resource outputs.
+	Details  []apitype.StepEventMetadata `json:"-"`
+	Outputs  map[string]any              `json:"outputs,omitempty"`
+	Duration time.Duration               `json:"durationNs"`
+	Conflict bool                        `json:"conflict,omitempty"`
+	Skipped  string                      `json:"skipped,omitempty"`
+	Err      error                       `json:"-"`
+	Error    string                      `json:"error,omitempty"`
+	Meta     map[string]string           `json:"meta,omitempty"`
 }
 
 // Failed reports whether the operation did not succeed.
@@ -132,7 +139,7 @@ func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
 	unlock := e.lock(t.Stack)
 	defer unlock()
 	start := time.Now()
-	e.emit(Progress{Stack: t.Stack, Operation: op, Phase: "started"})
+	e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "started"})
 	var res Result
 	deadline := start.Add(e.lockWait)
 	backoff := 500 * time.Millisecond
@@ -156,23 +163,17 @@ func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
 		res.Error = conciseError(res.Err)
 	}
 	if e.auditor != nil && op.Mutating() {
-		e.auditor.OperationFinished(ctx, e.principal, t, res)
+		e.auditor.OperationFinished(ctx, e.principalFor(ctx), t, res)
 	}
 	r := res
-	e.emit(Progress{Stack: t.Stack, Operation: op, Phase: "finished", Elapsed: res.Duration, Result: &r,
+	e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "finished", Elapsed: res.Duration, Result: &r,
 		Done: res.ChangeCount(), Total: len(res.Steps)})
 	return res
 }
 
-func (e *Engine) emit(p Progress) {
-	if e.progress != nil {
-		e.progress(p)
-	}
-}
-
 func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time.Time) Result {
 	res := Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op, Changes: map[string]int{}}
-	create := op == OpUp || op == OpPreview
+	create := op == OpUp || op == OpPreview || op == OpDriftPreview
 	s, err := e.stack(ctx, t, create)
 	if err != nil {
 		if !create && IsNotFound(err) {
@@ -184,7 +185,7 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 	}
 	ch := make(chan events.EngineEvent)
 	steps := collectSteps(ch, func(done, total int) {
-		e.emit(Progress{Stack: t.Stack, Operation: op, Phase: "resource", Done: done, Total: total, Elapsed: time.Since(start)})
+		e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "resource", Done: done, Total: total, Elapsed: time.Since(start)})
 	})
 	switch op {
 	case OpPreview:
@@ -199,11 +200,16 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 		_, err = s.Refresh(ctx, optrefresh.EventStreams(ch))
 	case OpDestroy:
 		_, err = s.Destroy(ctx, optdestroy.EventStreams(ch))
+	case OpDriftPreview:
+		_, err = s.Preview(ctx, optpreview.EventStreams(ch), optpreview.Refresh(), optpreview.Diff())
+	case OpRefreshPreview:
+		_, err = s.PreviewRefresh(ctx, optrefresh.EventStreams(ch))
 	default:
 		close(ch)
 		err = fmt.Errorf("unknown operation %q", op)
 	}
-	res.Steps = <-steps
+	collected := <-steps
+	res.Steps, res.Details = collected.steps, collected.details
 	for _, st := range res.Steps {
 		res.Changes[st.Op]++
 	}
@@ -221,10 +227,17 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 
 // collectSteps drains the engine's event stream; the auto package closes the channel when the
 // operation ends.
-func collectSteps(ch <-chan events.EngineEvent, progress func(done, total int)) <-chan []ResourceChange {
-	out := make(chan []ResourceChange, 1)
+type collected struct {
+	steps   []ResourceChange
+	details []apitype.StepEventMetadata
+}
+
+func collectSteps(ch <-chan events.EngineEvent, progress func(done, total int)) <-chan collected {
+	out := make(chan collected, 1)
 	go func() {
 		var steps []ResourceChange
+		var details []apitype.StepEventMetadata
+		index := map[string]int{}
 		done := 0
 		for ev := range ch {
 			switch {
@@ -234,14 +247,21 @@ func collectSteps(ch <-chan events.EngineEvent, progress func(done, total int)) 
 					continue
 				}
 				steps = append(steps, ResourceChange{URN: m.URN, Type: m.Type, Op: string(m.Op), Keys: m.Diffs})
+				index[m.URN] = len(details)
+				details = append(details, m)
 				progress(done, len(steps))
 			case ev.ResOutputsEvent != nil:
+				// The outputs event carries the step's final old and new state (for a refresh:
+				// what was recorded versus what the provider read).
+				if i, ok := index[ev.ResOutputsEvent.Metadata.URN]; ok {
+					details[i] = ev.ResOutputsEvent.Metadata
+				}
 				done++
 				progress(done, len(steps))
 			}
 		}
 		sort.SliceStable(steps, func(i, j int) bool { return steps[i].URN < steps[j].URN })
-		out <- steps
+		out <- collected{steps: steps, details: details}
 	}()
 	return out
 }

@@ -1,0 +1,209 @@
+package kubernetes
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/stacks"
+)
+
+// Component types. The state of a tenant stack reads like a row of the tier matrix: one Tenant
+// with one component per layer the kubernetes target realises. The data layer has no Kubernetes
+// part (its mode is recorded on the namespace); the azure target adds it.
+const (
+	TypeTenant        = "tenantctl:tenant:Tenant"
+	TypeTenantCompute = "tenantctl:compute:TenantCompute"
+	TypeTenantNetwork = "tenantctl:network:TenantNetwork"
+	TypeTenantQuota   = "tenantctl:quota:TenantQuota"
+	TypeTenantSecrets = "tenantctl:secrets:TenantSecrets"
+)
+
+// TenantProgram is the inline program of one tenant stack (stacks.TenantStackName). It reads the
+// stack config key tenantctl:kubeconfig for the cluster and nothing else besides in.
+func TenantProgram(in stacks.Inputs) pulumi.RunFunc { return tenantProgram(in, nil) }
+
+// tenantProgram lets tests observe the outputs the program exports.
+func tenantProgram(in stacks.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		// Validate before the provider exists, so bad input fails without touching the cluster.
+		if _, err := planTenant(in); err != nil {
+			return err
+		}
+		p, err := newProvider(ctx, in.Env)
+		if err != nil {
+			return err
+		}
+		out, err := DeployTenant(ctx, in, p)
+		if err != nil {
+			return err
+		}
+		for k, v := range out.Map() {
+			ctx.Export(k, v)
+		}
+		if observe != nil {
+			observe(out)
+		}
+		return nil
+	}
+}
+
+// DeployTenant creates the Kubernetes part of a tenant under provider p and returns what the stack
+// exports. The azure target calls it with a provider for the tenant's AKS cluster.
+func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p pulumi.ProviderResource, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
+	pl, err := planTenant(in)
+	if err != nil {
+		return nil, err
+	}
+	root := &component{}
+	if err := ctx.RegisterComponentResource(TypeTenant, pl.id, root, opts...); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+	}
+	out := &TenantOutputs{
+		TenantID:          pl.id,
+		Environment:       pl.env,
+		Modes:             pl.modes,
+		Namespace:         pl.namespace,
+		NodeSelector:      pl.nodeSelector(),
+		Tolerations:       pl.tolerations(),
+		SecretRefs:        pl.secretRefs,
+		AdmissionPolicies: pl.guards,
+	}
+	sc, err := deployCompute(ctx, root, p, pl, out)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s compute: %w", pl.id, err)
+	}
+	if err := deployNetwork(ctx, root, p, pl, sc, out); err != nil {
+		return nil, fmt.Errorf("tenant %s network: %w", pl.id, err)
+	}
+	if err := deployQuota(ctx, root, p, pl, sc, out); err != nil {
+		return nil, fmt.Errorf("tenant %s quota: %w", pl.id, err)
+	}
+	if err := deploySecrets(ctx, root, p, pl, sc, out); err != nil {
+		return nil, fmt.Errorf("tenant %s secrets: %w", pl.id, err)
+	}
+	if err := ctx.RegisterResourceOutputs(root, pulumi.Map{
+		OutputNamespace: pulumi.String(out.Namespace),
+		OutputModes:     modesMap(out.Modes),
+	}); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+	}
+	return out, nil
+}
+
+// component is the state of every tenantctl component resource.
+type component struct {
+	pulumi.ResourceState
+}
+
+// newComponent registers a layer component under the tenant and records the layer's mode on it.
+func newComponent(ctx *pulumi.Context, typ, name string, parent pulumi.Resource) (*component, error) {
+	c := &component{}
+	if err := ctx.RegisterComponentResource(typ, name, c, pulumi.Parent(parent)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func finishComponent(ctx *pulumi.Context, c *component, mode isolation.Mode, outs pulumi.Map) error {
+	outs["mode"] = pulumi.String(string(mode))
+	return ctx.RegisterResourceOutputs(c, outs)
+}
+
+// Tenant stack output keys.
+const (
+	OutputTenantID            = "tenantId"
+	OutputEnvironment         = "environment"
+	OutputModes               = "modes"
+	OutputNamespace           = "namespace"
+	OutputServiceAccounts     = "serviceAccounts"
+	OutputNetworkPolicies     = "networkPolicies"
+	OutputResourceQuota       = "resourceQuota"
+	OutputLimitRange          = "limitRange"
+	OutputPriorityClass       = "priorityClass"
+	OutputSecretRefsConfigMap = "secretRefsConfigMap"
+	OutputSecretRefs          = "secretRefs"
+	OutputNodeSelector        = "nodeSelector"
+	OutputTolerations         = "tolerations"
+	OutputAdmissionPolicies   = "admissionPolicies"
+)
+
+// TenantOutputs is what a tenant stack exports: names and references only, never a secret value.
+type TenantOutputs struct {
+	TenantID    string
+	Environment string
+	Modes       map[isolation.Layer]isolation.Mode
+	// Namespace is the tenant's own namespace, or the shared namespace for shared compute.
+	Namespace       string
+	ServiceAccounts []string
+	NetworkPolicies []string
+	ResourceQuota   string
+	// LimitRange is empty in the shared namespace, whose LimitRange the platform owns.
+	LimitRange string
+	// PriorityClass keys a shared tenant's quota slice; empty otherwise.
+	PriorityClass       string
+	SecretRefsConfigMap string
+	SecretRefs          []stacks.SecretRef
+	// NodeSelector and Tolerations are what a pinned (silo) tenant's pods must carry.
+	NodeSelector map[string]string
+	Tolerations  []Toleration
+	// AdmissionPolicies are the platform policies this tenant's isolation relies on.
+	AdmissionPolicies []string
+}
+
+// Map is the outputs as stack exports. Every key is always present, so consumers need not guess.
+func (o *TenantOutputs) Map() pulumi.Map {
+	refs := pulumi.Array{}
+	for _, r := range o.SecretRefs {
+		refs = append(refs, pulumi.StringMap{
+			"name":         pulumi.String(r.Name),
+			"keyVaultRef":  pulumi.String(r.KeyVaultRef),
+			"secretName":   pulumi.String(r.SecretName),
+			"version":      pulumi.String(r.Version),
+			"secretObject": pulumi.String(r.SecretObject),
+		})
+	}
+	tols := pulumi.Array{}
+	for _, t := range o.Tolerations {
+		tols = append(tols, pulumi.StringMap{"key": pulumi.String(t.Key), "operator": pulumi.String(t.Operator), "value": pulumi.String(t.Value), "effect": pulumi.String(t.Effect)})
+	}
+	return pulumi.Map{
+		OutputTenantID:            pulumi.String(o.TenantID),
+		OutputEnvironment:         pulumi.String(o.Environment),
+		OutputModes:               modesMap(o.Modes),
+		OutputNamespace:           pulumi.String(o.Namespace),
+		OutputServiceAccounts:     pulumi.ToStringArray(nonNil(o.ServiceAccounts)),
+		OutputNetworkPolicies:     pulumi.ToStringArray(nonNil(o.NetworkPolicies)),
+		OutputResourceQuota:       pulumi.String(o.ResourceQuota),
+		OutputLimitRange:          pulumi.String(o.LimitRange),
+		OutputPriorityClass:       pulumi.String(o.PriorityClass),
+		OutputSecretRefsConfigMap: pulumi.String(o.SecretRefsConfigMap),
+		OutputSecretRefs:          refs,
+		OutputNodeSelector:        pulumi.ToStringMap(nonNilMap(o.NodeSelector)),
+		OutputTolerations:         tols,
+		OutputAdmissionPolicies:   pulumi.ToStringArray(nonNil(o.AdmissionPolicies)),
+	}
+}
+
+func modesMap(m map[isolation.Layer]isolation.Mode) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for l, mode := range m {
+		out[string(l)] = pulumi.String(string(mode))
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
