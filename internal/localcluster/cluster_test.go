@@ -1,0 +1,94 @@
+package localcluster_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/connectsoft/tenantctl/internal/localcluster"
+	"github.com/connectsoft/tenantctl/internal/toolchain"
+)
+
+func binDir(t *testing.T) string {
+	t.Helper()
+	tc := toolchain.Default()
+	if err := tc.CheckCluster(); err != nil {
+		if os.Getenv("TENANTCTL_SKIP_INTEGRATION") == "1" && os.Getenv("CI") != "true" {
+			t.Skipf("skipped by TENANTCTL_SKIP_INTEGRATION=1: %v", err)
+		}
+		t.Fatal(err)
+	}
+	return tc.KubeBinDir
+}
+
+// TestDetachedClusterLifecycle starts a detached cluster as `make cluster-up` does, uses it
+// through its kubeconfig (namespace deletion needs the controller manager), finds it running
+// again by its state dir, and stops it by the pid file.
+func TestDetachedClusterLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := localcluster.Start(ctx, localcluster.Options{BinDir: binDir(t), StateDir: dir, Detach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer localcluster.StopDir(dir)
+
+	kc, ok := localcluster.Running(ctx, dir)
+	if !ok || kc != c.Kubeconfig {
+		t.Fatalf("Running(%s) = %q, %v; want %q, true", dir, kc, ok, c.Kubeconfig)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "lifecycle"}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.CoreV1().Namespaces().Delete(ctx, "lifecycle", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, "lifecycle", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace not finalized within a minute (is the namespace controller running?): %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Service accounts are created by the controller manager too.
+	deadline = time.Now().Add(time.Minute)
+	for {
+		if _, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("default service account never created")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	if err := localcluster.StopDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := localcluster.Running(ctx, dir); ok {
+		t.Error("cluster still reported running after StopDir")
+	}
+	if conn, err := net.DialTimeout("tcp", c.Server[len("https://"):], time.Second); err == nil {
+		conn.Close()
+		t.Errorf("API server still listening at %s after StopDir", c.Server)
+	}
+}
