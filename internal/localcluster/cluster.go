@@ -130,7 +130,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	}
 	if err := c.launch(controllerBin,
 		"--kubeconfig", c.Kubeconfig,
-		"--controllers", "namespace-controller,resourcequota-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller",
+		"--controllers", "namespace-controller,resourcequota-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller",
 		"--service-account-private-key-file", c.path("sa.key"),
 		"--root-ca-file", c.path("certs", "apiserver.crt"),
 		"--leader-elect=false",

@@ -78,27 +78,34 @@ func missing(t testing.TB, err error) {
 // Cluster returns the package's local cluster, starting it on first use.
 func Cluster(t testing.TB) *localcluster.Cluster {
 	t.Helper()
+	c, err, missingTools := startCluster()
+	if missingTools != nil {
+		missing(t, missingTools)
+	}
+	if err != nil {
+		t.Fatalf("local cluster: %v", err)
+	}
+	return c
+}
+
+// startCluster starts the package's cluster once; the lock is never held while a test fails.
+func startCluster() (*localcluster.Cluster, error, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if cluster == nil && clusterErr == nil {
-		tc := toolchain.Default()
-		if err := tc.CheckCluster(); err != nil {
-			mu.Unlock()
-			missing(t, err)
-			mu.Lock()
-			return nil
-		}
-		stateDir, clusterErr = os.MkdirTemp("", "tenantctl-cluster-")
-		if clusterErr == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			cluster, clusterErr = localcluster.Start(ctx, localcluster.Options{BinDir: tc.KubeBinDir, StateDir: stateDir})
-			cancel()
-		}
+	if cluster != nil || clusterErr != nil {
+		return cluster, clusterErr, nil
 	}
-	if clusterErr != nil {
-		t.Fatalf("local cluster: %v", clusterErr)
+	tc := toolchain.Default()
+	if err := tc.CheckCluster(); err != nil {
+		return nil, nil, err
 	}
-	return cluster
+	stateDir, clusterErr = os.MkdirTemp("", "tenantctl-cluster-")
+	if clusterErr == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cluster, clusterErr = localcluster.Start(ctx, localcluster.Options{BinDir: tc.KubeBinDir, StateDir: stateDir})
+		cancel()
+	}
+	return cluster, clusterErr, nil
 }
 
 // RESTConfig is an admin client config for the package's cluster.

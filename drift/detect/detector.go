@@ -1,0 +1,156 @@
+// Package detect finds drift in a tenant environment: managed objects whose live fields differ
+// from the stacks' desired inputs (or whose fields another field manager took), managed objects
+// that are gone, objects in a tenant scope that no stack manages, and workload images from
+// untrusted registries or not pinned by digest. It reads an inventory.Snapshot, live or from a
+// file, and the stacks' recorded state (Desired); cross-tenant routes come from a RouteAnalyzer.
+// The engine-side conversion of Pulumi preview/refresh steps into findings is in engine.go.
+package detect
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/connectsoft/tenantctl/drift/finding"
+	"github.com/connectsoft/tenantctl/inventory"
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+// RouteAnalyzer finds cross-tenant routes (NetworkPolicies, Azure networking) in a snapshot. The
+// reachability package implements it; Detector only calls it and adds its findings.
+type RouteAnalyzer interface {
+	Routes(ctx context.Context, env *isolation.Environment, snap *inventory.Snapshot) ([]finding.Finding, error)
+}
+
+// Check names one part of the detection.
+type Check string
+
+const (
+	CheckManaged   Check = "managed"   // live vs desired field by field, field conflicts, missing objects
+	CheckUnmanaged Check = "unmanaged" // objects in tenant scopes no stack manages
+	CheckImages    Check = "images"    // untrusted and unpinned workload images
+	CheckRoutes    Check = "routes"    // cross-tenant routes (needs a RouteAnalyzer)
+)
+
+// AllChecks is the default set.
+var AllChecks = []Check{CheckManaged, CheckUnmanaged, CheckImages, CheckRoutes}
+
+// Detector checks one environment's snapshot against its stacks' desired state.
+type Detector struct {
+	env       *isolation.Environment
+	desired   *Desired
+	routes    RouteAnalyzer
+	managers  []string
+	checks    []Check
+	locations map[string]finding.Location
+}
+
+// Option configures a Detector.
+type Option func(*Detector)
+
+// WithRouteAnalyzer adds cross-tenant route findings.
+func WithRouteAnalyzer(r RouteAnalyzer) Option { return func(d *Detector) { d.routes = r } }
+
+// WithFieldManagers adds field manager name prefixes that count as the stacks' own, besides
+// pulumi-kubernetes (a provider configured with another fieldManager).
+func WithFieldManagers(prefixes ...string) Option {
+	return func(d *Detector) { d.managers = append(d.managers, prefixes...) }
+}
+
+// WithChecks limits the detection to some checks.
+func WithChecks(checks ...Check) Option { return func(d *Detector) { d.checks = checks } }
+
+// WithBindings lets findings point at the binding file (and line) of their tenant.
+func WithBindings(bindings ...*isolation.RuntimeTenantBinding) Option {
+	return func(d *Detector) {
+		for _, b := range bindings {
+			d.locations[b.Spec.TenantID] = finding.Location(b.Source)
+		}
+	}
+}
+
+// WithEnvironmentLocation lets platform findings point at the environment's file.
+func WithEnvironmentLocation(src isolation.Source) Option {
+	return func(d *Detector) { d.locations[isolation.Platform] = finding.Location(src) }
+}
+
+// New builds a Detector for env. desired may be empty (NewDesired()) but not nil when the
+// managed or unmanaged checks run.
+func New(env *isolation.Environment, desired *Desired, opts ...Option) *Detector {
+	d := &Detector{env: env, desired: desired, managers: []string{PulumiManagerPrefix}, checks: AllChecks,
+		locations: map[string]finding.Location{}}
+	if env != nil {
+		d.locations[isolation.Platform] = finding.Location(env.Source)
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Check runs the configured checks on snap and returns normalized findings sorted by tenant,
+// kind, resource and field. A route analyzer that fails fails the check: a run that could not
+// look for routes must not pass for clean.
+func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]finding.Finding, error) {
+	if d.env == nil {
+		return nil, errors.New("drift check: no environment")
+	}
+	if snap == nil {
+		return nil, errors.New("drift check: no inventory snapshot")
+	}
+	sc := newScope(d.env, snap)
+	var out []finding.Finding
+	for _, c := range d.checks {
+		switch c {
+		case CheckManaged, CheckUnmanaged:
+			if d.desired == nil {
+				return nil, fmt.Errorf("drift check %s: no desired state", c)
+			}
+			if c == CheckManaged {
+				fs, err := d.managedDrift(snap)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, fs...)
+			} else {
+				out = append(out, d.unmanaged(snap, sc)...)
+			}
+		case CheckImages:
+			out = append(out, d.images(snap, sc)...)
+		case CheckRoutes:
+			if d.routes == nil {
+				continue
+			}
+			fs, err := d.routes.Routes(ctx, d.env, snap)
+			if err != nil {
+				return nil, fmt.Errorf("drift check routes: %w", err)
+			}
+			out = append(out, fs...)
+		default:
+			return nil, fmt.Errorf("drift check: unknown check %q", c)
+		}
+	}
+	for i := range out {
+		if out[i].Environment == "" {
+			out[i].Environment = d.env.Name()
+		}
+		if out[i].Location == (finding.Location{}) {
+			out[i].Location = d.locations[out[i].TenantID]
+		}
+		out[i] = out[i].Normalize()
+	}
+	SortFindings(out)
+	return out, nil
+}
+
+// SortFindings orders findings by tenant, kind, resource and field, so output is stable.
+func SortFindings(fs []finding.Finding) {
+	slices.SortStableFunc(fs, func(a, b finding.Finding) int {
+		return cmp.Or(strings.Compare(a.TenantID, b.TenantID), strings.Compare(string(a.Kind), string(b.Kind)),
+			strings.Compare(a.Resource.Type, b.Resource.Type), strings.Compare(a.Resource.Namespace, b.Resource.Namespace),
+			strings.Compare(a.Resource.Name, b.Resource.Name), strings.Compare(a.Field, b.Field))
+	})
+}

@@ -1,0 +1,99 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/connectsoft/tenantctl/internal/testenv"
+	"github.com/connectsoft/tenantctl/inventory"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+// TestReaderLiveCluster reads a real API server: paginated lists across namespaces, the tenant
+// scope filter, and Secrets without data.
+func TestReaderLiveCluster(t *testing.T) {
+	cs := testenv.Client(t)
+	ctx := context.Background()
+	tenantNS := testenv.Namespace(t, "t-inv")   // in scope by its name
+	otherNS := testenv.Namespace(t, "team-inv") // out of scope
+	for i := range 5 {
+		createConfigMap(t, cs, tenantNS, fmt.Sprintf("cm-%d", i))
+	}
+	createConfigMap(t, cs, otherNS, "outside")
+	if _, err := cs.CoreV1().Secrets(tenantNS).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "db"}, StringData: map[string]string{"password": "canary-7f3a"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := NewReader(testenv.RESTConfig(t), WithPageSize(2), WithTypes(testTypes(t, "configmaps", "secrets", "networkpolicies")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	snap, err := r.Read(ctx)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	t.Logf("read %d objects in %s", len(snap.Kubernetes), time.Since(start))
+
+	var inTenant []string
+	for i := range snap.Kubernetes {
+		u := &snap.Kubernetes[i]
+		switch u.GetNamespace() {
+		case tenantNS:
+			inTenant = append(inTenant, u.GetKind()+"/"+u.GetName())
+		case otherNS:
+			t.Errorf("object %s/%s outside the tenant scopes was kept", otherNS, u.GetName())
+		}
+		if u.GetKind() == "Secret" {
+			if _, ok := u.Object["data"]; ok {
+				t.Errorf("secret %s/%s holds data", u.GetNamespace(), u.GetName())
+			}
+		}
+	}
+	for _, want := range []string{"ConfigMap/cm-0", "ConfigMap/cm-4", "Secret/db"} {
+		if !slices.Contains(inTenant, want) {
+			t.Errorf("%s missing from the tenant namespace's objects %v", want, inTenant)
+		}
+	}
+	if !slices.Contains(snap.Coverage.Namespaces, tenantNS) || slices.Contains(snap.Coverage.Namespaces, otherNS) {
+		t.Errorf("coverage namespaces %v: want %s, not %s", snap.Coverage.Namespaces, tenantNS, otherNS)
+	}
+	var namespaces []string
+	for i := range snap.Kubernetes {
+		if snap.Kubernetes[i].GetKind() == "Namespace" {
+			namespaces = append(namespaces, snap.Kubernetes[i].GetName())
+		}
+	}
+	if !slices.Contains(namespaces, otherNS) || !slices.Contains(namespaces, "kube-system") {
+		t.Errorf("every Namespace must be kept (reachability resolves selectors against them): %v", namespaces)
+	}
+	var buf bytes.Buffer
+	if err := inventory.Write(&buf, snap); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "canary-7f3a") || strings.Contains(buf.String(), "Y2FuYXJ5LTdmM2E") {
+		t.Errorf("the written snapshot holds the secret value")
+	}
+}
+
+func createConfigMap(t *testing.T, cs kubernetes.Interface, ns, name string) {
+	t.Helper()
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"k": "v"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create config map %s/%s: %v", ns, name, err)
+	}
+}

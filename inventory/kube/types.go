@@ -1,0 +1,108 @@
+// Package kube reads the Kubernetes part of an inventory.Snapshot from a live cluster: one
+// paginated LIST per resource type across all namespaces (the fleet fast path: the cost grows
+// with the number of types, not with the number of tenants), in parallel, kept to the tenant
+// scopes. Secrets are listed through the metadata API, so their data never leaves the API server.
+package kube
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// ResourceType is one Kubernetes type the reader lists.
+type ResourceType struct {
+	GVR        schema.GroupVersionResource
+	Kind       string
+	Namespaced bool
+	// MetadataOnly lists through the metadata API (PartialObjectMetadata): the server sends
+	// nothing but metadata. Always true for Secrets, whatever the configuration says.
+	MetadataOnly bool
+	// Optional types may be missing from the cluster (an API group not served); a required type
+	// that is missing fails the read.
+	Optional bool
+}
+
+// GVK is the type's group, version and kind.
+func (t ResourceType) GVK() schema.GroupVersionKind { return t.GVR.GroupVersion().WithKind(t.Kind) }
+
+func (t ResourceType) isSecret() bool { return t.GVR.Group == "" && t.Kind == "Secret" }
+
+func core(resource, kind string, namespaced bool) ResourceType {
+	return ResourceType{GVR: schema.GroupVersionResource{Version: "v1", Resource: resource}, Kind: kind, Namespaced: namespaced}
+}
+
+func grouped(group, version, resource, kind string, namespaced bool) ResourceType {
+	return ResourceType{GVR: schema.GroupVersionResource{Group: group, Version: version, Resource: resource}, Kind: kind, Namespaced: namespaced}
+}
+
+// NamespaceType is always listed first: the scopes are derived from the namespaces' names and
+// labels, and reachability needs every namespace's labels to resolve namespace selectors.
+var NamespaceType = core("namespaces", "Namespace", false)
+
+// DefaultTypes are the types a tenant stack creates, the workloads whose images are checked and
+// what a tenant could add to open a path or hold data (services, ingresses, claims). Endpoints,
+// EndpointSlices, Events and Leases are not listed: Kubernetes writes them itself.
+func DefaultTypes() []ResourceType {
+	secrets := core("secrets", "Secret", true)
+	secrets.MetadataOnly = true
+	return []ResourceType{
+		NamespaceType,
+		grouped("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
+		core("configmaps", "ConfigMap", true),
+		secrets,
+		core("serviceaccounts", "ServiceAccount", true),
+		grouped("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+		grouped("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+		core("resourcequotas", "ResourceQuota", true),
+		core("limitranges", "LimitRange", true),
+		core("services", "Service", true),
+		core("persistentvolumeclaims", "PersistentVolumeClaim", true),
+		core("pods", "Pod", true),
+		grouped("apps", "v1", "deployments", "Deployment", true),
+		grouped("apps", "v1", "statefulsets", "StatefulSet", true),
+		grouped("apps", "v1", "daemonsets", "DaemonSet", true),
+		grouped("apps", "v1", "replicasets", "ReplicaSet", true),
+		grouped("batch", "v1", "jobs", "Job", true),
+		grouped("batch", "v1", "cronjobs", "CronJob", true),
+		grouped("networking.k8s.io", "v1", "ingresses", "Ingress", true),
+		grouped("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false),
+	}
+}
+
+// ParseTypes selects default types by resource name ("networkpolicies,configmaps"); Namespace
+// is always included.
+func ParseTypes(names []string) ([]ResourceType, error) {
+	all := DefaultTypes()
+	out := []ResourceType{NamespaceType}
+	seen := map[schema.GroupVersionResource]bool{NamespaceType.GVR: true}
+	for _, n := range names {
+		found := false
+		for _, t := range all {
+			if t.GVR.Resource == n || (t.GVR.Group != "" && t.GVR.Resource+"."+t.GVR.Group == n) {
+				found = true
+				if !seen[t.GVR] {
+					seen[t.GVR] = true
+					out = append(out, t)
+				}
+				break
+			}
+		}
+		if !found {
+			return nil, &UnknownTypeError{Name: n}
+		}
+	}
+	return out, nil
+}
+
+// UnknownTypeError names a resource ParseTypes does not know.
+type UnknownTypeError struct{ Name string }
+
+func (e *UnknownTypeError) Error() string {
+	names := ""
+	for i, t := range DefaultTypes() {
+		if i > 0 {
+			names += ", "
+		}
+		names += t.GVR.Resource
+	}
+	return "unknown resource type " + e.Name + " (known: " + names + ")"
+}
