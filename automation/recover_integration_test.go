@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,16 +90,17 @@ func TestRecoverAfterSIGKILL(t *testing.T) {
 	helper := exec.Command(os.Args[0], "-test.run=^$")
 	helper.Env = append(os.Environ(), "TENANTCTL_TEST_KILL_DATA="+dataDir, "TENANTCTL_TEST_KILL_NS="+ns,
 		"TENANTCTL_TEST_KILL_KUBECONFIG="+cluster.Kubeconfig)
-	// Its own process group, so the kill takes the engine, the pulumi CLI and the provider at
-	// once, as a node failure or an OOM kill of the container would.
-	helper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own session, so the kill takes the engine, the pulumi CLI and the provider (which pulumi
+	// starts in a process group of its own) at once, as a node failure or an OOM kill of the
+	// container would.
+	helper.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := helper.Start(); err != nil {
 		t.Fatal(err)
 	}
 	killed := false
 	defer func() {
 		if !killed {
-			syscall.Kill(-helper.Process.Pid, syscall.SIGKILL)
+			killSession(helper.Process.Pid)
 			helper.Wait()
 		}
 	}()
@@ -107,8 +109,8 @@ func TestRecoverAfterSIGKILL(t *testing.T) {
 		return err == nil, err
 	})
 	time.Sleep(time.Second) // let the provider enter its await loop
-	if err := syscall.Kill(-helper.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	if n := killSession(helper.Process.Pid); n < 3 {
+		t.Fatalf("killed %d processes of the helper's session, want the engine, the CLI and the provider", n)
 	}
 	helper.Wait()
 	killed = true
@@ -220,4 +222,32 @@ func TestConflictWithAnotherProcess(t *testing.T) {
 	if d := first.RunOne(ctx, automation.OpDestroy, target); d.Err != nil {
 		t.Fatalf("destroy: %v", d.Err)
 	}
+}
+
+// killSession SIGKILLs every process of session sid and returns how many it signalled.
+func killSession(sid int) int {
+	entries, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		// fields after the command: state ppid pgrp session ...
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 3 && f[3] == strconv.Itoa(sid) && f[0] != "Z" {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -184,7 +184,8 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 		return res
 	}
 	ch := make(chan events.EngineEvent)
-	steps := collectSteps(ch, func(done, total int) {
+	stopCollect := make(chan struct{})
+	steps := collectSteps(ch, stopCollect, func(done, total int) {
 		e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "resource", Done: done, Total: total, Elapsed: time.Since(start)})
 	})
 	switch op {
@@ -208,7 +209,15 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 		close(ch)
 		err = fmt.Errorf("unknown operation %q", op)
 	}
-	collected := <-steps
+	// The Automation API closes the event channel when its log watcher ends, but not on every
+	// early failure (e.g. a locked stack): give it a moment, then stop collecting.
+	var collected collected
+	select {
+	case collected = <-steps:
+	case <-time.After(5 * time.Second):
+		close(stopCollect)
+		collected = <-steps
+	}
 	res.Steps, res.Details = collected.steps, collected.details
 	for _, st := range res.Steps {
 		res.Changes[st.Op]++
@@ -232,14 +241,29 @@ type collected struct {
 	details []apitype.StepEventMetadata
 }
 
-func collectSteps(ch <-chan events.EngineEvent, progress func(done, total int)) <-chan collected {
+func collectSteps(ch <-chan events.EngineEvent, stop <-chan struct{}, progress func(done, total int)) <-chan collected {
 	out := make(chan collected, 1)
 	go func() {
 		var steps []ResourceChange
 		var details []apitype.StepEventMetadata
 		index := map[string]int{}
 		done := 0
-		for ev := range ch {
+	loop:
+		for {
+			var ev events.EngineEvent
+			var ok bool
+			select {
+			case ev, ok = <-ch:
+				if !ok {
+					break loop
+				}
+			case <-stop:
+				go func() {
+					for range ch { // keep the writer from blocking if it ever sends again
+					}
+				}()
+				break loop
+			}
 			switch {
 			case ev.ResourcePreEvent != nil:
 				m := ev.ResourcePreEvent.Metadata

@@ -153,12 +153,13 @@ func TestProvisionExamplesLifecycle(t *testing.T) {
 		}
 	}
 
-	// Raise globex's CPU quota: exactly one resource of one stack changes.
+	// Raise globex's pod quota: exactly one resource of one stack changes (cpu and memory would
+	// also move the LimitRange's maximum).
 	p := filepath.Join(dir, "tenants", "globex.yaml")
 	b, _ := os.ReadFile(p)
-	edited := strings.Replace(string(b), "cpu: \"1\"", "cpu: \"2\"", 1)
+	edited := strings.Replace(string(b), "pods: 10", "pods: 12", 1)
 	if edited == string(b) {
-		t.Fatal("globex fixture has no cpu: \"1\" to edit")
+		t.Fatal("globex fixture has no pods: 10 to edit")
 	}
 	os.WriteFile(p, []byte(edited), 0o644)
 	f = fleet.New(h.engine, load(t, dir), cluster.Kubeconfig)
@@ -178,8 +179,8 @@ func TestProvisionExamplesLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("globex quota: %v", err)
 	}
-	if got := rq.Spec.Hard.Cpu().String(); got != "2" {
-		t.Errorf("globex quota cpu = %s, want 2", got)
+	if got := rq.Spec.Hard.Pods().String(); got != "12" {
+		t.Errorf("globex quota pods = %s, want 12", got)
 	}
 
 	// Destroy initech only: acme and globex stay as they are.
