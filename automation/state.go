@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 // LockInfo describes the lock another process holds on a stack (file backend only: other
@@ -160,23 +160,42 @@ func (e *Engine) Recover(ctx context.Context, t Target) (Recovery, error) {
 		rec.NothingToRecover = true
 		return rec, nil
 	}
-	var imports []optrefresh.PendingCreate
-	for _, op := range d.PendingOperations {
+	// Adopt pending creates by editing the state (export, fix, import): the CLI's
+	// --import-pending-creates marks them "importing", which its refresh then drops.
+	ud, err := s.Export(ctx)
+	if err != nil {
+		return rec, fmt.Errorf("recover %s: export: %w", t.Stack, err)
+	}
+	var dep apitype.DeploymentV3
+	if err := json.Unmarshal(ud.Deployment, &dep); err != nil {
+		return rec, fmt.Errorf("recover %s: decode state: %w", t.Stack, err)
+	}
+	var keep []apitype.OperationV2
+	for _, op := range dep.PendingOperations {
 		if op.Type != apitype.OperationTypeCreating {
+			keep = append(keep, op) // updates and deletes of recorded resources: refresh settles them
 			continue
 		}
 		if id, ok := kubernetesID(op.Resource); ok {
-			imports = append(imports, optrefresh.PendingCreate{URN: string(op.Resource.URN), ID: id})
-			rec.Imported = append(rec.Imported, string(op.Resource.URN))
+			r := op.Resource
+			r.ID = resource.ID(id)
+			r.Outputs = r.Inputs // provisional; the refresh below reads the real ones
+			dep.Resources = append(dep.Resources, r)
+			rec.Imported = append(rec.Imported, string(r.URN))
 		} else {
 			rec.Dropped = append(rec.Dropped, string(op.Resource.URN))
 		}
 	}
-	opts := []optrefresh.Option{optrefresh.ClearPendingCreates()}
-	if len(imports) > 0 {
-		opts = append(opts, optrefresh.ImportPendingCreates(imports))
+	dep.PendingOperations = keep
+	raw, err := json.Marshal(dep)
+	if err != nil {
+		return rec, err
 	}
-	if _, err := s.Refresh(ctx, opts...); err != nil {
+	ud.Deployment = raw
+	if err := s.Import(ctx, ud); err != nil {
+		return rec, fmt.Errorf("recover %s: import repaired state: %w", t.Stack, err)
+	}
+	if _, err := s.Refresh(ctx); err != nil {
 		return rec, fmt.Errorf("recover %s: refresh: %w", t.Stack, err)
 	}
 	rec.Refreshed = true
