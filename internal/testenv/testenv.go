@@ -183,4 +183,3 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 	}
 	t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, last)
 }
-
