@@ -4,7 +4,6 @@ import (
 	"os"
 	"regexp"
 	"testing"
-
 )
 
 // TestVersionsAgree: the CLI the engine runs, the constant and the Automation API SDK this binary
