@@ -137,9 +137,17 @@ func New(opts ...Option) (*Engine, error) {
 	// Inline programs run in this process; Main is for plain-Pulumi users only.
 	proj.Main = ""
 	proj.Backend = &workspace.ProjectBackend{URL: e.backendURL}
-	proj.Plugins = &workspace.Plugins{Providers: []workspace.PluginOptions{{
+	providers := []workspace.PluginOptions{{
 		Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: e.tools.ProviderDir,
-	}}}
+	}}
+	// The azure target needs the azure-native provider; it is not built by `make tools` (no
+	// release download here), so it is used when an operator placed it in the cache.
+	if dir := e.tools.AzureNativeDir; dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "pulumi-resource-azure-native")); err == nil {
+			providers = append(providers, workspace.PluginOptions{Name: "azure-native", Version: toolchain.AzureNativeVersion, Path: dir})
+		}
+	}
+	proj.Plugins = &workspace.Plugins{Providers: providers}
 	e.project = *proj
 	if strings.HasPrefix(e.backendURL, "file://") {
 		if err := os.MkdirAll(strings.TrimPrefix(e.backendURL, "file://"), 0o700); err != nil {

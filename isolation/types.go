@@ -152,6 +152,9 @@ type HubSpec struct {
 	AddressSpace  []string `yaml:"addressSpace" json:"addressSpace"`
 	// FirewallIP is the next hop of the hub's firewall, when the hub routes through one.
 	FirewallIP string `yaml:"firewallIP,omitempty" json:"firewallIP,omitempty"`
+	// UseRemoteGateways makes silo VNets use the hub's VPN or ExpressRoute gateway (peering
+	// useRemoteGateways on the spoke, allowGatewayTransit on the hub); the hub must have one.
+	UseRemoteGateways bool `yaml:"useRemoteGateways,omitempty" json:"useRemoteGateways,omitempty"`
 }
 
 // ClusterSpec is the shared cluster pool and shared tenants run on.

@@ -11,11 +11,13 @@ import (
 	"sort"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
 	k8sstacks "github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
@@ -129,7 +131,7 @@ func (f *Fleet) PlatformTarget(env *isolation.Environment) automation.Target {
 		Environment: env.Name(),
 		Production:  env.Spec.Production,
 		Commit:      f.state.Commit,
-		Program:     k8sstacks.PlatformProgram(env),
+		Program:     platformProgram(env),
 		Config:      configMap(f.config()),
 	}
 }
@@ -143,9 +145,25 @@ func (f *Fleet) TenantTarget(b *isolation.RuntimeTenantBinding, platform stacks.
 		Environment: b.Spec.Environment,
 		Production:  env.Spec.Production,
 		Commit:      f.state.Commit,
-		Program:     k8sstacks.TenantProgram(stacks.Inputs{Binding: b, Env: env, Platform: platform}),
+		Program:     tenantProgram(stacks.Inputs{Binding: b, Env: env, Platform: platform}),
 		Config:      configMap(f.config()),
 	}
+}
+
+// platformProgram and tenantProgram pick the programs of the environment's target. Both targets
+// export the same platform outputs, so tenant stacks read them the same way.
+func platformProgram(env *isolation.Environment) pulumi.RunFunc {
+	if env.Spec.Target == isolation.TargetAzure {
+		return azurestacks.PlatformProgram(env)
+	}
+	return k8sstacks.PlatformProgram(env)
+}
+
+func tenantProgram(in stacks.Inputs) pulumi.RunFunc {
+	if in.Env.Spec.Target == isolation.TargetAzure {
+		return azurestacks.TenantProgram(in)
+	}
+	return k8sstacks.TenantProgram(in)
 }
 
 // ExpectedPlatformOutputs is what a platform stack of env exports once it is up; previews of

@@ -18,6 +18,8 @@ const (
 	PulumiVersion             = "v3.274.1"
 	KubernetesProviderVersion = "4.25.0"
 	KubernetesVersion         = "v1.37.2"
+	// AzureNativeVersion is the azure-native provider the azure target's SDK (v2.90.0) asks for.
+	AzureNativeVersion = "2.90.0"
 )
 
 // Toolchain is where the tools live.
@@ -28,6 +30,8 @@ type Toolchain struct {
 	ProviderDir string
 	// KubeBinDir holds etcd, kube-apiserver and kube-controller-manager.
 	KubeBinDir string
+	// AzureNativeDir may hold pulumi-resource-azure-native for the azure target.
+	AzureNativeDir string
 }
 
 // CacheDir is the tool cache: $TENANTCTL_TOOLS_DIR, else $XDG_CACHE_HOME/tenantctl/tools, else
@@ -47,9 +51,10 @@ func CacheDir() string {
 func Default() Toolchain {
 	c := CacheDir()
 	return Toolchain{
-		PulumiRoot:  filepath.Join(c, "pulumi-"+PulumiVersion),
-		ProviderDir: filepath.Join(c, "pulumi-resource-kubernetes-v"+KubernetesProviderVersion),
-		KubeBinDir:  filepath.Join(c, "kube-"+KubernetesVersion),
+		PulumiRoot:     filepath.Join(c, "pulumi-"+PulumiVersion),
+		ProviderDir:    filepath.Join(c, "pulumi-resource-kubernetes-v"+KubernetesProviderVersion),
+		KubeBinDir:     filepath.Join(c, "kube-"+KubernetesVersion),
+		AzureNativeDir: filepath.Join(c, "pulumi-resource-azure-native-v"+AzureNativeVersion),
 	}
 }
 

@@ -1,0 +1,169 @@
+package azure
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+)
+
+// Tenant stack output keys of the azure target, in addition to the kubernetes target's
+// (kubernetes.Output*), which a tenant stack on AKS exports as well.
+const (
+	OutputResourceGroup        = "resourceGroup"
+	OutputVNet                 = "vnet"
+	OutputVNetID               = "vnetId"
+	OutputSubnets              = "subnets"
+	OutputNetworkSecurityGroup = "networkSecurityGroup"
+	OutputRouteTable           = "routeTable"
+	OutputPeerings             = "peerings"
+	OutputNodePool             = "nodePool"
+	OutputIdentity             = "identity"
+	OutputIdentityID           = "identityId"
+	OutputIdentityClientID     = "identityClientId"
+	OutputFederatedSubject     = "federatedSubject"
+	OutputVault                = "vault"
+	OutputVaultURI             = "vaultUri"
+	OutputPrivateEndpoint      = "privateEndpoint"
+	OutputKeyVaultReferences   = "keyVaultReferences"
+	OutputDatabase             = "database"
+	OutputRoleAssignments      = "roleAssignments"
+)
+
+// TenantOutputs is what a tenant stack on the azure target exports: names, ARM ids and Key Vault
+// references, never a secret value. Fields of layers the tenant's modes do not create are empty.
+type TenantOutputs struct {
+	Modes      map[isolation.Layer]isolation.Mode
+	Kubernetes *kubernetes.TenantOutputs
+
+	ResourceGroup        string
+	VNet                 string
+	VNetID               string
+	Subnets              map[string]string // name -> address prefix
+	NetworkSecurityGroup string
+	RouteTable           string
+	Peerings             []string
+	NodePool             string
+	Identity             string
+	IdentityID           string
+	// IdentityClientID is known once the identity exists; it is not a secret (it names the
+	// identity, the federation is what authenticates).
+	IdentityClientID pulumi.StringOutput
+	FederatedSubject string
+	Vault            string
+	VaultURI         string
+	PrivateEndpoint  string
+	// KeyVaultReferences maps each SecretBinding name to its Key Vault secret URI.
+	KeyVaultReferences map[string]string
+	Database           DatabaseRef
+	RoleAssignments    []roleGrant
+}
+
+// Map is the outputs as stack exports: the Kubernetes part's keys plus the Azure ones. Every key
+// is always present.
+func (o *TenantOutputs) Map() pulumi.Map {
+	m := pulumi.Map{}
+	if o.Kubernetes != nil {
+		maps.Copy(m, o.Kubernetes.Map())
+	}
+	grants := pulumi.Array{}
+	for _, g := range o.RoleAssignments {
+		grants = append(grants, pulumi.StringMap{"role": pulumi.String(g.Role), "scope": pulumi.String(g.Scope), "principal": pulumi.String(g.Principal)})
+	}
+	clientID := pulumi.StringInput(pulumi.String(""))
+	if o.Identity != "" {
+		clientID = o.IdentityClientID
+	}
+	m[OutputResourceGroup] = pulumi.String(o.ResourceGroup)
+	m[OutputVNet] = pulumi.String(o.VNet)
+	m[OutputVNetID] = pulumi.String(o.VNetID)
+	m[OutputSubnets] = pulumi.ToStringMap(nonNilMap(o.Subnets))
+	m[OutputNetworkSecurityGroup] = pulumi.String(o.NetworkSecurityGroup)
+	m[OutputRouteTable] = pulumi.String(o.RouteTable)
+	m[OutputPeerings] = pulumi.ToStringArray(nonNil(o.Peerings))
+	m[OutputNodePool] = pulumi.String(o.NodePool)
+	m[OutputIdentity] = pulumi.String(o.Identity)
+	m[OutputIdentityID] = pulumi.String(o.IdentityID)
+	m[OutputIdentityClientID] = clientID
+	m[OutputFederatedSubject] = pulumi.String(o.FederatedSubject)
+	m[OutputVault] = pulumi.String(o.Vault)
+	m[OutputVaultURI] = pulumi.String(o.VaultURI)
+	m[OutputPrivateEndpoint] = pulumi.String(o.PrivateEndpoint)
+	m[OutputKeyVaultReferences] = pulumi.ToStringMap(nonNilMap(o.KeyVaultReferences))
+	m[OutputDatabase] = pulumi.StringMap{
+		"engine": pulumi.String(o.Database.Engine), "server": pulumi.String(o.Database.Server),
+		"serverId": pulumi.String(o.Database.ServerID), "database": pulumi.String(o.Database.Name),
+		"schema": pulumi.String(o.Database.Schema),
+	}
+	m[OutputRoleAssignments] = grants
+	return m
+}
+
+// Platform stack output keys of the azure target, in addition to stacks.Output*.
+const (
+	OutputPlatformResourceGroup = "resourceGroup"
+	OutputHubVNetID             = "hubVnetId"
+	OutputSharedVaultID         = "sharedVaultId"
+	OutputSharedVaultURI        = "sharedVaultUri"
+	OutputSharedDatabaseServer  = "sharedDatabaseServerId"
+	OutputSharedDatabase        = "sharedDatabase"
+	OutputLogAnalyticsWorkspace = "logAnalyticsWorkspaceId"
+	OutputVaultDNSZoneID        = "vaultPrivateDnsZoneId"
+	OutputClusterID             = "clusterId"
+	OutputOIDCIssuerURL         = "oidcIssuerUrl"
+)
+
+// PlatformOutputs is what a platform stack on the azure target exports: the kubernetes target's
+// outputs, which tenant stacks consume (stacks.PlatformOutputsFromMap), and the ids of the shared
+// Azure resources.
+type PlatformOutputs struct {
+	stacks.PlatformOutputs
+	ResourceGroup          string
+	HubVNetID              string
+	SharedVaultID          string
+	SharedVaultURI         string
+	SharedDatabaseServerID string
+	SharedDatabase         string
+	LogAnalyticsWorkspace  string
+	VaultDNSZoneID         string
+	ClusterID              string
+	OIDCIssuerURL          string
+}
+
+// Map is the outputs as stack exports.
+func (o *PlatformOutputs) Map() pulumi.Map {
+	return pulumi.Map{
+		stacks.OutputEnvironment:       pulumi.String(o.Environment),
+		stacks.OutputIngressNamespace:  pulumi.String(o.IngressNamespace),
+		stacks.OutputSharedNamespace:   pulumi.String(o.SharedNamespace),
+		stacks.OutputAdmissionPolicies: pulumi.ToStringArray(nonNil(slices.Clone(o.AdmissionPolicies))),
+		OutputPlatformResourceGroup:    pulumi.String(o.ResourceGroup),
+		OutputHubVNetID:                pulumi.String(o.HubVNetID),
+		OutputSharedVaultID:            pulumi.String(o.SharedVaultID),
+		OutputSharedVaultURI:           pulumi.String(o.SharedVaultURI),
+		OutputSharedDatabaseServer:     pulumi.String(o.SharedDatabaseServerID),
+		OutputSharedDatabase:           pulumi.String(o.SharedDatabase),
+		OutputLogAnalyticsWorkspace:    pulumi.String(o.LogAnalyticsWorkspace),
+		OutputVaultDNSZoneID:           pulumi.String(o.VaultDNSZoneID),
+		OutputClusterID:                pulumi.String(o.ClusterID),
+		OutputOIDCIssuerURL:            pulumi.String(o.OIDCIssuerURL),
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
