@@ -12,7 +12,7 @@ BIN         := bin/tenantctl
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all build tools tool-pulumi tool-provider tool-kube check-versions test vet unit fmt \
+.PHONY: all build tools tool-pulumi tool-provider tool-kube tool-azurite check-versions test vet unit fmt \
         cluster-up cluster-down demo bench clean
 
 all: build
@@ -20,10 +20,11 @@ all: build
 build:
 	go build -o $(BIN) ./cmd/tenantctl
 
-# The three tool builds are independent; run them side by side (about 10 GB peak together).
+# The tool builds are independent; run them side by side (about 10 GB peak together; azurite is an
+# npm install, network-bound).
 tools:
 	@echo "[tools] cache: $(TOOLS_DIR)"
-	@start=$$SECONDS; $(MAKE) --no-print-directory -j3 tool-pulumi tool-provider tool-kube; \
+	@start=$$SECONDS; $(MAKE) --no-print-directory -j4 tool-pulumi tool-provider tool-kube tool-azurite; \
 	  echo "[tools] tool build phase took $$((SECONDS - start))s"
 	@$(MAKE) --no-print-directory check-versions
 
@@ -33,6 +34,9 @@ tool-provider:
 	@hack/build-tool.sh provider
 tool-kube:
 	@hack/build-tool.sh kube
+# Azure Storage emulator for the azblob state-backend tests.
+tool-azurite:
+	@hack/build-tool.sh azurite
 
 # The CLI the engine runs must be the version of the Automation API SDK it is driven by.
 check-versions:

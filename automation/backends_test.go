@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	_ "github.com/lib/pq" // the driver Pulumi's postgres:// backend uses too
 
+	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/azurite"
 )
 
@@ -164,4 +166,17 @@ func prerequisiteMissing(t *testing.T, err error) {
 		t.Skipf("integration test skipped by TENANTCTL_SKIP_INTEGRATION=1: %v", err)
 	}
 	t.Fatalf("integration prerequisites: %v (outside CI set TENANTCTL_SKIP_INTEGRATION=1 to opt out)", err)
+}
+
+func TestMaskSecrets(t *testing.T) {
+	in := map[string]any{
+		"plain":  "visible",
+		"nested": map[string]any{"list": []any{map[string]any{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": `"hunter2"`}}},
+		"top":    map[string]any{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": `"s3cret"`},
+	}
+	got := automation.MaskSecretsForTest(in)
+	want := map[string]any{"plain": "visible", "nested": map[string]any{"list": []any{"[secret]"}}, "top": "[secret]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("maskSecrets (-want +got):\n%s", diff)
+	}
 }

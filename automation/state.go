@@ -103,7 +103,48 @@ func (e *Engine) Export(ctx context.Context, stack string) (Deployment, error) {
 	if err := json.Unmarshal(ud.Deployment, &d); err != nil {
 		return Deployment{}, fmt.Errorf("decode state of %s: %w", stack, err)
 	}
+	// The CLI exports with --show-secrets; nothing outside the engine may see those values.
+	for i := range d.Resources {
+		d.Resources[i].Inputs = maskSecrets(d.Resources[i].Inputs).(map[string]any)
+		d.Resources[i].Outputs = maskSecrets(d.Resources[i].Outputs).(map[string]any)
+	}
+	for i := range d.PendingOperations {
+		d.PendingOperations[i].Resource.Inputs = maskSecrets(d.PendingOperations[i].Resource.Inputs).(map[string]any)
+		d.PendingOperations[i].Resource.Outputs = maskSecrets(d.PendingOperations[i].Resource.Outputs).(map[string]any)
+	}
 	return d, nil
+}
+
+// secretSig marks a secret value in Pulumi's state encoding.
+const secretSig = "1b47061264138c4ac30d75fd1eb44270"
+
+// SecretMask replaces every secret value in an exported deployment.
+const SecretMask = "[secret]"
+
+// maskSecrets returns v with every {"4dabf18193072939515e22adb298388d": secretSig, ...} object
+// replaced by SecretMask. Maps stay maps (nil stays nil) so callers can keep their types.
+func maskSecrets(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		if sig, _ := x["4dabf18193072939515e22adb298388d"].(string); sig == secretSig {
+			return SecretMask
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = maskSecrets(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskSecrets(e)
+		}
+		return out
+	}
+	return v
 }
 
 // Recovery is what Recover found and did.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one of the offline tools from source through the Go module proxy into the tool cache,
 # unless the cache (or a matching binary on PATH) already has it. One tool per call so that make can
-# run them in parallel:  hack/build-tool.sh pulumi|provider|kube
+# run them in parallel:  hack/build-tool.sh pulumi|provider|kube|azurite
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,6 +9,7 @@ cache=${TENANTCTL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tenantctl/tools}
 PULUMI_VERSION=${PULUMI_VERSION:-v3.274.1}
 K8S_PROVIDER_VERSION=${K8S_PROVIDER_VERSION:-4.25.0}
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
+AZURITE_VERSION=${AZURITE_VERSION:-3.37.0}
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
 log() { printf '[tools] %s: %s\n' "$1" "$2" >&2; }
@@ -80,10 +81,25 @@ build_kube() {
 	log kube "built in $((SECONDS - start))s"
 }
 
+build_azurite() {
+	# The Azure Storage emulator the azblob state-backend tests run against (npm registry, pinned).
+	local dir=$cache/azurite-$AZURITE_VERSION
+	if [ -x "$dir/node_modules/.bin/azurite-blob" ]; then log azurite "cached at $dir"; return; fi
+	command -v npm >/dev/null || { log azurite "npm not found: install Node.js 18+ and npm"; exit 1; }
+	log azurite "installing azurite@$AZURITE_VERSION into $dir"
+	local tmp=$dir.tmp.$$
+	rm -rf "$tmp" && mkdir -p "$tmp"
+	local start=$SECONDS
+	npm install --prefix "$tmp" --no-audit --no-fund --no-save --loglevel=error "azurite@$AZURITE_VERSION" >&2
+	rm -rf "$dir" && mv "$tmp" "$dir"
+	log azurite "installed in $((SECONDS - start))s"
+}
+
 case "${1:-}" in
 pulumi) build_pulumi ;;
 provider) build_provider ;;
 kube) build_kube ;;
+azurite) build_azurite ;;
 dir) echo "$cache" ;;
-*) echo "usage: $0 pulumi|provider|kube|dir" >&2; exit 2 ;;
+*) echo "usage: $0 pulumi|provider|kube|azurite|dir" >&2; exit 2 ;;
 esac

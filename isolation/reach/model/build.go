@@ -63,16 +63,31 @@ func NewBuilder(s *Scope) *Builder {
 
 // Classify returns the verdict of a path between two different nodes and its reason.
 func (b *Builder) Classify(from, to, builtin, unknown string) (Verdict, string) {
-	if reason, ok := b.scope.Allowed(from, to); ok {
-		return VerdictAllowed, "declared in allowedRoutes: " + reason
+	v := b.verdict(from, to, builtin, unknown)
+	switch {
+	case v == VerdictAllowed:
+		if reason, ok := b.scope.Allowed(from, to); ok {
+			return v, "declared in allowedRoutes: " + reason
+		}
+		return v, "platform route: " + builtin
+	case v == VerdictUnknown:
+		return v, unknown
+	}
+	return v, "not declared in the environment's allowedRoutes"
+}
+
+// verdict is Classify without building the reason, for the many paths that repeat an edge.
+func (b *Builder) verdict(from, to, builtin, unknown string) Verdict {
+	if _, ok := b.scope.Allowed(from, to); ok {
+		return VerdictAllowed
 	}
 	if builtin != "" && (from == isolation.Platform || to == isolation.Platform) {
-		return VerdictAllowed, "platform route: " + builtin
+		return VerdictAllowed
 	}
 	if unknown != "" {
-		return VerdictUnknown, unknown
+		return VerdictUnknown
 	}
-	return VerdictUnexpected, "not declared in the environment's allowedRoutes"
+	return VerdictUnexpected
 }
 
 // Add records a path. Paths inside one node are not routes and are dropped.
@@ -80,10 +95,11 @@ func (b *Builder) Add(p Path) {
 	if p.From == p.To || p.From == "" || p.To == "" || p.Ports.IsEmpty() {
 		return
 	}
-	v, reason := b.Classify(p.From, p.To, p.Builtin, p.Unknown)
+	v := b.verdict(p.From, p.To, p.Builtin, p.Unknown)
 	k := edgeKey{p.From, p.To, p.Kind, v}
 	e := b.edges[k]
 	if e == nil {
+		_, reason := b.Classify(p.From, p.To, p.Builtin, p.Unknown)
 		e = &Edge{From: p.From, To: p.To, Kind: p.Kind, Verdict: v, Reason: reason}
 		if p.Evidence != nil {
 			e.Evidence = p.Evidence()
@@ -103,10 +119,7 @@ func (b *Builder) Expose(x Exposure, builtin string) {
 		return
 	}
 	from, to := x.Tenant, x.Peer
-	if v, _ := b.Classify(from, to, builtin, ""); v == VerdictAllowed {
-		return
-	}
-	if v, _ := b.Classify(to, from, builtin, ""); v == VerdictAllowed {
+	if b.verdict(from, to, builtin, "") == VerdictAllowed || b.verdict(to, from, builtin, "") == VerdictAllowed {
 		return
 	}
 	key := string(x.Kind) + "\x00" + x.Resource.Provider + "\x00" + x.Resource.Type + "\x00" + x.Resource.Namespace + "\x00" + x.Resource.Name + "\x00" + x.Resource.ID
@@ -121,6 +134,41 @@ func (b *Builder) Expose(x Exposure, builtin string) {
 		set.order = append(set.order, x.Peer)
 	}
 	b.owners[x.Tenant], b.owners[x.Peer] = true, true
+}
+
+// Merge adds what o collected, after what b has. The analysers fill builders of their own
+// concurrently (a Builder is not safe for concurrent use) and the results are merged in a fixed
+// order, so the graph does not depend on scheduling.
+func (b *Builder) Merge(o *Builder) {
+	for _, k := range o.order {
+		e := o.edges[k]
+		if have := b.edges[k]; have != nil {
+			have.Ports = have.Ports.Union(e.Ports)
+			have.Paths += e.Paths
+			continue
+		}
+		b.edges[k] = e
+		b.order = append(b.order, k)
+	}
+	for _, key := range o.xorder {
+		set := o.exposures[key]
+		have := b.exposures[key]
+		if have == nil {
+			b.exposures[key] = set
+			b.xorder = append(b.xorder, key)
+			continue
+		}
+		for _, peer := range set.order {
+			if _, seen := have.peers[peer]; !seen {
+				have.peers[peer] = set.peers[peer]
+				have.order = append(have.order, peer)
+			}
+		}
+	}
+	for id := range o.owners {
+		b.owners[id] = true
+	}
+	b.unres = append(b.unres, o.unres...)
 }
 
 // Unresolved records an object whose owner could not be decided.
@@ -144,14 +192,19 @@ func (b *Builder) Graph(mode string) *Graph {
 			g.Nodes = append(g.Nodes, Node{ID: id, Kind: NodeTenant})
 		}
 	}
-	opened := map[string]bool{}
+	type openedKey struct {
+		ref      ResourceRef
+		from, to string
+	}
+	opened := map[openedKey]bool{}
+	g.Edges = make([]Edge, 0, len(b.order))
 	for _, k := range b.order {
 		e := b.edges[k]
 		g.Edges = append(g.Edges, *e)
 		for _, st := range e.Evidence {
 			if st.Opens {
-				opened[refKey(st.Ref)+"\x00"+e.From+"\x00"+e.To] = true
-				opened[refKey(st.Ref)+"\x00"+e.To+"\x00"+e.From] = true
+				opened[openedKey{st.Ref, e.From, e.To}] = true
+				opened[openedKey{st.Ref, e.To, e.From}] = true
 			}
 		}
 	}
@@ -168,7 +221,7 @@ func (b *Builder) Graph(mode string) *Graph {
 		}
 		for _, peer := range set.order {
 			x := set.peers[peer]
-			if opened[refKey(x.Resource)+"\x00"+x.Tenant+"\x00"+x.Peer] {
+			if opened[openedKey{x.Resource, x.Tenant, x.Peer}] {
 				continue // the edge's finding already names this resource
 			}
 			g.Exposures = append(g.Exposures, x)
@@ -176,8 +229,4 @@ func (b *Builder) Graph(mode string) *Graph {
 	}
 	g.Sort()
 	return g
-}
-
-func refKey(r ResourceRef) string {
-	return r.Provider + "\x00" + r.Type + "\x00" + r.Namespace + "\x00" + r.Name + "\x00" + r.ID
 }

@@ -102,11 +102,11 @@ func (r ResourceRef) IsZero() bool { return r.Type == "" && r.ID == "" && r.Name
 
 // Edge is a route from one node's scope into another's.
 type Edge struct {
-	From    string         `json:"from"`
-	To      string         `json:"to"`
-	Verdict Verdict        `json:"verdict"`
-	Kind    EdgeKind       `json:"kind"`
-	Ports   PortSet        `json:"ports"`
+	From     string         `json:"from"`
+	To       string         `json:"to"`
+	Verdict  Verdict        `json:"verdict"`
+	Kind     EdgeKind       `json:"kind"`
+	Ports    PortSet        `json:"ports"`
 	Evidence []EvidenceStep `json:"evidence"`
 	// Reason says why the verdict is what it is: the allowed route's declaration, or what the
 	// snapshot could not decide.
@@ -120,11 +120,11 @@ type Edge struct {
 // it. Drift reports exposures as cross-tenant routes because one change on the other side
 // completes them; verify does not fail on them.
 type Exposure struct {
-	Tenant   string       `json:"tenant"`
-	Peer     string       `json:"peer"`
-	Kind     EdgeKind     `json:"kind"`
-	Resource ResourceRef  `json:"resource"`
-	Detail   string       `json:"detail"`
+	Tenant   string         `json:"tenant"`
+	Peer     string         `json:"peer"`
+	Kind     EdgeKind       `json:"kind"`
+	Resource ResourceRef    `json:"resource"`
+	Detail   string         `json:"detail"`
 	Evidence []EvidenceStep `json:"evidence,omitempty"`
 }
 

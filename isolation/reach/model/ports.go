@@ -47,8 +47,12 @@ type PortSet struct {
 	Ranges []PortRange
 }
 
+// allRanges backs every AllPorts set. Sets are never modified in place (every operation builds
+// a new slice), and its capacity is its length, so an append elsewhere cannot write into it.
+var allRanges = []PortRange{{}}
+
 // AllPorts is every protocol and port.
-func AllPorts() PortSet { return PortSet{Ranges: []PortRange{{}}} }
+func AllPorts() PortSet { return PortSet{Ranges: allRanges[:1:1]} }
 
 // Ports builds a normalised set from ranges.
 func Ports(rs ...PortRange) PortSet { return PortSet{Ranges: normalize(slices.Clone(rs))} }

@@ -3,7 +3,9 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
@@ -18,6 +20,8 @@ type Tenant struct {
 	Namespace string
 	// Ranges are the silo VNet's address space and subnets; empty for pool and shared tenants.
 	Ranges []netip.Prefix
+	// Vaults are the dedicated Key Vaults the binding's secrets reference (silo secrets mode).
+	Vaults []string
 	Source isolation.Source
 }
 
@@ -35,6 +39,7 @@ type Scope struct {
 	ServiceCIDR netip.Prefix
 
 	tenants    map[string]*Tenant
+	vaults     map[string]string
 	ids        []string
 	namespaces map[string]string
 	ranges     Trie[string]
@@ -53,6 +58,7 @@ func NewScope(env *isolation.Environment, bindings []*isolation.RuntimeTenantBin
 		SharedNamespace:  stacks.SharedNamespace(env),
 		tenants:          map[string]*Tenant{},
 		namespaces:       map[string]string{},
+		vaults:           map[string]string{},
 		allowed:          map[[2]string]string{},
 	}
 	var err error
@@ -103,6 +109,14 @@ func (s *Scope) addTenant(b *isolation.RuntimeTenantBinding) error {
 	if modes[isolation.LayerCompute] != isolation.ComputeSharedNamespace {
 		t.Namespace = stacks.TenantNamespace(id)
 		s.namespaces[t.Namespace] = id
+	}
+	if modes[isolation.LayerSecrets] == isolation.SecretsDedicatedVault {
+		for _, sec := range b.Spec.Secrets {
+			if v := vaultName(sec.KeyVaultRef); v != "" && !slices.Contains(t.Vaults, v) {
+				t.Vaults = append(t.Vaults, v)
+				s.vaults[strings.ToLower(v)] = id
+			}
+		}
 	}
 	if n := b.Spec.Network; n != nil {
 		ranges, err := parseAll("tenant "+id+" network.addressSpace", n.AddressSpace)
@@ -195,6 +209,21 @@ func (s *Scope) OwnerOf(p netip.Prefix) string {
 		return ""
 	}
 	return owners[0]
+}
+
+// vaultName reads a keyVaultRef: a vault name, or its URL https://<name>.vault.azure.net.
+func vaultName(ref string) string {
+	if u, err := url.Parse(ref); err == nil && u.Host != "" {
+		name, _, _ := strings.Cut(u.Host, ".")
+		return name
+	}
+	return ref
+}
+
+// VaultOwner returns the tenant whose binding references the dedicated vault called name.
+func (s *Scope) VaultOwner(name string) (string, bool) {
+	id, ok := s.vaults[strings.ToLower(name)]
+	return id, ok
 }
 
 // SourceOf returns the binding file of a declared tenant, for findings' locations.

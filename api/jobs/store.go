@@ -1,0 +1,238 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/connectsoft/tenantctl/audit"
+)
+
+// Outcome is how a job's work ended.
+type Outcome struct {
+	Status Status
+	Result any
+	Error  string
+}
+
+// RunFunc does a job's work. ctx is cancelled when the server gives up draining; the function
+// publishes progress on j and returns its outcome.
+type RunFunc func(ctx context.Context, j *Job) Outcome
+
+// Errors of Submit.
+var (
+	// ErrDraining: the server is shutting down and accepts no new jobs.
+	ErrDraining = errors.New("the server is shutting down and accepts no new jobs")
+	// ErrBusy: too many jobs are queued or running.
+	ErrBusy = errors.New("too many jobs are queued or running")
+	// ErrIdempotencyMismatch: the idempotency key was used before with a different request.
+	ErrIdempotencyMismatch = errors.New("the Idempotency-Key was already used for a different request")
+)
+
+// StackBusyError: another job is queued or running on the same stack.
+type StackBusyError struct {
+	Stack string
+	JobID string
+}
+
+func (e *StackBusyError) Error() string {
+	return fmt.Sprintf("job %s is already active on stack %s", e.JobID, e.Stack)
+}
+
+// Options bound a Store.
+type Options struct {
+	// Concurrency is how many jobs run at once (default 2); the others wait queued.
+	Concurrency int
+	// MaxActive bounds queued plus running jobs (default 64).
+	MaxActive int
+	// History is how many finished jobs are kept (default 1000); older ones are forgotten with
+	// their idempotency keys.
+	History int
+}
+
+// Store holds the jobs.
+type Store struct {
+	opts Options
+	ctx  context.Context // cancelled when a drain gives up waiting
+	stop context.CancelFunc
+	sem  chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	jobs     map[string]*Job
+	finished []string          // ids, oldest first
+	active   map[string]string // stack -> job id
+	idem     map[string]idemEntry
+	draining bool
+}
+
+type idemEntry struct {
+	hash  string
+	jobID string
+}
+
+// NewStore returns an empty store.
+func NewStore(opts Options) *Store {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 2
+	}
+	if opts.MaxActive < 1 {
+		opts.MaxActive = 64
+	}
+	if opts.History < 1 {
+		opts.History = 1000
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Store{opts: opts, ctx: ctx, stop: stop, sem: make(chan struct{}, opts.Concurrency),
+		jobs: map[string]*Job{}, active: map[string]string{}, idem: map[string]idemEntry{}}
+}
+
+// Submission is what Submit did.
+type Submission struct {
+	Job *Job
+	// Replayed: the idempotency key matched an earlier identical request; Job is that request's
+	// job and nothing new was started.
+	Replayed bool
+}
+
+// Submit starts a job for spec unless an identical request with the same idempotency key (per
+// principal) was submitted before, in which case that job is returned. requestHash identifies the
+// request's content; the same key with another hash is ErrIdempotencyMismatch.
+func (s *Store) Submit(spec Spec, idemKey, requestHash string, run RunFunc) (Submission, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ik := ""
+	if idemKey != "" {
+		ik = spec.PrincipalKey + "\x00" + idemKey
+		if e, ok := s.idem[ik]; ok {
+			if e.hash != requestHash {
+				return Submission{}, ErrIdempotencyMismatch
+			}
+			if j, ok := s.jobs[e.jobID]; ok {
+				return Submission{Job: j, Replayed: true}, nil
+			}
+		}
+	}
+	if s.draining {
+		return Submission{}, ErrDraining
+	}
+	if id, ok := s.active[spec.Stack]; ok {
+		return Submission{}, &StackBusyError{Stack: spec.Stack, JobID: id}
+	}
+	if len(s.active) >= s.opts.MaxActive {
+		return Submission{}, ErrBusy
+	}
+	j := newJob(audit.NewEventID(), spec, time.Now().UTC())
+	s.jobs[j.ID] = j
+	s.active[spec.Stack] = j.ID
+	if ik != "" {
+		s.idem[ik] = idemEntry{hash: requestHash, jobID: j.ID}
+	}
+	s.wg.Add(1)
+	go s.execute(j, run)
+	return Submission{Job: j}, nil
+}
+
+func (s *Store) execute(j *Job, run RunFunc) {
+	defer s.wg.Done()
+	var o Outcome
+	select {
+	case s.sem <- struct{}{}:
+		j.setStatus(StatusRunning, time.Now().UTC())
+		o = s.runSafely(j, run)
+		<-s.sem
+	case <-s.ctx.Done():
+		o = Outcome{Status: StatusCancelled, Error: "cancelled before it started: the server shut down"}
+	}
+	// Free the stack before the job reports its end, so a caller who saw it finish can start the
+	// next job on the stack at once.
+	s.release(j)
+	j.finish(o, time.Now().UTC())
+	s.retire(j)
+}
+
+func (s *Store) release(j *Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active[j.Stack] == j.ID {
+		delete(s.active, j.Stack)
+	}
+}
+
+// runSafely turns a panic in a job into a failed job instead of a crashed server.
+func (s *Store) runSafely(j *Job, run RunFunc) (o Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o = Outcome{Status: StatusFailed, Error: fmt.Sprintf("internal error: %v", r)}
+		}
+	}()
+	o = run(s.ctx, j)
+	if !o.Status.Terminal() {
+		o.Status = StatusFailed
+	}
+	return o
+}
+
+func (s *Store) retire(j *Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finished = append(s.finished, j.ID)
+	for len(s.finished) > s.opts.History {
+		old := s.finished[0]
+		s.finished = s.finished[1:]
+		delete(s.jobs, old)
+		for k, e := range s.idem {
+			if e.jobID == old {
+				delete(s.idem, k)
+			}
+		}
+	}
+}
+
+// Get returns a job by id.
+func (s *Store) Get(id string) (*Job, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[id]
+	return j, ok
+}
+
+// ActiveOn returns the id of the job queued or running on stack, if any.
+func (s *Store) ActiveOn(stack string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.active[stack]
+	return id, ok
+}
+
+// Draining reports whether Drain was called.
+func (s *Store) Draining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// Drain stops accepting jobs and waits for the queued and running ones until ctx is done; then it
+// cancels them (the engine interrupts its CLI processes) and waits up to grace for them to stop.
+// It returns an error when jobs were cancelled or are still running.
+func (s *Store) Drain(ctx context.Context, grace time.Duration) error {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.stop()
+	select {
+	case <-done:
+		return errors.New("drain: running jobs were cancelled when the shutdown timeout passed")
+	case <-time.After(grace):
+		return errors.New("drain: jobs still running after cancellation")
+	}
+}

@@ -1,0 +1,4 @@
+package automation
+
+// MaskSecretsForTest exposes maskSecrets to the external test package.
+func MaskSecretsForTest(v any) any { return maskSecrets(v) }

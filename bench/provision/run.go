@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/connectsoft/tenantctl/audit"
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/automation/fleet"
+	"github.com/connectsoft/tenantctl/internal/localcluster"
+	"github.com/connectsoft/tenantctl/internal/toolchain"
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+// phase is one timed fleet operation.
+type phase struct {
+	Wall      time.Duration
+	CPU       time.Duration // user+sys of this process and the CLIs it waited for
+	PeakRSS   int64         // bytes, this process and its descendants without the cluster
+	Stacks    int
+	Resources int // resources created (up) or deleted (destroy)
+}
+
+// measurement is one provisioning run: up of the platform and n tenants, then destroy of all.
+type measurement struct {
+	N        int
+	Parallel int
+	Up       phase
+	Destroy  phase
+}
+
+// measure provisions n generated pool tenants with the given parallelism on a fresh local cluster
+// and a fresh file state backend, then destroys them; both are timed.
+func measure(ctx context.Context, tc toolchain.Toolchain, examples string, n, parallel int, logf func(string, ...any)) (m measurement, err error) {
+	m = measurement{N: n, Parallel: parallel}
+	work, err := os.MkdirTemp("", "tctl-bench-")
+	if err != nil {
+		return m, err
+	}
+	defer os.RemoveAll(work)
+	desired := filepath.Join(work, "desired")
+	if err := writeDesiredState(desired, examples, n); err != nil {
+		return m, err
+	}
+	state, err := isolation.Load(ctx, desired)
+	if err != nil {
+		return m, fmt.Errorf("load generated desired state: %w", err)
+	}
+
+	logf("p%d: starting a fresh local cluster", parallel)
+	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	cluster, err := localcluster.Start(startCtx, localcluster.Options{BinDir: tc.KubeBinDir, StateDir: filepath.Join(work, "cluster")})
+	cancel()
+	if err != nil {
+		return m, fmt.Errorf("local cluster: %w", err)
+	}
+	defer cluster.Stop()
+
+	e, closeAudit, err := newEngine(tc, filepath.Join(work, "data"), parallel)
+	if err != nil {
+		return m, err
+	}
+	defer closeAudit()
+	f := fleet.New(e, state, cluster.Kubeconfig)
+
+	logf("p%d: up of the platform stack and %d tenants", parallel, n)
+	up, upPhase, err := timed(ctx, f, automation.OpUp, fleet.Selection{All: true}, "create")
+	m.Up = upPhase
+	if err != nil {
+		return m, err
+	}
+	if got := len(up.Tenants); got != n {
+		return m, fmt.Errorf("up ran %d tenant stacks, want %d", got, n)
+	}
+	logf("p%d: up took %s; destroying", parallel, m.Up.Wall.Round(100*time.Millisecond))
+	_, m.Destroy, err = timed(ctx, f, automation.OpDestroy, fleet.Selection{All: true, IncludePlatform: true}, "delete")
+	if err != nil {
+		return m, err
+	}
+	if m.Destroy.Resources != m.Up.Resources {
+		return m, fmt.Errorf("destroy deleted %d resources, up created %d", m.Destroy.Resources, m.Up.Resources)
+	}
+	logf("p%d: destroy took %s", parallel, m.Destroy.Wall.Round(100*time.Millisecond))
+	return m, nil
+}
+
+// timed runs one fleet operation and fails unless every stack succeeded.
+func timed(ctx context.Context, f *fleet.Fleet, op automation.Operation, sel fleet.Selection, counted string) (fleet.Outcome, phase, error) {
+	var p phase
+	cpu0 := cpuTime()
+	rss := startRSSSampler(250 * time.Millisecond)
+	start := time.Now()
+	out, err := f.Run(ctx, op, sel)
+	p.Wall = time.Since(start)
+	p.PeakRSS = rss.Stop()
+	p.CPU = cpuTime() - cpu0
+	if err != nil {
+		return out, p, fmt.Errorf("%s: %w", op, err)
+	}
+	var errs []error
+	for _, r := range out.All() {
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %s", op, r.Stack, r.Error))
+		}
+		p.Stacks++
+		p.Resources += r.Changes[counted]
+	}
+	return out, p, errors.Join(errs...)
+}
+
+// newEngine is the engine the CLI builds: file state under its own data dir, passphrase secrets,
+// an audit log of every mutation.
+func newEngine(tc toolchain.Toolchain, dataDir string, parallel int) (*automation.Engine, func(), error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	auditor, err := audit.NewFromConfig(audit.Config{Path: filepath.Join(dataDir, "audit.jsonl"), HeadFile: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit log: %w", err)
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	e, err := automation.New(
+		automation.WithToolchain(tc),
+		automation.WithDataDir(dataDir),
+		automation.WithParallel(parallel),
+		automation.WithSecrets(automation.SecretsConfig{Provider: "passphrase", Passphrase: hex.EncodeToString(b)}),
+		automation.WithPrincipal("bench:provision"),
+		automation.WithAuditor(automation.AuditLog{Auditor: auditor, OnError: func(err error) {
+			fmt.Fprintln(os.Stderr, "audit:", err)
+		}}),
+	)
+	if err != nil {
+		auditor.Close()
+		return nil, nil, err
+	}
+	return e, func() { auditor.Close() }, nil
+}
+
+// cpuTime is the user+sys time of this process and of the children it waited for (the pulumi
+// CLIs, which wait for their provider plugins).
+func cpuTime() time.Duration {
+	var self, children syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
+}

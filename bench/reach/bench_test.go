@@ -1,0 +1,163 @@
+package reachbench
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connectsoft/tenantctl/isolation/reach"
+)
+
+// check verifies the analysis found exactly the planted routes and nothing undecided.
+func check(tb testing.TB, f *Fleet, g *reach.Graph) {
+	tb.Helper()
+	if got := g.Count(reach.VerdictUnexpected); got != f.Planted {
+		tb.Fatalf("%d unexpected edges, planted %d", got, f.Planted)
+	}
+	if got := g.Count(reach.VerdictUnknown); got != 0 {
+		tb.Fatalf("%d unknown edges", got)
+	}
+}
+
+// inUse is the memory the Go runtime holds from the OS (mapped minus released), the part of the
+// process's resident set the program accounts for.
+func inUse() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64() - sample[1].Value.Uint64()
+}
+
+// cpuTime is the process's user+system CPU time: under a loaded machine it says what the work
+// costs when wall time cannot.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakMemory samples the memory in use while run runs.
+func peakMemory(run func()) uint64 {
+	var peak uint64
+	read := func() { peak = max(peak, inUse()) }
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	})
+	run()
+	close(done)
+	wg.Wait()
+	read()
+	return peak
+}
+
+func benchmarkAnalyze(b *testing.B, n int) {
+	f, err := Generate(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	runtime.GC()
+	debug.FreeOSMemory()
+	base := inUse()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	var peak uint64
+	for b.Loop() {
+		peak = max(peak, peakMemory(func() {
+			g, err := reach.Analyze(ctx, f.Env, f.Bindings, f.Snapshot)
+			if err != nil {
+				b.Fatal(err)
+			}
+			check(b, f, g)
+		}))
+	}
+	b.StopTimer()
+	// Reported after the loop: ResetTimer drops metrics reported before it.
+	b.ReportMetric(float64(f.Objects), "objects")
+	b.ReportMetric(float64(base)/(1<<20), "fleet-MiB")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "analysis-MiB")
+}
+
+// BenchmarkAnalyze1k and BenchmarkAnalyze10k analyse generated fleets of 1,000 and 10,000
+// tenants (about ten network objects each): `go test -bench . ./bench/reach/ -benchmem`.
+func BenchmarkAnalyze1k(b *testing.B)  { benchmarkAnalyze(b, 1_000) }
+func BenchmarkAnalyze10k(b *testing.B) { benchmarkAnalyze(b, 10_000) }
+
+// TestGeneratedFleetIsAnalysedExactly keeps the generator and the analysis honest at a size
+// every test run can afford: the planted routes, and nothing else, are found.
+func TestGeneratedFleetIsAnalysedExactly(t *testing.T) {
+	f, err := Generate(600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Planted == 0 || f.Objects < 5_000 {
+		t.Fatalf("fleet of 600 tenants has %d objects and %d planted routes", f.Objects, f.Planted)
+	}
+	g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, f, g)
+}
+
+// TestScale asserts the issue's targets (10,000 tenants under 2 s and 1 GiB, near-linear from
+// 1,000) when TENANTCTL_SCALE_CHECK=1: timing assertions belong on a quiet machine, not in every
+// run of a shared CI worker.
+func TestScale(t *testing.T) {
+	if os.Getenv("TENANTCTL_SCALE_CHECK") != "1" {
+		t.Skip("set TENANTCTL_SCALE_CHECK=1 to assert the timing targets")
+	}
+	best := func(n int) (time.Duration, uint64) {
+		f, err := Generate(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, peak := time.Duration(1<<62), uint64(0)
+		for range 3 {
+			runtime.GC()
+			start := time.Now()
+			peak = max(peak, peakMemory(func() {
+				g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, f, g)
+			}))
+			d = min(d, time.Since(start))
+		}
+		return d, peak
+	}
+	small, _ := best(1_000)
+	large, peak := best(10_000)
+	ratio := float64(large) / float64(small)
+	t.Logf("1k: %v, 10k: %v (ratio %.1f), peak %d MiB", small, large, ratio, peak>>20)
+	if large > 2*time.Second {
+		t.Errorf("10k tenants took %v, target 2s", large)
+	}
+	if peak > 1<<30 {
+		t.Errorf("peak memory %d MiB, target 1 GiB", peak>>20)
+	}
+	if ratio > 15 {
+		t.Errorf("10k/1k cost ratio %.1f is not near-linear", ratio)
+	}
+}

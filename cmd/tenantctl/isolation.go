@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/inventory"
+	"github.com/connectsoft/tenantctl/inventory/kube"
+	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/isolation/reach"
+	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/render"
+)
+
+func init() { register(newIsolationCmd) }
+
+// isolationOptions select what the reachability analysis reads.
+type isolationOptions struct {
+	inventory   string
+	desiredOnly bool
+	envs        []string
+	kubeconfig  string
+	kubeContext string
+	out         string
+}
+
+func newIsolationCmd(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "isolation",
+		Short: "Prove tenant isolation: who can reach whom, across every route kind",
+	}
+	cmd.AddCommand(newIsolationVerifyCmd(opts), newIsolationGraphCmd(opts))
+	return cmd
+}
+
+func addSourceFlags(cmd *cobra.Command, o *isolationOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.inventory, "inventory", "", "analyse this inventory snapshot file (tenantctl inventory export) instead of the live cluster and Azure")
+	f.BoolVar(&o.desiredOnly, "desired-only", false, "analyse the objects the programs would create (before provisioning) instead of live state")
+	f.StringSliceVar(&o.envs, "env", nil, "environment to analyse (repeatable; default: see the command's help)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "live mode: kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	f.StringVar(&o.kubeContext, "context", "", "live mode: kubeconfig context (default: the current one)")
+}
+
+func newIsolationVerifyCmd(opts *globalOptions) *cobra.Command {
+	var o isolationOptions
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Fail when any route between two different tenants is not declared in the environment",
+		Long: `Verify computes the reachability graph of each environment (tenants and the platform as nodes,
+routes as edges) and prints the evidence chain of every edge between two different parties that
+the environment's allowedRoutes do not declare, and of every edge the input cannot decide.
+
+Input: the live cluster (and, for an azure environment, its subscription through the default
+Azure credential), an inventory snapshot (--inventory FILE), or the objects the programs would
+create (--desired-only, before provisioning). With --desired-only every environment is checked;
+otherwise the environment with bindings, or the ones named with --env.
+
+Exit codes: 0 no unexpected edge, 2 unexpected or unknown edges, 3 invalid input, 1 error.`,
+		Args: invalidArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.output != "text" && opts.output != "json" {
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("isolation verify: unsupported output %q (want text or json)", opts.output))
+			}
+			state, graphs, err := analyseIsolation(cmd, opts, o, false)
+			if err != nil {
+				return err
+			}
+			return reportVerify(cmd.OutOrStdout(), opts.output, state, graphs)
+		},
+	}
+	addSourceFlags(cmd, &o)
+	return cmd
+}
+
+func newIsolationGraphCmd(opts *globalOptions) *cobra.Command {
+	var o isolationOptions
+	cmd := &cobra.Command{
+		Use:   "graph -o html|svg|dot [--out FILE]",
+		Short: "Draw the reachability graph of one environment",
+		Long: `Graph draws one environment's reachability graph: tenants grouped by tier, allowed platform
+edges muted, unexpected edges red and unknown ones dashed orange, each with its evidence (on hover
+or click in HTML, as a tooltip in SVG and DOT). The HTML page is self-contained: it loads nothing
+from the network. Output: html (default), svg or dot, to --out or stdout.
+
+Exit codes: 0 drawn (whatever the graph shows), 3 invalid input, 1 error.`,
+		Args: invalidArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format := opts.output
+			if !cmd.Flags().Changed("output") && format == "text" {
+				format = "html"
+			}
+			draw := map[string]func(io.Writer, *reach.Graph) error{"html": render.HTML, "svg": render.SVG, "dot": render.DOT}[format]
+			if draw == nil {
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("isolation graph: unsupported output %q (want html, svg or dot)", format))
+			}
+			_, graphs, err := analyseIsolation(cmd, opts, o, true)
+			if err != nil {
+				return err
+			}
+			if o.out == "" {
+				return draw(cmd.OutOrStdout(), graphs[0])
+			}
+			if err := writeFileAtomic(o.out, func(w io.Writer) error { return draw(w, graphs[0]) }); err != nil {
+				return fmt.Errorf("isolation graph: %w", err)
+			}
+			return nil
+		},
+	}
+	addSourceFlags(cmd, &o)
+	cmd.Flags().StringVar(&o.out, "out", "", "write the picture to this file (default: stdout)")
+	return cmd
+}
+
+// analyseIsolation loads the desired state, picks the environments and computes their graphs.
+// single asks for exactly one environment.
+func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, single bool) (*isolation.DesiredState, []*reach.Graph, error) {
+	ctx := cmd.Context()
+	if o.inventory != "" && o.desiredOnly {
+		return nil, nil, exitcode.With(exitcode.Invalid, errors.New("isolation: --inventory and --desired-only exclude each other"))
+	}
+	state, err := isolation.Load(ctx, g.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	envs, err := pickEnvironments(state, o.envs, single || !o.desiredOnly)
+	if err != nil {
+		return nil, nil, err
+	}
+	var snap *inventory.Snapshot
+	if o.inventory != "" {
+		if snap, err = inventory.ReadFile(o.inventory); err != nil {
+			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: %w", err))
+		}
+	}
+	var graphs []*reach.Graph
+	for _, env := range envs {
+		var gr *reach.Graph
+		switch {
+		case o.desiredOnly:
+			gr, err = reach.AnalyzeDesired(ctx, env, state.BindingsIn(env.Name()))
+		case snap != nil:
+			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), snap)
+		default:
+			var live *inventory.Snapshot
+			if live, err = liveSnapshot(ctx, env, o); err != nil {
+				return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", err))
+			}
+			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), live)
+		}
+		if err != nil {
+			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: %w", err))
+		}
+		graphs = append(graphs, gr)
+	}
+	return state, graphs, nil
+}
+
+// pickEnvironments returns the named environments, else every one (all), else the environments
+// that have bindings, which must then be exactly one: a snapshot or a cluster belongs to one
+// environment.
+func pickEnvironments(state *isolation.DesiredState, names []string, one bool) ([]*isolation.Environment, error) {
+	all := slices.Sorted(maps.Keys(state.Environments))
+	if len(names) == 0 {
+		if !one {
+			names = all
+		} else {
+			for _, n := range all {
+				if len(state.BindingsIn(n)) > 0 {
+					names = append(names, n)
+				}
+			}
+			if len(names) == 0 && len(all) == 1 {
+				names = all
+			}
+		}
+	}
+	if one && len(names) != 1 {
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: choose one environment with --env (have %s)", strings.Join(all, ", ")))
+	}
+	var out []*isolation.Environment
+	for _, n := range names {
+		env := state.Environment(n)
+		if env == nil {
+			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: no environment %q in the desired state (have %s)", n, strings.Join(all, ", ")))
+		}
+		out = append(out, env)
+	}
+	return out, nil
+}
+
+// liveSnapshot reads what the analysis needs from the live cluster (namespaces, pods, network
+// policies, nodes; every namespace, since platform namespaces take part in routes) and, for an
+// azure environment, from its subscription with the default Azure credential.
+func liveSnapshot(ctx context.Context, env *isolation.Environment, o isolationOptions) (*inventory.Snapshot, error) {
+	types, err := kube.ParseTypes([]string{"pods", "networkpolicies"})
+	if err != nil {
+		return nil, err
+	}
+	types = append(types, kube.ResourceType{GVR: schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, Kind: "Node", Optional: true})
+	cfg, err := kube.RESTConfig(o.kubeconfig, o.kubeContext)
+	if err != nil {
+		return nil, err
+	}
+	r, err := kube.NewReader(cfg, kube.WithTypes(types...), kube.WithAllNamespaces())
+	if err != nil {
+		return nil, err
+	}
+	snap, err := r.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read cluster %s: %w", cfg.Host, err)
+	}
+	if env.Spec.Target == "azure" && env.Spec.Azure != nil && env.Spec.Azure.SubscriptionID != "" {
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("azure credential: %w", err)
+		}
+		res, err := azure.Read(ctx, cred, env.Spec.Azure.SubscriptionID)
+		if err != nil {
+			return nil, fmt.Errorf("read azure subscription %s: %w", env.Spec.Azure.SubscriptionID, err)
+		}
+		snap.Azure = append(snap.Azure, res...)
+	}
+	return snap, nil
+}
+
+// verifyReport is the JSON form of a verify run.
+type verifyReport struct {
+	Dir      string         `json:"dir"`
+	Revision string         `json:"revision"`
+	Failing  bool           `json:"failing"`
+	Graphs   []*reach.Graph `json:"graphs"`
+}
+
+func reportVerify(w io.Writer, output string, state *isolation.DesiredState, graphs []*reach.Graph) error {
+	r := verifyReport{Dir: state.Dir, Revision: state.Revision(), Graphs: graphs}
+	unexpected, unknown := 0, 0
+	for _, g := range graphs {
+		unexpected += g.Count(reach.VerdictUnexpected)
+		unknown += g.Count(reach.VerdictUnknown)
+	}
+	r.Failing = unexpected+unknown > 0
+	var err error
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(r)
+	} else {
+		err = writeVerifyText(w, r)
+	}
+	if err != nil {
+		return fmt.Errorf("isolation verify: write report: %w", err)
+	}
+	if r.Failing {
+		return exitcode.With(exitcode.Findings, fmt.Errorf("isolation verify: %d unexpected and %d unknown edge(s) between different parties", unexpected, unknown))
+	}
+	return nil
+}
+
+func writeVerifyText(w io.Writer, r verifyReport) error {
+	var b strings.Builder
+	for _, g := range r.Graphs {
+		fmt.Fprintf(&b, "environment %s (%s, revision %s): %d unexpected, %d unknown, %d allowed edge(s), %d exposure(s)\n",
+			g.Environment, g.Mode, r.Revision, g.Count(reach.VerdictUnexpected), g.Count(reach.VerdictUnknown), g.Count(reach.VerdictAllowed), len(g.Exposures))
+		for _, e := range g.Edges {
+			if e.Verdict == reach.VerdictAllowed {
+				fmt.Fprintf(&b, "  allowed     %s → %s %s %s (%s)\n", e.From, e.To, e.Kind, e.Ports, e.Reason)
+				continue
+			}
+			fmt.Fprintf(&b, "  %-11s %s → %s %s %s\n    reason: %s\n", strings.ToUpper(string(e.Verdict)), e.From, e.To, e.Kind, e.Ports, e.Reason)
+			for i, st := range e.Evidence {
+				fmt.Fprintf(&b, "    %d. [%s] ", i+1, st.Kind)
+				if st.Resource != "" {
+					fmt.Fprintf(&b, "%s: ", st.Resource)
+				}
+				b.WriteString(st.Detail)
+				if st.Opens {
+					b.WriteString("  ← opens the route")
+				}
+				b.WriteByte('\n')
+			}
+		}
+		for _, x := range g.Exposures {
+			fmt.Fprintf(&b, "  exposure    %s ↔ %s %s %s: %s\n", x.Tenant, x.Peer, x.Kind, strings.TrimSpace(x.Resource.Type+" "+x.Resource.Name), x.Detail)
+		}
+		for _, u := range g.Unresolved {
+			fmt.Fprintf(&b, "  unresolved  %s\n", u)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

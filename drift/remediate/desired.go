@@ -1,0 +1,74 @@
+package remediate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/drift/detect"
+	"github.com/connectsoft/tenantctl/inventory"
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+// Desired gives the desired inputs of managed objects: what a restore sets.
+type Desired interface {
+	// Lookup returns the resources stack manages (or patches) under key.
+	Lookup(ctx context.Context, stack string, key inventory.Key) ([]detect.ManagedResource, error)
+}
+
+// Exporter reads a stack's recorded state (automation.Engine implements it).
+type Exporter interface {
+	Export(ctx context.Context, stack string) (automation.Deployment, error)
+}
+
+// StackDesired reads the desired inputs from the stacks' recorded state, exporting each stack
+// once. The state's inputs are what the program declared at its last up, which is what the
+// check compared against.
+type StackDesired struct {
+	exp   Exporter
+	mu    sync.Mutex
+	cache map[string]*detect.Desired
+}
+
+// NewStackDesired reads desired inputs through exp.
+func NewStackDesired(exp Exporter) *StackDesired {
+	return &StackDesired{exp: exp, cache: map[string]*detect.Desired{}}
+}
+
+// Lookup implements Desired.
+func (s *StackDesired) Lookup(ctx context.Context, stack string, key inventory.Key) ([]detect.ManagedResource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.cache[stack]
+	if !ok {
+		dep, err := s.exp.Export(ctx, stack)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", stack, err)
+		}
+		d = detect.NewDesired()
+		if err := d.AddStack(stack, dep.Resources); err != nil {
+			return nil, err
+		}
+		s.cache[stack] = d
+	}
+	return d.Lookup(key), nil
+}
+
+// DesiredDigest fingerprints the content of a desired state (environments and bindings, not the
+// files they came from): "sha256:<hex>". A plan records it so that applying refuses when the
+// desired state changed since planning, in or outside Git.
+func DesiredDigest(s *isolation.DesiredState) (string, error) {
+	data, err := json.Marshal(struct {
+		Environments map[string]*isolation.Environment `json:"environments"`
+		Bindings     []*isolation.RuntimeTenantBinding `json:"bindings"`
+	}{s.Environments, s.Bindings})
+	if err != nil {
+		return "", fmt.Errorf("desired state digest: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}

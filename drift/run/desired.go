@@ -1,0 +1,116 @@
+package run
+
+import (
+	"context"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+)
+
+// exported is one stack's recorded state, or why it could not be read.
+type exported struct {
+	resources []apitype.ResourceV3
+	err       error
+}
+
+// exportAll reads the last recorded state of every stack through a pool of c.exportPool workers.
+// An export runs no program and changes nothing: it is `pulumi stack export`.
+func (c *Checker) exportAll(ctx context.Context, stackNames []string) map[string]exported {
+	out := make(map[string]exported, len(stackNames))
+	var mu sync.Mutex
+	sem := make(chan struct{}, c.exportPool)
+	var wg sync.WaitGroup
+	for _, name := range stackNames {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res exported
+			select {
+			case sem <- struct{}{}:
+				d, err := c.engine.Export(ctx, name)
+				<-sem
+				res = exported{resources: d.Resources, err: err}
+			case <-ctx.Done():
+				res = exported{err: ctx.Err()}
+			}
+			mu.Lock()
+			out[name] = res
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// readOps are steps whose resource the program reads (Get) instead of managing.
+var readOps = map[apitype.OpType]bool{apitype.OpRead: true, apitype.OpReadReplacement: true}
+
+// goneOps are steps after which the program no longer declares the resource.
+var goneOps = map[apitype.OpType]bool{apitype.OpDelete: true, apitype.OpDeleteReplaced: true,
+	apitype.OpRemovePendingReplace: true, apitype.OpReadDiscard: true, apitype.OpDiscardReplaced: true}
+
+// desiredFromSteps rebuilds the resources a program declares now from the step events of its
+// `preview --refresh`: the planned (new) state of every step the plan made, and, for resources the
+// plan did not reach (a preview that failed part way), the recorded state the refresh started
+// from. Resources the plan deletes are left out: the program no longer declares them, and the
+// engine's own finding reports them.
+func desiredFromSteps(steps []apitype.StepEventMetadata) []apitype.ResourceV3 {
+	planned := map[string]apitype.ResourceV3{}
+	recorded := map[string]apitype.ResourceV3{}
+	deleted := map[string]bool{}
+	var order []string
+	seen := map[string]bool{}
+	note := func(urn string) {
+		if !seen[urn] {
+			seen[urn] = true
+			order = append(order, urn)
+		}
+	}
+	for _, st := range steps {
+		switch {
+		case st.Op == apitype.OpRefresh:
+			if st.Old != nil {
+				recorded[st.URN] = stateResource(st.Old, false)
+				note(st.URN)
+			}
+		case goneOps[st.Op]:
+			deleted[st.URN] = true
+			note(st.URN)
+		case st.New != nil:
+			r := stateResource(st.New, readOps[st.Op])
+			// A planned update may not know its outputs yet; the object's name stays that of the
+			// state it updates.
+			if st.Old != nil {
+				if r.ID == "" {
+					r.ID = resource.ID(st.Old.ID)
+				}
+				if len(r.Outputs) == 0 {
+					r.Outputs = st.Old.Outputs
+				}
+			}
+			planned[st.URN] = r
+			note(st.URN)
+		}
+	}
+	var out []apitype.ResourceV3
+	for _, urn := range order {
+		if r, ok := planned[urn]; ok {
+			out = append(out, r)
+			continue
+		}
+		if r, ok := recorded[urn]; ok && !deleted[urn] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func stateResource(s *apitype.StepEventStateMetadata, external bool) apitype.ResourceV3 {
+	return apitype.ResourceV3{
+		URN: resource.URN(s.URN), Custom: s.Custom, Delete: s.Delete, ID: resource.ID(s.ID),
+		Type: tokens.Type(s.Type), Inputs: s.Inputs, Outputs: s.Outputs, Parent: resource.URN(s.Parent),
+		External: external || s.External,
+	}
+}

@@ -1,0 +1,155 @@
+package reach
+
+import (
+	"fmt"
+
+	"github.com/connectsoft/tenantctl/drift/finding"
+	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/isolation/reach/model"
+)
+
+// FindingOption tunes AsFindings.
+type FindingOption func(*findingOptions)
+
+type findingOptions struct {
+	locate func(tenantID string) isolation.Source
+}
+
+// WithLocations points every finding at the binding of its tenant (e.g. DesiredState.Binding
+// then its Source), the file a person edits to declare or close the route.
+func WithLocations(locate func(tenantID string) isolation.Source) FindingOption {
+	return func(o *findingOptions) { o.locate = locate }
+}
+
+// AsFindings turns a graph's unexpected and unknown edges, and its exposures, into drift findings
+// of kind cross-tenant-route (always critical). An edge yields one finding per resource that opens
+// it (a policy, a peering, an NSG or firewall rule, a route, a private endpoint), naming that
+// resource, so the drift engine can decide per resource whether it is managed (restore) or not
+// (delete). An edge that no single resource opens (both sides simply unprotected) yields one
+// finding on its destination. Allowed edges yield nothing.
+func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
+	o := findingOptions{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var out []finding.Finding
+	seen := map[string]bool{}
+	add := func(f finding.Finding) {
+		key := f.Resource.ID + "\x00" + f.Resource.Name + "\x00" + f.TenantID + "\x00" + f.PeerTenant + "\x00" + string(f.Remediation)
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		if o.locate != nil {
+			f.Location = finding.Location(o.locate(f.TenantID))
+		}
+		out = append(out, f.Normalize())
+	}
+	for _, e := range g.Edges {
+		if e.Verdict == VerdictAllowed {
+			continue
+		}
+		evidence := evidenceLines(e.Evidence)
+		remediation, prefix := finding.RemediationDelete, ""
+		if e.Verdict == VerdictUnknown {
+			remediation, prefix = finding.RemediationReport, "possible "
+		}
+		openers := 0
+		for _, st := range e.Evidence {
+			if !st.Opens || st.Ref.IsZero() {
+				continue
+			}
+			openers++
+			tenant, peer := sides(e, st.Ref.Owner)
+			add(finding.Finding{
+				Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
+				Resource: resource(st.Ref), Evidence: evidence, Remediation: remediation, Detector: finding.DetectorFastPath,
+				Message: fmt.Sprintf("%s%s route %s → %s on %s opened by %s: %s", prefix, e.Kind, e.From, e.To, e.Ports, st.Resource, e.Reason),
+			})
+		}
+		if openers == 0 {
+			ref := lastRef(e)
+			tenant, peer := sides(e, ref.Owner)
+			add(finding.Finding{
+				Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
+				Resource: resource(ref), Evidence: evidence, Remediation: finding.RemediationReport, Detector: finding.DetectorFastPath,
+				Message: fmt.Sprintf("%s%s route %s → %s on %s: nothing restricts it (%s)", prefix, e.Kind, e.From, e.To, e.Ports, e.Reason),
+			})
+		}
+	}
+	for _, x := range g.Exposures {
+		tenant, peer := x.Tenant, x.Peer
+		if tenant == isolation.Platform {
+			tenant, peer = peer, tenant
+		}
+		lines := append([]string{x.Detail}, evidenceLines(x.Evidence)...)
+		add(finding.Finding{
+			Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
+			Resource: resource(x.Resource), Evidence: lines, Remediation: finding.RemediationDelete, Detector: finding.DetectorFastPath,
+			Message: fmt.Sprintf("%s opening between %s and %s: %s", x.Kind, x.Tenant, x.Peer, x.Detail),
+		})
+	}
+	return out
+}
+
+// sides picks the finding's tenant (whose scope holds the resource) and peer. A platform-owned
+// resource is reported against the tenant end, since findings belong to tenants.
+func sides(e Edge, owner string) (string, string) {
+	switch {
+	case owner == e.To && owner != isolation.Platform:
+		return e.To, e.From
+	case e.From == isolation.Platform:
+		return e.To, e.From
+	}
+	return e.From, e.To
+}
+
+func lastRef(e Edge) model.ResourceRef {
+	for i := len(e.Evidence) - 1; i >= 0; i-- {
+		st := e.Evidence[i]
+		if !st.Ref.IsZero() {
+			return st.Ref
+		}
+	}
+	for i := len(e.Evidence) - 1; i >= 0; i-- {
+		if st := e.Evidence[i]; st.Kind == "owner" && st.Resource != "" {
+			return refFromResource(st.Resource, e.To)
+		}
+	}
+	return model.ResourceRef{Provider: "kubernetes", Type: "v1/Namespace", Name: e.To, Owner: e.To}
+}
+
+// refFromResource turns an evidence resource ("v1/Namespace t-acme" or an Azure id) into a ref.
+func refFromResource(res, owner string) model.ResourceRef {
+	if len(res) > 0 && res[0] == '/' {
+		return model.ResourceRef{Provider: "azure", Type: "Microsoft.Network/virtualNetworks", Name: res, ID: res, Owner: owner}
+	}
+	typ, name := res, ""
+	for i := len(res) - 1; i >= 0; i-- {
+		if res[i] == ' ' {
+			typ, name = res[:i], res[i+1:]
+			break
+		}
+	}
+	return model.ResourceRef{Provider: "kubernetes", Type: typ, Name: name, ID: name, Owner: owner}
+}
+
+func resource(r model.ResourceRef) finding.Resource {
+	p := finding.ProviderKubernetes
+	if r.Provider == "azure" {
+		p = finding.ProviderAzure
+	}
+	return finding.Resource{Provider: p, Type: r.Type, Namespace: r.Namespace, Name: r.Name, ID: r.ID}
+}
+
+func evidenceLines(steps []EvidenceStep) []string {
+	out := make([]string, 0, len(steps))
+	for _, st := range steps {
+		line := st.Kind + ": "
+		if st.Resource != "" {
+			line += st.Resource + ": "
+		}
+		out = append(out, line+st.Detail)
+	}
+	return out
+}
