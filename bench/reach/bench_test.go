@@ -120,22 +120,24 @@ func TestGeneratedFleetIsAnalysedExactly(t *testing.T) {
 	check(t, f, g)
 }
 
-// TestScale asserts the targets (10,000 tenants under 2 s and 1 GiB, near-linear from
-// 1,000) when TENANTCTL_SCALE_CHECK=1: timing assertions belong on a quiet machine, not in every
-// run of a shared CI worker.
+// TestScale asserts the targets when TENANTCTL_SCALE_CHECK=1: 10,000 tenants analysed in
+// under 2 s and 1 GiB, cost near-linear from 1,000. Time is taken as the process's CPU time (best
+// of three): work that needs under 2 s of CPU finishes in under 2 s of wall time on this 2-core
+// machine when it is idle, and CPU time, unlike wall time, does not grow when other builds share
+// the machine. Wall time is logged beside it.
 func TestScale(t *testing.T) {
 	if os.Getenv("TENANTCTL_SCALE_CHECK") != "1" {
-		t.Skip("set TENANTCTL_SCALE_CHECK=1 to assert the timing targets")
+		t.Skip("set TENANTCTL_SCALE_CHECK=1 to assert the scale targets")
 	}
-	best := func(n int) (time.Duration, uint64) {
+	best := func(n int) (cpu, wall time.Duration, peak uint64) {
 		f, err := Generate(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, peak := time.Duration(1<<62), uint64(0)
+		cpu, wall = time.Duration(1<<62), time.Duration(1<<62)
 		for range 3 {
 			runtime.GC()
-			start := time.Now()
+			c0, w0 := cpuTime(), time.Now()
 			peak = max(peak, peakMemory(func() {
 				g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
 				if err != nil {
@@ -143,19 +145,19 @@ func TestScale(t *testing.T) {
 				}
 				check(t, f, g)
 			}))
-			d = min(d, time.Since(start))
+			cpu, wall = min(cpu, cpuTime()-c0), min(wall, time.Since(w0))
 		}
-		return d, peak
+		return cpu, wall, peak
 	}
-	small, _ := best(1_000)
-	large, peak := best(10_000)
-	ratio := float64(large) / float64(small)
-	t.Logf("1k: %v, 10k: %v (ratio %.1f), peak %d MiB", small, large, ratio, peak>>20)
-	if large > 2*time.Second {
-		t.Errorf("10k tenants took %v, target 2s", large)
+	smallCPU, smallWall, _ := best(1_000)
+	largeCPU, largeWall, peak := best(10_000)
+	ratio := float64(largeCPU) / float64(smallCPU)
+	t.Logf("1k: %v CPU (%v wall); 10k: %v CPU (%v wall); ratio %.1f; peak in use %d MiB", smallCPU, smallWall, largeCPU, largeWall, ratio, peak>>20)
+	if largeCPU > 2*time.Second {
+		t.Errorf("10k tenants took %v of CPU, target 2s", largeCPU)
 	}
 	if peak > 1<<30 {
-		t.Errorf("peak memory %d MiB, target 1 GiB", peak>>20)
+		t.Errorf("peak memory in use %d MiB, target 1 GiB", peak>>20)
 	}
 	if ratio > 15 {
 		t.Errorf("10k/1k cost ratio %.1f is not near-linear", ratio)

@@ -2,11 +2,14 @@ package run
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+
+	"github.com/connectsoft/tenantctl/automation"
 )
 
 // exported is one stack's recorded state, or why it could not be read.
@@ -31,7 +34,7 @@ func (c *Checker) exportAll(ctx context.Context, stackNames []string) map[string
 			case sem <- struct{}{}:
 				d, err := c.engine.Export(ctx, name)
 				<-sem
-				res = exported{resources: d.Resources, err: err}
+				res = exported{resources: markSecrets(d.Resources), err: err}
 			case <-ctx.Done():
 				res = exported{err: ctx.Err()}
 			}
@@ -42,6 +45,44 @@ func (c *Checker) exportAll(ctx context.Context, stackNames []string) map[string
 	}
 	wg.Wait()
 	return out
+}
+
+// pulumiSecret is how Pulumi's state encodes a secret value: the detectors never compare one.
+var pulumiSecret = map[string]any{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+
+// markSecrets turns the secrets automation.Export masked (automation.SecretMask strings) back
+// into Pulumi's secret marker, so the live comparison skips them instead of comparing the mask
+// with the live value.
+func markSecrets(rs []apitype.ResourceV3) []apitype.ResourceV3 {
+	for i := range rs {
+		rs[i].Inputs, _ = markSecretValues(rs[i].Inputs).(map[string]any)
+	}
+	return rs
+}
+
+func markSecretValues(v any) any {
+	switch x := v.(type) {
+	case string:
+		if x == automation.SecretMask {
+			return maps.Clone(pulumiSecret)
+		}
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = markSecretValues(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = markSecretValues(e)
+		}
+		return out
+	}
+	return v
 }
 
 // readOps are steps whose resource the program reads (Get) instead of managing.

@@ -1,15 +1,20 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/finding"
+	"github.com/connectsoft/tenantctl/inventory"
+	"github.com/connectsoft/tenantctl/isolation"
 )
 
 const (
@@ -221,5 +226,36 @@ func TestEngineOutcome(t *testing.T) {
 				t.Errorf("outcome (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestMaskedSecretsAreNotCompared: automation.Export masks secret values; the live comparison must
+// skip them, not report the mask against the live value.
+func TestMaskedSecretsAreNotCompared(t *testing.T) {
+	const cmURN = "urn:pulumi:tenant.globex.dev::tenantctl::kubernetes:core/v1:ConfigMap::t-globex/settings"
+	exported := []apitype.ResourceV3{{URN: cmURN, Custom: true, ID: "t-globex/settings", Type: "kubernetes:core/v1:ConfigMap",
+		Inputs: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": "settings", "namespace": "t-globex"},
+			"data":     map[string]any{"token": automation.SecretMask, "mode": "strict"}}}}
+	live := unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "settings", "namespace": "t-globex"},
+		"data":     map[string]any{"token": "the-live-value", "mode": "lenient"}}}
+	env := &isolation.Environment{}
+	env.Metadata.Name = "dev"
+	d := detect.NewDesired()
+	if err := d.AddStack("tenant.globex.dev", markSecrets(exported)); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := detect.New(env, d, detect.WithChecks(detect.CheckManaged)).Check(context.Background(),
+		&inventory.Snapshot{Kubernetes: []unstructured.Unstructured{live}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, f := range fs {
+		fields = append(fields, f.Field)
+	}
+	if diff := cmp.Diff([]string{"data.mode"}, fields); diff != "" {
+		t.Errorf("drifted fields (-want +got):\n%s", diff)
 	}
 }

@@ -161,7 +161,7 @@ func (ec *envCheck) runEngine(ctx context.Context, refs []stackRef, reasons map[
 			if rs, ok := ec.desired[r.ref.name]; ok {
 				resources = rs
 			} else if d, err := ec.c.engine.Export(ctx, r.ref.name); err == nil {
-				resources = d.Resources
+				resources = markSecrets(d.Resources)
 			} else {
 				ec.unknown[r.ref.tenant] = true
 			}

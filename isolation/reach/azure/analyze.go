@@ -334,7 +334,8 @@ func firewallSteps(fw *firewall, v verdictOf, owner string) []model.EvidenceStep
 		return []model.EvidenceStep{{Kind: "firewall", Resource: fw.id, Detail: v.unknown}}
 	}
 	var out []model.EvidenceStep
-	for _, r := range v.rules {
+	for _, h := range v.rules {
+		r := h.rule
 		out = append(out, model.EvidenceStep{Kind: "firewall", Resource: fw.id, Detail: fw.String() + ": " + r.String(), Opens: !r.isDefault,
 			Ref: model.ResourceRef{Provider: "azure", Type: TypeFirewall, Name: fw.name + "/" + r.name, ID: fw.id, Owner: fw.vnetOwner()}})
 	}
@@ -357,14 +358,13 @@ func nsgSteps(u *unit, dir direction, v verdictOf) []model.EvidenceStep {
 		return []model.EvidenceStep{{Kind: "nsg", Resource: u.res, Detail: detail}}
 	}
 	var out []model.EvidenceStep
-	for _, r := range v.rules {
-		out = append(out, model.EvidenceStep{Kind: "nsg", Resource: r.id, Detail: fmt.Sprintf("%s of %s: %s", dir, u, r), Opens: !r.isDefault,
-			Ref: model.ResourceRef{Provider: "azure", Type: TypeSecurityRule, Name: nsgName(r.id) + "/" + r.name, ID: r.id, Owner: u.vnet.owner}})
+	for _, h := range v.rules {
+		r, id := h.rule, h.id()
+		out = append(out, model.EvidenceStep{Kind: "nsg", Resource: id, Detail: fmt.Sprintf("%s of %s: %s", dir, u, r), Opens: !r.isDefault,
+			Ref: model.ResourceRef{Provider: "azure", Type: TypeSecurityRule, Name: h.in.name + "/" + r.name, ID: id, Owner: u.vnet.owner}})
 	}
 	return out
 }
-
-func nsgName(ruleID string) string { return lastSegment(parentID(ruleID)) }
 
 func endpointStep(u *unit) model.EvidenceStep {
 	return model.EvidenceStep{Kind: "private-endpoint", Resource: u.pe.id, Opens: true,

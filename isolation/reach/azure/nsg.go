@@ -62,10 +62,11 @@ func asgNames(asgs []obj) []string {
 }
 
 // defaultRules are the rules Azure adds to every NSG; ARM returns them as defaultSecurityRules,
-// and a hand-written snapshot that omits them still gets them.
-func defaultRules(id string) [2][]*secRule {
+// and a hand-written or generated snapshot that omits them still gets them. They are shared by
+// every such NSG (rules are never modified), with no id of their own: ruleHit.id derives it.
+var defaultRules = func() [2][]*secRule {
 	mk := func(name string, prio int32, allow bool, src, dst string) *secRule {
-		return &secRule{id: id + "/defaultSecurityRules/" + name, name: name, priority: prio, allow: allow,
+		return &secRule{name: name, priority: prio, allow: allow,
 			ports: model.AllPorts(), src: parseAddrSpec([]string{src}, nil), dst: parseAddrSpec([]string{dst}, nil), isDefault: true}
 	}
 	return [2][]*secRule{
@@ -80,7 +81,7 @@ func defaultRules(id string) [2][]*secRule {
 			mk("DenyAllOutBound", 65500, false, "*", "*"),
 		},
 	}
-}
+}()
 
 func parseNSG(r resource) (*nsg, error) {
 	n := &nsg{id: r.id, name: r.name}
@@ -97,9 +98,8 @@ func parseNSG(r resource) (*nsg, error) {
 		}
 	}
 	if len(r.props.list("defaultSecurityRules")) == 0 {
-		d := defaultRules(n.id)
-		n.rules[inbound] = append(n.rules[inbound], d[inbound]...)
-		n.rules[outbound] = append(n.rules[outbound], d[outbound]...)
+		n.rules[inbound] = append(n.rules[inbound], defaultRules[inbound]...)
+		n.rules[outbound] = append(n.rules[outbound], defaultRules[outbound]...)
 	}
 	for dir := range n.rules {
 		slices.SortStableFunc(n.rules[dir], func(a, b *secRule) int { return cmp.Compare(a.priority, b.priority) })
@@ -141,8 +141,22 @@ func parseRule(nsgID string, x obj, isDefault bool) (*secRule, direction, error)
 // it lets through, the rules that let them, and what it could not decide.
 type verdictOf struct {
 	ports   model.PortSet
-	rules   []*secRule
+	rules   []ruleHit
 	unknown string
+}
+
+// ruleHit is a rule that let traffic through, and the NSG (or firewall) it belongs to.
+type ruleHit struct {
+	in   *nsg
+	rule *secRule
+}
+
+// id is the rule's ARM id; shared default rules get their NSG's.
+func (h ruleHit) id() string {
+	if h.rule.id != "" {
+		return h.rule.id
+	}
+	return h.in.id + "/defaultSecurityRules/" + h.rule.name
 }
 
 // eval applies the NSG's rules of one direction, class by class, in priority order: the first
@@ -174,8 +188,8 @@ func (n *nsg) eval(dir direction, local, remote []netip.Prefix, tag *prefixSet) 
 					continue
 				}
 				allowed = append(allowed, c)
-				if !slices.Contains(out.rules, r) {
-					out.rules = append(out.rules, r)
+				if hit := (ruleHit{n, r}); !slices.Contains(out.rules, hit) {
+					out.rules = append(out.rules, hit)
 				}
 				if len(parts) == 0 || lc == model.CoverNone {
 					out.unknown = fmt.Sprintf("%s rule %s of %s names %s, whose members are not in the snapshot", dir, r.name, n.id, strings.Join(slices.Concat(localSpec.unknown, remoteSpec.unknown), ", "))
