@@ -12,7 +12,7 @@ BIN         := bin/tenantctl
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all build tools tool-pulumi tool-provider tool-kube tool-azurite check-versions test vet unit fmt \
+.PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite check-versions test vet unit fmt \
         cluster-up cluster-down demo bench clean
 
 all: build
@@ -58,7 +58,12 @@ fmt:
 unit:
 	TENANTCTL_SKIP_INTEGRATION=1 go test -count=1 ./...
 
-test: tools fmt vet
+# System packages the tests use: headless Chromium renders the isolation graph page.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { echo "[deps] installing chromium (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: tools test-deps fmt vet
 	go test $(GO_TEST_FLAGS) ./...
 
 cluster-up: tools build
