@@ -37,3 +37,8 @@ if $bin drift --help >/dev/null 2>&1; then
 	set -e
 	echo "drift check exit code: $rc (0 clean, 2 drift found)"
 fi
+
+step "isolation: who can reach whom (exit 2 on any undeclared tenant-to-tenant edge)"
+$bin isolation verify -d examples/tenants
+$bin isolation graph -d examples/tenants -o html --out bin/reachability.html
+echo "graph written to bin/reachability.html"
