@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,19 +61,25 @@ func (f *engineFlags) resolveKubeconfig(cmd *cobra.Command) (string, error) {
 // engine builds the engine with an auditor. The returned closer flushes the audit log; a failed
 // audit write is reported through auditErr.
 func (f *engineFlags) engine(progress func(automation.Progress)) (*automation.Engine, func() error, *error, error) {
+	var auditErr error
+	e, auditor, err := f.build(progress, func(err error) { auditErr = errors.Join(auditErr, err) })
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return e, auditor.Close, &auditErr, nil
+}
+
+// build creates the audit log and the engine that records into it. onAuditErr receives failures
+// to record an engine operation; the auditor options reach the audit log (e.g. a sink error
+// handler). Commands that write their own audit events (serve, remediate) keep the auditor.
+func (f *engineFlags) build(progress func(automation.Progress), onAuditErr func(error), auditorOpts ...audit.AuditorOption) (*automation.Engine, *audit.Auditor, error) {
 	if os.Getenv("TENANTCTL_PASSPHRASE_FILE") != "" && f.passphraseFile == "" {
 		f.passphraseFile = os.Getenv("TENANTCTL_PASSPHRASE_FILE")
 	}
-	secrets := automation.SecretsConfig{Provider: f.secretsProv, PassphraseFile: f.passphraseFile}
 	if f.secretsProv == "passphrase" && f.passphraseFile == "" {
 		// Pulumi reads PULUMI_CONFIG_PASSPHRASE from the environment it inherits; nothing to pass.
 		if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok {
-			return nil, nil, nil, exitcode.With(exitcode.Invalid, errors.New("the passphrase secrets provider needs --passphrase-file, TENANTCTL_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE"))
-		}
-	}
-	if f.passphraseFile != "" {
-		if _, err := os.Stat(f.passphraseFile); err != nil {
-			return nil, nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--passphrase-file: %w", err))
+			return nil, nil, exitcode.With(exitcode.Invalid, errors.New("the passphrase secrets provider needs --passphrase-file, TENANTCTL_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE"))
 		}
 	}
 	var secretValues []string
@@ -80,25 +87,29 @@ func (f *engineFlags) engine(progress func(automation.Progress)) (*automation.En
 		secretValues = append(secretValues, p)
 	}
 	if f.passphraseFile != "" {
-		if b, err := os.ReadFile(f.passphraseFile); err == nil && len(b) > 0 {
-			secretValues = append(secretValues, string(b), trimNL(string(b)))
+		b, err := os.ReadFile(f.passphraseFile)
+		if err != nil {
+			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--passphrase-file: %w", err))
+		}
+		// The audit log never writes the passphrase, even if something tried to record it.
+		if s := strings.TrimRight(string(b), "\r\n"); s != "" {
+			secretValues = append(secretValues, string(b), s)
 		}
 	}
 	cfg := audit.Config{Path: f.auditLog, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues}
 	if f.auditStdout {
 		cfg.Stdout = os.Stderr
 	}
-	auditor, err := audit.NewFromConfig(cfg)
+	auditor, err := audit.NewFromConfig(cfg, auditorOpts...)
 	if err != nil {
-		return nil, nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("audit log: %w", err))
+		return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("audit log: %w", err))
 	}
-	var auditErr error
 	opts := []automation.Option{
-		automation.WithSecrets(secrets),
+		automation.WithSecrets(automation.SecretsConfig{Provider: f.secretsProv, PassphraseFile: f.passphraseFile}),
 		automation.WithParallel(f.parallel),
 		automation.WithLockWait(f.lockWait),
 		automation.WithPrincipal(audit.LocalPrincipal()),
-		automation.WithAuditor(automation.AuditLog{Auditor: auditor, OnError: func(err error) { auditErr = errors.Join(auditErr, err) }}),
+		automation.WithAuditor(automation.AuditLog{Auditor: auditor, OnError: onAuditErr}),
 	}
 	if progress != nil {
 		opts = append(opts, automation.WithProgress(progress))
@@ -112,14 +123,7 @@ func (f *engineFlags) engine(progress func(automation.Progress)) (*automation.En
 	e, err := automation.New(opts...)
 	if err != nil {
 		auditor.Close()
-		return nil, nil, nil, exitcode.With(exitcode.Failed, err)
+		return nil, nil, exitcode.With(exitcode.Failed, err)
 	}
-	return e, auditor.Close, &auditErr, nil
-}
-
-func trimNL(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	return s
+	return e, auditor, nil
 }

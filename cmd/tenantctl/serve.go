@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -202,58 +201,12 @@ func isLoopbackAddr(a net.Addr) bool {
 }
 
 // serveEngine builds the engine like the other commands do, keeping the auditor: the API records
-// its own events (denials, policy decisions) in the same log, through the same Auditor.
+// its own events (denials, policy decisions) in the same log, through the same Auditor. Audit
+// failures cannot be tied to one job, so they are logged.
 func (f *engineFlags) serveEngine(logger *slog.Logger) (*automation.Engine, *audit.Auditor, error) {
-	if os.Getenv("TENANTCTL_PASSPHRASE_FILE") != "" && f.passphraseFile == "" {
-		f.passphraseFile = os.Getenv("TENANTCTL_PASSPHRASE_FILE")
-	}
-	if f.secretsProv == "passphrase" && f.passphraseFile == "" {
-		if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok {
-			return nil, nil, exitcode.With(exitcode.Invalid, errors.New("the passphrase secrets provider needs --passphrase-file, TENANTCTL_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE"))
-		}
-	}
-	var secretValues []string
-	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
-		secretValues = append(secretValues, p)
-	}
-	if f.passphraseFile != "" {
-		b, err := os.ReadFile(f.passphraseFile)
-		if err != nil {
-			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--passphrase-file: %w", err))
-		}
-		if s := strings.TrimRight(string(b), "\r\n"); s != "" {
-			secretValues = append(secretValues, string(b), s)
-		}
-	}
-	cfg := audit.Config{Path: f.auditLog, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues}
-	if f.auditStdout {
-		cfg.Stdout = os.Stderr
-	}
-	auditor, err := audit.NewFromConfig(cfg, audit.WithSinkErrorHandler(func(r audit.Record, err error) {
-		logger.Error("audit sink", "seq", r.Seq, "error", err.Error())
-	}))
-	if err != nil {
-		return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("audit log: %w", err))
-	}
-	opts := []automation.Option{
-		automation.WithSecrets(automation.SecretsConfig{Provider: f.secretsProv, PassphraseFile: f.passphraseFile}),
-		automation.WithParallel(f.parallel),
-		automation.WithLockWait(f.lockWait),
-		automation.WithPrincipal(audit.LocalPrincipal()),
-		automation.WithAuditor(automation.AuditLog{Auditor: auditor, OnError: func(err error) {
-			logger.Error("audit engine operation", "error", err.Error())
-		}}),
-	}
-	if f.backend != "" {
-		opts = append(opts, automation.WithBackend(f.backend))
-	}
-	if f.dataDir != "" {
-		opts = append(opts, automation.WithDataDir(f.dataDir))
-	}
-	e, err := automation.New(opts...)
-	if err != nil {
-		auditor.Close()
-		return nil, nil, exitcode.With(exitcode.Failed, err)
-	}
-	return e, auditor, nil
+	return f.build(nil,
+		func(err error) { logger.Error("audit engine operation", "error", err.Error()) },
+		audit.WithSinkErrorHandler(func(r audit.Record, err error) {
+			logger.Error("audit sink", "seq", r.Seq, "error", err.Error())
+		}))
 }
