@@ -24,6 +24,7 @@ import (
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
+	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
 )
@@ -54,25 +55,7 @@ spec:
 // copyExamples copies examples/tenants and adds acme's production binding.
 func copyExamples(t testing.TB) string {
 	t.Helper()
-	src := filepath.Join("..", "examples", "tenants")
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dst := testenv.CopyDir(t, filepath.Join("..", "examples", "tenants"))
 	if err := os.WriteFile(filepath.Join(dst, "tenants", "acme-prod.yaml"), []byte(acmeProd), 0o644); err != nil {
 		t.Fatal(err)
 	}

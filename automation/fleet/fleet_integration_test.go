@@ -21,31 +21,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
-// copyExamples copies examples/tenants so a test can edit bindings.
-func copyExamples(t *testing.T) string {
-	t.Helper()
-	src := filepath.Join("..", "..", "examples", "tenants")
-	dst := testenv.TempDir(t)
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func load(t *testing.T, dir string) *isolation.DesiredState {
 	t.Helper()
 	s, err := isolation.Load(context.Background(), dir)
@@ -116,7 +91,7 @@ func TestProvisionExamplesLifecycle(t *testing.T) {
 	cs := testenv.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	dir := copyExamples(t)
+	dir := testenv.CopyDir(t, filepath.Join("..", "..", "examples", "tenants"))
 	f := fleet.New(h.engine, load(t, dir), cluster.Kubeconfig)
 	all := fleet.Selection{All: true}
 	t.Cleanup(func() {

@@ -29,30 +29,6 @@ import (
 	"github.com/connectsoft/tenantctl/inventory/kube"
 )
 
-// copyTree copies the examples so the test's desired state is its own.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := testenv.TempDir(t)
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // namespaceVersions maps every object of ns (of the types the drift check reads) and the
 // namespace itself to its resourceVersion.
 func namespaceVersions(t *testing.T, ctx context.Context, dyn dynamic.Interface, ns string) map[string]string {
@@ -140,7 +116,7 @@ func TestDriftRemediateIntegration(t *testing.T) {
 	}
 	dataDir := filepath.Join(work, "data")
 	auditLog := filepath.Join(work, "audit.jsonl")
-	dir := copyTree(t, examplesDir)
+	dir := testenv.CopyDir(t, examplesDir)
 	common := []string{"-d", dir, "--kubeconfig", cluster.Kubeconfig, "--data-dir", dataDir,
 		"--passphrase-file", passFile, "--audit-log", auditLog}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

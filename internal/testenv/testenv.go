@@ -183,3 +183,31 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 	}
 	t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, last)
 }
+
+// CopyDir copies the folder src (e.g. examples/tenants) into a fresh temporary folder, so a test
+// can edit its own desired state.
+func CopyDir(t testing.TB, src string) string {
+	t.Helper()
+	dst := TempDir(t)
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src, err)
+	}
+	return dst
+}
