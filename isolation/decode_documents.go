@@ -25,22 +25,25 @@ type Document struct {
 // The state has no Git revision. With validation errors it is returned alongside the
 // ValidationErrors (wrapped with exitcode.Invalid) for reporting only; callers must not act on it.
 func DecodeDocuments(docs ...Document) (*DesiredState, error) {
-	var (
-		decoded []*document
-		errs    ValidationErrors
-	)
-	for _, d := range docs {
-		got, e := decodeFile(d.Name, d.Data)
+	return (&DesiredState{}).decode(docs, nil)
+}
+
+// decode decodes files strictly, validates their documents together and fills s with them. errs
+// are the problems the caller found before decoding (files it could not take); with any problem s
+// is still returned alongside the errors, for reporting only. Load and DecodeDocuments both end
+// here, so a folder and in-memory documents pass exactly the same checks.
+func (s *DesiredState) decode(files []Document, errs ValidationErrors) (*DesiredState, error) {
+	var decoded []*document
+	for _, f := range files {
+		got, e := decodeFile(f.Name, f.Data)
 		decoded = append(decoded, got...)
 		errs = append(errs, e...)
 	}
 	envs, bindings, e := validateDocuments(decoded)
 	errs = append(errs, e...)
 
-	s := &DesiredState{
-		Environments: make(map[string]*Environment, len(envs)),
-		fields:       make(map[any]fieldIndex, len(decoded)),
-	}
+	s.Environments = make(map[string]*Environment, len(envs))
+	s.fields = make(map[any]fieldIndex, len(decoded))
 	for name, env := range envs {
 		s.Environments[name] = env.env
 	}

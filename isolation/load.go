@@ -54,43 +54,23 @@ func Load(ctx context.Context, dir string) (*DesiredState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load desired state %s: %w", dir, err)
 	}
-	var docs []*document
-	for _, f := range files {
-		d, e := decodeFile(f.path, f.data)
-		docs = append(docs, d...)
-		errs = append(errs, e...)
-	}
-	envs, bindings, e := validateDocuments(docs)
-	errs = append(errs, e...)
-
+	// The revision is read first so decode can fill a state that already carries it; decoding
+	// does not depend on it.
 	repo, err := readGit(dir, files)
 	if err != nil {
 		return nil, fmt.Errorf("load desired state %s: %w", dir, err)
 	}
-	s := &DesiredState{
-		Dir:          dir,
-		GitRoot:      repo.root,
-		Commit:       repo.commit,
-		Dirty:        repo.dirty,
-		Environments: make(map[string]*Environment, len(envs)),
-		fields:       make(map[any]fieldIndex, len(docs)),
+	s := &DesiredState{Dir: dir, GitRoot: repo.root, Commit: repo.commit, Dirty: repo.dirty}
+	return s.decode(documents(files), errs)
+}
+
+// documents is files as decode takes them, each named by its path as walked.
+func documents(files []sourceFile) []Document {
+	docs := make([]Document, len(files))
+	for i, f := range files {
+		docs[i] = Document{Name: f.path, Data: f.data}
 	}
-	for name, env := range envs {
-		s.Environments[name] = env.env
-	}
-	for _, b := range bindings {
-		s.Bindings = append(s.Bindings, b.b)
-	}
-	slices.SortStableFunc(s.Bindings, func(a, b *RuntimeTenantBinding) int {
-		return cmp.Or(cmp.Compare(a.Spec.Environment, b.Spec.Environment), cmp.Compare(a.Spec.TenantID, b.Spec.TenantID))
-	})
-	for _, d := range docs {
-		s.fields[d.obj] = d.fields
-	}
-	if len(errs) > 0 {
-		return s, exitcode.With(exitcode.Invalid, errs.sorted())
-	}
-	return s, nil
+	return docs
 }
 
 // sourceFile is a desired-state file read by Load.

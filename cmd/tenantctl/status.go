@@ -42,61 +42,85 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 		Short: "Last update, lock and drift summary per tenant stack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			state, err := isolation.Load(cmd.Context(), g.dir)
-			if err != nil {
-				return err
-			}
-			e, closeAudit, _, err := ef.engine(nil)
-			if err != nil {
-				return err
-			}
-			defer closeAudit()
+			// status shows every tenant unless told otherwise; Select itself insists on a choice.
 			if !sel.All && len(sel.Tenants) == 0 {
 				sel.All = true
 			}
-			bindings, envs, err := fleet.New(e, state, "").Select(sel)
-			if err != nil {
-				return err
-			}
-			rows, err := collectStatus(cmd, e, bindings, envs)
-			if err != nil {
-				return err
-			}
-			if g.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"commit": state.Commit, "dirty": state.Dirty, "backend": e.BackendURL(), "stacks": rows})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "desired state %s, backend %s\n", revision(state.Commit, state.Dirty), e.BackendURL())
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STACK\tTIER\tLAST UPDATE\tRESOURCES\tLOCK\tDRIFT")
-			for _, r := range rows {
-				last, res, lock, drift := "never", "-", "-", "-"
-				if r.Exists && r.LastUpdate != "" {
-					last = r.LastUpdate
-				}
-				if r.Resources != nil {
-					res = fmt.Sprint(*r.Resources)
-				}
-				if r.UpdateInProgress {
-					lock = "update in progress"
-				}
-				for _, l := range r.Locks {
-					lock = fmt.Sprintf("pid %d@%s", l.Pid, l.Hostname)
-					if l.Stale {
-						lock += " (stale: run with --recover)"
-					}
-				}
-				if r.Drift != nil {
-					drift = r.Drift.String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Stack, orDash(string(r.Tier)), last, res, lock, drift)
-			}
-			return tw.Flush()
+			return withSelectedStacks(cmd, g, &ef, sel, func(s selectedStacks) error {
+				return printStatus(cmd, g, s)
+			})
 		},
 	}
 	ef.add(cmd)
 	cmd.Flags().StringSliceVarP(&sel.Tenants, "tenant", "t", nil, "tenant id (repeatable; default every tenant)")
 	cmd.Flags().StringVar(&sel.Env, "env", "", "only this environment")
 	return cmd
+}
+
+// selectedStacks is what the read-only stack commands (status, outputs) work on: the desired
+// state, an engine on the state backend, and the stacks the selection names.
+type selectedStacks struct {
+	state    *isolation.DesiredState
+	engine   *automation.Engine
+	bindings []*isolation.RuntimeTenantBinding
+	envs     []*isolation.Environment
+}
+
+// withSelectedStacks loads the desired state, builds the engine and selects the stacks of sel,
+// then runs run on them. The audit log is flushed when run returns, so the commands cannot forget it.
+func withSelectedStacks(cmd *cobra.Command, g *globalOptions, ef *engineFlags, sel fleet.Selection, run func(selectedStacks) error) error {
+	state, err := isolation.Load(cmd.Context(), g.dir)
+	if err != nil {
+		return err
+	}
+	e, closeAudit, _, err := ef.engine(nil)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	bindings, envs, err := fleet.New(e, state, "").Select(sel)
+	if err != nil {
+		return err
+	}
+	return run(selectedStacks{state: state, engine: e, bindings: bindings, envs: envs})
+}
+
+// printStatus writes one row per selected stack, as JSON or as a table.
+func printStatus(cmd *cobra.Command, g *globalOptions, s selectedStacks) error {
+	state, e := s.state, s.engine
+	rows, err := collectStatus(cmd, e, s.bindings, s.envs)
+	if err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeJSON(cmd.OutOrStdout(), map[string]any{"commit": state.Commit, "dirty": state.Dirty, "backend": e.BackendURL(), "stacks": rows})
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "desired state %s, backend %s\n", revision(state.Commit, state.Dirty), e.BackendURL())
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STACK\tTIER\tLAST UPDATE\tRESOURCES\tLOCK\tDRIFT")
+	for _, r := range rows {
+		last, res, lock, drift := "never", "-", "-", "-"
+		if r.Exists && r.LastUpdate != "" {
+			last = r.LastUpdate
+		}
+		if r.Resources != nil {
+			res = fmt.Sprint(*r.Resources)
+		}
+		if r.UpdateInProgress {
+			lock = "update in progress"
+		}
+		for _, l := range r.Locks {
+			lock = fmt.Sprintf("pid %d@%s", l.Pid, l.Hostname)
+			if l.Stale {
+				lock += " (stale: run with --recover)"
+			}
+		}
+		if r.Drift != nil {
+			drift = r.Drift.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Stack, orDash(string(r.Tier)), last, res, lock, drift)
+	}
+	return tw.Flush()
 }
 
 func collectStatus(cmd *cobra.Command, e *automation.Engine, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) ([]stackStatus, error) {
@@ -181,51 +205,9 @@ func newOutputsCmd(g *globalOptions) *cobra.Command {
 		Short: "Print the recorded outputs of tenant stacks (secret outputs are masked)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			state, err := isolation.Load(cmd.Context(), g.dir)
-			if err != nil {
-				return err
-			}
-			e, closeAudit, _, err := ef.engine(nil)
-			if err != nil {
-				return err
-			}
-			defer closeAudit()
-			bindings, _, err := fleet.New(e, state, "").Select(sel)
-			if err != nil {
-				return err
-			}
-			all := map[string]map[string]any{}
-			for _, b := range bindings {
-				stack := stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
-				out, err := e.Outputs(cmd.Context(), stack)
-				if automation.IsNotFound(err) {
-					continue
-				}
-				if err != nil {
-					return exitcode.With(exitcode.Failed, err)
-				}
-				all[stack] = out
-			}
-			if g.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), all)
-			}
-			names := make([]string, 0, len(all))
-			for n := range all {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fmt.Fprintln(cmd.OutOrStdout(), n)
-				keys := make([]string, 0, len(all[n]))
-				for k := range all[n] {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				for _, k := range keys {
-					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %v\n", k, all[n][k])
-				}
-			}
-			return nil
+			return withSelectedStacks(cmd, g, &ef, sel, func(s selectedStacks) error {
+				return printOutputs(cmd, g, s)
+			})
 		},
 	}
 	ef.add(cmd)
@@ -233,6 +215,42 @@ func newOutputsCmd(g *globalOptions) *cobra.Command {
 	cmd.Flags().BoolVar(&sel.All, "all", false, "every tenant")
 	cmd.Flags().StringVar(&sel.Env, "env", "", "only this environment")
 	return cmd
+}
+
+// printOutputs writes the recorded outputs of every selected tenant stack that exists.
+func printOutputs(cmd *cobra.Command, g *globalOptions, s selectedStacks) error {
+	all := map[string]map[string]any{}
+	for _, b := range s.bindings {
+		stack := stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
+		out, err := s.engine.Outputs(cmd.Context(), stack)
+		if automation.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return exitcode.With(exitcode.Failed, err)
+		}
+		all[stack] = out
+	}
+	if g.output == "json" {
+		return writeJSON(cmd.OutOrStdout(), all)
+	}
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintln(cmd.OutOrStdout(), n)
+		keys := make([]string, 0, len(all[n]))
+		for k := range all[n] {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(cmd.OutOrStdout(), "  %s: %v\n", k, all[n][k])
+		}
+	}
+	return nil
 }
 
 func orDash(s string) string {

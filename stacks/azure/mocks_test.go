@@ -2,8 +2,6 @@ package azure
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
@@ -36,12 +35,14 @@ type recorded struct {
 	ID            string
 }
 
+func (r recorded) Key() (typ, name string) { return r.Type, r.Name }
+
 // recorder is a pulumi.MockResourceMonitor that keeps every registration, gives Azure resources
 // the ARM id Azure would (so ids can be checked for tenant scope), and answers the invokes the
 // programs make as a real subscription would.
 type recorder struct {
-	mu      sync.Mutex
-	res     []recorded
+	stackstest.Records[recorded]
+	mu      sync.Mutex // guards invokes
 	invokes []string
 	// cluster is the getManagedCluster response; nil answers as a cluster without OIDC.
 	cluster resource.PropertyMap
@@ -116,9 +117,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		state["principalId"] = resource.NewProperty("principal-" + str("resourceName"))
 	}
 	rec.ID = id
-	r.mu.Lock()
-	r.res = append(r.res, rec)
-	r.mu.Unlock()
+	r.Add(rec)
 	return id, state, nil
 }
 
@@ -155,45 +154,11 @@ func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
 
-func (r *recorder) pairs() []string {
-	out := make([]string, 0, len(r.res))
-	for _, x := range r.res {
-		out = append(out, x.Type+" "+x.Name)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (r *recorder) ofType(typ string) []recorded {
-	var out []recorded
-	for _, x := range r.res {
-		if x.Type == typ {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func (r *recorder) get(t *testing.T, typ, name string) recorded {
-	t.Helper()
-	for _, x := range r.res {
-		if x.Type == typ && x.Name == name {
-			return x
-		}
-	}
-	t.Fatalf("no resource %s %s; have %v", typ, name, r.pairs())
-	return recorded{}
-}
-
-func withConfig(cfg map[string]string) pulumi.RunOption {
-	return func(info *pulumi.RunInfo) { info.Config = cfg }
-}
-
 var testConfig = map[string]string{stacks.FullConfigKey(stacks.ConfigKubeconfig): "/etc/tenantctl/aks.kubeconfig"}
 
 func run(t *testing.T, rec *recorder, stack string, prog pulumi.RunFunc) error {
 	t.Helper()
-	return pulumi.RunErr(prog, pulumi.WithMocks(stacks.ProjectName, stack, rec), withConfig(testConfig))
+	return stackstest.Run(prog, stack, rec, testConfig)
 }
 
 // Fixtures: an azure environment and tenants whose ids, address ranges and names share no
@@ -264,56 +229,4 @@ func testBinding(id string, tier isolation.Tier) *isolation.RuntimeTenantBinding
 
 func testInputs(id string, tier isolation.Tier) stacks.Inputs {
 	return stacks.Inputs{Binding: testBinding(id, tier), Env: testEnv(), Platform: testPlatform()}
-}
-
-// strs collects every string inside v (map keys included).
-func strs(v any, out *[]string) {
-	switch x := v.(type) {
-	case string:
-		*out = append(*out, x)
-	case map[string]any:
-		for k, e := range x {
-			*out = append(*out, k)
-			strs(e, out)
-		}
-	case []any:
-		for _, e := range x {
-			strs(e, out)
-		}
-	case nil, bool, float64:
-	default:
-		*out = append(*out, fmt.Sprint(x))
-	}
-}
-
-// path reads a nested value from resource inputs ("properties.networkAcls").
-func path(v any, p string) any {
-	for _, k := range strings.Split(p, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-func toStringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := map[string]string{}
-	for k, x := range m {
-		s, _ := x.(string)
-		out[k] = s
-	}
-	return out
-}
-
-func toStrings(v any) []string {
-	l, _ := v.([]any)
-	out := []string{}
-	for _, x := range l {
-		s, _ := x.(string)
-		out = append(out, s)
-	}
-	return out
 }

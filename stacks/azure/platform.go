@@ -38,26 +38,16 @@ const (
 func PlatformProgram(env *isolation.Environment) pulumi.RunFunc { return platformProgram(env, nil) }
 
 func platformProgram(env *isolation.Environment, observe func(*PlatformOutputs)) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		if err := checkAzureEnv(env); err != nil {
-			return fmt.Errorf("platform: %w", err)
-		}
-		p, err := newProviders(ctx, env)
-		if err != nil {
-			return err
-		}
-		out, err := DeployPlatform(ctx, env, p)
-		if err != nil {
-			return err
-		}
-		for k, v := range out.Map() {
-			ctx.Export(k, v)
-		}
-		if observe != nil {
-			observe(out)
-		}
-		return nil
-	}
+	return kubernetes.Program(
+		func() error {
+			if err := checkAzureEnv(env); err != nil {
+				return fmt.Errorf("platform: %w", err)
+			}
+			return nil
+		},
+		func(ctx *pulumi.Context) (Providers, error) { return newProviders(ctx, env) },
+		func(ctx *pulumi.Context, p Providers) (*PlatformOutputs, error) { return DeployPlatform(ctx, env, p) },
+		(*PlatformOutputs).Map, observe)
 }
 
 // PlatformResourceGroups are the resource groups a platform stack creates: the platform's, the
@@ -97,7 +87,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 		return nil, fmt.Errorf("platform %s: %w", name, err)
 	}
 
-	root := &component{}
+	root := &kubernetes.Component{}
 	if err := ctx.RegisterComponentResource(TypePlatform, name, root); err != nil {
 		return nil, fmt.Errorf("platform %s: %w", name, err)
 	}
@@ -117,7 +107,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 	platformRG := groups[PlatformResourceGroup(env)]
 	out := &PlatformOutputs{ResourceGroup: PlatformResourceGroup(env), ClusterID: cluster.ID, OIDCIssuerURL: cluster.OidcIssuerProfile.IssuerURL}
 
-	netc, err := newComponent(ctx, TypePlatformNetwork, name, root)
+	netc, err := kubernetes.NewComponent(ctx, TypePlatformNetwork, name, root)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +143,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 		return nil, err
 	}
 
-	mon, err := newComponent(ctx, TypePlatformMonitoring, name, root)
+	mon, err := kubernetes.NewComponent(ctx, TypePlatformMonitoring, name, root)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +163,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 		return nil, err
 	}
 
-	sec, err := newComponent(ctx, TypePlatformSecrets, name, root)
+	sec, err := kubernetes.NewComponent(ctx, TypePlatformSecrets, name, root)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +177,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 		return nil, err
 	}
 
-	data, err := newComponent(ctx, TypePlatformData, name, root)
+	data, err := kubernetes.NewComponent(ctx, TypePlatformData, name, root)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +188,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 		return nil, err
 	}
 
-	workloads, err := newComponent(ctx, TypeWorkloads, name, root)
+	workloads, err := kubernetes.NewComponent(ctx, TypeWorkloads, name, root)
 	if err != nil {
 		return nil, err
 	}

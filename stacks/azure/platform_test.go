@@ -11,6 +11,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
@@ -73,7 +74,7 @@ func TestPlatformResourceTree(t *testing.T) {
 			want := append(append([]string(nil), common...), tc.want...)
 			sort.Strings(want)
 			var got []string
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if strings.HasPrefix(r.Type, "kubernetes:") || (strings.HasPrefix(r.Type, "tenantctl:") && !strings.HasPrefix(r.Type, "tenantctl:azure:") && r.Type != kubernetes.TypePlatform) {
 					continue
 				}
@@ -84,7 +85,7 @@ func TestPlatformResourceTree(t *testing.T) {
 				t.Errorf("resource tree (-want +got):\n%s", d)
 			}
 			wantTags := map[string]string{TagOwner: "platform", TagEnvironment: "prod", TagManagedBy: "tenantctl", "cost-center": "platform"}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if !strings.HasPrefix(r.Type, "azure-native:") {
 					continue
 				}
@@ -94,7 +95,7 @@ func TestPlatformResourceTree(t *testing.T) {
 				if untagged[r.Type] {
 					continue
 				}
-				if d := cmp.Diff(wantTags, toStringMap(r.Inputs["tags"])); d != "" {
+				if d := cmp.Diff(wantTags, stackstest.StringMap(r.Inputs["tags"])); d != "" {
 					t.Errorf("%s %s tags (-want +got):\n%s", r.Type, r.Name, d)
 				}
 			}
@@ -108,17 +109,17 @@ func TestPlatformResources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := rec.get(t, tVNet, "vnet-hub-prod")
-	if hub.Inputs["resourceGroupName"] != "rg-hub-prod" || cmp.Diff([]string{"10.64.0.0/22"}, toStrings(path(hub.Inputs, "addressSpace.addressPrefixes"))) != "" {
+	hub := rec.Get(t, tVNet, "vnet-hub-prod")
+	if hub.Inputs["resourceGroupName"] != "rg-hub-prod" || cmp.Diff([]string{"10.64.0.0/22"}, stackstest.StringSlice(stackstest.Path(hub.Inputs, "addressSpace.addressPrefixes"))) != "" {
 		t.Errorf("hub vnet = %v", hub.Inputs)
 	}
-	vault := rec.get(t, tVault, "kv-shared-prod")
+	vault := rec.Get(t, tVault, "kv-shared-prod")
 	for k, want := range map[string]any{"enableRbacAuthorization": true, "enablePurgeProtection": true, "publicNetworkAccess": "Disabled", "tenantId": testTenantID} {
-		if got := path(vault.Inputs, "properties."+k); got != want {
+		if got := stackstest.Path(vault.Inputs, "properties."+k); got != want {
 			t.Errorf("shared vault %s = %v, want %v", k, got, want)
 		}
 	}
-	srv := rec.get(t, TypeFlexibleServer, "psql-shared-prod")
+	srv := rec.Get(t, TypeFlexibleServer, "psql-shared-prod")
 	wantServer := map[string]any{
 		"resourceGroupName": "rg-platform-prod", "serverName": "psql-shared-prod", "location": "westeurope", "version": PostgresVersion,
 		"sku":              map[string]any{"name": "Standard_D2ds_v5", "tier": "GeneralPurpose"},
@@ -131,11 +132,11 @@ func TestPlatformResources(t *testing.T) {
 	if d := cmp.Diff(wantServer, srv.Inputs); d != "" {
 		t.Errorf("flexible server (-want +got):\n%s", d)
 	}
-	if !rec.get(t, TypeFlexibleServerDatabase, "psql-shared-prod/tenants").Retain {
+	if !rec.Get(t, TypeFlexibleServerDatabase, "psql-shared-prod/tenants").Retain {
 		t.Error("the shared tenants' database is not retained on delete in production")
 	}
-	ws := rec.get(t, tWorkspace, "log-tenantctl-prod")
-	if path(ws.Inputs, "sku.name") != "PerGB2018" || ws.Inputs["retentionInDays"] != float64(90) {
+	ws := rec.Get(t, tWorkspace, "log-tenantctl-prod")
+	if stackstest.Path(ws.Inputs, "sku.name") != "PerGB2018" || ws.Inputs["retentionInDays"] != float64(90) {
 		t.Errorf("workspace = %v", ws.Inputs)
 	}
 
@@ -212,7 +213,7 @@ func TestPlatformProgramRejectsBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
 			}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if !strings.HasPrefix(r.Type, "pulumi:providers:") {
 					t.Errorf("registered %s %s before failing", r.Type, r.Name)
 				}

@@ -7,18 +7,16 @@ import (
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	azurenative "github.com/pulumi/pulumi-azure-native-sdk/v2"
-	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
 // Logical names of the explicit providers of every azure stack.
 const (
 	AzureProviderName      = "azure"
-	KubernetesProviderName = "k8s"
+	KubernetesProviderName = kubernetes.ProviderName
 )
 
 // newAzureProvider pins every Azure resource of a stack to the environment's subscription and
@@ -36,32 +34,6 @@ func newAzureProvider(ctx *pulumi.Context, env *isolation.Environment) (*azurena
 	return p, nil
 }
 
-// newKubernetesProvider is the provider of the Kubernetes part on the AKS cluster. It reads the
-// same config as the kubernetes target (tenantctl:kubeconfig, a path, and tenantctl:kubecontext)
-// and sets the same options, so the objects behave the same on both targets.
-func newKubernetesProvider(ctx *pulumi.Context, env *isolation.Environment) (*k8s.Provider, error) {
-	cfg := config.New(ctx, stacks.ConfigNamespace)
-	path := cfg.Get(stacks.ConfigKubeconfig)
-	if err := stacks.CheckKubeconfigPath(path); err != nil {
-		return nil, err
-	}
-	args := &k8s.ProviderArgs{
-		Kubeconfig:             pulumi.String(path),
-		ClusterIdentifier:      pulumi.String(env.Name() + "/" + env.Spec.SharedCluster.Name),
-		EnableServerSideApply:  pulumi.Bool(true),
-		DeleteUnreachable:      pulumi.Bool(false),
-		EnableConfigMapMutable: pulumi.Bool(true),
-	}
-	if c := cfg.Get(stacks.ConfigKubeContext); c != "" {
-		args.Context = pulumi.String(c)
-	}
-	p, err := k8s.NewProvider(ctx, KubernetesProviderName, args)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes provider: %w", err)
-	}
-	return p, nil
-}
-
 // Providers are the two explicit providers an azure program registers everything with.
 type Providers struct {
 	Azure      pulumi.ProviderResource
@@ -73,7 +45,9 @@ func newProviders(ctx *pulumi.Context, env *isolation.Environment) (Providers, e
 	if err != nil {
 		return Providers{}, err
 	}
-	kp, err := newKubernetesProvider(ctx, env)
+	// The Kubernetes part on the AKS cluster gets the kubernetes target's provider (same config
+	// keys, same options), so its objects behave the same on both targets.
+	kp, err := kubernetes.NewProvider(ctx, env)
 	if err != nil {
 		return Providers{}, err
 	}

@@ -36,27 +36,11 @@ const (
 func TenantProgram(in stacks.Inputs) pulumi.RunFunc { return tenantProgram(in, nil) }
 
 func tenantProgram(in stacks.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		// Validate before any provider exists, so bad input fails without touching Azure.
-		if _, err := planTenant(in); err != nil {
-			return err
-		}
-		p, err := newProviders(ctx, in.Env)
-		if err != nil {
-			return err
-		}
-		out, err := DeployTenant(ctx, in, p)
-		if err != nil {
-			return err
-		}
-		for k, v := range out.Map() {
-			ctx.Export(k, v)
-		}
-		if observe != nil {
-			observe(out)
-		}
-		return nil
-	}
+	return kubernetes.Program(
+		func() error { _, err := planTenant(in); return err },
+		func(ctx *pulumi.Context) (Providers, error) { return newProviders(ctx, in.Env) },
+		func(ctx *pulumi.Context, p Providers) (*TenantOutputs, error) { return DeployTenant(ctx, in, p) },
+		(*TenantOutputs).Map, observe)
 }
 
 // DeployTenant creates a tenant's Azure resources and its Kubernetes part on the shared cluster.
@@ -76,7 +60,7 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 		}
 	}
 
-	root := &component{}
+	root := &kubernetes.Component{}
 	if err := ctx.RegisterComponentResource(TypeTenant, pl.id, root); err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
 	}
@@ -95,8 +79,8 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 		out.ResourceGroup = pl.group
 	}
 
-	layer := func(typ string, l isolation.Layer, deploy func(c *component) error) error {
-		c, err := newComponent(ctx, typ, pl.id, root)
+	layer := func(typ string, l isolation.Layer, deploy func(c *kubernetes.Component) error) error {
+		c, err := kubernetes.NewComponent(ctx, typ, pl.id, root)
 		if err != nil {
 			return err
 		}
@@ -107,7 +91,7 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 	}
 
 	var net *tenantNetwork
-	if err := layer(TypeTenantNetwork, isolation.LayerNetwork, func(c *component) error {
+	if err := layer(TypeTenantNetwork, isolation.LayerNetwork, func(c *kubernetes.Component) error {
 		if pl.vnet == nil {
 			return nil
 		}
@@ -116,7 +100,7 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 	}); err != nil {
 		return nil, err
 	}
-	if err := layer(TypeTenantCompute, isolation.LayerCompute, func(c *component) error {
+	if err := layer(TypeTenantCompute, isolation.LayerCompute, func(c *kubernetes.Component) error {
 		if pl.nodePool == nil {
 			return nil
 		}
@@ -126,7 +110,7 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 	}
 
 	var identity *UserAssignedIdentity
-	idComp, err := newComponent(ctx, TypeTenantIdentity, pl.id, root)
+	idComp, err := kubernetes.NewComponent(ctx, TypeTenantIdentity, pl.id, root)
 	if err != nil {
 		return nil, err
 	}
@@ -136,18 +120,18 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 		}
 	}
 
-	if err := layer(TypeTenantSecrets, isolation.LayerSecrets, func(c *component) error {
+	if err := layer(TypeTenantSecrets, isolation.LayerSecrets, func(c *kubernetes.Component) error {
 		return deploySecrets(ctx, pl, c, p.Azure, group, cc.TenantId, net, identity, out)
 	}); err != nil {
 		return nil, err
 	}
-	if err := layer(TypeTenantData, isolation.LayerData, func(c *component) error {
+	if err := layer(TypeTenantData, isolation.LayerData, func(c *kubernetes.Component) error {
 		return deployData(ctx, pl, c, p.Azure, out)
 	}); err != nil {
 		return nil, err
 	}
 
-	workloads, err := newComponent(ctx, TypeWorkloads, pl.id, root)
+	workloads, err := kubernetes.NewComponent(ctx, TypeWorkloads, pl.id, root)
 	if err != nil {
 		return nil, err
 	}
@@ -175,17 +159,4 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 		return nil, err
 	}
 	return out, nil
-}
-
-// component is the state of every tenantctl component resource.
-type component struct {
-	pulumi.ResourceState
-}
-
-func newComponent(ctx *pulumi.Context, typ, name string, parent pulumi.Resource) (*component, error) {
-	c := &component{}
-	if err := ctx.RegisterComponentResource(typ, name, c, pulumi.Parent(parent)); err != nil {
-		return nil, err
-	}
-	return c, nil
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 // tenantMarks are the strings that identify a fixture tenant: its id (which every name it owns
@@ -34,8 +34,8 @@ func TestNoCrossTenantReferences(t *testing.T) {
 	// The check can only fail if a stack's own marks do show up in its resources.
 	for _, r := range runs {
 		var all []string
-		for _, res := range recs[r].res {
-			strs(res.Inputs, &all)
+		for _, res := range recs[r].All() {
+			stackstest.Strings(res.Inputs, &all)
 		}
 		marks := tenantMarks(r.id)
 		if r.tier != isolation.TierSilo {
@@ -52,9 +52,9 @@ func TestNoCrossTenantReferences(t *testing.T) {
 			if a.id == b.id {
 				continue
 			}
-			for _, res := range recs[b].res {
+			for _, res := range recs[b].All() {
 				var all []string
-				strs(res.Inputs, &all)
+				stackstest.Strings(res.Inputs, &all)
 				all = append(all, res.Name, res.ID)
 				for _, s := range all {
 					for _, mark := range tenantMarks(a.id) {
@@ -78,7 +78,7 @@ func TestTenantResourcesStayInScope(t *testing.T) {
 		t.Run(string(tier), func(t *testing.T) {
 			rec, _ := tenantRun(t, testBinding("globex", tier), testEnv())
 			own := "rg-globex-prod"
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				rg, _ := r.Inputs["resourceGroupName"].(string)
 				if strings.HasPrefix(r.Type, "azure-native:") && rg != "" && rg != own {
 					named := strings.Contains(r.Name, "globex") || strings.Contains(r.Name, AgentPoolName("globex"))
@@ -173,14 +173,14 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 				cfg = map[string]string{}
 			}
 			in := stacks.Inputs{Binding: b, Env: env, Platform: testPlatform()}
-			err := pulumi.RunErr(TenantProgram(in), pulumi.WithMocks(stacks.ProjectName, "tenant.acme.prod", rec), withConfig(cfg))
+			err := stackstest.Run(TenantProgram(in), "tenant.acme.prod", rec, cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
 			}
-			if tc.planOnly && len(rec.res) > 0 {
-				t.Errorf("registered %v before rejecting the input", rec.pairs())
+			if tc.planOnly && len(rec.All()) > 0 {
+				t.Errorf("registered %v before rejecting the input", rec.Pairs())
 			}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if !strings.HasPrefix(r.Type, "pulumi:providers:") {
 					t.Errorf("registered %s %s before failing", r.Type, r.Name)
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
@@ -53,8 +54,8 @@ func rule(name string, prio int, dir, access string, src, dst any) map[string]an
 func TestSiloNetwork(t *testing.T) {
 	rec, out := tenantRun(t, testBinding("acme", isolation.TierSilo), testEnv())
 
-	vnet := rec.get(t, tVNet, "vnet-acme-prod")
-	if d := cmp.Diff([]string{"10.80.0.0/16"}, toStrings(path(vnet.Inputs, "addressSpace.addressPrefixes"))); d != "" {
+	vnet := rec.Get(t, tVNet, "vnet-acme-prod")
+	if d := cmp.Diff([]string{"10.80.0.0/16"}, stackstest.StringSlice(stackstest.Path(vnet.Inputs, "addressSpace.addressPrefixes"))); d != "" {
 		t.Errorf("vnet address space (-want +got):\n%s", d)
 	}
 	if _, ok := vnet.Inputs["subnets"]; ok {
@@ -70,7 +71,7 @@ func TestSiloNetwork(t *testing.T) {
 			"networkSecurityGroup": map[string]any{"id": acmeNSG}},
 	}
 	got := map[string]any{}
-	for _, s := range rec.ofType(tSubnet) {
+	for _, s := range rec.OfType(tSubnet) {
 		got[s.Inputs["subnetName"].(string)] = s.Inputs
 	}
 	if d := cmp.Diff(wantSubnets, got); d != "" {
@@ -90,11 +91,11 @@ func TestSiloNetwork(t *testing.T) {
 		rule("deny-tenant-ranges-outbound", 4000, "Outbound", "Deny", "*", env),
 		rule("deny-virtual-network-outbound", 4010, "Outbound", "Deny", "*", "VirtualNetwork"),
 	}
-	if d := cmp.Diff(wantRules, rec.get(t, tNSG, "nsg-acme-prod").Inputs["securityRules"]); d != "" {
+	if d := cmp.Diff(wantRules, rec.Get(t, tNSG, "nsg-acme-prod").Inputs["securityRules"]); d != "" {
 		t.Errorf("NSG rules (-want +got):\n%s", d)
 	}
 	wantRoutes := []any{map[string]any{"name": RouteDefaultViaFirewall, "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.64.0.4"}}
-	rt := rec.get(t, tRT, "rt-acme-prod")
+	rt := rec.Get(t, tRT, "rt-acme-prod")
 	if d := cmp.Diff(wantRoutes, rt.Inputs["routes"]); d != "" {
 		t.Errorf("routes (-want +got):\n%s", d)
 	}
@@ -112,7 +113,7 @@ func TestSiloNetwork(t *testing.T) {
 		"vnet-hub-prod/to-acme": peering("rg-hub-prod", "vnet-hub-prod", "to-acme", acmeVNet, false),
 	}
 	gotPeerings := map[string]any{}
-	for _, p := range rec.ofType(tPeering) {
+	for _, p := range rec.OfType(tPeering) {
 		gotPeerings[p.Name] = p.Inputs
 	}
 	if d := cmp.Diff(wantPeerings, gotPeerings); d != "" {
@@ -134,15 +135,15 @@ func TestSiloNetworkGatewayNoFirewall(t *testing.T) {
 	env.Spec.Hub.FirewallIP = ""
 	env.Spec.Hub.UseRemoteGateways = true
 	rec, out := tenantRun(t, testBinding("acme", isolation.TierSilo), env)
-	if rts := rec.ofType(tRT); len(rts) != 0 || out.RouteTable != "" {
+	if rts := rec.OfType(tRT); len(rts) != 0 || out.RouteTable != "" {
 		t.Errorf("route tables without a hub firewall: %v", rts)
 	}
-	for _, s := range rec.ofType(tSubnet) {
+	for _, s := range rec.OfType(tSubnet) {
 		if _, ok := s.Inputs["routeTable"]; ok {
 			t.Errorf("subnet %s has a route table", s.Name)
 		}
 	}
-	spoke, hub := rec.get(t, tPeering, "vnet-acme-prod/to-hub"), rec.get(t, tPeering, "vnet-hub-prod/to-acme")
+	spoke, hub := rec.Get(t, tPeering, "vnet-acme-prod/to-hub"), rec.Get(t, tPeering, "vnet-hub-prod/to-acme")
 	if spoke.Inputs["useRemoteGateways"] != true || spoke.Inputs["allowGatewayTransit"] != false {
 		t.Errorf("spoke peering = %v, want useRemoteGateways only", spoke.Inputs)
 	}
@@ -153,7 +154,7 @@ func TestSiloNetworkGatewayNoFirewall(t *testing.T) {
 
 func TestSiloNodePool(t *testing.T) {
 	rec, out := tenantRun(t, testBinding("acme", isolation.TierSilo), testEnv())
-	pool := rec.get(t, TypeAgentPool, "aks-shared-prod/"+AgentPoolName("acme"))
+	pool := rec.Get(t, TypeAgentPool, "aks-shared-prod/"+AgentPoolName("acme"))
 	want := map[string]any{
 		"resourceGroupName": "rg-platform-prod", "resourceName": "aks-shared-prod", "agentPoolName": AgentPoolName("acme"),
 		"mode": "User", "osType": "Linux", "type": "VirtualMachineScaleSets", "vmSize": "Standard_D8s_v5",
@@ -205,7 +206,7 @@ func TestTenantRoleAssignments(t *testing.T) {
 		t.Run(string(tc.tier), func(t *testing.T) {
 			rec, out := tenantRun(t, testBinding("acme", tc.tier), testEnv())
 			var got []grant
-			for _, r := range rec.ofType(tRole) {
+			for _, r := range rec.OfType(tRole) {
 				def := r.Inputs["roleDefinitionId"].(string)
 				got = append(got, grant{roleNames[def[len(def)-36:]], r.Inputs["scope"].(string), r.Inputs["principalId"].(string), r.Inputs["principalType"].(string)})
 				if want := "/subscriptions/" + testSub + "/providers/Microsoft.Authorization/roleDefinitions/"; def[:len(want)] != want {

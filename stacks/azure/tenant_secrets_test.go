@@ -7,12 +7,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
 func TestDedicatedVault(t *testing.T) {
 	rec, out := tenantRun(t, testBinding("acme", isolation.TierSilo), testEnv())
-	vault := rec.get(t, tVault, "kv-acme-prod")
+	vault := rec.Get(t, tVault, "kv-acme-prod")
 	wantProps := map[string]any{
 		"tenantId":                  testTenantID,
 		"sku":                       map[string]any{"family": "A", "name": "standard"},
@@ -30,9 +31,9 @@ func TestDedicatedVault(t *testing.T) {
 		t.Error("an RBAC vault has access policies")
 	}
 	vaultID := arm + "rg-acme-prod/providers/Microsoft.KeyVault/vaults/kv-acme-prod"
-	pe := rec.get(t, tPE, "pe-kv-acme-prod")
+	pe := rec.Get(t, tPE, "pe-kv-acme-prod")
 	// The typed SDK fills in its subnet defaults; Azure reads only the id of a reference.
-	if got := path(pe.Inputs, "subnet.id"); got != acmeVNet+"/subnets/endpoints" {
+	if got := stackstest.Path(pe.Inputs, "subnet.id"); got != acmeVNet+"/subnets/endpoints" {
 		t.Errorf("private endpoint subnet = %v", got)
 	}
 	wantConn := []any{map[string]any{"name": "vault", "privateLinkServiceId": vaultID, "groupIds": []any{"vault"}}}
@@ -40,12 +41,12 @@ func TestDedicatedVault(t *testing.T) {
 		t.Errorf("private link connection (-want +got):\n%s", d)
 	}
 	zoneID := arm + "rg-platform-prod/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net"
-	zg := rec.get(t, tZoneGroup, "pe-kv-acme-prod/default")
+	zg := rec.Get(t, tZoneGroup, "pe-kv-acme-prod/default")
 	if d := cmp.Diff([]any{map[string]any{"name": "vault", "privateDnsZoneId": zoneID}}, zg.Inputs["privateDnsZoneConfigs"]); d != "" {
 		t.Errorf("DNS zone group (-want +got):\n%s", d)
 	}
-	link := rec.get(t, tZoneLink, "privatelink.vaultcore.azure.net/vnet-acme-prod")
-	if link.Inputs["resourceGroupName"] != "rg-platform-prod" || path(link.Inputs, "virtualNetwork.id") != acmeVNet || link.Inputs["registrationEnabled"] != false {
+	link := rec.Get(t, tZoneLink, "privatelink.vaultcore.azure.net/vnet-acme-prod")
+	if link.Inputs["resourceGroupName"] != "rg-platform-prod" || stackstest.Path(link.Inputs, "virtualNetwork.id") != acmeVNet || link.Inputs["registrationEnabled"] != false {
 		t.Errorf("DNS zone link = %v", link.Inputs)
 	}
 	if out.Vault != "kv-acme-prod" || out.VaultURI != "https://kv-acme-prod.vault.azure.net/" || out.PrivateEndpoint != "pe-kv-acme-prod" {
@@ -64,8 +65,8 @@ func TestDedicatedVaultWithoutVNet(t *testing.T) {
 	b.Spec.Overrides = map[isolation.Layer]isolation.Mode{isolation.LayerSecrets: isolation.SecretsDedicatedVault}
 	b.Spec.Secrets = []isolation.SecretBinding{{Name: "api", KeyVaultRef: "https://kv-globex-prod.vault.azure.net", SecretName: "api-key"}}
 	rec, out := tenantRun(t, b, testEnv())
-	rec.get(t, tVault, "kv-globex-prod")
-	if pes := rec.ofType(tPE); len(pes) != 0 {
+	rec.Get(t, tVault, "kv-globex-prod")
+	if pes := rec.OfType(tPE); len(pes) != 0 {
 		t.Errorf("private endpoints without a tenant VNet: %v", pes)
 	}
 	if out.PrivateEndpoint != "" {
@@ -95,11 +96,11 @@ func TestWorkloadIdentity(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, out := tenantRun(t, tc.binding(), testEnv())
-			id := rec.get(t, TypeUserAssignedIdentity, "id-acme-prod")
+			id := rec.Get(t, TypeUserAssignedIdentity, "id-acme-prod")
 			if id.Inputs["resourceGroupName"] != "rg-acme-prod" || id.Inputs["resourceName"] != "id-acme-prod" || id.Inputs["location"] != "westeurope" {
 				t.Errorf("identity = %v", id.Inputs)
 			}
-			fic := rec.get(t, TypeFederatedIdentityCredential, "id-acme-prod/fic-acme")
+			fic := rec.Get(t, TypeFederatedIdentityCredential, "id-acme-prod/fic-acme")
 			want := map[string]any{
 				"resourceGroupName": "rg-acme-prod", "resourceName": "id-acme-prod", "federatedIdentityCredentialResourceName": "fic-acme",
 				"issuer": testIssuer, "subject": "system:serviceaccount:" + tc.namespace + ":t-acme", "audiences": []any{"api://AzureADTokenExchange"},
@@ -107,7 +108,7 @@ func TestWorkloadIdentity(t *testing.T) {
 			if d := cmp.Diff(want, fic.Inputs); d != "" {
 				t.Errorf("federated credential (-want +got):\n%s", d)
 			}
-			patch := rec.get(t, tSAPatch, tc.namespace+"/t-acme")
+			patch := rec.Get(t, tSAPatch, tc.namespace+"/t-acme")
 			wantMeta := map[string]any{"name": "t-acme", "namespace": tc.namespace, "annotations": map[string]any{AnnotationWorkloadClientID: "client-id-acme-prod"}}
 			if d := cmp.Diff(wantMeta, patch.Inputs["metadata"]); d != "" {
 				t.Errorf("service account patch (-want +got):\n%s", d)
@@ -170,7 +171,7 @@ func TestTenantData(t *testing.T) {
 			in := tc.binding
 			rec, out := tenantRun(t, in, tc.env)
 			got := map[string]any{}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if r.Type == TypeFlexibleServerDatabase || r.Type == tSQLDB || r.Type == TypeFlexibleServer || r.Type == tSQLServer {
 					got[r.Type+" "+r.Name] = r.Inputs
 					if r.Retain != tc.retain {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 const (
@@ -43,7 +44,7 @@ var roleNames = map[string]string{RoleKeyVaultSecretsUser: "Key Vault Secrets Us
 // show where it hangs. Role assignments are named by role and scope rather than their GUID.
 func azureTree(rec *recorder) []string {
 	var out []string
-	for _, r := range rec.res {
+	for _, r := range rec.All() {
 		kube := strings.HasPrefix(r.Type, "kubernetes:") && r.Type != tSAPatch
 		kubeComponent := strings.HasPrefix(r.Type, "tenantctl:") && !strings.HasPrefix(r.Type, "tenantctl:azure:") && r.Type != tK8sTenant
 		if kube || kubeComponent {
@@ -158,7 +159,7 @@ func TestTenantTagsVersionAndProvider(t *testing.T) {
 				TagTenant: "acme", TagTier: string(tier), TagEnvironment: "prod", TagManagedBy: stacks.ManagedBy, "cost-center": "cc-acme",
 			}
 			const providerRef = "urn:pulumi:tenant.acme.prod::tenantctl::pulumi:providers:azure-native::azure::azure-id"
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if !strings.HasPrefix(r.Type, "azure-native:") {
 					continue
 				}
@@ -171,12 +172,12 @@ func TestTenantTagsVersionAndProvider(t *testing.T) {
 				if untagged[r.Type] {
 					continue
 				}
-				if d := cmp.Diff(wantTags, toStringMap(r.Inputs["tags"])); d != "" {
+				if d := cmp.Diff(wantTags, stackstest.StringMap(r.Inputs["tags"])); d != "" {
 					t.Errorf("%s %s tags (-want +got):\n%s", r.Type, r.Name, d)
 				}
 			}
-			p := rec.get(t, tAzureProv, AzureProviderName)
-			if d := cmp.Diff(map[string]string{"subscriptionId": testSub, "location": "westeurope", "environment": "public"}, toStringMap(p.Inputs)); d != "" {
+			p := rec.Get(t, tAzureProv, AzureProviderName)
+			if d := cmp.Diff(map[string]string{"subscriptionId": testSub, "location": "westeurope", "environment": "public"}, stackstest.StringMap(p.Inputs)); d != "" {
 				t.Errorf("azure provider inputs (-want +got):\n%s", d)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 // celEnv declares the variables a ValidatingAdmissionPolicy expression sees. They are dynamic
@@ -53,7 +54,7 @@ func evalCEL(t *testing.T, env *cel.Env, expr string, vars map[string]any) any {
 // returns the messages of the validations that fail.
 func admit(t *testing.T, env *cel.Env, ns, pod map[string]any, op string) []string {
 	t.Helper()
-	labels, _ := path(ns, "metadata.labels").(map[string]any)
+	labels, _ := stackstest.Path(ns, "metadata.labels").(map[string]any)
 	compute, labelled := labels[stacks.LayerLabel(isolation.LayerCompute)]
 	vars := map[string]any{"object": pod, "namespaceObject": ns, "request": map[string]any{"operation": op}}
 	tenant := evalCEL(t, env, celTenant, vars)

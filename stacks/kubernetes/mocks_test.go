@@ -1,10 +1,6 @@
 package kubernetes
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -12,6 +8,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 // recorded is one resource the program registered, as the engine would receive it.
@@ -25,6 +22,8 @@ type recorded struct {
 	Retain   bool     // retainOnDelete
 }
 
+func (r recorded) Key() (typ, name string) { return r.Type, r.Name }
+
 type typeName struct{ Type, Name string }
 
 func (t typeName) String() string { return t.Type + " " + t.Name }
@@ -32,8 +31,7 @@ func (t typeName) String() string { return t.Type + " " + t.Name }
 // recorder is a pulumi.MockResourceMonitor that keeps every registration and returns the inputs
 // as the resource's state, as a Kubernetes apply would.
 type recorder struct {
-	mu  sync.Mutex
-	res []recorded
+	stackstest.Records[recorded]
 }
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -50,9 +48,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 			rec.Parent = typeName{string(p.Type()), p.Name()}
 		}
 	}
-	r.mu.Lock()
-	r.res = append(r.res, rec)
-	r.mu.Unlock()
+	r.Add(rec)
 	return args.Name + "-id", args.Inputs, nil
 }
 
@@ -60,49 +56,12 @@ func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 	return args.Args, nil
 }
 
-// pairs is the sorted "type name" of every resource.
-func (r *recorder) pairs() []string {
-	out := make([]string, 0, len(r.res))
-	for _, x := range r.res {
-		out = append(out, typeName{x.Type, x.Name}.String())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (r *recorder) get(t *testing.T, typ, name string) recorded {
-	t.Helper()
-	for _, x := range r.res {
-		if x.Type == typ && x.Name == name {
-			return x
-		}
-	}
-	t.Fatalf("no resource %s %s; have %v", typ, name, r.pairs())
-	return recorded{}
-}
-
-func (r *recorder) ofType(typ string) []recorded {
-	var out []recorded
-	for _, x := range r.res {
-		if x.Type == typ {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// withConfig sets stack config the way the engine passes it to an inline program.
-func withConfig(cfg map[string]string) pulumi.RunOption {
-	return func(info *pulumi.RunInfo) { info.Config = cfg }
-}
-
 var testConfig = map[string]string{stacks.FullConfigKey(stacks.ConfigKubeconfig): "/etc/tenantctl/kubeconfig"}
 
 func run(t *testing.T, stack string, cfg map[string]string, prog pulumi.RunFunc) (*recorder, error) {
 	t.Helper()
 	rec := &recorder{}
-	err := pulumi.RunErr(prog, pulumi.WithMocks(stacks.ProjectName, stack, rec), withConfig(cfg))
-	return rec, err
+	return rec, stackstest.Run(prog, stack, rec, cfg)
 }
 
 // Kubernetes resource type tokens as the provider registers them.
@@ -173,36 +132,4 @@ func testBinding(id string, tier isolation.Tier) *isolation.RuntimeTenantBinding
 
 func testInputs(id string, tier isolation.Tier) stacks.Inputs {
 	return stacks.Inputs{Binding: testBinding(id, tier), Env: testEnv(), Platform: testPlatform()}
-}
-
-// strs collects every string inside v (map keys included), to search inputs for references.
-func strs(v any, out *[]string) {
-	switch x := v.(type) {
-	case string:
-		*out = append(*out, x)
-	case map[string]any:
-		for k, e := range x {
-			*out = append(*out, k)
-			strs(e, out)
-		}
-	case []any:
-		for _, e := range x {
-			strs(e, out)
-		}
-	case nil, bool, float64:
-	default:
-		*out = append(*out, fmt.Sprint(x))
-	}
-}
-
-// path reads a nested value from resource inputs ("spec.podSelector").
-func path(v any, p string) any {
-	for _, k := range strings.Split(p, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -32,26 +33,13 @@ func PlatformProgram(env *isolation.Environment) pulumi.RunFunc { return platfor
 
 // platformProgram lets tests observe the outputs the program exports.
 func platformProgram(env *isolation.Environment, observe func(*stacks.PlatformOutputs)) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		if err := checkPlatformEnv(env); err != nil {
-			return err
-		}
-		p, err := newProvider(ctx, env)
-		if err != nil {
-			return err
-		}
-		out, err := DeployPlatform(ctx, env, p)
-		if err != nil {
-			return err
-		}
-		for k, v := range platformExports(out) {
-			ctx.Export(k, v)
-		}
-		if observe != nil {
-			observe(out)
-		}
-		return nil
-	}
+	return Program(
+		func() error { return checkPlatformEnv(env) },
+		func(ctx *pulumi.Context) (*k8s.Provider, error) { return NewProvider(ctx, env) },
+		func(ctx *pulumi.Context, p *k8s.Provider) (*stacks.PlatformOutputs, error) {
+			return DeployPlatform(ctx, env, p)
+		},
+		platformExports, observe)
 }
 
 // DeployPlatform creates the environment's shared Kubernetes objects under provider p: the ingress
@@ -68,12 +56,12 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p pulumi.Pr
 		return nil, fmt.Errorf("platform %s: %w", env.Name(), err)
 	}
 
-	root := &component{}
+	root := &Component{}
 	if err := ctx.RegisterComponentResource(TypePlatform, env.Name(), root, opts...); err != nil {
 		return nil, fmt.Errorf("platform %s: %w", env.Name(), err)
 	}
 
-	ingress, err := newComponent(ctx, TypePlatformIngress, env.Name(), root)
+	ingress, err := NewComponent(ctx, TypePlatformIngress, env.Name(), root)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +80,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p pulumi.Pr
 		return nil, err
 	}
 
-	shared, err := newComponent(ctx, TypeSharedTenancy, env.Name(), root)
+	shared, err := NewComponent(ctx, TypeSharedTenancy, env.Name(), root)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +117,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p pulumi.Pr
 		return nil, err
 	}
 
-	admission, err := newComponent(ctx, TypeTenantAdmission, env.Name(), root)
+	admission, err := NewComponent(ctx, TypeTenantAdmission, env.Name(), root)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 func TestPlatformProgramResourceTree(t *testing.T) {
@@ -56,7 +57,7 @@ func TestPlatformProgramResourceTree(t *testing.T) {
 			stacks.LabelRole: "shared-tenants", "tenantctl.io/compute": "shared-namespace", "tenantctl.io/network": "shared-with-policy",
 		}),
 	}
-	for _, r := range rec.res {
+	for _, r := range rec.All() {
 		if !r.Custom || r.Type == tProvider {
 			continue
 		}
@@ -70,7 +71,7 @@ func TestPlatformProgramResourceTree(t *testing.T) {
 		if r.Type == tNamespace {
 			want = wantNS[r.Name]
 		}
-		if d := cmp.Diff(want, toStringMap(path(r.Inputs, "metadata.labels"))); d != "" {
+		if d := cmp.Diff(want, stackstest.StringMap(stackstest.Path(r.Inputs, "metadata.labels"))); d != "" {
 			t.Errorf("%s %s labels (-want +got):\n%s", r.Type, r.Name, d)
 		}
 	}
@@ -98,18 +99,18 @@ func TestPlatformSharedNamespacePolicies(t *testing.T) {
 		}}}}},
 	}
 	got := map[string]any{}
-	for _, np := range rec.ofType(tNetworkPolicy) {
-		got[path(np.Inputs, "metadata.name").(string)] = np.Inputs["spec"]
+	for _, np := range rec.OfType(tNetworkPolicy) {
+		got[stackstest.Path(np.Inputs, "metadata.name").(string)] = np.Inputs["spec"]
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("shared namespace policies (-want +got):\n%s", d)
 	}
-	lr := rec.get(t, tLimitRange, "shared-tenants/tenantctl-defaults")
+	lr := rec.Get(t, tLimitRange, "shared-tenants/tenantctl-defaults")
 	wantLimits := []any{map[string]any{"type": "Container",
 		"default":        map[string]any{"cpu": "500m", "memory": "512Mi"},
 		"defaultRequest": map[string]any{"cpu": "100m", "memory": "128Mi"},
 		"max":            map[string]any{"cpu": "8", "memory": "16Gi"}}}
-	if d := cmp.Diff(wantLimits, path(lr.Inputs, "spec.limits")); d != "" {
+	if d := cmp.Diff(wantLimits, stackstest.Path(lr.Inputs, "spec.limits")); d != "" {
 		t.Errorf("shared limit range (-want +got):\n%s", d)
 	}
 }
@@ -132,7 +133,7 @@ func TestPlatformAdmissionPolicies(t *testing.T) {
 		PolicySharedTenantIdentity: selector("In", "shared-namespace"),
 	}
 	for _, ap := range admissionPolicies() {
-		pol := rec.get(t, tVAP, ap.Name)
+		pol := rec.Get(t, tVAP, ap.Name)
 		vals := []any{}
 		for _, v := range ap.Validations {
 			vals = append(vals, map[string]any{"expression": v.Expression, "message": v.Message})
@@ -148,7 +149,7 @@ func TestPlatformAdmissionPolicies(t *testing.T) {
 		if d := cmp.Diff(wantSpec, pol.Inputs["spec"]); d != "" {
 			t.Errorf("%s spec (-want +got):\n%s", ap.Name, d)
 		}
-		b := rec.get(t, tVAPBinding, ap.Name)
+		b := rec.Get(t, tVAPBinding, ap.Name)
 		wantBinding := map[string]any{
 			"policyName":        ap.Name,
 			"validationActions": []any{"Deny"},
@@ -230,7 +231,7 @@ func TestPlatformProgramRejectsBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
 			}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if strings.HasPrefix(r.Type, "kubernetes:") {
 					t.Errorf("bad input still registered %s %s", r.Type, r.Name)
 				}

@@ -18,10 +18,12 @@ import (
 // ProviderName is the logical name of the explicit kubernetes provider in every stack.
 const ProviderName = "k8s"
 
-// newProvider creates the explicit provider every resource of a program uses, from the stack
-// config key tenantctl:kubeconfig (a path). The default provider is never used, so a stack cannot
-// silently target whatever cluster the ambient KUBECONFIG points at.
-func newProvider(ctx *pulumi.Context, env *isolation.Environment) (*k8s.Provider, error) {
+// NewProvider creates the explicit provider every resource of a program uses, from the stack
+// config keys tenantctl:kubeconfig (a path) and tenantctl:kubecontext. The default provider is
+// never used, so a stack cannot silently target whatever cluster the ambient KUBECONFIG points
+// at. The azure target uses it for the Kubernetes part on its AKS cluster, so the objects behave
+// the same on both targets.
+func NewProvider(ctx *pulumi.Context, env *isolation.Environment) (*k8s.Provider, error) {
 	cfg := config.New(ctx, stacks.ConfigNamespace)
 	path := cfg.Get(stacks.ConfigKubeconfig)
 	if err := stacks.CheckKubeconfigPath(path); err != nil {

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 
+	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/isolation"
@@ -26,27 +27,11 @@ func TenantProgram(in stacks.Inputs) pulumi.RunFunc { return tenantProgram(in, n
 
 // tenantProgram lets tests observe the outputs the program exports.
 func tenantProgram(in stacks.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		// Validate before the provider exists, so bad input fails without touching the cluster.
-		if _, err := planTenant(in); err != nil {
-			return err
-		}
-		p, err := newProvider(ctx, in.Env)
-		if err != nil {
-			return err
-		}
-		out, err := DeployTenant(ctx, in, p)
-		if err != nil {
-			return err
-		}
-		for k, v := range out.Map() {
-			ctx.Export(k, v)
-		}
-		if observe != nil {
-			observe(out)
-		}
-		return nil
-	}
+	return Program(
+		func() error { _, err := planTenant(in); return err },
+		func(ctx *pulumi.Context) (*k8s.Provider, error) { return NewProvider(ctx, in.Env) },
+		func(ctx *pulumi.Context, p *k8s.Provider) (*TenantOutputs, error) { return DeployTenant(ctx, in, p) },
+		(*TenantOutputs).Map, observe)
 }
 
 // DeployTenant creates the Kubernetes part of a tenant under provider p and returns what the stack
@@ -56,7 +41,7 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p pulumi.ProviderResour
 	if err != nil {
 		return nil, err
 	}
-	root := &component{}
+	root := &Component{}
 	if err := ctx.RegisterComponentResource(TypeTenant, pl.id, root, opts...); err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
 	}
@@ -92,21 +77,23 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p pulumi.ProviderResour
 	return out, nil
 }
 
-// component is the state of every tenantctl component resource.
-type component struct {
+// Component is the state of every tenantctl component resource, on this target and on the
+// targets built on it (stacks/azure).
+type Component struct {
 	pulumi.ResourceState
 }
 
-// newComponent registers a layer component under the tenant and records the layer's mode on it.
-func newComponent(ctx *pulumi.Context, typ, name string, parent pulumi.Resource) (*component, error) {
-	c := &component{}
+// NewComponent registers a component of type typ called name under parent, such as a layer
+// component under its tenant.
+func NewComponent(ctx *pulumi.Context, typ, name string, parent pulumi.Resource) (*Component, error) {
+	c := &Component{}
 	if err := ctx.RegisterComponentResource(typ, name, c, pulumi.Parent(parent)); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func finishComponent(ctx *pulumi.Context, c *component, mode isolation.Mode, outs pulumi.Map) error {
+func finishComponent(ctx *pulumi.Context, c *Component, mode isolation.Mode, outs pulumi.Map) error {
 	outs["mode"] = pulumi.String(string(mode))
 	return ctx.RegisterResourceOutputs(c, outs)
 }

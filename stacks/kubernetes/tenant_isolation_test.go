@@ -7,11 +7,12 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 // objectID is a Kubernetes object's identity in the cluster: what two stacks must never both own.
 func objectID(r recorded) string {
-	return fmt.Sprintf("%s %v/%v", r.Type, path(r.Inputs, "metadata.namespace"), path(r.Inputs, "metadata.name"))
+	return fmt.Sprintf("%s %v/%v", r.Type, stackstest.Path(r.Inputs, "metadata.namespace"), stackstest.Path(r.Inputs, "metadata.name"))
 }
 
 // TestNoCrossTenantReferences runs two tenants of every tier pairing in one environment, whose
@@ -55,24 +56,24 @@ func checkTenantScope(t *testing.T, rec *recorder, id string, tier isolation.Tie
 		allowedNS = map[string]bool{"shared-tenants": true}
 	}
 	owned := map[string]bool{}
-	for _, r := range rec.res {
+	for _, r := range rec.All() {
 		if !r.Custom || r.Type == tProvider {
 			continue
 		}
 		owned[objectID(r)] = true
 		var all []string
-		strs(r.Inputs, &all)
+		stackstest.Strings(r.Inputs, &all)
 		all = append(all, r.Name)
 		for _, s := range all {
 			if strings.Contains(s, other) {
 				t.Errorf("%s %s of %s references %s: %q", r.Type, r.Name, id, other, s)
 			}
 		}
-		if ns, ok := path(r.Inputs, "metadata.namespace").(string); ok && !allowedNS[ns] {
+		if ns, ok := stackstest.Path(r.Inputs, "metadata.namespace").(string); ok && !allowedNS[ns] {
 			t.Errorf("%s %s of %s is in namespace %s", r.Type, r.Name, id, ns)
 		}
-		if r.Type == tNamespace && !allowedNS[path(r.Inputs, "metadata.name").(string)] {
-			t.Errorf("%s creates namespace %v", id, path(r.Inputs, "metadata.name"))
+		if r.Type == tNamespace && !allowedNS[stackstest.Path(r.Inputs, "metadata.name").(string)] {
+			t.Errorf("%s creates namespace %v", id, stackstest.Path(r.Inputs, "metadata.name"))
 		}
 		// Every tenant label and selector on the tenant key names this tenant.
 		walkTenantKeys(r.Inputs, func(v any) {
@@ -167,7 +168,7 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
 			}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if strings.HasPrefix(r.Type, "kubernetes:") {
 					t.Errorf("bad input still registered %s %s", r.Type, r.Name)
 				}
@@ -198,7 +199,7 @@ func TestPrefixTenantsShareNothing(t *testing.T) {
 						t.Fatal(err)
 					}
 					owned[id], grants[id] = map[string]bool{}, map[grant]bool{}
-					for _, r := range rec.res {
+					for _, r := range rec.All() {
 						if !r.Custom || r.Type == tProvider {
 							continue
 						}
@@ -210,7 +211,7 @@ func TestPrefixTenantsShareNothing(t *testing.T) {
 							rule := rl.(map[string]any)
 							if res := rule["resources"].([]any); len(res) == 1 && res[0] == "secrets" {
 								for _, n := range rule["resourceNames"].([]any) {
-									grants[id][grant{path(r.Inputs, "metadata.namespace").(string), n.(string)}] = true
+									grants[id][grant{stackstest.Path(r.Inputs, "metadata.namespace").(string), n.(string)}] = true
 								}
 							}
 						}

@@ -26,7 +26,7 @@ const (
 // and RoleBinding that limit that account to the tenant's own objects. It returns the scope the
 // other layers create their objects in.
 func deployCompute(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantPlan, out *TenantOutputs) (scope, error) {
-	c, err := newComponent(ctx, TypeTenantCompute, pl.id, root)
+	c, err := NewComponent(ctx, TypeTenantCompute, pl.id, root)
 	if err != nil {
 		return scope{}, err
 	}
@@ -114,7 +114,7 @@ func (pl *tenantPlan) namespaceAnnotations() (map[string]string, error) {
 // same-namespace, DNS and platform-ingress allowances; in the shared namespace, whose deny, DNS and
 // ingress policies the platform owns, only the path between the tenant's own pods.
 func deployNetwork(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantPlan, sc scope, out *TenantOutputs) error {
-	c, err := newComponent(ctx, TypeTenantNetwork, pl.id, root)
+	c, err := NewComponent(ctx, TypeTenantNetwork, pl.id, root)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func deployNetwork(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderR
 // PriorityClass In [...]); PolicySharedTenantIdentity makes every shared pod use its tenant's
 // class, so every pod counts against exactly its tenant's slice.
 func deployQuota(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantPlan, sc scope, out *TenantOutputs) error {
-	c, err := newComponent(ctx, TypeTenantQuota, pl.id, root)
+	c, err := NewComponent(ctx, TypeTenantQuota, pl.id, root)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func limitRangeItems(container limitItem, pvc map[string]string) corev1.LimitRan
 // whose value names the Key Vault secret and version and the in-cluster Secret it is synced to.
 // Values never pass through the program.
 func deploySecrets(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantPlan, sc scope, out *TenantOutputs) error {
-	c, err := newComponent(ctx, TypeTenantSecrets, pl.id, root)
+	c, err := NewComponent(ctx, TypeTenantSecrets, pl.id, root)
 	if err != nil {
 		return err
 	}

@@ -8,14 +8,15 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 )
 
 const providerRef = "urn:pulumi:tenant.acme.dev::tenantctl::pulumi:providers:kubernetes::k8s::k8s-id"
 
 // tree renders every resource as "type name <- parent type name", the shape of the state.
 func tree(rec *recorder) []string {
-	out := make([]string, 0, len(rec.res))
-	for _, r := range rec.res {
+	out := make([]string, 0, len(rec.All()))
+	for _, r := range rec.All() {
 		line := typeName{r.Type, r.Name}.String() + " <- "
 		if r.Parent != (typeName{}) {
 			line += r.Parent.String()
@@ -93,7 +94,7 @@ func TestTenantProgramResourceTree(t *testing.T) {
 				stacks.LabelManagedBy:   stacks.ManagedBy,
 				"cost-center":           "cc-acme",
 			}
-			for _, r := range rec.res {
+			for _, r := range rec.All() {
 				if !r.Custom || r.Type == tProvider {
 					continue
 				}
@@ -103,22 +104,12 @@ func TestTenantProgramResourceTree(t *testing.T) {
 				if r.Type == tNamespace {
 					continue // checked with its Pod Security labels below
 				}
-				if d := cmp.Diff(wantLabels, toStringMap(path(r.Inputs, "metadata.labels"))); d != "" {
+				if d := cmp.Diff(wantLabels, stackstest.StringMap(stackstest.Path(r.Inputs, "metadata.labels"))); d != "" {
 					t.Errorf("%s %s labels (-want +got):\n%s", r.Type, r.Name, d)
 				}
 			}
 		})
 	}
-}
-
-func toStringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := map[string]string{}
-	for k, x := range m {
-		s, _ := x.(string)
-		out[k] = s
-	}
-	return out
 }
 
 func TestTenantNamespaceLabelsAndPinning(t *testing.T) {
@@ -161,11 +152,11 @@ func TestTenantNamespaceLabelsAndPinning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ns := rec.get(t, tNamespace, "t-acme")
-			if d := cmp.Diff(tc.wantLabels, toStringMap(path(ns.Inputs, "metadata.labels"))); d != "" {
+			ns := rec.Get(t, tNamespace, "t-acme")
+			if d := cmp.Diff(tc.wantLabels, stackstest.StringMap(stackstest.Path(ns.Inputs, "metadata.labels"))); d != "" {
 				t.Errorf("labels (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff(tc.wantAnnotations, toStringMap(path(ns.Inputs, "metadata.annotations"))); d != "" {
+			if d := cmp.Diff(tc.wantAnnotations, stackstest.StringMap(stackstest.Path(ns.Inputs, "metadata.annotations"))); d != "" {
 				t.Errorf("annotations (-want +got):\n%s", d)
 			}
 		})
@@ -210,11 +201,11 @@ func TestTenantNetworkPolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := map[string]any{}
-			for _, np := range rec.ofType(tNetworkPolicy) {
-				if ns := path(np.Inputs, "metadata.namespace"); ns != tc.ns {
+			for _, np := range rec.OfType(tNetworkPolicy) {
+				if ns := stackstest.Path(np.Inputs, "metadata.namespace"); ns != tc.ns {
 					t.Errorf("%s in namespace %v, want %s", np.Name, ns, tc.ns)
 				}
-				got[path(np.Inputs, "metadata.name").(string)] = np.Inputs["spec"]
+				got[stackstest.Path(np.Inputs, "metadata.name").(string)] = np.Inputs["spec"]
 			}
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("network policies (-want +got):\n%s", d)
@@ -277,21 +268,21 @@ func TestTenantQuota(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := rec.get(t, tResourceQuota, tc.ns+"/t-acme")
+			q := rec.Get(t, tResourceQuota, tc.ns+"/t-acme")
 			if d := cmp.Diff(tc.wantQuota, q.Inputs["spec"]); d != "" {
 				t.Errorf("quota spec (-want +got):\n%s", d)
 			}
-			lr := rec.ofType(tLimitRange)
+			lr := rec.OfType(tLimitRange)
 			var gotLimits any
 			if len(lr) == 1 {
-				gotLimits = path(lr[0].Inputs, "spec.limits")
+				gotLimits = stackstest.Path(lr[0].Inputs, "spec.limits")
 			} else if len(lr) > 1 {
 				t.Fatalf("%d LimitRanges", len(lr))
 			}
 			if d := cmp.Diff(tc.wantLimits, gotLimits); d != "" {
 				t.Errorf("limit range (-want +got):\n%s", d)
 			}
-			pcs := rec.ofType(tPriorityClass)
+			pcs := rec.OfType(tPriorityClass)
 			var gotClass map[string]any
 			if len(pcs) == 1 {
 				gotClass = map[string]any{}
@@ -346,11 +337,11 @@ func TestTenantRBAC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			role := rec.get(t, tRole, tc.ns+"/t-acme")
+			role := rec.Get(t, tRole, tc.ns+"/t-acme")
 			if d := cmp.Diff(tc.want, role.Inputs["rules"]); d != "" {
 				t.Errorf("role rules (-want +got):\n%s", d)
 			}
-			rb := rec.get(t, tRoleBinding, tc.ns+"/t-acme")
+			rb := rec.Get(t, tRoleBinding, tc.ns+"/t-acme")
 			wantRB := map[string]any{
 				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "t-acme"},
 				"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": "t-acme", "namespace": tc.ns}},
@@ -358,7 +349,7 @@ func TestTenantRBAC(t *testing.T) {
 			if d := cmp.Diff(wantRB, map[string]any{"roleRef": rb.Inputs["roleRef"], "subjects": rb.Inputs["subjects"]}); d != "" {
 				t.Errorf("role binding (-want +got):\n%s", d)
 			}
-			sa := rec.get(t, tServiceAccount, tc.ns+"/t-acme")
+			sa := rec.Get(t, tServiceAccount, tc.ns+"/t-acme")
 			if sa.Inputs["automountServiceAccountToken"] != false {
 				t.Errorf("service account automounts its token: %v", sa.Inputs["automountServiceAccountToken"])
 			}
@@ -389,7 +380,7 @@ func TestTenantSecretReferences(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cm := rec.get(t, tConfigMap, tc.ns+"/t-acme-secret-refs")
+			cm := rec.Get(t, tConfigMap, tc.ns+"/t-acme-secret-refs")
 			if d := cmp.Diff(tc.wantData, cm.Inputs["data"]); d != "" {
 				t.Errorf("secret refs (-want +got):\n%s", d)
 			}
@@ -469,7 +460,7 @@ func TestProviderFromConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(tc.want, rec.get(t, tProvider, ProviderName).Inputs); d != "" {
+			if d := cmp.Diff(tc.want, rec.Get(t, tProvider, ProviderName).Inputs); d != "" {
 				t.Errorf("provider inputs (-want +got):\n%s", d)
 			}
 		})
