@@ -139,6 +139,7 @@ func TestStateBackends(t *testing.T) {
 
 			checkListed(ctx, t, e, ns)
 			checkExport(ctx, t, e, ns)
+			checkStackStates(ctx, t, e, ns)
 			checkStored(ctx, t, backend, dataDir, ns, canary)
 
 			// Another machine or process: its own data dir, the same backend.
@@ -195,6 +196,37 @@ func resourceTypes(d automation.Deployment) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// checkStackStates: where the backend's storage can be read directly, StackStates gives what
+// ListStacks and Export give through the CLI (same resources, same masked secrets); elsewhere it
+// says it cannot.
+func checkStackStates(ctx context.Context, t *testing.T, e *automation.Engine, stack string) {
+	t.Helper()
+	states, err := e.StackStates(ctx)
+	if strings.HasPrefix(e.BackendURL(), "azblob://") {
+		if !errors.Is(err, automation.ErrStatesUnsupported) {
+			t.Errorf("StackStates on %s: error = %v, want ErrStatesUnsupported", e.BackendURL(), err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("StackStates: %v", err)
+	}
+	st, ok := states[stack]
+	if !ok {
+		t.Fatalf("StackStates has no %s among %d stacks", stack, len(states))
+	}
+	exported, err := e.Export(ctx, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(exported, st.Deployment); diff != "" {
+		t.Errorf("StackStates deployment vs Export (-export +states):\n%s", diff)
+	}
+	if st.Resources != len(exported.Resources) || st.LastUpdate.IsZero() || st.Locked {
+		t.Errorf("StackStates summary: %d resources (export %d), last update %v, locked %v", st.Resources, len(exported.Resources), st.LastUpdate, st.Locked)
+	}
 }
 
 func checkExport(ctx context.Context, t *testing.T, e *automation.Engine, ns string) {

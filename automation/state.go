@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/connectsoft/tenantctl/automation/statestore"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,13 @@ func (e *Engine) Export(ctx context.Context, stack string) (Deployment, error) {
 		return Deployment{}, fmt.Errorf("decode state of %s: %w", stack, err)
 	}
 	// The CLI exports with --show-secrets; nothing outside the engine may see those values.
+	d.mask()
+	return d, nil
+}
+
+// mask replaces every secret value (plaintext from an export, ciphertext from the backend) with
+// SecretMask.
+func (d *Deployment) mask() {
 	for i := range d.Resources {
 		d.Resources[i].Inputs = maskSecrets(d.Resources[i].Inputs).(map[string]any)
 		d.Resources[i].Outputs = maskSecrets(d.Resources[i].Outputs).(map[string]any)
@@ -112,7 +120,6 @@ func (e *Engine) Export(ctx context.Context, stack string) (Deployment, error) {
 		d.PendingOperations[i].Resource.Inputs = maskSecrets(d.PendingOperations[i].Resource.Inputs).(map[string]any)
 		d.PendingOperations[i].Resource.Outputs = maskSecrets(d.PendingOperations[i].Resource.Outputs).(map[string]any)
 	}
-	return d, nil
 }
 
 // secretSig marks a secret value in Pulumi's state encoding.
@@ -295,4 +302,48 @@ func (e *Engine) Outputs(ctx context.Context, stack string) (map[string]any, err
 		return nil, fmt.Errorf("outputs of %s: %w", stack, err)
 	}
 	return plainOutputs(m), nil
+}
+
+// StackState is a stack's last recorded state as the backend holds it.
+type StackState struct {
+	Name string
+	// Deployment is the last deployment with every secret masked (SecretMask), as Export returns.
+	Deployment Deployment
+	// LastUpdate is when the last update finished (zero: never updated).
+	LastUpdate time.Time
+	Resources  int
+	// Locked: an update holds the stack's lock now.
+	Locked bool
+}
+
+// ErrStatesUnsupported says StackStates cannot read this backend directly; use ListStacks and
+// Export (the CLI).
+var ErrStatesUnsupported = statestore.ErrUnsupported
+
+// StackStates reads the last state of every stack of the project straight from the backend's
+// storage (file:// and postgres://), with no CLI process and no passphrase: what ListStacks and
+// Export give, for a whole fleet at the cost of one folder read or one query. Other backends
+// return an error wrapping ErrStatesUnsupported.
+func (e *Engine) StackStates(ctx context.Context) (map[string]StackState, error) {
+	r, err := statestore.Open(ctx, e.backendURL)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	raw, err := r.Stacks(ctx, e.ProjectName())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]StackState, len(raw))
+	for name, s := range raw {
+		st := StackState{Name: name, LastUpdate: s.LastUpdate, Resources: s.Resources, Locked: s.Locked}
+		if len(s.Deployment) > 0 {
+			if err := json.Unmarshal(s.Deployment, &st.Deployment); err != nil {
+				return nil, fmt.Errorf("decode state of %s: %w", name, err)
+			}
+			st.Deployment.mask()
+		}
+		out[name] = st
+	}
+	return out, nil
 }

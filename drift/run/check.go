@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/report"
@@ -94,7 +96,7 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 	}
 
 	start := time.Now()
-	summaries, err := c.engine.ListStacks(ctx)
+	summaries, states, err := c.readBackend(ctx)
 	if err != nil {
 		out.Report.Fail("", "", "pulumi", fmt.Errorf("list stacks in %s: %w", c.engine.BackendURL(), err))
 		return c.finish(out), nil
@@ -112,10 +114,40 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 	known := stackSummaries(summaries)
 	var all []finding.Finding
 	for _, env := range envs {
-		all = append(all, c.checkEnv(ctx, f, env, refs[env.Name()], known, snap, rev, scope, mode, out)...)
+		all = append(all, c.checkEnv(ctx, f, env, refs[env.Name()], known, states, snap, rev, scope, mode, out)...)
 	}
 	out.Report.Add(all...)
 	return c.finish(out), nil
+}
+
+// readBackend lists the project's stacks. Where the backend's storage can be read directly
+// (file://, postgres://) it also returns every stack's last state, so the fast path starts no
+// pulumi process at all; otherwise, or when that read fails, the CLI lists the stacks and states
+// is nil (each stack is then exported through the CLI).
+func (c *Checker) readBackend(ctx context.Context) ([]auto.StackSummary, map[string]automation.StackState, error) {
+	states, err := c.engine.StackStates(ctx)
+	if err == nil {
+		return summariesOf(states), states, nil
+	}
+	if !errors.Is(err, automation.ErrStatesUnsupported) {
+		c.logf("cannot read the state storage directly (%v); asking the pulumi CLI", err)
+	}
+	summaries, err := c.engine.ListStacks(ctx)
+	return summaries, nil, err
+}
+
+// summariesOf is what `pulumi stack ls` says of the stacks, from their states.
+func summariesOf(states map[string]automation.StackState) []auto.StackSummary {
+	out := make([]auto.StackSummary, 0, len(states))
+	for _, st := range states {
+		n := st.Resources
+		s := auto.StackSummary{Name: st.Name, ResourceCount: &n, UpdateInProgress: st.Locked}
+		if !st.LastUpdate.IsZero() {
+			s.LastUpdate = st.LastUpdate.Format(time.RFC3339Nano)
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (c *Checker) finish(out *Outcome) *Outcome {

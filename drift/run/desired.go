@@ -2,7 +2,9 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -18,10 +20,22 @@ type exported struct {
 	err       error
 }
 
-// exportAll reads the last recorded state of every stack through a pool of c.exportPool workers.
-// An export runs no program and changes nothing: it is `pulumi stack export`.
-func (c *Checker) exportAll(ctx context.Context, stackNames []string) map[string]exported {
+// exportAll reads the last recorded state of every stack: from states when the backend was read
+// directly, otherwise through a pool of c.exportPool workers running `pulumi stack export` (no
+// program runs and nothing changes either way).
+func (c *Checker) exportAll(ctx context.Context, stackNames []string, states map[string]automation.StackState) map[string]exported {
 	out := make(map[string]exported, len(stackNames))
+	if states != nil {
+		for _, name := range stackNames {
+			st, ok := states[name]
+			if !ok {
+				out[name] = exported{err: fmt.Errorf("stack %s is not in the backend", name)}
+				continue
+			}
+			out[name] = exported{resources: markSecrets(slices.Clone(st.Deployment.Resources))}
+		}
+		return out
+	}
 	var mu sync.Mutex
 	sem := make(chan struct{}, c.exportPool)
 	var wg sync.WaitGroup

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/finding"
@@ -31,12 +32,14 @@ type envCheck struct {
 	desired map[string][]apitype.ResourceV3
 	// unknown are tenants whose desired state could not be read: their findings would be noise.
 	unknown map[string]bool
+	// states are the stacks' last states read straight from the backend; nil: export with the CLI.
+	states map[string]automation.StackState
 }
 
 // checkEnv checks one environment and returns the findings of the run's tenants in it.
 func (c *Checker) checkEnv(ctx context.Context, f *fleet.Fleet, env *isolation.Environment, refs []stackRef,
-	known map[string]auto.StackSummary, snap *inventory.Snapshot, rev revision, scope *runScope, mode Mode, out *Outcome) []finding.Finding {
-	ec := &envCheck{c: c, fleet: f, env: env, snap: snap, scope: scope, mode: mode, out: out,
+	known map[string]auto.StackSummary, states map[string]automation.StackState, snap *inventory.Snapshot, rev revision, scope *runScope, mode Mode, out *Outcome) []finding.Finding {
+	ec := &envCheck{c: c, fleet: f, env: env, snap: snap, scope: scope, mode: mode, out: out, states: states,
 		desired: map[string][]apitype.ResourceV3{}, unknown: map[string]bool{}}
 	present := ec.withState(refs, known)
 	ec.export(ctx, present, known)
@@ -121,7 +124,7 @@ func (ec *envCheck) export(ctx context.Context, present []stackRef, known map[st
 		return
 	}
 	start := time.Now()
-	for stack, e := range ec.c.exportAll(ctx, toExport) {
+	for stack, e := range ec.c.exportAll(ctx, toExport, ec.states) {
 		if e.err == nil {
 			ec.desired[stack] = e.resources
 			continue
@@ -160,6 +163,8 @@ func (ec *envCheck) runEngine(ctx context.Context, refs []stackRef, reasons map[
 			// state keeps the live comparison meaningful.
 			if rs, ok := ec.desired[r.ref.name]; ok {
 				resources = rs
+			} else if st, ok := ec.states[r.ref.name]; ok {
+				resources = markSecrets(st.Deployment.Resources)
 			} else if d, err := ec.c.engine.Export(ctx, r.ref.name); err == nil {
 				resources = markSecrets(d.Resources)
 			} else {

@@ -1,0 +1,115 @@
+package statestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// fileStore is a file:// backend: a folder on this machine.
+type fileStore struct{ root string }
+
+// openFile resolves file:// URLs as Pulumi does: file://~ is the home folder, and a query string
+// (file://DIR?no_tmp_dir=true) does not name the folder.
+func openFile(backendURL string) (*fileStore, error) {
+	dir := strings.TrimPrefix(backendURL, "file://")
+	dir, _, _ = strings.Cut(dir, "?")
+	if dir == "~" || strings.HasPrefix(dir, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("file backend %s: %w", backendURL, err)
+		}
+		dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("file backend %q names no folder", backendURL)
+	}
+	return &fileStore{root: dir}, nil
+}
+
+func (s *fileStore) path(key string) string { return filepath.Join(s.root, filepath.FromSlash(key)) }
+
+func (s *fileStore) read(_ context.Context, key string) ([]byte, error) {
+	b, err := os.ReadFile(s.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNotExist
+	}
+	return b, err
+}
+
+// list walks prefix (a folder) and returns the keys of the files below it.
+func (s *fileStore) list(_ context.Context, prefix string) ([]string, error) {
+	var keys []string
+	root := s.path(prefix)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == root {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, filepath.ToSlash(rel))
+		return nil
+	})
+	return keys, err
+}
+
+// readAll reads the files directly in folder prefix whose keys pass keep, eight at a time.
+func (s *fileStore) readAll(ctx context.Context, prefix string, keep func(string) bool) (map[string][]byte, error) {
+	entries, err := os.ReadDir(s.path(prefix))
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string][]byte{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range entries {
+		if key := path.Join(prefix, e.Name()); e.Type().IsRegular() && keep(key) {
+			keys = append(keys, key)
+		}
+	}
+	out := make(map[string][]byte, len(keys))
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, key := range keys {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b, err := os.ReadFile(s.path(key))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				// removed meanwhile (stack rm): as if never listed
+			case err != nil && firstErr == nil:
+				firstErr = err
+			case err == nil:
+				out[key] = b
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, ctx.Err()
+}
+
+func (s *fileStore) Close() error { return nil }

@@ -1,0 +1,246 @@
+package statestore
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
+)
+
+// checkpoint is a versioned checkpoint as Pulumi's DIY backend writes it, with n resources.
+func checkpoint(t *testing.T, stack string, n int, at time.Time) []byte {
+	t.Helper()
+	var resources []any
+	for i := range n {
+		resources = append(resources, map[string]any{"urn": fmt.Sprintf("urn:pulumi:%s::tenantctl::t::r%d", stack, i), "type": "t", "custom": true})
+	}
+	latest := map[string]any{"manifest": map[string]any{"time": at.Format(time.RFC3339Nano), "magic": "m", "version": "v3.274.1"}, "resources": resources}
+	if n < 0 {
+		latest = nil
+	}
+	b, err := json.Marshal(map[string]any{"version": 3, "checkpoint": map[string]any{"stack": stack, "latest": latest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func gz(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func zst(t *testing.T, b []byte) []byte {
+	w, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	return w.EncodeAll(b, nil)
+}
+
+type summary struct {
+	Resources  int
+	LastUpdate time.Time
+	Locked     bool
+	HasState   bool
+}
+
+func summarize(stacks map[string]Stack) map[string]summary {
+	out := map[string]summary{}
+	for name, s := range stacks {
+		out[name] = summary{s.Resources, s.LastUpdate, s.Locked, len(s.Deployment) > 0}
+	}
+	return out
+}
+
+// TestFileLayouts: checkpoints in every form Pulumi writes, beside files that are not
+// checkpoints, in the project-scoped and the legacy layout.
+func TestFileLayouts(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		files   map[string][]byte
+		want    map[string]summary
+		wantErr string
+	}{{
+		name: "project-scoped, plain, gzip, zstd, never updated, locked; backups and other projects ignored",
+		files: map[string][]byte{
+			".pulumi/meta.yaml":                                                     []byte("version: 1\n"),
+			".pulumi/stacks/tenantctl/platform.dev.json":                            checkpoint(t, "platform.dev", 16, at),
+			".pulumi/stacks/tenantctl/platform.dev.json.bak":                        []byte("not json"),
+			".pulumi/stacks/tenantctl/tenant.a.dev.json.gz":                         gz(t, checkpoint(t, "tenant.a.dev", 3, at)),
+			".pulumi/stacks/tenantctl/tenant.b.dev.json.zst":                        zst(t, checkpoint(t, "tenant.b.dev", 2, at)),
+			".pulumi/stacks/tenantctl/tenant.c.dev.json":                            checkpoint(t, "tenant.c.dev", -1, at),
+			".pulumi/stacks/other/tenant.x.dev.json":                                checkpoint(t, "tenant.x.dev", 1, at),
+			".pulumi/locks/tenantctl/tenant.a.dev/1234.json":                        []byte("{}"),
+			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-1.checkpoint.json": []byte("{}"),
+		},
+		want: map[string]summary{
+			"platform.dev": {16, at, false, true},
+			"tenant.a.dev": {3, at, true, true},
+			"tenant.b.dev": {2, at, false, true},
+			"tenant.c.dev": {0, time.Time{}, false, false},
+		},
+	}, {
+		name: "legacy layout (meta version 0)",
+		files: map[string][]byte{
+			".pulumi/meta.yaml":                []byte("version: 0\n"),
+			".pulumi/stacks/platform.dev.json": checkpoint(t, "platform.dev", 1, at),
+		},
+		want: map[string]summary{"platform.dev": {1, at, false, true}},
+	}, {
+		name:  "empty store",
+		files: map[string][]byte{},
+		want:  map[string]summary{},
+	}, {
+		name:    "store from a newer Pulumi",
+		files:   map[string][]byte{".pulumi/meta.yaml": []byte("version: 2\n")},
+		wantErr: "version 2 is newer",
+	}, {
+		name: "corrupt checkpoint names its stack",
+		files: map[string][]byte{
+			".pulumi/meta.yaml":                          []byte("version: 1\n"),
+			".pulumi/stacks/tenantctl/tenant.a.dev.json": []byte("{"),
+		},
+		wantErr: "checkpoint of tenant.a.dev",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for key, data := range tt.files {
+				p := filepath.Join(root, filepath.FromSlash(key))
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := Open(context.Background(), "file://"+root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, err := r.Stacks(context.Background(), "tenantctl")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, summarize(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDeploymentIsTheLatestVerbatim: the deployment is the checkpoint's "latest" as stored.
+func TestDeploymentIsTheLatestVerbatim(t *testing.T) {
+	root := t.TempDir()
+	cp := checkpoint(t, "tenant.a.dev", 2, time.Now().UTC())
+	p := filepath.Join(root, ".pulumi", "stacks", "tenantctl", "tenant.a.dev.json")
+	os.MkdirAll(filepath.Dir(p), 0o700)
+	os.WriteFile(p, cp, 0o600)
+	r, _ := Open(context.Background(), "file://"+root)
+	got, err := r.Stacks(context.Background(), "tenantctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole struct {
+		Checkpoint struct {
+			Latest json.RawMessage `json:"latest"`
+		} `json:"checkpoint"`
+	}
+	json.Unmarshal(cp, &whole)
+	if diff := cmp.Diff(string(whole.Checkpoint.Latest), string(got["tenant.a.dev"].Deployment)); diff != "" {
+		t.Errorf("deployment (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnsupportedBackends(t *testing.T) {
+	for _, u := range []string{"azblob://state", "https://api.pulumi.com", "s3://bucket"} {
+		if _, err := Open(context.Background(), u); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("Open(%s) error = %v, want ErrUnsupported", u, err)
+		}
+	}
+	if _, err := Open(context.Background(), "postgres://user:hunter2@127.0.0.1:1/x?sslmode=disable"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("unreachable postgres: error %v must exist and not carry the password", err)
+	}
+}
+
+// TestPostgresRows: the rows Pulumi's postgres backend writes (base64 in a JSON document, keys
+// under the URL's path), read by one query, against the machine's PostgreSQL.
+func TestPostgresRows(t *testing.T) {
+	admin := os.Getenv("TENANTCTL_TEST_POSTGRES_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx := context.Background()
+	db, err := sql.Open("postgres", admin)
+	if err == nil {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("postgres: %v", err)
+		}
+		t.Skipf("postgres not reachable: %v", err)
+	}
+	defer db.Close()
+	table := fmt.Sprintf("statestore_test_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (key TEXT PRIMARY KEY, data JSON NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE " + table) })
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	put := func(key string, data []byte) {
+		doc, _ := json.Marshal(map[string]string{"data": base64.StdEncoding.EncodeToString(data)})
+		if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" (key, data) VALUES ($1, $2)", key, string(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The backend URL's path ("postgres") prefixes every key.
+	put("postgres/.pulumi/meta.yaml", []byte("version: 1\n"))
+	put("postgres/.pulumi/stacks/tenantctl/tenant.a_b.dev.json", checkpoint(t, "tenant.a_b.dev", 4, at))
+	put("postgres/.pulumi/stacks/tenantctl/platform.dev.json.gz", gz(t, checkpoint(t, "platform.dev", 16, at)))
+	put("postgres/.pulumi/stacks/tenantctlx/tenant.z.dev.json", checkpoint(t, "tenant.z.dev", 1, at))
+	put("postgres/.pulumi/locks/tenantctl/platform.dev/1.json", []byte("{}"))
+	put("other/.pulumi/stacks/tenantctl/tenant.q.dev.json", checkpoint(t, "tenant.q.dev", 1, at))
+
+	r, err := Open(ctx, admin+"&table="+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.Stacks(ctx, "tenantctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]summary{
+		"tenant.a_b.dev": {4, at, false, true},
+		"platform.dev":   {16, at, true, true},
+	}
+	if diff := cmp.Diff(want, summarize(got)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
