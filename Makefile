@@ -13,7 +13,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 40m
 export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
 .PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite check-versions test vet unit fmt \
-        cluster-up cluster-down demo bench clean
+        cluster-up cluster-down demo bench bench-fleet clean
 
 all: build
 
@@ -78,6 +78,15 @@ demo: tools build
 
 bench: tools build
 	@hack/bench.sh
+
+# Drift detection over a fleet of pool tenants: shell loop vs engine-only vs fast path
+# (docs/benchmarks.md). BENCH_FLEET_SIZES=50,200 for a shorter run; BENCH_FLEET_ARGS for more flags.
+BENCH_FLEET_SIZES ?= 50,200,1000
+bench-fleet: tools build
+	go build -o bin/tenantctl-program ./cmd/tenantctl-program
+	go build -o bin/pulumi-language-go ./cmd/pulumi-language-go
+	go build -o bin/bench-fleet ./bench/fleet
+	bin/bench-fleet -n $(BENCH_FLEET_SIZES) $(BENCH_FLEET_ARGS)
 
 clean:
 	rm -rf bin

@@ -12,6 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"io"
 	"os"
 	"os/signal"
@@ -73,7 +74,7 @@ func run(ctx context.Context, w io.Writer, examples string, n int, parallels []i
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	loadBefore := loadAverage()
+	loadBefore := benchkit.LoadAverage()
 	byParallel := map[int][]measurement{}
 	for r := 0; r < runs; r++ {
 		order := slices.Clone(parallels)
@@ -90,7 +91,7 @@ func run(ctx context.Context, w io.Writer, examples string, n int, parallels []i
 	}
 	// Other work on the machine takes CPU from the engine; the load average says how much.
 	fmt.Fprintf(w, "machine: %d CPUs, %s/%s, %s; load average before %s, after %s; %d run(s) per setting (median; for an even count the faster middle run)\n\n",
-		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadBefore, loadAverage(), runs)
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadBefore, benchkit.LoadAverage(), runs)
 	writeTable(w, n, parallels, byParallel)
 	writeRuns(w, parallels, byParallel)
 	return nil
@@ -111,7 +112,7 @@ func writeTable(w io.Writer, n int, parallels []int, byParallel map[int][]measur
 		} {
 			a, b := median(byParallel[base], op.get), median(byParallel[other], op.get)
 			fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %.2f | %s | %s | %s | %s |\n", op.name, n, a.Stacks, a.Resources,
-				secs(a.Wall), secs(b.Wall), a.Wall.Seconds()/b.Wall.Seconds(), secs(a.CPU), secs(b.CPU), mib(a.PeakRSS), mib(b.PeakRSS))
+				benchkit.Secs(a.Wall), benchkit.Secs(b.Wall), a.Wall.Seconds()/b.Wall.Seconds(), benchkit.Secs(a.CPU), benchkit.Secs(b.CPU), benchkit.MiB(a.PeakRSS), benchkit.MiB(b.PeakRSS))
 		}
 		fmt.Fprintln(w)
 	}
@@ -123,7 +124,7 @@ func writeRuns(w io.Writer, parallels []int, byParallel map[int][]measurement) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, p := range parallels {
 		for i, m := range byParallel[p] {
-			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s |\n", p, i+1, secs(m.Up.Wall), secs(m.Destroy.Wall), secs(m.Up.CPU), secs(m.Destroy.CPU))
+			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s |\n", p, i+1, benchkit.Secs(m.Up.Wall), benchkit.Secs(m.Destroy.Wall), benchkit.Secs(m.Up.CPU), benchkit.Secs(m.Destroy.CPU))
 		}
 	}
 }
@@ -136,26 +137,4 @@ func median(ms []measurement, get func(measurement) phase) phase {
 	}
 	slices.SortFunc(ps, func(a, b phase) int { return int(a.Wall - b.Wall) })
 	return ps[(len(ps)-1)/2]
-}
-
-func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
-
-func mib(b int64) string {
-	if b == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%d MiB", b>>20)
-}
-
-// loadAverage is the 1-minute load average from /proc/loadavg ("n/a" elsewhere).
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "n/a"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "n/a"
-	}
-	return f[0]
 }

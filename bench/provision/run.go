@@ -6,12 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
-	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/localcluster"
@@ -46,7 +45,7 @@ func measure(ctx context.Context, tc toolchain.Toolchain, examples string, n, pa
 	}
 	defer os.RemoveAll(work)
 	desired := filepath.Join(work, "desired")
-	if err := writeDesiredState(desired, examples, n); err != nil {
+	if _, err := benchkit.WriteDesiredState(desired, examples, n); err != nil {
 		return m, err
 	}
 	state, err := isolation.Load(ctx, desired)
@@ -63,7 +62,10 @@ func measure(ctx context.Context, tc toolchain.Toolchain, examples string, n, pa
 	}
 	defer cluster.Stop()
 
-	e, closeAudit, err := newEngine(tc, filepath.Join(work, "data"), parallel)
+	b := make([]byte, 16)
+	rand.Read(b)
+	e, closeAudit, err := benchkit.NewEngine(tc, filepath.Join(work, "data"), parallel,
+		automation.SecretsConfig{Provider: "passphrase", Passphrase: hex.EncodeToString(b)}, "bench:provision")
 	if err != nil {
 		return m, err
 	}
@@ -94,13 +96,13 @@ func measure(ctx context.Context, tc toolchain.Toolchain, examples string, n, pa
 // timed runs one fleet operation and fails unless every stack succeeded.
 func timed(ctx context.Context, f *fleet.Fleet, op automation.Operation, sel fleet.Selection, counted string) (fleet.Outcome, phase, error) {
 	var p phase
-	cpu0 := cpuTime()
-	rss := startRSSSampler(250 * time.Millisecond)
+	cpu0 := benchkit.CPUTime()
+	rss := benchkit.StartRSSSampler(250 * time.Millisecond)
 	start := time.Now()
 	out, err := f.Run(ctx, op, sel)
 	p.Wall = time.Since(start)
 	p.PeakRSS = rss.Stop()
-	p.CPU = cpuTime() - cpu0
+	p.CPU = benchkit.CPUTime() - cpu0
 	if err != nil {
 		return out, p, fmt.Errorf("%s: %w", op, err)
 	}
@@ -113,43 +115,4 @@ func timed(ctx context.Context, f *fleet.Fleet, op automation.Operation, sel fle
 		p.Resources += r.Changes[counted]
 	}
 	return out, p, errors.Join(errs...)
-}
-
-// newEngine is the engine the CLI builds: file state under its own data dir, passphrase secrets,
-// an audit log of every mutation.
-func newEngine(tc toolchain.Toolchain, dataDir string, parallel int) (*automation.Engine, func(), error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, err
-	}
-	auditor, err := audit.NewFromConfig(audit.Config{Path: filepath.Join(dataDir, "audit.jsonl"), HeadFile: true})
-	if err != nil {
-		return nil, nil, fmt.Errorf("audit log: %w", err)
-	}
-	b := make([]byte, 16)
-	rand.Read(b)
-	e, err := automation.New(
-		automation.WithToolchain(tc),
-		automation.WithDataDir(dataDir),
-		automation.WithParallel(parallel),
-		automation.WithSecrets(automation.SecretsConfig{Provider: "passphrase", Passphrase: hex.EncodeToString(b)}),
-		automation.WithPrincipal("bench:provision"),
-		automation.WithAuditor(automation.AuditLog{Auditor: auditor, OnError: func(err error) {
-			fmt.Fprintln(os.Stderr, "audit:", err)
-		}}),
-	)
-	if err != nil {
-		auditor.Close()
-		return nil, nil, err
-	}
-	return e, func() { auditor.Close() }, nil
-}
-
-// cpuTime is the user+sys time of this process and of the children it waited for (the pulumi
-// CLIs, which wait for their provider plugins).
-func cpuTime() time.Duration {
-	var self, children syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
-	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
-	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
 }

@@ -1,8 +1,11 @@
-package main
+package benchkit
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -15,7 +18,7 @@ import (
 func TestGeneratedStateIsValid(t *testing.T) {
 	for _, n := range []int{1, 6, 40} {
 		dir := t.TempDir()
-		if err := writeDesiredState(dir, "../../examples/tenants", n); err != nil {
+		if _, err := WriteDesiredState(dir, "../../../examples/tenants", n); err != nil {
 			t.Fatal(err)
 		}
 		s, err := isolation.Load(context.Background(), dir)
@@ -24,7 +27,7 @@ func TestGeneratedStateIsValid(t *testing.T) {
 		}
 		var got, want []string
 		for i := 1; i <= n; i++ {
-			want = append(want, stacks.TenantStackName(tenantID(i), "dev")+" pool")
+			want = append(want, stacks.TenantStackName(TenantID(i), "dev")+" pool")
 		}
 		for _, b := range s.BindingsIn("dev") {
 			got = append(got, stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)+" "+string(b.Spec.Tier))
@@ -32,5 +35,44 @@ func TestGeneratedStateIsValid(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("n=%d: bindings (-want +got):\n%s", n, diff)
 		}
+	}
+}
+
+// TestShrinkingRemovesExtraBindings: a folder reused for a smaller fleet holds exactly n bindings.
+func TestShrinkingRemovesExtraBindings(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{5, 2} {
+		if _, err := WriteDesiredState(dir, "../../../examples/tenants", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := isolation.Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.BindingsIn("dev")); got != 2 {
+		t.Errorf("after shrinking to 2: %d bindings", got)
+	}
+}
+
+// TestUnchangedFilesKeepTheirTime: rewriting the same fleet changes nothing on disk.
+func TestUnchangedFilesKeepTheirTime(t *testing.T) {
+	dir := t.TempDir()
+	if changed, err := WriteDesiredState(dir, "../../../examples/tenants", 3); err != nil || !changed {
+		t.Fatalf("first write: changed=%v err=%v", changed, err)
+	}
+	p := filepath.Join(dir, "tenants", TenantID(2)+".yaml")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := WriteDesiredState(dir, "../../../examples/tenants", 3); err != nil || changed {
+		t.Fatalf("same fleet again: changed=%v err=%v", changed, err)
+	}
+	if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(old) {
+		t.Errorf("unchanged binding rewritten: %v %v", fi.ModTime(), err)
+	}
+	if changed, err := WriteDesiredState(dir, "../../../examples/tenants", 4); err != nil || !changed {
+		t.Fatalf("grown fleet: changed=%v err=%v", changed, err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"bytes"
@@ -13,17 +13,26 @@ import (
 // under provisioning, not part of tenantctl.
 var clusterProcesses = map[string]bool{"etcd": true, "kube-apiserver": true, "kube-controller": true}
 
-// rssSampler tracks the peak resident memory of this process and its descendants (the pulumi CLIs
-// and the provider plugins they start), sampled from /proc.
-type rssSampler struct {
+// RSSSampler tracks the peak resident memory of a process tree (by default this process and its
+// descendants: the pulumi CLIs and the provider plugins they start), sampled from /proc. The sum is
+// taken per sample, so it is the peak of what was resident at once, not a sum of peaks.
+type RSSSampler struct {
 	stop chan struct{}
 	done chan struct{}
 	mu   sync.Mutex
 	peak int64 // bytes; 0 when /proc is unavailable
+	root func() int
 }
 
-func startRSSSampler(every time.Duration) *rssSampler {
-	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
+// StartRSSSampler samples this process's tree every interval until Stop.
+func StartRSSSampler(every time.Duration) *RSSSampler {
+	return StartTreeSampler(every, os.Getpid)
+}
+
+// StartTreeSampler samples the tree under the pid root returns (read at every sample, so a
+// command started after the sampler is picked up once it has a pid; 0 means not yet).
+func StartTreeSampler(every time.Duration, root func() int) *RSSSampler {
+	s := &RSSSampler{stop: make(chan struct{}), done: make(chan struct{}), root: root}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(every)
@@ -41,7 +50,7 @@ func startRSSSampler(every time.Duration) *rssSampler {
 }
 
 // Stop ends sampling and returns the peak in bytes (0: not measurable here).
-func (s *rssSampler) Stop() int64 {
+func (s *RSSSampler) Stop() int64 {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
@@ -55,7 +64,11 @@ type procInfo struct {
 	rss  int64
 }
 
-func (s *rssSampler) sample() {
+func (s *RSSSampler) sample() {
+	root := s.root()
+	if root <= 0 {
+		return
+	}
 	procs := readProcs()
 	if len(procs) == 0 {
 		return
@@ -65,7 +78,7 @@ func (s *rssSampler) sample() {
 		children[p.ppid] = append(children[p.ppid], pid)
 	}
 	var total int64
-	stack := []int{os.Getpid()}
+	stack := []int{root}
 	for len(stack) > 0 {
 		pid := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// commitDesired keeps the desired-state folder a Git repository, as it is in production: drift
+// checks report the commit, and confirm mode compares every stack's last update with the commit
+// time. It commits when the folder changed (or has no commit yet) and says whether it did.
+func commitDesired(dir string, changed bool, n int) (bool, error) {
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainInit(dir, false)
+		changed = true
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := repo.Head(); err != nil {
+		changed = true // no commit yet
+	}
+	if !changed {
+		return false, nil
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return false, err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return false, err
+	}
+	sig := &object.Signature{Name: "bench/fleet", Email: "bench@tenantctl.invalid", When: time.Now()}
+	if _, err := wt.Commit(fmt.Sprintf("fleet of %d pool tenants", n), &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true}); err != nil {
+		return false, err
+	}
+	return true, nil
+}

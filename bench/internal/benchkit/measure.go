@@ -1,0 +1,57 @@
+package benchkit
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// CPUTime is the user+sys time of this process and of the children it waited for (the pulumi
+// CLIs, which wait for their provider plugins; a shell, which waits for its commands).
+func CPUTime() time.Duration {
+	var self, children syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
+}
+
+// LoadAverage is the 1-minute load average from /proc/loadavg ("n/a" elsewhere): other work on
+// the machine takes CPU from what is measured, and this says how much.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "n/a"
+	}
+	return f[0]
+}
+
+// Secs formats a duration for a table: seconds with one decimal, minutes past ten minutes.
+func Secs(d time.Duration) string {
+	if d >= 10*time.Minute {
+		return fmt.Sprintf("%.1f min", d.Minutes())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// MiB formats bytes for a table ("n/a" when not measurable here).
+func MiB(b int64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
+}
+
+// ChildrenCPUTime is the user+sys time of the children this process waited for, and of theirs:
+// the delta around one command is what that command's process tree used.
+func ChildrenCPUTime() time.Duration {
+	var children syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	return time.Duration(children.Utime.Nano()) + time.Duration(children.Stime.Nano())
+}
