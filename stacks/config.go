@@ -15,6 +15,18 @@ const (
 	ConfigKubeconfig = "kubeconfig"
 	// ConfigKubeContext optionally selects a context in that kubeconfig.
 	ConfigKubeContext = "kubecontext"
+
+	// The keys below are read only by the non-inline program (cmd/tenantctl-program, Pulumi.yaml
+	// main): tenantctl's engine passes the same documents to its inline programs directly.
+
+	// ConfigKind is "tenant" or "platform": which program the stack runs.
+	ConfigKind = "kind"
+	// ConfigBinding is the RuntimeTenantBinding document (YAML) of a tenant stack.
+	ConfigBinding = "binding"
+	// ConfigEnvironment is the Environment document (YAML) the stack belongs to.
+	ConfigEnvironment = "environment"
+	// ConfigTarget is the program target, "kubernetes" or "azure".
+	ConfigTarget = "target"
 )
 
 // FullConfigKey is the key as the Automation API and `pulumi config set` spell it

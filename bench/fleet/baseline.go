@@ -73,11 +73,11 @@ func writeBaselineProject(w work, tc toolchain.Toolchain, o options, kubeconfig 
 		if cfg == nil {
 			cfg = map[string]any{}
 		}
-		cfg[stacks.FullConfigKey("kind")] = kind
-		cfg[stacks.FullConfigKey("environment")] = string(envDoc)
+		cfg[stacks.FullConfigKey(stacks.ConfigKind)] = kind
+		cfg[stacks.FullConfigKey(stacks.ConfigEnvironment)] = string(envDoc)
 		cfg[stacks.FullConfigKey(stacks.ConfigKubeconfig)] = kubeconfig
 		if binding != nil {
-			cfg[stacks.FullConfigKey("binding")] = string(binding)
+			cfg[stacks.FullConfigKey(stacks.ConfigBinding)] = string(binding)
 		}
 		doc["config"] = cfg
 		out, err := yaml.Marshal(doc)

@@ -31,10 +31,12 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
 
-// version is reported to the engine; it follows the SDK the programs are built with.
-const version = "3.274.1"
+// version is reported to the engine: the SDK the programs are built with.
+var version = strings.TrimPrefix(toolchain.PulumiVersion, "v")
 
 func main() {
 	// The engine passes flags it knows older hosts accept, then the engine address last.

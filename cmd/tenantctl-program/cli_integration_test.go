@@ -103,11 +103,11 @@ func TestPlainPulumiRunsTheProject(t *testing.T) {
 	envDoc, globex := read("environments/dev.yaml"), read("tenants/globex.yaml")
 	setup := func(stack, kind, binding string) {
 		p.must("stack", "init", stack, "--secrets-provider", "passphrase")
-		p.must("config", "set", "-s", stack, stacks.FullConfigKey(ConfigKind), kind)
-		p.must("config", "set", "-s", stack, stacks.FullConfigKey(ConfigEnvironment), "--", envDoc)
+		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigKind), kind)
+		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigEnvironment), "--", envDoc)
 		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigKubeconfig), cluster.Kubeconfig)
 		if binding != "" {
-			p.must("config", "set", "-s", stack, stacks.FullConfigKey(ConfigBinding), "--", binding)
+			p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigBinding), "--", binding)
 		}
 	}
 	platform, tenant := stacks.PlatformStackName("dev"), stacks.TenantStackName("globex", "dev")

@@ -14,14 +14,6 @@ import (
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
 )
 
-// Project config keys (Pulumi.yaml declares them in the project's namespace, "tenantctl:").
-const (
-	ConfigKind        = "kind"
-	ConfigBinding     = "binding"
-	ConfigEnvironment = "environment"
-	ConfigTarget      = "target"
-)
-
 // Program runs the tenant or platform program the stack's config selects. Everything it acts on
 // comes from config: the Environment document, for a tenant stack the RuntimeTenantBinding
 // document, both decoded and validated exactly as tenantctl validates a desired-state folder
@@ -39,39 +31,39 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", ctx.Stack(), err)
 	}
-	kind := cfg.Get(ConfigKind)
+	kind := cfg.Get(stacks.ConfigKind)
 	if kind == "" {
 		kind = string(stacks.StackTenant)
 	}
 	if kind != string(id.Kind) {
-		return fmt.Errorf("stack %s is a %s stack, config %s says %q", ctx.Stack(), id.Kind, stacks.FullConfigKey(ConfigKind), kind)
+		return fmt.Errorf("stack %s is a %s stack, config %s says %q", ctx.Stack(), id.Kind, stacks.FullConfigKey(stacks.ConfigKind), kind)
 	}
-	envDoc := cfg.Get(ConfigEnvironment)
+	envDoc := cfg.Get(stacks.ConfigEnvironment)
 	if strings.TrimSpace(envDoc) == "" {
 		return fmt.Errorf("config %s is not set: set it to the Environment document (pulumi config set %s \"$(cat <file>)\")",
-			stacks.FullConfigKey(ConfigEnvironment), stacks.FullConfigKey(ConfigEnvironment))
+			stacks.FullConfigKey(stacks.ConfigEnvironment), stacks.FullConfigKey(stacks.ConfigEnvironment))
 	}
-	envIn := isolation.Document{Name: stacks.FullConfigKey(ConfigEnvironment), Data: []byte(envDoc)}
+	envIn := isolation.Document{Name: stacks.FullConfigKey(stacks.ConfigEnvironment), Data: []byte(envDoc)}
 	var bindingIn *isolation.Document
 	if id.Kind == stacks.StackTenant {
-		doc := cfg.Get(ConfigBinding)
+		doc := cfg.Get(stacks.ConfigBinding)
 		if strings.TrimSpace(doc) == "" {
-			return fmt.Errorf("config %s is not set: a tenant stack needs its RuntimeTenantBinding document", stacks.FullConfigKey(ConfigBinding))
+			return fmt.Errorf("config %s is not set: a tenant stack needs its RuntimeTenantBinding document", stacks.FullConfigKey(stacks.ConfigBinding))
 		}
-		bindingIn = &isolation.Document{Name: stacks.FullConfigKey(ConfigBinding), Data: []byte(doc)}
-	} else if strings.TrimSpace(cfg.Get(ConfigBinding)) != "" {
-		return fmt.Errorf("stack %s is a platform stack; unset %s", ctx.Stack(), stacks.FullConfigKey(ConfigBinding))
+		bindingIn = &isolation.Document{Name: stacks.FullConfigKey(stacks.ConfigBinding), Data: []byte(doc)}
+	} else if strings.TrimSpace(cfg.Get(stacks.ConfigBinding)) != "" {
+		return fmt.Errorf("stack %s is a platform stack; unset %s", ctx.Stack(), stacks.FullConfigKey(stacks.ConfigBinding))
 	}
 	env, b, err := isolation.DecodeStackDocuments(envIn, bindingIn)
 	if err != nil {
 		return err
 	}
 	if env.Name() != id.Environment {
-		return fmt.Errorf("stack %s is for environment %s, config %s declares %s", ctx.Stack(), id.Environment, stacks.FullConfigKey(ConfigEnvironment), env.Name())
+		return fmt.Errorf("stack %s is for environment %s, config %s declares %s", ctx.Stack(), id.Environment, stacks.FullConfigKey(stacks.ConfigEnvironment), env.Name())
 	}
-	if t := cfg.Get(ConfigTarget); t != "" && t != env.Spec.Target {
-		return fmt.Errorf("config %s is %q, environment %s has target %q: set %s to %s", stacks.FullConfigKey(ConfigTarget), t, env.Name(), env.Spec.Target,
-			stacks.FullConfigKey(ConfigTarget), env.Spec.Target)
+	if t := cfg.Get(stacks.ConfigTarget); t != "" && t != env.Spec.Target {
+		return fmt.Errorf("config %s is %q, environment %s has target %q: set %s to %s", stacks.FullConfigKey(stacks.ConfigTarget), t, env.Name(), env.Spec.Target,
+			stacks.FullConfigKey(stacks.ConfigTarget), env.Spec.Target)
 	}
 
 	if id.Kind == stacks.StackPlatform {
@@ -85,7 +77,7 @@ func Program(ctx *pulumi.Context) error {
 	}
 
 	if b.Spec.TenantID != id.TenantID {
-		return fmt.Errorf("stack %s is tenant %s's, config %s is tenant %s's binding", ctx.Stack(), id.TenantID, stacks.FullConfigKey(ConfigBinding), b.Spec.TenantID)
+		return fmt.Errorf("stack %s is tenant %s's, config %s is tenant %s's binding", ctx.Stack(), id.TenantID, stacks.FullConfigKey(stacks.ConfigBinding), b.Spec.TenantID)
 	}
 	platform, err := platformOutputs(ctx, env)
 	if err != nil {

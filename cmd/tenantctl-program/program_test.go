@@ -219,12 +219,12 @@ func TestProjectDeclaresTheProgram(t *testing.T) {
 	for k := range project.Config {
 		keys = append(keys, k)
 	}
-	for _, k := range []string{ConfigKind, ConfigBinding, ConfigEnvironment, ConfigTarget, stacks.ConfigKubeconfig} {
+	for _, k := range []string{stacks.ConfigKind, stacks.ConfigBinding, stacks.ConfigEnvironment, stacks.ConfigTarget, stacks.ConfigKubeconfig} {
 		if !slices.Contains(keys, k) {
 			t.Errorf("Pulumi.yaml does not declare config %s; declared: %v", k, keys)
 		}
 	}
-	if d := cmp.Diff("tenant", project.Config[ConfigKind]["default"]); d != "" {
+	if d := cmp.Diff("tenant", project.Config[stacks.ConfigKind]["default"]); d != "" {
 		t.Errorf("default kind (-want +got):\n%s", d)
 	}
 }
