@@ -1,5 +1,6 @@
-// Package testenv gives integration tests the real parts: the toolchain from the tool cache and one
-// local control plane per `go test` package run, with a namespace per test.
+// Package testenv gives integration tests the real parts: the toolchain from the tool cache, one
+// local control plane and one local PostgreSQL server per `go test` package run, with a namespace
+// per test.
 //
 // A missing tool fails the test. A developer without the tools may opt out explicitly with
 // TENANTCTL_SKIP_INTEGRATION=1; CI (CI=true) ignores that variable, so integration tests can never
@@ -25,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/connectsoft/tenantctl/internal/localcluster"
+	"github.com/connectsoft/tenantctl/internal/localpostgres"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
 
@@ -33,6 +35,10 @@ var (
 	cluster    *localcluster.Cluster
 	clusterErr error
 	stateDir   string
+
+	pg         *localpostgres.Instance
+	pgErr      error
+	pgStateDir string
 )
 
 // skipAllowed reports whether a developer opted out of integration tests.
@@ -53,6 +59,12 @@ func Run(m *testing.M) int {
 	}
 	if stateDir != "" {
 		os.RemoveAll(stateDir)
+	}
+	if pg != nil {
+		_ = pg.Stop()
+	}
+	if pgStateDir != "" {
+		os.RemoveAll(pgStateDir)
 	}
 	return code
 }
@@ -106,6 +118,40 @@ func startCluster() (*localcluster.Cluster, error, error) {
 		cancel()
 	}
 	return cluster, clusterErr, nil
+}
+
+// Postgres returns the package's local PostgreSQL instance (scram-sha-256 only, admin role and
+// password file in Info), starting it on first use; Run stops it.
+func Postgres(t testing.TB) *localpostgres.Instance {
+	t.Helper()
+	in, err, missingTools := startPostgres()
+	if missingTools != nil {
+		missing(t, missingTools)
+	}
+	if err != nil {
+		t.Fatalf("local postgres: %v", err)
+	}
+	return in
+}
+
+func startPostgres() (*localpostgres.Instance, error, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if pg != nil || pgErr != nil {
+		return pg, pgErr, nil
+	}
+	bin, err := localpostgres.FindBinDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	// A short path: the server's unix socket lives in its data folder.
+	pgStateDir, pgErr = os.MkdirTemp("", "tctl-pg-")
+	if pgErr == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		pg, pgErr = localpostgres.Start(ctx, localpostgres.Options{BinDir: bin, StateDir: pgStateDir})
+		cancel()
+	}
+	return pg, pgErr, nil
 }
 
 // RESTConfig is an admin client config for the package's cluster.
