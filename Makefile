@@ -12,7 +12,8 @@ BIN         := bin/tenantctl
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite check-versions test vet unit fmt \
+.PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg check-versions test vet unit fmt \
+        test-provider sdk-tenantpg \
         cluster-up cluster-down demo bench bench-fleet clean
 
 all: build
@@ -24,7 +25,7 @@ build:
 # npm install, network-bound).
 tools:
 	@echo "[tools] cache: $(TOOLS_DIR)"
-	@start=$$SECONDS; $(MAKE) --no-print-directory -j4 tool-pulumi tool-provider tool-kube tool-azurite; \
+	@start=$$SECONDS; $(MAKE) --no-print-directory -j4 tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg; \
 	  echo "[tools] tool build phase took $$((SECONDS - start))s"
 	@$(MAKE) --no-print-directory check-versions
 
@@ -37,6 +38,9 @@ tool-kube:
 # Azure Storage emulator for the azblob state-backend tests.
 tool-azurite:
 	@hack/build-tool.sh azurite
+# The data layer's PostgreSQL provider plugin, built from provider/ (rebuilt when its sources change).
+tool-tenantpg:
+	@hack/build-tool.sh tenantpg
 
 # The CLI the engine runs must be the version of the Automation API SDK it is driven by.
 check-versions:
@@ -50,6 +54,7 @@ check-versions:
 
 vet:
 	go vet ./...
+	cd provider && go vet ./...
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -57,6 +62,7 @@ fmt:
 # Unit tests only (no cluster, no engine): quick feedback while editing.
 unit:
 	TENANTCTL_SKIP_INTEGRATION=1 go test -count=1 ./...
+	cd provider && TENANTCTL_SKIP_INTEGRATION=1 go test -count=1 ./...
 
 # System packages the tests use: headless Chromium renders the isolation graph page.
 test-deps:
@@ -65,6 +71,17 @@ test-deps:
 
 test: tools test-deps fmt vet
 	go test $(GO_TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory test-provider
+
+# The provider is its own Go module (pulumi/pkg stays out of the main module), so `go test ./...`
+# above does not descend into it: unit and lifecycle tests against the local PostgreSQL, the SDK
+# freshness check and the end-to-end test through the pulumi CLI.
+test-provider:
+	cd provider && go test $(GO_TEST_FLAGS) ./...
+
+# Regenerates the typed Go SDK (sdk/go/tenantpg) from the provider's schema with the pulumi CLI.
+sdk-tenantpg: tool-pulumi
+	hack/gen-tenantpg-sdk.sh
 
 cluster-up: tools build
 	@$(BIN) local-cluster up --state-dir $(CLUSTER_DIR)

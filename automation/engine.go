@@ -139,6 +139,8 @@ func New(opts ...Option) (*Engine, error) {
 	proj.Backend = &workspace.ProjectBackend{URL: e.backendURL}
 	providers := []workspace.PluginOptions{{
 		Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: e.tools.ProviderDir,
+	}, {
+		Name: "tenantpg", Version: toolchain.TenantPGProviderVersion, Path: e.tools.TenantPGDir,
 	}}
 	// The azure target needs the azure-native provider; it is not built by `make tools` (no
 	// release download here), so it is used when an operator placed it in the cache.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one of the offline tools from source through the Go module proxy into the tool cache,
 # unless the cache (or a matching binary on PATH) already has it. One tool per call so that make can
-# run them in parallel:  hack/build-tool.sh pulumi|provider|kube|azurite
+# run them in parallel:  hack/build-tool.sh pulumi|provider|kube|azurite|tenantpg
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +10,8 @@ PULUMI_VERSION=${PULUMI_VERSION:-v3.274.1}
 K8S_PROVIDER_VERSION=${K8S_PROVIDER_VERSION:-4.25.0}
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 AZURITE_VERSION=${AZURITE_VERSION:-3.37.0}
+# The data layer's provider is built from this repository; its version is the toolchain's constant.
+TENANTPG_VERSION=$(sed -n 's/.*TenantPGProviderVersion *= *"\(.*\)"/\1/p' "$here/internal/toolchain/toolchain.go")
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
 log() { printf '[tools] %s: %s\n' "$1" "$2" >&2; }
@@ -95,11 +97,36 @@ build_azurite() {
 	log azurite "installed in $((SECONDS - start))s"
 }
 
+# tenantpg_source_hash fingerprints what the plugin is built from (the provider module and the
+# pgcatalog package it imports, plus both modules' dependency pins), so a cached binary built from
+# other sources is rebuilt even though the version did not change.
+tenantpg_source_hash() {
+	(cd "$here" && find provider pgcatalog -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -not -name '*_test.go' -print0 |
+		sort -z | xargs -0 sha256sum && sha256sum go.mod go.sum) | sha256sum | cut -d' ' -f1
+}
+
+build_tenantpg() {
+	local dir=$cache/pulumi-resource-tenantpg-v$TENANTPG_VERSION
+	local bin=pulumi-resource-tenantpg
+	local hash; hash=$(tenantpg_source_hash)
+	if [ -x "$dir/$bin" ] && [ "$(cat "$dir/.source-sha256" 2>/dev/null)" = "$hash" ]; then
+		log tenantpg "cached at $dir"; return
+	fi
+	log tenantpg "building v$TENANTPG_VERSION from provider/ into $dir"
+	mkdir -p "$dir"
+	(cd "$here/provider" && timed tenantpg go build -trimpath -o "$dir/$bin.tmp" \
+		-ldflags "-s -w -X github.com/connectsoft/tenantctl/provider/tenantpg.Version=$TENANTPG_VERSION" \
+		./cmd/pulumi-resource-tenantpg)
+	mv "$dir/$bin.tmp" "$dir/$bin"
+	echo "$hash" > "$dir/.source-sha256"
+}
+
 case "${1:-}" in
 pulumi) build_pulumi ;;
 provider) build_provider ;;
 kube) build_kube ;;
 azurite) build_azurite ;;
+tenantpg) build_tenantpg ;;
 dir) echo "$cache" ;;
-*) echo "usage: $0 pulumi|provider|kube|azurite|dir" >&2; exit 2 ;;
+*) echo "usage: $0 pulumi|provider|kube|azurite|tenantpg|dir" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
-// Package toolchain locates the tools tenantctl runs (the pulumi CLI, the Kubernetes provider plugin
-// and the local control plane) in the cache that hack/build-tool.sh fills, so nothing is ever
+// Package toolchain locates the tools tenantctl runs (the pulumi CLI, the Kubernetes and tenantpg
+// provider plugins and the local control plane) in the cache that hack/build-tool.sh fills, so nothing is ever
 // downloaded at run time.
 package toolchain
 
@@ -20,6 +20,9 @@ const (
 	KubernetesVersion         = "v1.37.2"
 	// AzureNativeVersion is the azure-native provider the azure target's SDK (v2.90.0) asks for.
 	AzureNativeVersion = "2.90.0"
+	// TenantPGProviderVersion is the data layer's PostgreSQL provider (provider/, built from this
+	// repository); hack/build-tool.sh reads it from here and stamps it into the binary.
+	TenantPGProviderVersion = "0.1.0"
 )
 
 // Toolchain is where the tools live.
@@ -32,6 +35,8 @@ type Toolchain struct {
 	KubeBinDir string
 	// AzureNativeDir may hold pulumi-resource-azure-native for the azure target.
 	AzureNativeDir string
+	// TenantPGDir holds pulumi-resource-tenantpg (a project plugin path).
+	TenantPGDir string
 }
 
 // CacheDir is the tool cache: $TENANTCTL_TOOLS_DIR, else $XDG_CACHE_HOME/tenantctl/tools, else
@@ -55,6 +60,7 @@ func Default() Toolchain {
 		ProviderDir:    filepath.Join(c, "pulumi-resource-kubernetes-v"+KubernetesProviderVersion),
 		KubeBinDir:     filepath.Join(c, "kube-"+KubernetesVersion),
 		AzureNativeDir: filepath.Join(c, "pulumi-resource-azure-native-v"+AzureNativeVersion),
+		TenantPGDir:    filepath.Join(c, "pulumi-resource-tenantpg-v"+TenantPGProviderVersion),
 	}
 }
 
@@ -66,12 +72,17 @@ func (t Toolchain) ProviderBin() string {
 	return filepath.Join(t.ProviderDir, "pulumi-resource-kubernetes")
 }
 
+// TenantPGBin is the data layer's PostgreSQL provider plugin path.
+func (t Toolchain) TenantPGBin() string {
+	return filepath.Join(t.TenantPGDir, "pulumi-resource-tenantpg")
+}
+
 // ErrMissing is returned by Check when a tool is not built yet.
 var ErrMissing = errors.New("tool missing")
 
-// CheckEngine verifies the CLI and provider exist.
+// CheckEngine verifies the CLI and the provider plugins exist.
 func (t Toolchain) CheckEngine() error {
-	return check(t.PulumiBin(), t.ProviderBin())
+	return check(t.PulumiBin(), t.ProviderBin(), t.TenantPGBin())
 }
 
 // CheckCluster verifies the control-plane binaries exist.

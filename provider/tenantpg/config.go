@@ -1,0 +1,154 @@
+package tenantpg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/connectsoft/tenantctl/pgcatalog"
+)
+
+// Config is the server connection: the provider's configuration.
+type Config struct {
+	Host     string `pulumi:"host"`
+	Port     int    `pulumi:"port,optional"`
+	Database string `pulumi:"database,optional"`
+	Username string `pulumi:"username"`
+	Password string `pulumi:"password" provider:"secret"`
+	SSLMode  string `pulumi:"sslmode,optional"`
+	// SSLRootCert is a path to the CA bundle for verify-ca/verify-full.
+	SSLRootCert           string `pulumi:"sslrootcert,optional"`
+	ConnectTimeoutSeconds int    `pulumi:"connectTimeoutSeconds,optional"`
+}
+
+// Annotate documents the configuration.
+func (c *Config) Annotate(a infer.Annotator) {
+	a.Describe(&c.Host, "Server host name or IP address (an Azure flexible server's FQDN in production).")
+	a.Describe(&c.Port, "Server port.")
+	a.SetDefault(&c.Port, 5432)
+	a.Describe(&c.Database, "Database the provider connects to for cluster-wide objects (roles, databases, memberships) and the default database of the other resources.")
+	a.SetDefault(&c.Database, "postgres")
+	a.Describe(&c.Username, "Administrative role the provider logs in as.")
+	a.Describe(&c.Password, "Password of the administrative role (a secret; never logged or returned).")
+	a.Describe(&c.SSLMode, "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.")
+	a.SetDefault(&c.SSLMode, "verify-full")
+	a.Describe(&c.SSLRootCert, "Path of the CA bundle that signs the server certificate (verify-ca, verify-full).")
+	a.Describe(&c.ConnectTimeoutSeconds, "Connection timeout in seconds.")
+	a.SetDefault(&c.ConnectTimeoutSeconds, 10)
+}
+
+var sslModes = map[string]bool{"disable": true, "allow": true, "prefer": true, "require": true, "verify-ca": true, "verify-full": true}
+
+// Configure validates the configuration; the server is first contacted by a resource operation.
+func (c *Config) Configure(context.Context) error {
+	var errs []error
+	if c.Host == "" {
+		errs = append(errs, errors.New("tenantpg:host is required"))
+	}
+	if c.Port <= 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("tenantpg:port %d is not a TCP port", c.Port))
+	}
+	if err := pgcatalog.ValidateIdent("tenantpg:username", c.Username); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Database != "" {
+		if err := pgcatalog.ValidateIdent("tenantpg:database", c.Database); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !sslModes[c.SSLMode] {
+		errs = append(errs, fmt.Errorf("tenantpg:sslmode %q: want disable, allow, prefer, require, verify-ca or verify-full", c.SSLMode))
+	}
+	return errors.Join(errs...)
+}
+
+// database is the resource's database, or the provider's default.
+func (c Config) database(db string) string {
+	if db != "" {
+		return db
+	}
+	if c.Database != "" {
+		return c.Database
+	}
+	return "postgres"
+}
+
+// connect opens an admin connection to database. Errors name the server and role, never the
+// password, and say plainly when the password is wrong.
+func (c Config) connect(ctx context.Context, database string) (*pgx.Conn, error) {
+	database = c.database(database)
+	where := fmt.Sprintf("%s as %s (database %s)", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), c.Username, database)
+	kv := []string{"sslmode=" + c.SSLMode}
+	if c.SSLRootCert != "" {
+		kv = append(kv, "sslrootcert="+pgcatalog.QuoteLiteral(c.SSLRootCert))
+	}
+	cfg, err := pgx.ParseConfig(strings.Join(kv, " "))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", where, err)
+	}
+	cfg.Host, cfg.Port, cfg.Database, cfg.User, cfg.Password = c.Host, uint16(c.Port), database, c.Username, c.Password
+	for _, fb := range cfg.Fallbacks {
+		fb.Host, fb.Port = c.Host, uint16(c.Port)
+	}
+	timeout := c.ConnectTimeoutSeconds
+	if timeout <= 0 {
+		timeout = 10
+	}
+	cfg.ConnectTimeout = time.Duration(timeout) * time.Second
+	cfg.RuntimeParams = map[string]string{"application_name": "pulumi-resource-tenantpg"}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "28P01" {
+			return nil, fmt.Errorf("connect to %s: password authentication failed: check tenantpg:password (SQLSTATE 28P01)", where)
+		}
+		return nil, fmt.Errorf("connect to %s: %w", where, err)
+	}
+	return conn, nil
+}
+
+// withConn runs fn on a fresh admin connection to database.
+func withConn[T any](ctx context.Context, database string, fn func(*pgx.Conn) (T, error)) (T, error) {
+	conn, err := infer.GetConfig[Config](ctx).connect(ctx, database)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return fn(conn)
+}
+
+// exec runs statements one by one on database.
+func exec(ctx context.Context, database string, stmts ...string) error {
+	_, err := withConn(ctx, database, func(c *pgx.Conn) (struct{}, error) {
+		return struct{}{}, withDetail(pgcatalog.ExecAll(ctx, c.PgConn(), stmts...))
+	})
+	return err
+}
+
+// withDetail adds the server's DETAIL and HINT (which objects block a DROP ROLE, say) to an error.
+func withDetail(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	var extra []string
+	if pgErr.Detail != "" {
+		extra = append(extra, "detail: "+pgErr.Detail)
+	}
+	if pgErr.Hint != "" {
+		extra = append(extra, "hint: "+pgErr.Hint)
+	}
+	if len(extra) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, strings.Join(extra, "; "))
+}

@@ -1,0 +1,208 @@
+package tenantpg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/connectsoft/tenantctl/pgcatalog"
+)
+
+// Role is a PostgreSQL role. ID: the role name.
+type Role struct{}
+
+// RoleArgs are a role's inputs. Every attribute is sent explicitly (NOSUPERUSER, NOBYPASSRLS,
+// ...), so an unset input means "off", never "whatever the server defaults to".
+type RoleArgs struct {
+	Name                   string  `pulumi:"name" provider:"replaceOnChanges"`
+	Login                  bool    `pulumi:"login,optional"`
+	Password               *string `pulumi:"password,optional" provider:"secret"`
+	ConnectionLimit        int     `pulumi:"connectionLimit,optional"`
+	Superuser              bool    `pulumi:"superuser,optional"`
+	CreateDatabase         bool    `pulumi:"createDatabase,optional"`
+	CreateRole             bool    `pulumi:"createRole,optional"`
+	BypassRowLevelSecurity bool    `pulumi:"bypassRowLevelSecurity,optional"`
+	Inherit                bool    `pulumi:"inherit,optional"`
+}
+
+// RoleState is what the catalog says. Password is the declared secret as long as the stored
+// SCRAM verifier still matches it, and absent when it was changed out of band.
+type RoleState struct {
+	RoleArgs
+}
+
+// Annotate documents the resource.
+func (r *Role) Annotate(a infer.Annotator) {
+	a.SetToken("index", "Role")
+	a.Describe(r, "A PostgreSQL role. The password is sent as a SCRAM-SHA-256 verifier, never in clear; a refresh detects a password changed out of band by checking the stored verifier (needs a superuser admin).")
+}
+
+// Annotate documents the inputs.
+func (r *RoleArgs) Annotate(a infer.Annotator) {
+	a.Describe(&r.Name, "Role name (a-z, 0-9, '_', '-'; SQL keywords are fine, every statement quotes it).")
+	a.Describe(&r.Login, "LOGIN (true) or NOLOGIN (false, the default: an owner or group role).")
+	a.Describe(&r.Password, "Password for a login role; a secret, stored in the state encrypted and never read back in clear.")
+	a.Describe(&r.ConnectionLimit, "CONNECTION LIMIT; -1 (the default) means none.")
+	a.SetDefault(&r.ConnectionLimit, -1)
+	a.Describe(&r.Superuser, "SUPERUSER; default false.")
+	a.Describe(&r.CreateDatabase, "CREATEDB; default false.")
+	a.Describe(&r.CreateRole, "CREATEROLE; default false.")
+	a.Describe(&r.BypassRowLevelSecurity, "BYPASSRLS; default false.")
+	a.Describe(&r.Inherit, "INHERIT; default true.")
+	a.SetDefault(&r.Inherit, true)
+}
+
+// Check validates the role name and password before anything reaches the server.
+func (*Role) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[RoleArgs], error) {
+	return validated(req, func() (RoleArgs, []p.CheckFailure, error) { return infer.DefaultCheck[RoleArgs](ctx, req.NewInputs) },
+		func(a *RoleArgs) (string, error) {
+			if err := pgcatalog.ValidateIdent("role", a.Name); err != nil {
+				return "name", err
+			}
+			if a.ConnectionLimit < -1 {
+				return "connectionLimit", fmt.Errorf("connection limit %d: use -1 for none", a.ConnectionLimit)
+			}
+			if a.Password != nil {
+				if _, err := pgcatalog.ScramVerifier(*a.Password); err != nil {
+					return "password", err
+				}
+			}
+			return "", nil
+		})
+}
+
+func (a RoleArgs) spec() (pgcatalog.RoleSpec, error) {
+	s := pgcatalog.RoleSpec{
+		Name: a.Name, Login: a.Login, Superuser: a.Superuser, CreateDB: a.CreateDatabase, CreateRole: a.CreateRole,
+		BypassRLS: a.BypassRowLevelSecurity, Inherit: a.Inherit, ConnectionLimit: a.ConnectionLimit,
+	}
+	if a.Password != nil && *a.Password != "" {
+		v, err := pgcatalog.ScramVerifier(*a.Password)
+		if err != nil {
+			return s, fmt.Errorf("role %s: password: %w", a.Name, err)
+		}
+		s.PasswordVerifier = v
+	}
+	return s, nil
+}
+
+// Create runs CREATE ROLE.
+func (*Role) Create(ctx context.Context, req infer.CreateRequest[RoleArgs]) (infer.CreateResponse[RoleState], error) {
+	if req.DryRun {
+		return infer.CreateResponse[RoleState]{ID: req.Inputs.Name, Output: RoleState{req.Inputs}}, nil
+	}
+	spec, err := req.Inputs.spec()
+	if err != nil {
+		return infer.CreateResponse[RoleState]{}, err
+	}
+	stmt, err := pgcatalog.CreateRole(spec)
+	if err != nil {
+		return infer.CreateResponse[RoleState]{}, err
+	}
+	if err := exec(ctx, "", stmt); err != nil {
+		return infer.CreateResponse[RoleState]{}, fmt.Errorf("create role %s: %w", req.Inputs.Name, err)
+	}
+	return infer.CreateResponse[RoleState]{ID: req.Inputs.Name, Output: RoleState{req.Inputs}}, nil
+}
+
+// Read returns the live role; on import (no state) the ID is the role name.
+func (*Role) Read(ctx context.Context, req infer.ReadRequest[RoleArgs, RoleState]) (infer.ReadResponse[RoleArgs, RoleState], error) {
+	name := req.ID
+	if err := pgcatalog.ValidateIdent("role", name); err != nil {
+		return infer.ReadResponse[RoleArgs, RoleState]{}, fmt.Errorf("role ID: %w", err)
+	}
+	return withConn(ctx, "", func(c *pgx.Conn) (infer.ReadResponse[RoleArgs, RoleState], error) {
+		live, err := pgcatalog.RoleByName(ctx, c, name)
+		if isNotFound(err) {
+			return infer.ReadResponse[RoleArgs, RoleState]{}, nil
+		}
+		if err != nil {
+			return infer.ReadResponse[RoleArgs, RoleState]{}, fmt.Errorf("read role %s: %w", name, err)
+		}
+		args := RoleArgs{
+			Name: live.Name, Login: live.Login, Superuser: live.Superuser, CreateDatabase: live.CreateDB,
+			CreateRole: live.CreateRole, BypassRowLevelSecurity: live.BypassRLS, Inherit: live.Inherit,
+			ConnectionLimit: live.ConnectionLimit,
+		}
+		args.Password, err = livePassword(ctx, c, name, req.State.Password)
+		if err != nil {
+			return infer.ReadResponse[RoleArgs, RoleState]{}, err
+		}
+		return infer.ReadResponse[RoleArgs, RoleState]{ID: name, Inputs: args, State: RoleState{args}}, nil
+	})
+}
+
+// livePassword keeps the known password while the stored verifier matches it; nil when the
+// password was removed or changed out of band (so the next update sets it again). When the admin
+// cannot read pg_authid the known password is kept: drift of the password is then not visible.
+func livePassword(ctx context.Context, c *pgx.Conn, role string, known *string) (*string, error) {
+	if known == nil || *known == "" {
+		return known, nil
+	}
+	v, err := pgcatalog.PasswordVerifier(ctx, c, role)
+	switch {
+	case errors.Is(err, pgcatalog.ErrVerifierUnreadable):
+		return known, nil
+	case err != nil:
+		return nil, fmt.Errorf("read role %s: %w", role, err)
+	case v == "":
+		return nil, nil
+	}
+	ok, err := pgcatalog.ScramMatches(v, *known)
+	if err != nil || !ok {
+		return nil, nil //nolint:nilerr // an unparsable verifier (md5, say) does not match either
+	}
+	return known, nil
+}
+
+// Diff: a new name is a new role; everything else is ALTER ROLE.
+func (*Role) Diff(_ context.Context, req infer.DiffRequest[RoleArgs, RoleState]) (infer.DiffResponse, error) {
+	o, n := req.State, req.Inputs
+	return diffFields(
+		field{"name", o.Name, n.Name, true},
+		field{"login", o.Login, n.Login, false},
+		field{"password", o.Password, n.Password, false},
+		field{"connectionLimit", o.ConnectionLimit, n.ConnectionLimit, false},
+		field{"superuser", o.Superuser, n.Superuser, false},
+		field{"createDatabase", o.CreateDatabase, n.CreateDatabase, false},
+		field{"createRole", o.CreateRole, n.CreateRole, false},
+		field{"bypassRowLevelSecurity", o.BypassRowLevelSecurity, n.BypassRowLevelSecurity, false},
+		field{"inherit", o.Inherit, n.Inherit, false},
+	), nil
+}
+
+// Update runs ALTER ROLE with every attribute.
+func (*Role) Update(ctx context.Context, req infer.UpdateRequest[RoleArgs, RoleState]) (infer.UpdateResponse[RoleState], error) {
+	if req.DryRun {
+		return infer.UpdateResponse[RoleState]{Output: RoleState{req.Inputs}}, nil
+	}
+	spec, err := req.Inputs.spec()
+	if err != nil {
+		return infer.UpdateResponse[RoleState]{}, err
+	}
+	stmt, err := pgcatalog.AlterRole(spec)
+	if err != nil {
+		return infer.UpdateResponse[RoleState]{}, err
+	}
+	if err := exec(ctx, "", stmt); err != nil {
+		return infer.UpdateResponse[RoleState]{}, fmt.Errorf("alter role %s: %w", req.Inputs.Name, err)
+	}
+	return infer.UpdateResponse[RoleState]{Output: RoleState{req.Inputs}}, nil
+}
+
+// Delete runs DROP ROLE. It fails while the role still owns objects or holds privileges; the
+// error lists them (nothing is reassigned or dropped implicitly).
+func (*Role) Delete(ctx context.Context, req infer.DeleteRequest[RoleState]) (infer.DeleteResponse, error) {
+	stmt, err := pgcatalog.DropRole(req.State.Name)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if err := exec(ctx, "", stmt); err != nil {
+		return infer.DeleteResponse{}, fmt.Errorf("drop role %s: %w", req.State.Name, err)
+	}
+	return infer.DeleteResponse{}, nil
+}
