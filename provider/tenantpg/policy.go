@@ -68,11 +68,15 @@ func (a PolicyArgs) spec() pgcatalog.PolicySpec {
 		Command: a.Command, Roles: a.Roles, Using: a.Using, WithCheck: a.WithCheck}
 }
 
-func (a PolicyArgs) id() string { return strings.Join([]string{a.Database, a.Schema, a.Table, a.Name}, "/") }
+func (a PolicyArgs) id() string {
+	return strings.Join([]string{a.Database, a.Schema, a.Table, a.Name}, "/")
+}
 
 // Check validates names, the command and roles.
 func (*Policy) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[PolicyArgs], error) {
-	return validated(req, func() (PolicyArgs, []p.CheckFailure, error) { return infer.DefaultCheck[PolicyArgs](ctx, req.NewInputs) },
+	return validated(req, func() (PolicyArgs, []p.CheckFailure, error) {
+		return infer.DefaultCheck[PolicyArgs](ctx, req.NewInputs)
+	},
 		func(a *PolicyArgs) (string, error) {
 			a.Database = infer.GetConfig[Config](ctx).database(a.Database)
 			a.Command = strings.ToUpper(a.Command)

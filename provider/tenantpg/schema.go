@@ -47,7 +47,9 @@ func (s *SchemaArgs) Annotate(a infer.Annotator) {
 
 // Check validates names before anything reaches the server.
 func (*Schema) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SchemaArgs], error) {
-	return validated(req, func() (SchemaArgs, []p.CheckFailure, error) { return infer.DefaultCheck[SchemaArgs](ctx, req.NewInputs) },
+	return validated(req, func() (SchemaArgs, []p.CheckFailure, error) {
+		return infer.DefaultCheck[SchemaArgs](ctx, req.NewInputs)
+	},
 		func(a *SchemaArgs) (string, error) {
 			if a.Database != "" {
 				if err := pgcatalog.ValidateIdent("database", a.Database); err != nil {
