@@ -238,43 +238,39 @@ func grantee(role string) (string, error) {
 	return QuoteIdent(role), nil
 }
 
-// Grant is GRANT privileges ON target TO role.
-func Grant(t GrantTarget, privs []string, role string, withGrantOption bool) (string, error) {
+// grantParts validates a GRANT/REVOKE and returns its privilege list and grantee.
+func grantParts(t GrantTarget, privs []string, role string) (string, string, error) {
 	if err := t.Validate(); err != nil {
-		return "", err
+		return "", "", err
 	}
 	np, err := NormalizePrivileges(t.ObjectType, privs)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if len(np) == 0 {
-		return "", fmt.Errorf("grant: no privileges")
+		return "", "", fmt.Errorf("no privileges to grant or revoke on %s", t.clause())
 	}
-	to, err := grantee(role)
+	who, err := grantee(role)
+	return strings.Join(np, ", "), who, err
+}
+
+// Grant is GRANT privileges ON target TO role.
+func Grant(t GrantTarget, privs []string, role string, withGrantOption bool) (string, error) {
+	np, to, err := grantParts(t, privs, role)
 	if err != nil {
 		return "", err
 	}
-	return "GRANT " + strings.Join(np, ", ") + " ON " + t.clause() + " TO " + to + flag(withGrantOption, " WITH GRANT OPTION", ""), nil
+	return "GRANT " + np + " ON " + t.clause() + " TO " + to + flag(withGrantOption, " WITH GRANT OPTION", ""), nil
 }
 
 // Revoke is REVOKE privileges ON target FROM role (CASCADE: grants the role passed on go too).
 // grantOptionOnly revokes only the right to grant them on.
 func Revoke(t GrantTarget, privs []string, role string, grantOptionOnly bool) (string, error) {
-	if err := t.Validate(); err != nil {
-		return "", err
-	}
-	np, err := NormalizePrivileges(t.ObjectType, privs)
+	np, from, err := grantParts(t, privs, role)
 	if err != nil {
 		return "", err
 	}
-	if len(np) == 0 {
-		return "", fmt.Errorf("revoke: no privileges")
-	}
-	from, err := grantee(role)
-	if err != nil {
-		return "", err
-	}
-	return "REVOKE " + flag(grantOptionOnly, "GRANT OPTION FOR ", "") + strings.Join(np, ", ") + " ON " + t.clause() + " FROM " + from + " CASCADE", nil
+	return "REVOKE " + flag(grantOptionOnly, "GRANT OPTION FOR ", "") + np + " ON " + t.clause() + " FROM " + from + " CASCADE", nil
 }
 
 // DefaultPrivilegesSpec is ALTER DEFAULT PRIVILEGES FOR ROLE Owner [IN SCHEMA Schema] ... ON

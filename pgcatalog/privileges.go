@@ -35,6 +35,18 @@ func AllPrivileges(objectType string) []string {
 	return slices.Clone(privileges[objectType])
 }
 
+// Undeclared is every privilege of objectType that declared (normalized) does not hold: what a
+// resource that owns the role's privileges on an object revokes.
+func Undeclared(objectType string, declared []string) []string {
+	var out []string
+	for _, p := range privileges[objectType] {
+		if !slices.Contains(declared, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // NormalizePrivileges upper-cases, expands ALL [PRIVILEGES], maps TEMP to TEMPORARY, checks each
 // against the object type, and returns a sorted list without duplicates.
 func NormalizePrivileges(objectType string, privs []string) ([]string, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -84,13 +83,7 @@ func (*DefaultPrivileges) Check(ctx context.Context, req infer.CheckRequest) (in
 
 func applyDefaultPrivileges(ctx context.Context, in DefaultPrivilegesArgs) (DefaultPrivilegesState, error) {
 	var stmts []string
-	var undeclared []string
-	for _, p := range pgcatalog.AllPrivileges(in.ObjectType) {
-		if !slices.Contains(in.Privileges, p) {
-			undeclared = append(undeclared, p)
-		}
-	}
-	if len(undeclared) > 0 {
+	if undeclared := pgcatalog.Undeclared(in.ObjectType, in.Privileges); len(undeclared) > 0 {
 		s, err := pgcatalog.RevokeDefault(in.spec(), undeclared)
 		if err != nil {
 			return DefaultPrivilegesState{}, err

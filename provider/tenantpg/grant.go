@@ -156,13 +156,7 @@ func convergeGrant(old *GrantArgs, in GrantArgs) []string {
 			add(pgcatalog.Revoke(t, []string{"ALL"}, in.Role, false))
 		}
 	}
-	var undeclared []string
-	for _, p := range pgcatalog.AllPrivileges(in.ObjectType) {
-		if !slices.Contains(in.Privileges, p) {
-			undeclared = append(undeclared, p)
-		}
-	}
-	if len(undeclared) > 0 {
+	if undeclared := pgcatalog.Undeclared(in.ObjectType, in.Privileges); len(undeclared) > 0 {
 		add(pgcatalog.Revoke(in.target(), undeclared, in.Role, false))
 	}
 	add(pgcatalog.Grant(in.target(), in.Privileges, in.Role, in.WithGrantOption))

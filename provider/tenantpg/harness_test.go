@@ -2,6 +2,7 @@ package tenantpg
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sort"
 	"testing"
@@ -245,8 +246,8 @@ var cmpEmpty = cmp.Transformer("nilIsEmpty", func(s []string) []string {
 	return s
 })
 
-// sql runs statements as the admin in database.
-func (h *harness) sql(database string, stmts ...string) {
+// admin runs fn on an admin connection to database.
+func (h *harness) admin(database string, fn func(context.Context, *pgx.Conn) error) {
 	h.t.Helper()
 	ctx := context.Background()
 	c, err := h.pg.Connect(ctx, database)
@@ -254,30 +255,37 @@ func (h *harness) sql(database string, stmts ...string) {
 		h.t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	for _, s := range stmts {
-		if _, err := c.Exec(ctx, s); err != nil {
-			h.t.Fatalf("%s: %v", s, err)
-		}
+	if err := fn(ctx, c); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
-// query returns the first column of every row.
-func (h *harness) query(database, q string, args ...any) []string {
+// sql runs statements as the admin in database.
+func (h *harness) sql(database string, stmts ...string) {
 	h.t.Helper()
-	ctx := context.Background()
-	c, err := h.pg.Connect(ctx, database)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, q, args...)
-	if err != nil {
-		h.t.Fatalf("%s: %v", q, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		h.t.Fatalf("%s: %v", q, err)
-	}
+	h.admin(database, func(ctx context.Context, c *pgx.Conn) error {
+		for _, s := range stmts {
+			if _, err := c.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+}
+
+// query returns the first column of every row.
+func (h *harness) query(database, q string, args ...any) (out []string) {
+	h.t.Helper()
+	h.admin(database, func(ctx context.Context, c *pgx.Conn) error {
+		rows, err := c.Query(ctx, q, args...)
+		if err == nil {
+			out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+		return nil
+	})
 	return out
 }
 
