@@ -572,3 +572,22 @@ func TestKeywordIdentifiers(t *testing.T) {
 		t.Errorf("role select left: %v", got)
 	}
 }
+
+// TestObjectsOfADroppedDatabase: when a database is dropped behind Pulumi's back, refresh reports
+// its schema, grants and RLS gone and deleting them succeeds, rather than failing on the connect.
+func TestObjectsOfADroppedDatabase(t *testing.T) {
+	h := newHarness(t, nil)
+	db := unique("gone")
+	h.sql("postgres", `CREATE DATABASE "`+db+`"`)
+	s := h.create("Schema", "s", map[string]any{"database": db, "name": "app"})
+	h.sql(db, `CREATE TABLE app.t (v int)`)
+	rls := h.create("RowLevelSecurity", "rls", map[string]any{"database": db, "schema": "app", "table": "t"})
+	g := h.create("Grant", "g", map[string]any{"database": db, "role": "PUBLIC", "objectType": "schema", "schema": "app", "privileges": []string{"USAGE"}})
+	h.sql("postgres", `DROP DATABASE "`+db+`" WITH (FORCE)`)
+	for _, r := range []*res{s, rls, g} {
+		if r.refresh() {
+			t.Errorf("%s: refresh reports it present in a dropped database", r.id)
+		}
+		r.delete()
+	}
+}

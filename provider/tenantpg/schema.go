@@ -113,7 +113,7 @@ func (*Schema) Read(ctx context.Context, req infer.ReadRequest[SchemaArgs, Schem
 		return infer.ReadResponse[SchemaArgs, SchemaState]{}, fmt.Errorf("schema ID: %w", err)
 	}
 	s, err := readSchema(ctx, parts[0], parts[1], req.State.SchemaArgs)
-	if isNotFound(err) {
+	if isNotFound(err) || isGone(err) {
 		return infer.ReadResponse[SchemaArgs, SchemaState]{}, nil
 	}
 	if err != nil {
@@ -182,7 +182,7 @@ func (*Schema) Delete(ctx context.Context, req infer.DeleteRequest[SchemaState])
 		}
 		return struct{}{}, withDetail(pgcatalog.ExecOne(ctx, c.PgConn(), drop))
 	})
-	if err != nil {
+	if err != nil && !isGone(err) {
 		return infer.DeleteResponse{}, fmt.Errorf("delete schema %s/%s: %w", s.Database, s.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
