@@ -203,3 +203,27 @@ func TestStartRejectsMissingStateDir(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestStateDirUnderPrivateFolder: as root, a state folder below a folder only root may enter (like
+// /root) works: the server's OS user gets the search bit on the ancestor, nothing more.
+func TestStateDirUnderPrivateFolder(t *testing.T) {
+	private := stateDir(t)
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, filepath.Join(private, "nested", "pg"))
+	if in.Port == 0 {
+		t.Fatal("no port")
+	}
+	st, err := os.Stat(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := os.FileMode(0o700)
+	if os.Geteuid() == 0 {
+		want = 0o701 // search only: the server's user can pass through, not list
+	}
+	if st.Mode().Perm() != want {
+		t.Errorf("private folder mode %v, want %v", st.Mode().Perm(), want)
+	}
+}
