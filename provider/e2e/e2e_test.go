@@ -87,6 +87,16 @@ func program(host string, port int, admin, adminPassword, appPassword, tenant st
 		}, opt); err != nil {
 			return err
 		}
+		// Adopted, not created: a role and a schema that existed before the stack.
+		legacy, err := tenantpg.NewRole(ctx, "legacy", &tenantpg.RoleArgs{Name: pulumi.String("e2e_legacy")}, opt,
+			pulumi.Import(pulumi.ID("e2e_legacy")))
+		if err != nil {
+			return err
+		}
+		if _, err := tenantpg.NewSchema(ctx, "legacy", &tenantpg.SchemaArgs{Name: pulumi.String("e2e_legacy"), Owner: legacy.Name}, opt,
+			pulumi.Import(pulumi.ID("postgres/e2e_legacy"))); err != nil {
+			return err
+		}
 		if !withTable {
 			return nil
 		}
@@ -109,7 +119,8 @@ func program(host string, port int, admin, adminPassword, appPassword, tenant st
 	}
 }
 
-// TestEngineEndToEnd: up creates the objects, an out-of-band REVOKE shows up in
+// TestEngineEndToEnd: up creates the objects and imports an existing role and schema (the
+// `import` resource option), an out-of-band REVOKE shows up in
 // `preview --refresh`, up restores it, destroy removes everything; no password is ever in the
 // CLI's output or in the state file in clear.
 func TestEngineEndToEnd(t *testing.T) {
@@ -179,8 +190,6 @@ func TestEngineEndToEnd(t *testing.T) {
 		return res
 	}
 
-	up(false)
-	// The application creates its table (a migration, not the platform's business).
 	admin := func(database, sql string) {
 		t.Helper()
 		c, err := pg.Connect(ctx, database)
@@ -192,6 +201,11 @@ func TestEngineEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
+	admin("postgres", `CREATE ROLE e2e_legacy NOLOGIN; CREATE SCHEMA e2e_legacy AUTHORIZATION e2e_legacy`)
+	if res := up(false); res.Summary.ResourceChanges == nil || (*res.Summary.ResourceChanges)["import"] != 2 {
+		t.Errorf("first up: %v, want the legacy role and schema imported", res.Summary.ResourceChanges)
+	}
+	// The application creates its table (a migration, not the platform's business).
 	admin(tenant, `CREATE TABLE app.items (tenant_id name NOT NULL DEFAULT current_user, v text); ALTER TABLE app.items OWNER TO user_owner`)
 	up(true)
 
@@ -248,7 +262,7 @@ func TestEngineEndToEnd(t *testing.T) {
 	}
 	defer c.Close(ctx)
 	var left int
-	if err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN ('user', 'user_owner')) + (SELECT count(*) FROM pg_database WHERE datname = 'user')`).Scan(&left); err != nil {
+	if err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN ('user', 'user_owner', 'e2e_legacy')) + (SELECT count(*) FROM pg_database WHERE datname = 'user')`).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
 	if left != 0 {
