@@ -5,19 +5,11 @@ import (
 	"strings"
 )
 
-// RoleSpec is a role's declared attributes. Every attribute is always spelled out in the
-// statement, so a role never inherits a surprise from PostgreSQL's defaults.
+// RoleSpec is a role's declared attributes (the same as a catalog Role) and its password.
+// Every attribute is always spelled out in the statement, so a role never inherits a surprise
+// from PostgreSQL's defaults. ConnectionLimit -1 means no limit.
 type RoleSpec struct {
-	Name        string
-	Login       bool
-	Superuser   bool
-	CreateDB    bool
-	CreateRole  bool
-	BypassRLS   bool
-	Inherit     bool
-	Replication bool
-	// ConnectionLimit -1 means no limit.
-	ConnectionLimit int
+	Role
 	// PasswordVerifier is a SCRAM verifier (ScramVerifier), never a clear password; empty means
 	// PASSWORD NULL (no password login).
 	PasswordVerifier string

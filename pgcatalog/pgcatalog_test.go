@@ -54,8 +54,8 @@ func TestStatements(t *testing.T) {
 		return s
 	}
 	got := []string{
-		must(CreateRole(RoleSpec{Name: "select", Login: true, Inherit: true, ConnectionLimit: -1, PasswordVerifier: "SCRAM-SHA-256$4096:c2FsdA==$a:b"})),
-		must(AlterRole(RoleSpec{Name: "acme_owner", ConnectionLimit: 3})),
+		must(CreateRole(RoleSpec{Role: Role{Name: "select", Login: true, Inherit: true, ConnectionLimit: -1}, PasswordVerifier: "SCRAM-SHA-256$4096:c2FsdA==$a:b"})),
+		must(AlterRole(RoleSpec{Role: Role{Name: "acme_owner", ConnectionLimit: 3}})),
 		must(CreateDatabase(DatabaseSpec{Name: "acme", Owner: "acme_owner", Template: "template0", Encoding: "UTF8"})),
 		must(CreateSchema("user", "acme_owner")),
 		must(DropSchema("user", false)),
@@ -88,9 +88,11 @@ func TestStatements(t *testing.T) {
 
 func TestStatementsRefuseBadInput(t *testing.T) {
 	for name, f := range map[string]func() (string, error){
-		"role name":        func() (string, error) { return CreateRole(RoleSpec{Name: `x"; DROP ROLE y; --`}) },
-		"clear password":   func() (string, error) { return CreateRole(RoleSpec{Name: "x", PasswordVerifier: "hunter2"}) },
-		"connection limit": func() (string, error) { return CreateRole(RoleSpec{Name: "x", ConnectionLimit: -2}) },
+		"role name": func() (string, error) { return CreateRole(RoleSpec{Role: Role{Name: `x"; DROP ROLE y; --`}}) },
+		"clear password": func() (string, error) {
+			return CreateRole(RoleSpec{Role: Role{Name: "x"}, PasswordVerifier: "hunter2"})
+		},
+		"connection limit": func() (string, error) { return CreateRole(RoleSpec{Role: Role{Name: "x", ConnectionLimit: -2}}) },
 		"encoding":         func() (string, error) { return CreateDatabase(DatabaseSpec{Name: "x", Encoding: "UTF8'; DROP"}) },
 		"privilege": func() (string, error) {
 			return Grant(GrantTarget{ObjectType: ObjectSchema, Schema: "s"}, []string{"SELECT"}, "r", false)
@@ -176,7 +178,7 @@ func TestReadCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := must(t)(CreateRole(RoleSpec{Name: "select", Login: true, Inherit: true, ConnectionLimit: 4, PasswordVerifier: verifier}))
+	role := must(t)(CreateRole(RoleSpec{Role: Role{Name: "select", Login: true, Inherit: true, ConnectionLimit: 4}, PasswordVerifier: verifier}))
 	stmts := []string{
 		role,
 		`CREATE ROLE cat_owner NOLOGIN`,

@@ -76,10 +76,10 @@ func (*Role) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResp
 }
 
 func (a RoleArgs) spec() (pgcatalog.RoleSpec, error) {
-	s := pgcatalog.RoleSpec{
+	s := pgcatalog.RoleSpec{Role: pgcatalog.Role{
 		Name: a.Name, Login: a.Login, Superuser: a.Superuser, CreateDB: a.CreateDatabase, CreateRole: a.CreateRole,
 		BypassRLS: a.BypassRowLevelSecurity, Inherit: a.Inherit, ConnectionLimit: a.ConnectionLimit,
-	}
+	}}
 	if a.Password != nil && *a.Password != "" {
 		v, err := pgcatalog.ScramVerifier(*a.Password)
 		if err != nil {
