@@ -76,7 +76,7 @@ test: tools test-deps fmt vet
 # The provider is its own Go module (pulumi/pkg stays out of the main module), so `go test ./...`
 # above does not descend into it: unit and lifecycle tests against the local PostgreSQL, the SDK
 # freshness check and the end-to-end test through the pulumi CLI.
-test-provider:
+test-provider: tool-tenantpg
 	cd provider && go test $(GO_TEST_FLAGS) ./...
 
 # Regenerates the typed Go SDK (sdk/go/tenantpg) from the provider's schema with the pulumi CLI.
