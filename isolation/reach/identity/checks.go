@@ -37,9 +37,9 @@ func (e effect) kind() model.EdgeKind {
 type scopeKind uint8
 
 const (
-	namespaced scopeKind = iota // a namespaced resource: a RoleBinding grants it in its namespace
-	clusterWide                 // a cluster-scoped resource: only a ClusterRoleBinding grants it
-	nonResource                 // a non-resource URL: only a ClusterRoleBinding grants it
+	namespaced  scopeKind = iota // a namespaced resource: a RoleBinding grants it in its namespace
+	clusterWide                  // a cluster-scoped resource: only a ClusterRoleBinding grants it
+	nonResource                  // a non-resource URL: only a ClusterRoleBinding grants it
 )
 
 // becomeVia says which identities a become permission reaches.

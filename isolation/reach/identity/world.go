@@ -56,12 +56,12 @@ type objectKey struct {
 var resources = map[schema.GroupKind]string{
 	{Kind: "Secret"}: "secrets", {Kind: "ConfigMap"}: "configmaps", {Kind: "Pod"}: "pods",
 	{Kind: "ServiceAccount"}: "serviceaccounts", {Kind: "Service"}: "services",
-	{Kind: "ReplicationController"}: "replicationcontrollers",
+	{Kind: "ReplicationController"}:     "replicationcontrollers",
 	{Group: "apps", Kind: "Deployment"}: "deployments", {Group: "apps", Kind: "StatefulSet"}: "statefulsets",
 	{Group: "apps", Kind: "DaemonSet"}: "daemonsets", {Group: "apps", Kind: "ReplicaSet"}: "replicasets",
 	{Group: "batch", Kind: "Job"}: "jobs", {Group: "batch", Kind: "CronJob"}: "cronjobs",
 	{Group: rbac.Group, Kind: "Role"}: "roles", {Group: rbac.Group, Kind: "RoleBinding"}: "rolebindings",
-	{Group: rbac.Group, Kind: "ClusterRoleBinding"}: "clusterrolebindings",
+	{Group: rbac.Group, Kind: "ClusterRoleBinding"}:     "clusterrolebindings",
 	{Group: "networking.k8s.io", Kind: "NetworkPolicy"}: "networkpolicies", {Kind: "Namespace"}: "namespaces",
 }
 
@@ -83,8 +83,8 @@ type world struct {
 	policy *rbac.Policy
 	ns     map[string]*namespace
 	// nsNames lists the namespaces of the snapshot, sorted (what a ClusterRoleBinding reaches).
-	nsNames  []string
-	objects  map[objectKey]object
+	nsNames []string
+	objects map[objectKey]object
 	// byName lists, per resource and name, the namespaces holding such an object (for a
 	// ClusterRoleBinding's resourceNames rule); built on first use.
 	byName map[[2]string][]string
