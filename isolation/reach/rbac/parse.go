@@ -224,11 +224,13 @@ func (p *Policy) aggregate() {
 	}
 	// Iterate to the fixed point: each round adds what members gained the round before; rules
 	// only grow and are finite, so it ends (within len(aggregated)+1 rounds).
-	seen := make([]map[string]bool, len(aggregated))
+	// seen[i] maps a rule of aggregated role i to its index in Rules. A written rule that a member
+	// also holds (what the controller wrote) is attributed to that member.
+	seen := make([]map[string]int, len(aggregated))
 	for i, r := range aggregated {
-		seen[i] = map[string]bool{}
-		for _, x := range r.Rules {
-			seen[i][x.key()] = true
+		seen[i] = map[string]int{}
+		for j, x := range r.Rules {
+			seen[i][x.key()] = j
 		}
 	}
 	for changed := true; changed; {
@@ -236,13 +238,20 @@ func (p *Policy) aggregate() {
 		for i, r := range aggregated {
 			for _, m := range members[i] {
 				for _, x := range m.Rules {
-					if k := x.key(); !seen[i][k] {
-						seen[i][k] = true
-						from := x.From
-						if from == "" {
-							from = m.Name
-						}
+					from := x.From
+					if from == "" {
+						from = m.Name
+					}
+					k := x.key()
+					j, ok := seen[i][k]
+					switch {
+					case !ok:
+						seen[i][k] = len(r.Rules)
 						r.Rules = append(r.Rules, SourcedRule{Rule: x.Rule, From: from})
+						changed = true
+					case from != r.Name && (r.Rules[j].From == "" || r.Rules[j].From == m.Name && from != m.Name):
+						// attribute to the role the rule comes from, as deep as it is known
+						r.Rules[j].From = from
 						changed = true
 					}
 				}

@@ -101,9 +101,9 @@ func binding(kind, ns, name, roleKind, role string, subjects ...map[string]any) 
 func TestAggregation(t *testing.T) {
 	sel := func(k string) map[string]any { return map[string]any{"matchLabels": map[string]any{k: "true"}} }
 	objs := []unstructured.Unstructured{
-		// edit aggregates the two labelled roles; written is stale (one rule of the controller's
-		// last run) and is kept.
-		clusterRole("edit", map[string]string{"agg-admin": "true"}, []any{rule([]any{"get"}, []any{""}, []any{"events"})}, sel("agg-edit")),
+		// edit aggregates the two labelled roles; written is stale (a rule of the controller's
+		// last run, and one rule of a part, which is attributed to that part) and is kept.
+		clusterRole("edit", map[string]string{"agg-admin": "true"}, []any{rule([]any{"get"}, []any{""}, []any{"events"}), rule([]any{"get"}, []any{""}, []any{"secrets"})}, sel("agg-edit")),
 		clusterRole("edit-secrets", map[string]string{"agg-edit": "true"}, []any{rule([]any{"get"}, []any{""}, []any{"secrets"})}),
 		clusterRole("edit-apps", map[string]string{"agg-edit": "true"}, []any{rule([]any{"create"}, []any{"apps"}, []any{"deployments"})}),
 		// admin aggregates edit (an aggregated role): transitive.
@@ -131,13 +131,13 @@ func TestAggregation(t *testing.T) {
 	tests := map[string][]string{
 		"edit": {
 			`verbs=[get] apiGroups=[""] resources=[events] from `,
-			`verbs=[create] apiGroups=[apps] resources=[deployments] from edit-apps`,
 			`verbs=[get] apiGroups=[""] resources=[secrets] from edit-secrets`,
+			`verbs=[create] apiGroups=[apps] resources=[deployments] from edit-apps`,
 		},
 		"admin": {
 			`verbs=[get] apiGroups=[""] resources=[events] from edit`,
-			`verbs=[create] apiGroups=[apps] resources=[deployments] from edit-apps`,
 			`verbs=[get] apiGroups=[""] resources=[secrets] from edit-secrets`,
+			`verbs=[create] apiGroups=[apps] resources=[deployments] from edit-apps`,
 		},
 		"self":   {`verbs=[get] apiGroups=[""] resources=[pods] from `},
 		"empty":  nil,
