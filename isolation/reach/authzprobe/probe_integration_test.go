@@ -48,7 +48,9 @@ func (c cluster) namespace(name, tenant string) {
 	if _, err := c.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{stacks.LabelTenant: tenant}}}, metav1.CreateOptions{}); err != nil {
 		c.t.Fatal(err)
 	}
-	c.cleanup(func(ctx context.Context) error { return c.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}) })
+	c.cleanup(func(ctx context.Context) error {
+		return c.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+	})
 }
 
 func (c cluster) serviceAccount(ns, name string) {
@@ -70,7 +72,9 @@ func (c cluster) clusterRole(r *rbacv1.ClusterRole) {
 	if _, err := c.cs.RbacV1().ClusterRoles().Create(context.Background(), r, metav1.CreateOptions{}); err != nil {
 		c.t.Fatal(err)
 	}
-	c.cleanup(func(ctx context.Context) error { return c.cs.RbacV1().ClusterRoles().Delete(ctx, r.Name, metav1.DeleteOptions{}) })
+	c.cleanup(func(ctx context.Context) error {
+		return c.cs.RbacV1().ClusterRoles().Delete(ctx, r.Name, metav1.DeleteOptions{})
+	})
 }
 
 func (c cluster) roleBinding(ns, name, roleKind, role string, subjects ...rbacv1.Subject) {
@@ -87,7 +91,9 @@ func (c cluster) clusterRoleBinding(name, role string, subjects ...rbacv1.Subjec
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
 		c.t.Fatal(err)
 	}
-	c.cleanup(func(ctx context.Context) error { return c.cs.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{}) })
+	c.cleanup(func(ctx context.Context) error {
+		return c.cs.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
+	})
 }
 
 func (c cluster) can(user rbac.User, a rbac.Attributes) bool {
