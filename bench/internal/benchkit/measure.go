@@ -3,7 +3,9 @@ package benchkit
 import (
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -54,4 +56,37 @@ func ChildrenCPUTime() time.Duration {
 	var children syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
 	return time.Duration(children.Utime.Nano()) + time.Duration(children.Stime.Nano())
+}
+
+// InUse is the memory the Go runtime holds from the OS (mapped minus released), the part of the
+// process's resident set the program accounts for.
+func InUse() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64() - sample[1].Value.Uint64()
+}
+
+// PeakMemory samples InUse every 5 ms while run runs and returns the peak.
+func PeakMemory(run func()) uint64 {
+	var peak uint64
+	read := func() { peak = max(peak, InUse()) }
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	})
+	run()
+	close(done)
+	wg.Wait()
+	read()
+	return peak
 }

@@ -177,7 +177,14 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 			a.path(src, e.to, e, func() []model.EvidenceStep { return a.evidence(src, s, p, e, via) })
 			continue
 		}
-		ev := func() []model.EvidenceStep { return a.evidence(src, s, p, e, via) }
+		// One chain serves every target: the edges share it rather than each building its own.
+		var chain []model.EvidenceStep
+		ev := func() []model.EvidenceStep {
+			if chain == nil {
+				chain = a.evidence(src, s, p, e, via)
+			}
+			return chain
+		}
 		a.path(src, isolation.Platform, e, ev)
 		for _, t := range a.w.tenants {
 			a.path(src, t, e, ev)

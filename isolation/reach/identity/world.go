@@ -123,7 +123,7 @@ func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.Pla
 	objs := snap.Kubernetes
 	for i := range objs {
 		if u := &objs[i]; u.GetKind() == "Namespace" && u.GroupVersionKind().Group == "" {
-			n := w.namespace(u.GetName(), u.GetLabels()[stacks.LabelTenant])
+			n := w.namespace(u.GetName(), metaValue(u, "labels", stacks.LabelTenant))
 			if n.owner != "" && n.owner != isolation.Platform {
 				tenants[n.owner] = true
 			}
@@ -143,12 +143,12 @@ func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.Pla
 			owner = n.owner
 			if n.shared {
 				owner = isolation.Platform
-				if l := u.GetLabels()[stacks.LabelTenant]; l != "" {
+				if l := metaValue(u, "labels", stacks.LabelTenant); l != "" {
 					owner = l
 					shared[l], tenants[l] = true, true
 				}
 			}
-		} else if l := u.GetLabels()[stacks.LabelTenant]; l != "" {
+		} else if l := metaValue(u, "labels", stacks.LabelTenant); l != "" {
 			owner = l
 		} else {
 			owner = isolation.Platform
@@ -162,7 +162,7 @@ func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.Pla
 			}
 		case "Secret":
 			if t, _, _ := unstructured.NestedString(u.Object, "type"); t == "kubernetes.io/service-account-token" {
-				if o.sa = u.GetAnnotations()["kubernetes.io/service-account.name"]; o.sa != "" {
+				if o.sa = metaValue(u, "annotations", "kubernetes.io/service-account.name"); o.sa != "" {
 					w.tokens[nsName] = append(w.tokens[nsName], o.sa)
 				}
 			}
@@ -340,4 +340,13 @@ func (w *world) sharedNameOwner(name string) string {
 		}
 	}
 	return best
+}
+
+// metaValue reads one label or annotation without copying the object's map (GetLabels does, and
+// a fleet's snapshot holds a hundred thousand objects).
+func metaValue(u *unstructured.Unstructured, field, key string) string {
+	meta, _ := u.Object["metadata"].(map[string]any)
+	m, _ := meta[field].(map[string]any)
+	v, _ := m[key].(string)
+	return v
 }
