@@ -97,7 +97,7 @@ func Analyze(ctx context.Context, s *model.Scope, snap *inventory.Snapshot, b *m
 	w.noteCoverage(b)
 	a := &kubeAnalysis{w: w, b: b, hits: map[*rbac.Role][]hit{}, exps: map[*rbac.Binding][]*exposure{},
 		closures: map[rbac.Subject][]inherited{}, parties: map[rbac.Subject]parties{},
-		parts: map[string]map[string][]model.EvidenceStep{}, noteRoles: map[string]bool{}}
+		parts: map[string]map[string]partGrant{}, noteRoles: map[string]bool{}}
 	if err := a.run(ctx); err != nil {
 		return nil, fmt.Errorf("identity routes: %w", err)
 	}

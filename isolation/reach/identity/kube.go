@@ -56,7 +56,7 @@ type hit struct {
 // foldPairs bounds the edges one grant may fan out to: a grant from every tenant to every tenant
 // (system:authenticated bound to cluster-admin) is drawn as one escalation edge per tenant to
 // the platform, its evidence saying it reaches every tenant, instead of N² edges.
-const foldPairs = 200_000
+var foldPairs = 200_000
 
 // kubeAnalysis finds the Kubernetes identity edges of one snapshot.
 type kubeAnalysis struct {
@@ -67,7 +67,7 @@ type kubeAnalysis struct {
 	closures  map[rbac.Subject][]inherited
 	parties   map[rbac.Subject]parties
 	grants    []Grant
-	parts     map[string]map[string][]model.EvidenceStep // source (or everyParty) → part → evidence
+	parts     map[string]map[string]partGrant // source (or everyParty) → part → grant
 	noteRoles map[string]bool
 }
 
@@ -149,22 +149,18 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 	srcs := a.sources(p)
 	if e.c.part != "" {
 		if p.all {
-			a.part(everyParty, e.c.part, func() []model.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
+			a.part(everyParty, e.c.part, p.fold, func() []model.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
 			return
 		}
 		for _, src := range srcs {
-			a.part(src, e.c.part, func() []model.EvidenceStep { return a.evidence(src, s, p, e, via) })
+			a.part(src, e.c.part, p.fold, func() []model.EvidenceStep { return a.evidence(src, s, p, e, via) })
 		}
 		return
 	}
-	targets := 1
-	if e.to == everyParty {
-		targets = len(a.w.tenants) + 1
-	}
-	fold := len(srcs)*targets > foldPairs
+	fold := p.fold || len(srcs)*a.targetCount(e) > foldPairs
 	for _, src := range srcs {
 		if e.becomes != nil && e.to == isolation.Platform {
-			a.inherit(src, p, s, e, via)
+			a.inherit(src, p, s, e, via, fold)
 		}
 		if fold {
 			a.path(src, isolation.Platform, e, func() []model.EvidenceStep {
@@ -192,16 +188,30 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 	}
 }
 
+// targetCount is how many parties an exposure reaches.
+func (a *kubeAnalysis) targetCount(e *exposure) int {
+	if e.to == everyParty || e.c.part != "" {
+		return len(a.w.tenants) + 1
+	}
+	return 1
+}
+
 func (a *kubeAnalysis) path(from, to string, e *exposure, ev func() []model.EvidenceStep) {
 	a.b.Add(model.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev})
 }
 
-func (a *kubeAnalysis) part(src, part string, ev func() []model.EvidenceStep) {
+// partGrant is one half of a conjunctive escalation held by a tenant (or every tenant).
+type partGrant struct {
+	steps []model.EvidenceStep
+	fold  bool
+}
+
+func (a *kubeAnalysis) part(src, part string, fold bool, ev func() []model.EvidenceStep) {
 	if a.parts[src] == nil {
-		a.parts[src] = map[string][]model.EvidenceStep{}
+		a.parts[src] = map[string]partGrant{}
 	}
 	if _, ok := a.parts[src][part]; !ok {
-		a.parts[src][part] = ev()
+		a.parts[src][part] = partGrant{steps: ev(), fold: fold}
 	}
 }
 
@@ -209,26 +219,35 @@ func (a *kubeAnalysis) part(src, part string, ev func() []model.EvidenceStep) {
 // CertificateSigningRequest (the approval subresource and a client-certificate signer).
 func (a *kubeAnalysis) conjunctions() {
 	all := a.parts[everyParty]
+	parties := append([]string{isolation.Platform}, a.w.tenants...)
 	for _, src := range a.w.tenants {
 		own := a.parts[src]
 		var steps []model.EvidenceStep
-		ok := true
+		ok, everyone, fold := true, true, false
 		for _, part := range []string{partCSRApproval, partCSRSigner} {
-			ev, has := own[part]
-			if !has {
-				ev, has = all[part]
+			g, has := own[part]
+			if has {
+				everyone = false
+			} else {
+				g, has = all[part]
 			}
 			if !has {
 				ok = false
 				break
 			}
-			steps = append(steps, ev...)
+			steps = append(steps, g.steps...)
+			fold = fold || g.fold
 		}
 		if !ok {
 			continue
 		}
 		steps = append(steps, model.EvidenceStep{Kind: "escalation", Detail: "approving CertificateSigningRequests for a client-certificate signer mints a certificate for any user and group, system:masters included"})
-		for _, to := range append([]string{isolation.Platform}, a.w.tenants...) {
+		targets := parties
+		if fold || everyone && len(a.w.tenants)*len(parties) > foldPairs {
+			targets = parties[:1]
+			steps = append(steps, model.EvidenceStep{Kind: "fold", Detail: "every tenant holds this; its edges are folded into one per tenant to the platform"})
+		}
+		for _, to := range targets {
 			a.b.Add(model.Path{From: src, To: to, Kind: model.KindIdentityEscalation, Evidence: func() []model.EvidenceStep { return steps }})
 		}
 	}
@@ -250,7 +269,7 @@ type viaStep struct {
 
 // inherit gives the tenant src, which can become the platform identity e.becomes, everything
 // that identity (and any platform identity it can become in turn) may do.
-func (a *kubeAnalysis) inherit(src string, p parties, s rbac.Subject, e *exposure, via []viaStep) {
+func (a *kubeAnalysis) inherit(src string, p parties, s rbac.Subject, e *exposure, via []viaStep, fold bool) {
 	if len(via) > 0 {
 		return // closure already followed the chain
 	}
@@ -260,7 +279,9 @@ func (a *kubeAnalysis) inherit(src string, p parties, s rbac.Subject, e *exposur
 		if x.becomes != nil && x.to == isolation.Platform {
 			continue // the closure lists what it leads to
 		}
-		xp := parties{tenants: []string{src}, how: "acting as " + e.becomes.String()}
+		// What all the grant's tenants inherit is folded when they are too many to draw pairwise.
+		xfold := fold || len(a.sources(p))*a.targetCount(x) > foldPairs
+		xp := parties{tenants: []string{src}, how: "acting as " + e.becomes.String(), fold: xfold}
 		a.fanOut(xp, *e.becomes, x, append(slices.Clone(chain), in.via...))
 	}
 }

@@ -40,6 +40,8 @@ type parties struct {
 	platform bool
 	// how says why, for evidence.
 	how string
+	// fold: the edges are folded to the platform (see foldPairs).
+	fold bool
 }
 
 func (p parties) hasTenant() bool { return p.all || len(p.tenants) > 0 }
