@@ -3,6 +3,7 @@ package identity_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	. "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
@@ -339,5 +341,39 @@ func TestGrants(t *testing.T) {
 	want := []string{"ServiceAccount t-acme/t-acme create pods/exec create pods/exec in namespace t-globex → globex identity-impersonation"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("grants (-want +got):\n%s", diff)
+	}
+}
+
+// TestFederatedCredentialSubjects: the Azure analysis reads federated credential subjects
+// against the cluster's ServiceAccounts (a tenant namespace's, a shared tenant's labelled one).
+func TestFederatedCredentialSubjects(t *testing.T) {
+	const sub = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-globex-test/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-globex-test"
+	doc := `[
+	 {"id": "` + sub + `", "name": "id-globex-test", "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "properties": {"principalId": "p-globex"}},
+	 {"id": "` + sub + `/federatedIdentityCredentials/own", "name": "own", "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+	  "properties": {"issuer": "https://oidc.example/", "subject": "system:serviceaccount:t-globex:t-globex", "audiences": ["api://AzureADTokenExchange"]}},
+	 {"id": "` + sub + `/federatedIdentityCredentials/acme", "name": "acme", "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+	  "properties": {"issuer": "https://oidc.example/", "subject": "system:serviceaccount:t-acme:anything", "audiences": ["api://AzureADTokenExchange"]}},
+	 {"id": "` + sub + `/federatedIdentityCredentials/initech", "name": "initech", "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+	  "properties": {"issuer": "https://oidc.example/", "subject": "system:serviceaccount:shared-tenants:t-initech", "audiences": ["api://AzureADTokenExchange"]}},
+	 {"id": "` + sub + `/federatedIdentityCredentials/shared-wildcard", "name": "shared-wildcard", "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+	  "properties": {"issuer": "https://oidc.example/", "subject": "system:serviceaccount:shared-tenants:t-umb*", "audiences": ["api://AzureADTokenExchange"]}}
+	]`
+	var az []inventory.AzureResource
+	if err := json.Unmarshal([]byte(doc), &az); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := model.NewScope(Env(), tenants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := model.NewBuilder(sc)
+	if _, err := identity.Analyze(context.Background(), sc, &inventory.Snapshot{Kubernetes: Fleet(tenants()...), Azure: az}, b,
+		identity.WithAzure(azureidentity.WithTrustedIssuers("https://oidc.example/"))); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"acme→globex federated-credential", "initech→globex federated-credential", "umbrella→globex federated-credential"}
+	if diff := cmp.Diff(want, edges(b.Graph("snapshot"))); diff != "" {
+		t.Errorf("edges (-want +got):\n%s", diff)
 	}
 }
