@@ -84,25 +84,18 @@ func TestScale(t *testing.T) {
 	if os.Getenv("TENANTCTL_SCALE_CHECK") != "1" {
 		t.Skip("set TENANTCTL_SCALE_CHECK=1 to assert the scale targets")
 	}
-	best := func(n int) (cpu, wall time.Duration, peak uint64) {
+	best := func(n int) (time.Duration, time.Duration, uint64) {
 		f, err := Generate(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cpu, wall = time.Duration(1<<62), time.Duration(1<<62)
-		for range 3 {
-			runtime.GC()
-			c0, w0 := benchkit.CPUTime(), time.Now()
-			peak = max(peak, benchkit.PeakMemory(func() {
-				g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
-				if err != nil {
-					t.Fatal(err)
-				}
-				check(t, f, g)
-			}))
-			cpu, wall = min(cpu, benchkit.CPUTime()-c0), min(wall, time.Since(w0))
-		}
-		return cpu, wall, peak
+		return benchkit.BestOf(3, func() {
+			g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, f, g)
+		})
 	}
 	smallCPU, smallWall, _ := best(1_000)
 	largeCPU, largeWall, peak := best(10_000)

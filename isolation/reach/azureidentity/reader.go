@@ -6,7 +6,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
@@ -67,7 +66,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 		out = append(out, r)
 		return nil
 	}
-	if err := drain(ctx, "role assignments", assignments.NewListForSubscriptionPager(nil), func(p armauthorization.RoleAssignmentsClientListForSubscriptionResponse) error {
+	if err := azure.Drain(ctx, "role assignments", assignments.NewListForSubscriptionPager(nil), func(p armauthorization.RoleAssignmentsClientListForSubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeRoleAssignment, nil); err != nil {
 				return err
@@ -77,7 +76,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := drain(ctx, "role definitions", definitions.NewListPager("/subscriptions/"+subscriptionID, nil), func(p armauthorization.RoleDefinitionsClientListResponse) error {
+	if err := azure.Drain(ctx, "role definitions", definitions.NewListPager("/subscriptions/"+subscriptionID, nil), func(p armauthorization.RoleDefinitionsClientListResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeRoleDefinition, nil); err != nil {
 				return err
@@ -87,7 +86,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := drain(ctx, "key vaults", vaults.NewListBySubscriptionPager(nil), func(p armkeyvault.VaultsClientListBySubscriptionResponse) error {
+	if err := azure.Drain(ctx, "key vaults", vaults.NewListBySubscriptionPager(nil), func(p armkeyvault.VaultsClientListBySubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeVault, v.Tags); err != nil {
 				return err
@@ -98,7 +97,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 		return nil, err
 	}
 	var ids []*armmsi.Identity
-	if err := drain(ctx, "user-assigned identities", identities.NewListBySubscriptionPager(nil), func(p armmsi.UserAssignedIdentitiesClientListBySubscriptionResponse) error {
+	if err := azure.Drain(ctx, "user-assigned identities", identities.NewListBySubscriptionPager(nil), func(p armmsi.UserAssignedIdentitiesClientListBySubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeIdentity, v.Tags); err != nil {
 				return err
@@ -113,7 +112,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	for _, id := range ids {
 		group, name := resourceGroup(deref(id.ID)), deref(id.Name)
 		what := "federated identity credentials of " + deref(id.ID)
-		if err := drain(ctx, what, credentials.NewListPager(group, name, nil), func(p armmsi.FederatedIdentityCredentialsClientListResponse) error {
+		if err := azure.Drain(ctx, what, credentials.NewListPager(group, name, nil), func(p armmsi.FederatedIdentityCredentialsClientListResponse) error {
 			for _, v := range p.Value {
 				if err := add(v, v.ID, v.Name, TypeFederatedCredential, nil); err != nil {
 					return err
@@ -125,20 +124,6 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 		}
 	}
 	return out, nil
-}
-
-// drain reads every page of a pager.
-func drain[T any](ctx context.Context, what string, pager *runtime.Pager[T], page func(T) error) error {
-	for pager.More() {
-		p, err := pager.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", what, err)
-		}
-		if err := page(p); err != nil {
-			return fmt.Errorf("list %s: %w", what, err)
-		}
-	}
-	return nil
 }
 
 func deref(p *string) string {
