@@ -3,8 +3,6 @@ package identitybench
 import (
 	"context"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"testing"
 	"time"
 
@@ -71,22 +69,7 @@ func benchmarkAnalyze(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	base := benchkit.InUse()
-	cpu0 := benchkit.CPUTime()
-	b.ResetTimer()
-	var peak uint64
-	for b.Loop() {
-		peak = max(peak, benchkit.PeakMemory(func() { check(b, f, analyze(b, f)) }))
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(f.Objects), "objects")
-	b.ReportMetric(float64(f.RBACBindings), "bindings")
-	b.ReportMetric(float64(base)/(1<<20), "fleet-MiB")
-	b.ReportMetric(float64(benchkit.CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
-	b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "analysis-MiB")
+	benchkit.MeasureLoop(b, f.Objects, map[string]float64{"bindings": float64(f.RBACBindings)}, func() { check(b, f, analyze(b, f)) })
 }
 
 // BenchmarkIdentity1k and BenchmarkIdentity10k analyse generated fleets of 1,000 and 10,000

@@ -3,8 +3,6 @@ package reachbench
 import (
 	"context"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"testing"
 	"time"
 
@@ -29,28 +27,13 @@ func benchmarkAnalyze(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	runtime.GC()
-	debug.FreeOSMemory()
-	base := benchkit.InUse()
-	cpu0 := benchkit.CPUTime()
-	b.ResetTimer()
-	var peak uint64
-	for b.Loop() {
-		peak = max(peak, benchkit.PeakMemory(func() {
-			g, err := reach.Analyze(ctx, f.Env, f.Bindings, f.Snapshot)
-			if err != nil {
-				b.Fatal(err)
-			}
-			check(b, f, g)
-		}))
-	}
-	b.StopTimer()
-	// Reported after the loop: ResetTimer drops metrics reported before it.
-	b.ReportMetric(float64(f.Objects), "objects")
-	b.ReportMetric(float64(base)/(1<<20), "fleet-MiB")
-	b.ReportMetric(float64(benchkit.CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
-	b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "analysis-MiB")
+	benchkit.MeasureLoop(b, f.Objects, nil, func() {
+		g, err := reach.Analyze(ctx, f.Env, f.Bindings, f.Snapshot)
+		if err != nil {
+			b.Fatal(err)
+		}
+		check(b, f, g)
+	})
 }
 
 // BenchmarkAnalyze1k and BenchmarkAnalyze10k analyse generated fleets of 1,000 and 10,000

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -103,4 +105,31 @@ func BestOf(runs int, fn func()) (cpu, wall time.Duration, peak uint64) {
 		cpu, wall = min(cpu, CPUTime()-c0), min(wall, time.Since(w0))
 	}
 	return cpu, wall, peak
+}
+
+// MeasureLoop runs one iteration of a benchmark per b.Loop and reports, besides time and
+// allocations, the fleet's size (objects), the memory the fleet held before (fleet-MiB), the
+// process's CPU time per iteration (cpu-ms/op: under a loaded machine it says what the work costs
+// when wall time cannot), the peak memory in use while it ran (peak-MiB) and the part above the
+// fleet (analysis-MiB). extra metrics are reported as given.
+func MeasureLoop(b *testing.B, objects int, extra map[string]float64, run func()) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	base := InUse()
+	cpu0 := CPUTime()
+	b.ResetTimer()
+	var peak uint64
+	for b.Loop() {
+		peak = max(peak, PeakMemory(run))
+	}
+	b.StopTimer()
+	// Reported after the loop: ResetTimer drops metrics reported before it.
+	b.ReportMetric(float64(objects), "objects")
+	for unit, v := range extra {
+		b.ReportMetric(v, unit)
+	}
+	b.ReportMetric(float64(base)/(1<<20), "fleet-MiB")
+	b.ReportMetric(float64(CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "analysis-MiB")
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/isolation/reach/azure"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
 )
@@ -209,7 +210,7 @@ func (w *world) clientOptions() arm.ClientOptions {
 
 func (w *world) read(t *testing.T) []inventory.AzureResource {
 	t.Helper()
-	res, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azureidentity.WithClientOptions(w.clientOptions()))
+	res, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azure.WithClientOptions(w.clientOptions()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +430,7 @@ func TestReadFailure(t *testing.T) {
 			resp.AddResponseError(http.StatusForbidden, "AuthorizationFailed")
 			return
 		}}})
-	_, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azureidentity.WithClientOptions(opts))
+	_, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azure.WithClientOptions(opts))
 	if err == nil || !strings.Contains(err.Error(), "list key vaults") || !strings.Contains(err.Error(), "AuthorizationFailed") {
 		t.Errorf("Read error = %v, want the failed vault list", err)
 	}

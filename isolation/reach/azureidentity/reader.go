@@ -14,21 +14,14 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/azure"
 )
 
-// ReadOption tunes Read.
-type ReadOption func(*arm.ClientOptions)
-
-// WithClientOptions sets the ARM client options of every client (a fake transport in tests, a
-// sovereign cloud, retry policy).
-func WithClientOptions(o arm.ClientOptions) ReadOption {
-	return func(c *arm.ClientOptions) { *c = o }
-}
-
 // Read lists what the identity analysis needs in one subscription: every role assignment and
 // role definition (built-in and custom) visible at the subscription, Key Vaults with their access
 // policies, user-assigned identities and each identity's federated credentials. Each becomes an
 // inventory resource whose Raw is the SDK value marshalled back to ARM JSON, as the network
 // reader (isolation/reach/azure.Read) does. Any failed list fails the read.
-func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID string, opts ...ReadOption) ([]inventory.AzureResource, error) {
+//
+// Options are the network reader's (azure.WithClientOptions), so one set serves both readers.
+func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID string, opts ...azure.ReadOption) ([]inventory.AzureResource, error) {
 	var co arm.ClientOptions
 	for _, o := range opts {
 		o(&co)
