@@ -162,7 +162,11 @@ func (a *analysis) assignments(ctx context.Context) error {
 		}
 		scope := r.props.str("scope")
 		if scope == "" {
-			scope = strings.TrimSuffix(r.id[:max(0, strings.LastIndex(strings.ToLower(r.id), "/providers/microsoft.authorization/roleassignments/"))], "/")
+			var ok bool
+			if scope, ok = extensionScope(r.id, "/providers/microsoft.authorization/roleassignments/"); !ok {
+				a.b.Unresolved("%s: role assignment without a scope", r.id)
+				continue
+			}
 		}
 		defID := r.props.str("roleDefinitionId")
 		def := a.defs[lower(lastSegment(defID))]
@@ -352,8 +356,11 @@ func (a *analysis) federated(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// the identity the credential belongs to
-		identity := strings.TrimSuffix(f.id[:max(0, strings.LastIndex(strings.ToLower(f.id), "/federatedidentitycredentials/"))], "/")
+		identity, ok := extensionScope(f.id, "/federatedidentitycredentials/")
+		if !ok {
+			a.b.Unresolved("%s: not a federated credential of an identity", f.id)
+			continue
+		}
 		owner, known := a.identities[lower(identity)]
 		if !known {
 			o := a.s.ownersOf(identity)
@@ -453,4 +460,15 @@ func expressionSubject(expr string) string {
 		return rest[1 : j+1]
 	}
 	return ""
+}
+
+// extensionScope cuts an id at its last marker ("/providers/Microsoft.Authorization/
+// roleAssignments/", "/federatedIdentityCredentials/", compared in lower case): what comes before
+// is the scope the resource belongs to.
+func extensionScope(id, marker string) (string, bool) {
+	i := strings.LastIndex(strings.ToLower(id), marker)
+	if i <= 0 {
+		return "", false
+	}
+	return id[:i], true
 }

@@ -377,3 +377,18 @@ func TestFederatedCredentialSubjects(t *testing.T) {
 		t.Errorf("edges (-want +got):\n%s", diff)
 	}
 }
+
+// TestMalformedRBAC: a snapshot with a malformed binding is refused with an error naming the
+// object and the field, not analysed in part.
+func TestMalformedRBAC(t *testing.T) {
+	bad := RoleBinding(globexNS, "broken", "edit", nil, SA(acmeNS, acmeSA))
+	bad.Object["roleRef"] = "edit"
+	sc, err := model.NewScope(Env(), tenants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = identity.Analyze(context.Background(), sc, &inventory.Snapshot{Kubernetes: append(Fleet(tenants()...), bad)}, model.NewBuilder(sc))
+	if err == nil || err.Error() != "RBAC objects: RoleBinding t-globex/broken: roleRef: missing or not an object" {
+		t.Errorf("error = %v", err)
+	}
+}

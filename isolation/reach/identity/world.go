@@ -107,7 +107,7 @@ func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.Pla
 	w.platform = newPlatformPrincipals(declared)
 	policy, err := rbac.Parse(snap.Kubernetes)
 	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
+		return nil, fmt.Errorf("RBAC objects: %w", err)
 	}
 	w.policy = policy
 	tenants := map[string]bool{}
