@@ -2,6 +2,7 @@ package authzprobe_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -191,6 +192,9 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := builder.Graph("snapshot")
+	if out, err := json.Marshal(g); err != nil || strings.Contains(string(out), "canary-identity-5e1f") {
+		t.Errorf("the graph holds the Secret's value (or cannot be written: %v)", err)
+	}
 
 	type route struct {
 		account, binding, check, to string
