@@ -143,6 +143,20 @@ type EnvironmentSpec struct {
 	Azure                *AzureSpec        `yaml:"azure,omitempty" json:"azure,omitempty"`
 	AllowedRoutes        []AllowedRoute    `yaml:"allowedRoutes,omitempty" json:"allowedRoutes,omitempty"`
 	Labels               map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// PlatformPrincipals declares the Kubernetes identities that are the platform's (operators'
+	// users and groups, agents' ServiceAccounts), beyond Kubernetes' own system: identities and
+	// the ServiceAccounts of platform namespaces. The identity analysis never counts a declared
+	// principal as a tenant's, even where a binding in a tenant's scope names it.
+	PlatformPrincipals []PlatformPrincipal `yaml:"platformPrincipals,omitempty" json:"platformPrincipals,omitempty"`
+}
+
+// PlatformPrincipal is one Kubernetes identity of the platform, as an RBAC subject names it.
+type PlatformPrincipal struct {
+	// Kind is User, Group or ServiceAccount.
+	Kind      string `yaml:"kind" json:"kind"`
+	Name      string `yaml:"name" json:"name"`
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Reason    string `yaml:"reason,omitempty" json:"reason,omitempty"`
 }
 
 // HubSpec is the environment's hub VNet; silo VNets peer to it and to nothing else.

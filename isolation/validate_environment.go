@@ -121,7 +121,33 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 			errs.at(d, f+".reason", "required: say why this cross-tenant route is legitimate")
 		}
 	}
+	checkPlatformPrincipals(errs, d, s.PlatformPrincipals)
 	return entry
+}
+
+func checkPlatformPrincipals(errs *errorList, d *document, list []PlatformPrincipal) {
+	for i, p := range list {
+		f := indexPath("spec.platformPrincipals", i)
+		switch p.Kind {
+		case "User", "Group":
+			if p.Namespace != "" {
+				errs.at(d, f+".namespace", "only a ServiceAccount has a namespace")
+			}
+		case "ServiceAccount":
+			if p.Namespace == "" {
+				errs.at(d, f+".namespace", "required for a ServiceAccount")
+			} else if pr := dnsLabelProblem(p.Namespace); pr != "" {
+				errs.at(d, f+".namespace", "%s is not a namespace name: %s", shown(p.Namespace), pr)
+			}
+		case "":
+			errs.at(d, f+".kind", "required: User, Group or ServiceAccount")
+		default:
+			errs.at(d, f+".kind", "unknown kind %s; want User, Group or ServiceAccount", shown(p.Kind))
+		}
+		if p.Name == "" {
+			errs.at(d, f+".name", "required")
+		}
+	}
 }
 
 func checkSharedCluster(errs *errorList, d *document, entry *envEntry) {

@@ -72,6 +72,14 @@ func TestEnvironmentRules(t *testing.T) {
 			{f, "spec.allowedRoutes[1].to", "a route from a tenant to itself never crosses a boundary", 29},
 			{f, "spec.allowedRoutes[1].to", `no binding declares tenant "a"`, 29},
 		}},
+		{"platform principals", func(t *testing.T) string {
+			return sub(t, devEnv, "  allowedRoutes: []\n", "  allowedRoutes: []\n  platformPrincipals:\n    - {kind: Group, name: platform-admins}\n"+
+				"    - {kind: ServiceAccount, name: agent}\n    - {kind: Robot, name: r2}\n    - {kind: User, name: ops, namespace: x}\n")
+		}, []wantErr{
+			{f, "spec.platformPrincipals[1].namespace", "required for a ServiceAccount", 27},
+			{f, "spec.platformPrincipals[2].kind", `unknown kind "Robot"`, 28},
+			{f, "spec.platformPrincipals[3].namespace", "only a ServiceAccount has a namespace", 29},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

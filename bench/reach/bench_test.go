@@ -3,14 +3,10 @@ package reachbench
 import (
 	"context"
 	"os"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"github.com/connectsoft/tenantctl/isolation/reach"
 )
 
@@ -25,77 +21,19 @@ func check(tb testing.TB, f *Fleet, g *reach.Graph) {
 	}
 }
 
-// inUse is the memory the Go runtime holds from the OS (mapped minus released), the part of the
-// process's resident set the program accounts for.
-func inUse() uint64 {
-	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(sample)
-	return sample[0].Value.Uint64() - sample[1].Value.Uint64()
-}
-
-// cpuTime is the process's user+system CPU time: under a loaded machine it says what the work
-// costs when wall time cannot.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakMemory samples the memory in use while run runs.
-func peakMemory(run func()) uint64 {
-	var peak uint64
-	read := func() { peak = max(peak, inUse()) }
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	})
-	run()
-	close(done)
-	wg.Wait()
-	read()
-	return peak
-}
-
 func benchmarkAnalyze(b *testing.B, n int) {
 	f, err := Generate(n)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	runtime.GC()
-	debug.FreeOSMemory()
-	base := inUse()
-	cpu0 := cpuTime()
-	b.ResetTimer()
-	var peak uint64
-	for b.Loop() {
-		peak = max(peak, peakMemory(func() {
-			g, err := reach.Analyze(ctx, f.Env, f.Bindings, f.Snapshot)
-			if err != nil {
-				b.Fatal(err)
-			}
-			check(b, f, g)
-		}))
-	}
-	b.StopTimer()
-	// Reported after the loop: ResetTimer drops metrics reported before it.
-	b.ReportMetric(float64(f.Objects), "objects")
-	b.ReportMetric(float64(base)/(1<<20), "fleet-MiB")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
-	b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "analysis-MiB")
+	benchkit.MeasureLoop(b, f.Objects, nil, func() {
+		g, err := reach.Analyze(ctx, f.Env, f.Bindings, f.Snapshot)
+		if err != nil {
+			b.Fatal(err)
+		}
+		check(b, f, g)
+	})
 }
 
 // BenchmarkAnalyze1k and BenchmarkAnalyze10k analyse generated fleets of 1,000 and 10,000
@@ -129,25 +67,18 @@ func TestScale(t *testing.T) {
 	if os.Getenv("TENANTCTL_SCALE_CHECK") != "1" {
 		t.Skip("set TENANTCTL_SCALE_CHECK=1 to assert the scale targets")
 	}
-	best := func(n int) (cpu, wall time.Duration, peak uint64) {
+	best := func(n int) (time.Duration, time.Duration, uint64) {
 		f, err := Generate(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cpu, wall = time.Duration(1<<62), time.Duration(1<<62)
-		for range 3 {
-			runtime.GC()
-			c0, w0 := cpuTime(), time.Now()
-			peak = max(peak, peakMemory(func() {
-				g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
-				if err != nil {
-					t.Fatal(err)
-				}
-				check(t, f, g)
-			}))
-			cpu, wall = min(cpu, cpuTime()-c0), min(wall, time.Since(w0))
-		}
-		return cpu, wall, peak
+		return benchkit.BestOf(3, func() {
+			g, err := reach.Analyze(context.Background(), f.Env, f.Bindings, f.Snapshot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, f, g)
+		})
 	}
 	smallCPU, smallWall, _ := best(1_000)
 	largeCPU, largeWall, peak := best(10_000)

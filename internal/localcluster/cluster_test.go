@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -90,5 +92,77 @@ func TestDetachedClusterLifecycle(t *testing.T) {
 	if conn, err := net.DialTimeout("tcp", c.Server[len("https://"):], time.Second); err == nil {
 		conn.Close()
 		t.Errorf("API server still listening at %s after StopDir", c.Server)
+	}
+}
+
+// TestAuthorizesLikeARealCluster: a cluster reported ready has already aggregated the built-in
+// roles, so binding edit grants what it grants on any real cluster, and the authorizer (asked
+// through a SubjectAccessReview, as `kubectl auth can-i` does) answers accordingly.
+func TestAuthorizesLikeARealCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := localcluster.Start(ctx, localcluster.Options{BinDir: binDir(t), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cfg)
+
+	// No polling: Start returned, so aggregation has run.
+	edit, err := cs.RbacV1().ClusterRoles().Get(ctx, "edit", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edit.Rules) == 0 || edit.AggregationRule == nil {
+		t.Fatalf("ClusterRole edit: %d rules, aggregationRule %v; want aggregated rules", len(edit.Rules), edit.AggregationRule)
+	}
+
+	for _, ns := range []string{"authz-a", "authz-b"} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cs.CoreV1().ServiceAccounts("authz-a").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "worker"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings("authz-a").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "worker-edit"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "authz-a", Name: "worker"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ns, verb, resource string
+		want               bool
+	}{
+		{"authz-a", "get", "secrets", true},
+		{"authz-a", "create", "deployments", true},
+		{"authz-a", "create", "rolebindings", false}, // edit cannot change RBAC
+		{"authz-b", "get", "secrets", false},         // a RoleBinding grants in its namespace only
+	} {
+		group := ""
+		if tc.resource == "deployments" {
+			group = "apps"
+		} else if tc.resource == "rolebindings" {
+			group = rbacv1.GroupName
+		}
+		sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   "system:serviceaccount:authz-a:worker",
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:authz-a", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: tc.ns, Verb: tc.verb, Group: group, Resource: tc.resource,
+			},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sar.Status.Allowed != tc.want {
+			t.Errorf("can %s %s in %s: allowed=%v (%s), want %v", tc.verb, tc.resource, tc.ns, sar.Status.Allowed, sar.Status.Reason, tc.want)
+		}
 	}
 }

@@ -104,8 +104,8 @@ func labelledByTenantctl(l map[string]string) bool {
 }
 
 // Read lists every configured type across all namespaces and returns the objects in the tenant
-// scopes: every Namespace, namespaced objects in scope namespaces, and cluster-scoped objects
-// labelled by tenantctl. Any failed LIST fails the whole read: an unreachable or refusing API
+// scopes: every Namespace, namespaced objects in scope namespaces, cluster-scoped objects
+// labelled by tenantctl, and every object of the identity types (ResourceType.EveryScope). Any failed LIST fails the whole read: an unreachable or refusing API
 // never yields an empty or partial snapshot.
 func (r *Reader) Read(ctx context.Context) (*inventory.Snapshot, error) {
 	namespaces, err := r.list(ctx, NamespaceType)
@@ -192,7 +192,7 @@ func (r *Reader) keep(t ResourceType, objs []unstructured.Unstructured, scope ma
 	}
 	kept := objs[:0]
 	for _, o := range objs {
-		if t.Namespaced && scope[o.GetNamespace()] || !t.Namespaced && labelledByTenantctl(o.GetLabels()) {
+		if t.EveryScope || t.Namespaced && scope[o.GetNamespace()] || !t.Namespaced && labelledByTenantctl(o.GetLabels()) {
 			kept = append(kept, o)
 		}
 	}

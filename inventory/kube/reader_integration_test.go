@@ -97,3 +97,40 @@ func createConfigMap(t *testing.T, cs kubernetes.Interface, ns, name string) {
 		t.Fatalf("create config map %s/%s: %v", ns, name, err)
 	}
 }
+
+// TestReaderLiveIdentity: the default types include the identity types, read cluster-wide:
+// ClusterRoles (the built-in edit, aggregated), ClusterRoleBindings and the RBAC objects and
+// ServiceAccounts of platform namespaces.
+func TestReaderLiveIdentity(t *testing.T) {
+	other := testenv.Namespace(t, "team-id") // out of the tenant scopes
+	if _, err := testenv.Client(t).CoreV1().ServiceAccounts(other).Create(context.Background(),
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "agent"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(testenv.RESTConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := snap.Index()
+	for _, k := range []inventory.Key{
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "edit"},
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding", Name: "cluster-admin"},
+		{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding", Namespace: "kube-system", Name: "system::leader-locking-kube-controller-manager"},
+		{Kind: "ServiceAccount", Namespace: other, Name: "agent"},
+	} {
+		u, ok := idx[k]
+		if !ok {
+			t.Errorf("%s missing from a default read", k)
+			continue
+		}
+		if k.Kind == "ClusterRole" {
+			if rules, _ := u.Object["rules"].([]any); len(rules) == 0 {
+				t.Errorf("%s has no rules: aggregation did not run", k)
+			}
+		}
+	}
+}

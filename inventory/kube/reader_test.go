@@ -345,3 +345,57 @@ func TestParseTypes(t *testing.T) {
 		t.Errorf("ParseTypes(widgets) error = %v", err)
 	}
 }
+
+// TestReaderKeepsIdentityEverywhere: RBAC objects and ServiceAccounts are kept from every
+// namespace and cluster-wide, labelled or not, since any binding may grant a tenant's principal
+// access elsewhere; other types stay limited to the tenant scopes.
+func TestReaderKeepsIdentityEverywhere(t *testing.T) {
+	api := fixtureAPI()
+	rb := func(ns, name string) map[string]any {
+		return item("rbac.authorization.k8s.io/v1", "RoleBinding", ns, name, nil, map[string]any{
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+			"subjects": []any{map[string]any{"kind": "ServiceAccount", "namespace": "t-acme", "name": "t-acme"}},
+		})
+	}
+	api.objects["/apis/rbac.authorization.k8s.io/v1/rolebindings"] = []map[string]any{rb("kube-system", "acme-reads-system"), rb("t-acme", "own"), rb("team-x", "acme-reads-team")}
+	api.objects["/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"] = []map[string]any{
+		item("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "acme-debug", nil, map[string]any{
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+			"subjects": []any{map[string]any{"kind": "ServiceAccount", "namespace": "t-acme", "name": "t-acme"}},
+		}),
+	}
+	api.objects["/apis/rbac.authorization.k8s.io/v1/clusterroles"] = []map[string]any{
+		item("rbac.authorization.k8s.io/v1", "ClusterRole", "", "edit", nil, map[string]any{
+			"aggregationRule": map[string]any{"clusterRoleSelectors": []any{map[string]any{"matchLabels": map[string]any{"rbac.authorization.k8s.io/aggregate-to-edit": "true"}}}},
+		}),
+	}
+	api.objects["/api/v1/serviceaccounts"] = []map[string]any{item("v1", "ServiceAccount", "kube-system", "generic-garbage-collector", nil, nil)}
+	api.objects["/api/v1/configmaps"] = api.objects["/api/v1/configmaps"][:1] // kube-system/coredns: out of scope
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	r, err := NewReader(&rest.Config{Host: srv.URL}, WithPageSize(2),
+		WithTypes(testTypes(t, "configmaps", "serviceaccounts", "rolebindings", "clusterroles", "clusterrolebindings")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Read(context.Background())
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	var got []string
+	for _, n := range names(snap) {
+		if !strings.HasPrefix(n, "Namespace ") {
+			got = append(got, n)
+		}
+	}
+	want := []string{
+		"ServiceAccount kube-system/generic-garbage-collector",
+		"RoleBinding.rbac.authorization.k8s.io kube-system/acme-reads-system", "RoleBinding.rbac.authorization.k8s.io t-acme/own",
+		"RoleBinding.rbac.authorization.k8s.io team-x/acme-reads-team",
+		"ClusterRole.rbac.authorization.k8s.io edit",
+		"ClusterRoleBinding.rbac.authorization.k8s.io acme-debug",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+}

@@ -19,6 +19,11 @@ type ResourceType struct {
 	// Optional types may be missing from the cluster (an API group not served); a required type
 	// that is missing fails the read.
 	Optional bool
+	// EveryScope keeps every object of the type, in every namespace and cluster-scoped, instead
+	// of the tenant scopes only: the identity types (RBAC and ServiceAccounts), because a binding
+	// anywhere in the cluster may grant a tenant's principal access to another tenant, and a
+	// tenant's principal may be granted the rights of any platform account it can become.
+	EveryScope bool
 }
 
 // GVK is the type's group, version and kind.
@@ -34,12 +39,19 @@ func grouped(group, version, resource, kind string, namespaced bool) ResourceTyp
 	return ResourceType{GVR: schema.GroupVersionResource{Group: group, Version: version, Resource: resource}, Kind: kind, Namespaced: namespaced}
 }
 
+func everyScope(t ResourceType) ResourceType {
+	t.EveryScope = true
+	return t
+}
+
 // NamespaceType is always listed first: the scopes are derived from the namespaces' names and
 // labels, and reachability needs every namespace's labels to resolve namespace selectors.
 var NamespaceType = core("namespaces", "Namespace", false)
 
-// DefaultTypes are the types a tenant stack creates, the workloads whose images are checked and
-// what a tenant could add to open a path or hold data (services, ingresses, claims). Endpoints,
+// DefaultTypes are the types a tenant stack creates, the workloads whose images are checked,
+// what a tenant could add to open a path or hold data (services, ingresses, claims) and the
+// identity types (ServiceAccounts, Roles, RoleBindings, ClusterRoles, ClusterRoleBindings) across
+// the whole cluster. Endpoints,
 // EndpointSlices, Events and Leases are not listed: Kubernetes writes them itself.
 func DefaultTypes() []ResourceType {
 	secrets := core("secrets", "Secret", true)
@@ -49,9 +61,11 @@ func DefaultTypes() []ResourceType {
 		grouped("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
 		core("configmaps", "ConfigMap", true),
 		secrets,
-		core("serviceaccounts", "ServiceAccount", true),
-		grouped("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
-		grouped("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+		everyScope(core("serviceaccounts", "ServiceAccount", true)),
+		everyScope(grouped("rbac.authorization.k8s.io", "v1", "roles", "Role", true)),
+		everyScope(grouped("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true)),
+		everyScope(grouped("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false)),
+		everyScope(grouped("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false)),
 		core("resourcequotas", "ResourceQuota", true),
 		core("limitranges", "LimitRange", true),
 		core("services", "Service", true),

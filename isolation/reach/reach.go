@@ -13,6 +13,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/kube"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
 )
@@ -74,12 +75,16 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 		return nil, fmt.Errorf("reachability of %s: %w", env.Name(), err)
 	}
 	// The two platforms' routes are independent: analyse them side by side.
-	kb, ab := model.NewBuilder(scope), model.NewBuilder(scope)
-	var kerr, aerr error
+	kb, ab, ib := model.NewBuilder(scope), model.NewBuilder(scope), model.NewBuilder(scope)
+	var kerr, aerr, ierr error
 	var wg sync.WaitGroup
 	wg.Go(func() { kerr = kube.Analyze(ctx, scope, snap.Kubernetes, kb) })
 	wg.Go(func() { aerr = azure.Analyze(ctx, scope, snap.Azure, ab) })
+	wg.Go(func() { _, ierr = identity.Analyze(ctx, scope, snap, ib) })
 	wg.Wait()
+	if ierr != nil {
+		return nil, fmt.Errorf("reachability of %s: identity: %w", env.Name(), ierr)
+	}
 	if kerr != nil {
 		return nil, fmt.Errorf("reachability of %s: kubernetes: %w", env.Name(), kerr)
 	}
@@ -87,5 +92,6 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 		return nil, fmt.Errorf("reachability of %s: azure: %w", env.Name(), aerr)
 	}
 	kb.Merge(ab)
+	kb.Merge(ib)
 	return kb.Graph(mode), nil
 }

@@ -43,7 +43,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 		out = append(out, r)
 		return nil
 	}
-	if err := list(ctx, "virtual networks", f.NewVirtualNetworksClient().NewListAllPager(nil), func(p armnetwork.VirtualNetworksClientListAllResponse) error {
+	if err := Drain(ctx, "virtual networks", f.NewVirtualNetworksClient().NewListAllPager(nil), func(p armnetwork.VirtualNetworksClientListAllResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeVirtualNetwork, v.Tags); err != nil {
 				return err
@@ -53,7 +53,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := list(ctx, "route tables", f.NewRouteTablesClient().NewListAllPager(nil), func(p armnetwork.RouteTablesClientListAllResponse) error {
+	if err := Drain(ctx, "route tables", f.NewRouteTablesClient().NewListAllPager(nil), func(p armnetwork.RouteTablesClientListAllResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeRouteTable, v.Tags); err != nil {
 				return err
@@ -63,7 +63,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := list(ctx, "network security groups", f.NewSecurityGroupsClient().NewListAllPager(nil), func(p armnetwork.SecurityGroupsClientListAllResponse) error {
+	if err := Drain(ctx, "network security groups", f.NewSecurityGroupsClient().NewListAllPager(nil), func(p armnetwork.SecurityGroupsClientListAllResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeNSG, v.Tags); err != nil {
 				return err
@@ -73,7 +73,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := list(ctx, "private endpoints", f.NewPrivateEndpointsClient().NewListBySubscriptionPager(nil), func(p armnetwork.PrivateEndpointsClientListBySubscriptionResponse) error {
+	if err := Drain(ctx, "private endpoints", f.NewPrivateEndpointsClient().NewListBySubscriptionPager(nil), func(p armnetwork.PrivateEndpointsClientListBySubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypePrivateEndpoint, v.Tags); err != nil {
 				return err
@@ -83,7 +83,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := list(ctx, "azure firewalls", f.NewAzureFirewallsClient().NewListAllPager(nil), func(p armnetwork.AzureFirewallsClientListAllResponse) error {
+	if err := Drain(ctx, "azure firewalls", f.NewAzureFirewallsClient().NewListAllPager(nil), func(p armnetwork.AzureFirewallsClientListAllResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeFirewall, v.Tags); err != nil {
 				return err
@@ -93,7 +93,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := list(ctx, "network interfaces", f.NewInterfacesClient().NewListAllPager(nil), func(p armnetwork.InterfacesClientListAllResponse) error {
+	if err := Drain(ctx, "network interfaces", f.NewInterfacesClient().NewListAllPager(nil), func(p armnetwork.InterfacesClientListAllResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeInterface, v.Tags); err != nil {
 				return err
@@ -106,8 +106,8 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	return out, nil
 }
 
-// list drains a pager.
-func list[T any](ctx context.Context, what string, pager *runtime.Pager[T], page func(T) error) error {
+// Drain reads every page of a pager (the identity reader lists through it too).
+func Drain[T any](ctx context.Context, what string, pager *runtime.Pager[T], page func(T) error) error {
 	for pager.More() {
 		p, err := pager.NextPage(ctx)
 		if err != nil {

@@ -90,9 +90,10 @@ func (b *Builder) verdict(from, to, builtin, unknown string) Verdict {
 	return VerdictUnexpected
 }
 
-// Add records a path. Paths inside one node are not routes and are dropped.
+// Add records a path. Paths inside one node are not routes and are dropped, as are network paths
+// that carry no port (identity paths never carry ports).
 func (b *Builder) Add(p Path) {
-	if p.From == p.To || p.From == "" || p.To == "" || p.Ports.IsEmpty() {
+	if p.From == p.To || p.From == "" || p.To == "" || (p.Ports.IsEmpty() && !p.Kind.Identity()) {
 		return
 	}
 	v := b.verdict(p.From, p.To, p.Builtin, p.Unknown)

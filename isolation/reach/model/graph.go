@@ -64,10 +64,42 @@ const (
 	KindNSG             EdgeKind = "nsg"
 	KindPrivateEndpoint EdgeKind = "private-endpoint"
 	KindFirewall        EdgeKind = "firewall"
+
+	// Identity-plane kinds: one tenant's principal can act on, or as, another tenant. They carry
+	// no ports.
+
+	// KindIdentityRBAC: Kubernetes RBAC lets a principal of From read or change objects in To's
+	// scope that expose To (Secrets, ConfigMaps, pods and their exec/attach/portforward, RBAC).
+	KindIdentityRBAC EdgeKind = "identity-rbac"
+	// KindIdentityImpersonation: a principal of From can become one of To's (impersonate it,
+	// mint its ServiceAccount token, run a pod or workload as its ServiceAccount).
+	KindIdentityImpersonation EdgeKind = "identity-impersonation"
+	// KindIdentityEscalation: a principal of From can take the whole cluster (cluster-admin,
+	// bind/escalate, nodes/proxy, CSR approval, admission configuration, ...): an edge to every
+	// tenant and to the platform.
+	KindIdentityEscalation EdgeKind = "identity-escalation"
+	// KindAzureRoleAssignment: an Azure role assignment gives From's managed identity write or
+	// data actions on a scope of To's (or a scope above it).
+	KindAzureRoleAssignment EdgeKind = "azure-role-assignment"
+	// KindKeyVaultAccessPolicy: a Key Vault access policy of To's vault names From's principal.
+	KindKeyVaultAccessPolicy EdgeKind = "keyvault-access-policy"
+	// KindFederatedCredential: a federated identity credential on To's managed identity accepts
+	// tokens of From's ServiceAccount.
+	KindFederatedCredential EdgeKind = "federated-credential"
 )
 
 // EdgeKinds lists every kind in a stable order.
-var EdgeKinds = []EdgeKind{KindNetworkPolicy, KindPeering, KindRoute, KindNSG, KindPrivateEndpoint, KindFirewall}
+var EdgeKinds = []EdgeKind{KindNetworkPolicy, KindPeering, KindRoute, KindNSG, KindPrivateEndpoint, KindFirewall,
+	KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential}
+
+// Identity reports whether the kind is an identity-plane route (no traffic, so no ports).
+func (k EdgeKind) Identity() bool {
+	switch k {
+	case KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential:
+		return true
+	}
+	return false
+}
 
 // EvidenceStep is one link of the chain that makes a route exist.
 type EvidenceStep struct {
