@@ -44,9 +44,9 @@ type Log struct {
 type Option func(*logConfig)
 
 type logConfig struct {
-	fsync     bool
-	indexSize int
-	redactor  *Redactor
+	fsync       bool
+	indexSize   int
+	redactor    *Redactor
 	checkpoints []string
 	key         *SigningKey
 	trusted     Keyring
