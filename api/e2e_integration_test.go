@@ -34,7 +34,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	cs := testenv.Client(t)
 	dir := testenv.TempDir(t)
 	auditPath := filepath.Join(dir, "audit.jsonl")
-	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, HeadFile: true, SecretValues: []string{"api-e2e-passphrase"}})
+	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, HeadFile: true, SigningKeyFile: filepath.Join(t.TempDir(), "audit-signing.key"), SecretValues: []string{"api-e2e-passphrase"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	if r := recs[0]; r.Principal != "svc-globex" || r.TraceID != trace || r.Outcome != audit.OutcomeSucceeded {
 		t.Errorf("provision record: principal %q trace %q outcome %s", r.Principal, r.TraceID, r.Outcome)
 	}
-	if res, err := audit.VerifyFile(context.Background(), auditPath, audit.VerifyOptions{}); err != nil || !res.OK {
+	if res, err := audit.VerifyFile(context.Background(), auditPath, audit.VerifyOptions{Keys: auditor.Log().Keys()}); err != nil || !res.OK {
 		t.Errorf("audit log does not verify: %v %+v", err, res)
 	}
 }

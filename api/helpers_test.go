@@ -149,7 +149,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
-	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, NoFsync: true, SecretValues: []string{"hunter2-passphrase"}})
+	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, NoFsync: true, HeadFile: true, SigningKeyFile: filepath.Join(t.TempDir(), "audit-signing.key"), SecretValues: []string{"hunter2-passphrase"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -352,3 +352,7 @@ func keyValues(r Keyring) []PublicKey {
 	}
 	return out
 }
+
+// Keys are the public keys this log trusts: its signing key's and those of WithTrustedKeys. Pass
+// them to Verify.
+func (l *Log) Keys() Keyring { return NewKeyring(keyValues(l.cfg.trusted)...) }
