@@ -46,6 +46,9 @@ func TestBadTokenCorpus(t *testing.T) {
 		{"missing scope", "Bearer " + iss.Token(t, with("scope", "runtime.deployments.read")), http.StatusForbidden, "missing_scope"},
 		{"other tenant", "Bearer " + iss.Token(t, with("tenant_id", "globex")), http.StatusForbidden, "tenant_mismatch"},
 		{"no tenant and no cross-tenant scope", "Bearer " + h.token("", "runtime.tenants.read"), http.StatusForbidden, "tenant_mismatch"},
+		{"ID token instead of an access token", "Bearer " + oidctest.SignTyped(t, iss.SigningKey(), "JWT", good()), http.StatusUnauthorized, string(auth.ReasonWrongTokenType)},
+		{"exp ten years out", "Bearer " + iss.Token(t, with("exp", now.AddDate(10, 0, 0).Unix())), http.StatusUnauthorized, string(auth.ReasonLifetimeTooLong)},
+		{"tenant_id not a string", "Bearer " + iss.Token(t, with("tenant_id", []any{"acme"})), http.StatusUnauthorized, string(auth.ReasonInvalidClaim)},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
