@@ -14,15 +14,23 @@ var heartbeat = 15 * time.Second
 
 // jobFor finds a job and applies the tenant guard and the read scope of its kind.
 func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, req *request) (*jobs.Job, bool) {
+	unknown := func() {
+		writeProblem(w, r, http.StatusNotFound, "unknown job", "no job "+r.PathValue("id")+" (finished jobs are kept for a bounded time)")
+	}
 	j, ok := s.jobs.Get(r.PathValue("id"))
 	if !ok {
-		writeProblem(w, r, http.StatusNotFound, "unknown job", "no job "+r.PathValue("id")+" (finished jobs are kept for a bounded time)")
+		unknown()
+		return nil, false
+	}
+	if !req.principal.MayActOn(j.TenantID) {
+		// Another tenant's job is answered exactly like a job that does not exist: a 403 would
+		// confirm the id and name its tenant. The probe is still audited, under the caller's tenant.
+		s.denials.record(r, req, denial{status: http.StatusNotFound, tenant: j.TenantID, reason: "tenant_mismatch",
+			detail: "job of another tenant requested"})
+		unknown()
 		return nil, false
 	}
 	noteAccess(r, "", j.TenantID)
-	if !s.guardTenant(w, r, req, j.TenantID) {
-		return nil, false
-	}
 	scopes := readScopes(j.Kind)
 	for _, sc := range scopes {
 		if req.principal.Has(sc) {

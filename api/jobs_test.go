@@ -61,10 +61,22 @@ func TestOperationJobWithEvents(t *testing.T) {
 			t.Errorf("job log line without the trace id: %s", line)
 		}
 	}
-	// Another tenant cannot read the job.
-	code, _, _ = h.do(call{method: "GET", path: "/v1/jobs/" + v.ID, token: h.token("acme", "runtime.deployments.read")})
-	if code != http.StatusForbidden {
-		t.Errorf("other tenant reading the job: %d, want 403", code)
+	// Another tenant cannot read the job, nor learn that it exists or whose it is (issue 14.10):
+	// the answer is the one for an id that was never issued.
+	other := h.token("acme", "runtime.deployments.read")
+	for _, path := range []string{"/v1/jobs/" + v.ID, "/v1/jobs/" + v.ID + "/events"} {
+		code, _, body := h.do(call{method: "GET", path: path, token: other})
+		unknownPath := strings.Replace(path, v.ID, "0190aaaa-0000-7000-8000-000000000000", 1)
+		_, _, unknownBody := h.do(call{method: "GET", path: unknownPath, token: other})
+		got, want := decode[map[string]any](t, body), decode[map[string]any](t, unknownBody)
+		for _, p := range []map[string]any{got, want} {
+			delete(p, "detail")
+			delete(p, "traceId")
+			delete(p, "instance")
+		}
+		if code != http.StatusNotFound || !cmp.Equal(want, got) || strings.Contains(string(body), "globex") {
+			t.Errorf("other tenant reading %s: %d %s, want the unknown-job answer %s", path, code, body, unknownBody)
+		}
 	}
 }
 

@@ -54,8 +54,10 @@ func (p Principal) MayActOn(tenantID string) bool {
 	return p.TenantID != "" && p.TenantID == tenantID
 }
 
-// Key identifies the principal across requests (idempotency keys are scoped by it).
-func (p Principal) Key() string { return p.Issuer + " " + p.Subject }
+// Key identifies the principal across requests: issuer, subject and tenant, so the same subject
+// acting for two tenants is two principals (idempotency keys and denial rate limits are scoped by
+// it).
+func (p Principal) Key() string { return p.Issuer + "\x00" + p.Subject + "\x00" + p.TenantID }
 
 // normalizeScopes splits space-separated entries, drops empties and sorts.
 func normalizeScopes(in []string) []string {
