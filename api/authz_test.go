@@ -82,8 +82,16 @@ func TestBadTokenCorpus(t *testing.T) {
 				t.Fatalf("%d authz.denied records for trace %s, want 1", len(recs), trace)
 			}
 			r := recs[0]
+			// A denial is filed under the caller's tenant, naming the target (issue 14.10).
+			wantTenant := "acme"
+			if tc.name == "other tenant" {
+				wantTenant = "globex"
+				if r.Details["targetTenant"] != "acme" {
+					t.Errorf("cross-tenant denial does not name its target: %+v", r.Details)
+				}
+			}
 			if r.Outcome != audit.OutcomeDenied || r.Details["reason"] != tc.reason || r.Details["status"] != fmt.Sprint(tc.status) ||
-				r.TenantID != "acme" || r.Details["route"] != "GET /v1/tenants/{tenant}" {
+				r.TenantID != wantTenant || r.Details["route"] != "GET /v1/tenants/{tenant}" {
 				t.Errorf("audit record = %+v", r)
 			}
 			if code == http.StatusForbidden && r.Principal == "" {
