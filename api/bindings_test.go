@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -80,4 +81,81 @@ func validationText(v validation) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// hooliTakesAcme is a silo binding that claims acme's address range, database and Key Vault.
+const hooliTakesAcme = `apiVersion: runtime.connectsoft.io/v1alpha1
+kind: RuntimeTenantBinding
+metadata:
+  name: hooli-dev
+spec:
+  tenantId: hooli
+  environment: dev
+  tier: silo
+  network:
+    addressSpace:
+      - 10.20.0.0/16
+    subnets:
+      - name: nodes
+        addressPrefix: 10.20.0.0/22
+        purpose: nodes
+  quota:
+    cpu: "1"
+    memory: 2Gi
+    pods: 10
+    nodePool:
+      min: 1
+      max: 1
+      vmSize: Standard_D4s_v5
+  data:
+    database: acme
+  secrets:
+    - name: db-connection
+      keyVaultRef: kv-acme-dev
+      secretName: hooli-db-connection
+`
+
+// Issue 14.5 and 14.6: a binding that takes another tenant's range, database and vault is
+// invalid for the tenant that submits it, and the answer names no other tenant, range, file or
+// server path; an operator sees the details.
+func TestValidateBindingsCrossTenantConflicts(t *testing.T) {
+	h := newHarness(t)
+	hooli := h.token("hooli", "runtime.bindings.read")
+	code, _, body := h.do(call{method: "POST", path: "/v1/bindings:validate", token: hooli, body: map[string]string{"documents": hooliTakesAcme}})
+	if code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	v := decode[validation](t, body)
+	if v.Valid || len(v.Errors) == 0 {
+		t.Fatalf("a binding taking acme's range, database and vault is valid for its tenant: %s", body)
+	}
+	for _, leak := range []string{"acme", "10.20", "tenants/", "tenantctl-validate", os.TempDir(), h.backend.dir} {
+		if strings.Contains(string(body), leak) {
+			t.Errorf("the tenant's answer reveals %q: %s", leak, body)
+		}
+	}
+	fields := map[string]bool{}
+	for _, e := range v.Errors {
+		if e.File != "request.yaml" {
+			t.Errorf("error outside the request: %v", e)
+		}
+		fields[e.Field] = true
+	}
+	for _, f := range []string{"spec.network.addressSpace", "spec.data.database"} {
+		if !fields[f] {
+			t.Errorf("no conflict reported on %s: %s", f, body)
+		}
+	}
+	// The operator sees which tenant it collides with, without server paths.
+	code, _, body = h.do(call{method: "POST", path: "/v1/bindings:validate", token: h.token("", "runtime.bindings.read", "runtime.tenants.all"),
+		body: map[string]string{"documents": hooliTakesAcme}})
+	if code != http.StatusOK || !strings.Contains(string(body), "acme") || strings.Contains(string(body), "tenantctl-validate") {
+		t.Errorf("operator view: %d %s", code, body)
+	}
+	// A tenant's own mistakes are still reported as they are.
+	code, _, body = h.do(call{method: "POST", path: "/v1/bindings:validate", token: hooli,
+		body: map[string]string{"documents": strings.Replace(hooliTakesAcme, "tier: silo", "tier: gold", 1)}})
+	if v := decode[validation](t, body); code != http.StatusOK || v.Valid || !strings.Contains(validationText(v), "spec.tier") {
+		t.Errorf("own error: %d %s", code, body)
+	}
 }
