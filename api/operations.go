@@ -60,6 +60,10 @@ type target struct {
 
 func (s *Server) loadTarget(ctx context.Context, tenant, env string) (target, error) {
 	state, err := s.cfg.Backend.DesiredState(ctx)
+	if verrs, invalid := isolation.AsValidationErrors(err); invalid {
+		// Job results are read by the tenant: the errors may concern other tenants' bindings.
+		return target{}, fmt.Errorf("the desired state has %d validation error(s); nothing runs until they are fixed (see `tenantctl validate`)", len(verrs))
+	}
 	if err != nil {
 		return target{}, fmt.Errorf("desired state: %w", err)
 	}

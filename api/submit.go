@@ -19,9 +19,8 @@ import (
 // resolveEnvironment finds the environment of the tenant's binding the request targets: the one
 // named, or the tenant's only one.
 func (s *Server) resolveEnvironment(w http.ResponseWriter, r *http.Request, req *request, tenant, env string) (string, bool) {
-	state, err := s.status.DesiredState(r.Context())
-	if err != nil {
-		s.stateProblem(w, r, req, err)
+	state, ok := s.stateFor(w, r, req, tenant)
+	if !ok {
 		return "", false
 	}
 	var envs []string
