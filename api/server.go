@@ -86,10 +86,17 @@ func New(cfg Config) (*Server, error) {
 		cfg.PrincipalDenialBurst = 10
 	}
 	cfg.Logger = slog.New(redactingHandler{next: cfg.Logger.Handler(), scrub: scrubber(cfg.Auditor)})
+	if cfg.Jobs.Scrub == nil {
+		cfg.Jobs.Scrub = scrubber(cfg.Auditor)
+	}
+	store, err := jobs.Open(cfg.Jobs)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		jobs:    jobs.NewStore(cfg.Jobs),
+		jobs:    store,
 		status:  newStatusCache(cfg.Backend, cfg.StatusCacheTTL),
 		denials: newDenialAuditor(cfg.Auditor, cfg.DenialAuditRate, cfg.PrincipalDenialRate, cfg.PrincipalDenialBurst, cfg.Logger),
 	}
