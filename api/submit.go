@@ -51,6 +51,7 @@ type submission struct {
 	kind, operation, tenant, env string
 	body                         any // the decoded request, for the idempotency hash
 	run                          jobs.RunFunc
+	alsoLocks                    []string // further stacks the job may change (the platform stack)
 }
 
 // submit starts the job and answers 202 with its resource and Location; 409 when another job is
@@ -64,7 +65,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, req *request, su
 	spec := jobs.Spec{
 		Kind: sub.kind, Operation: sub.operation, TenantID: sub.tenant, Environment: sub.env,
 		Stack: stacks.TenantStackName(sub.tenant, sub.env), Principal: req.principal.Subject,
-		PrincipalKey: req.principal.Key(), TraceID: req.traceID,
+		PrincipalKey: req.principal.Key(), TraceID: req.traceID, AlsoLocks: sub.alsoLocks,
 	}
 	res, err := s.jobs.Submit(spec, key, requestHash(r.Method, r.URL.Path, sub.body), sub.run)
 	var busy *jobs.StackBusyError

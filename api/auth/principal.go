@@ -20,6 +20,9 @@ const (
 	ScopeDriftRemediate     = "runtime.drift.remediate"
 	ScopeAuditRead          = "runtime.audit.read"
 	ScopeTenantsCrossTenant = "runtime.tenants.all"
+	// ScopePlatformWrite lets a platform operator (cross-tenant, no tenant_id) change an
+	// environment's platform stack through a tenant operation. Tenant-bound callers never do.
+	ScopePlatformWrite = "runtime.platform.write"
 )
 
 // Principal is an authenticated caller.
@@ -52,6 +55,12 @@ func (p Principal) MayActOn(tenantID string) bool {
 		return true
 	}
 	return p.TenantID != "" && p.TenantID == tenantID
+}
+
+// MayChangePlatform reports whether the principal's operations also run the shared platform
+// stack: platform operators with the platform scope only.
+func (p Principal) MayChangePlatform() bool {
+	return p.TenantID == "" && p.CrossTenant() && p.Has(ScopePlatformWrite)
 }
 
 // Key identifies the principal across requests: issuer, subject and tenant, so the same subject
