@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
-	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/connectsoft/tenantctl/api/auth"
