@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -71,7 +70,7 @@ func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
 		Long: "verify exits 0 when the log is intact, 1 when it names the first edited, forged, unsigned, dropped, " +
 			"reordered or malformed record (or the anchor is missing or not authentic), and 3 when the file cannot be read.\n\n" +
 			"A chain alone cannot show that records were cut from its end, so verify requires an anchor: the signed " +
-			"checkpoints FILE.head and DATA_DIR/audit.checkpoint (the latest one that exists), --checkpoint FILE, or " +
+			"checkpoints FILE.head and DATA_DIR/audit-checkpoints/<log>.checkpoint (the latest one that exists), --checkpoint FILE, or " +
 			"--expect-head SEQ:HASH. --no-anchor says explicitly that none exists. Signatures are checked with the " +
 			"public keys of --public-key (default: the signing key's FILE.pub).",
 		Args: cobra.MaximumNArgs(1),
@@ -128,7 +127,7 @@ type anchorFlags struct {
 func (a *anchorFlags) add(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&a.expectHead, "expect-head", "", "anchor: SEQ:HASH (or HASH) of a record the log must still contain")
-	fs.StringSliceVar(&a.checkpoints, "checkpoint", nil, "checkpoint file(s) written by the log (default FILE.head and DATA_DIR/audit.checkpoint)")
+	fs.StringSliceVar(&a.checkpoints, "checkpoint", nil, "checkpoint file(s) written by the log (default FILE.head and DATA_DIR/audit-checkpoints/<log>.checkpoint)")
 	fs.StringSliceVar(&a.checkpoints, "head-file", nil, "same as --checkpoint")
 	fs.StringSliceVar(&a.publicKeys, "public-key", nil, "trusted public key file(s) of the audit signing key, current and rotated (default: the signing key's .pub)")
 	fs.BoolVar(&a.noAnchor, "no-anchor", false, "verify without an anchor (records cut from the end of the log go unnoticed)")
@@ -162,7 +161,7 @@ func (a *anchorFlags) options(path string) (audit.VerifyOptions, string, error) 
 	}
 	files := a.checkpoints
 	if len(files) == 0 {
-		files = []string{audit.HeadPath(path), filepath.Join(automation.DefaultDataDir(), "audit.checkpoint")}
+		files = []string{audit.HeadPath(path), audit.CheckpointCopyPath(automation.DefaultDataDir(), path)}
 	}
 	cp, from, found, err := audit.LatestCheckpoint(keys, files...)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -46,7 +45,7 @@ func (f *engineFlags) add(cmd *cobra.Command) {
 	fs.BoolVar(&f.auditStdout, "audit-stdout", false, "also write every audit record to stderr as JSON")
 	fs.StringVar(&f.auditWebhook, "audit-webhook", "", "also post every audit record to this URL (HMAC key from $TENANTCTL_AUDIT_WEBHOOK_KEY)")
 	fs.StringVar(&f.auditKey, "audit-signing-key", "", "ed25519 key signing audit records and checkpoints, created on first use (default $XDG_CONFIG_HOME/tenantctl/audit-signing.key)")
-	fs.StringVar(&f.auditCheckpt, "audit-checkpoint", "", "second copy of the audit log's signed checkpoint (default DATA_DIR/audit.checkpoint, beside the file state)")
+	fs.StringVar(&f.auditCheckpt, "audit-checkpoint", "", "second copy of the audit log's signed checkpoint (default DATA_DIR/audit-checkpoints/<log>.checkpoint, beside the file state)")
 }
 
 // auditConfig is the audit log every engine command writes: signed records, the head file beside
@@ -59,15 +58,22 @@ func (f *engineFlags) auditConfig(secretValues []string) (audit.Config, error) {
 			return audit.Config{}, err
 		}
 	}
+	logPath := f.auditLog
+	if logPath == "" {
+		var err error
+		if logPath, err = audit.DefaultPath(); err != nil {
+			return audit.Config{}, err
+		}
+	}
 	checkpoint := f.auditCheckpt
 	if checkpoint == "" {
 		dir := f.dataDir
 		if dir == "" {
 			dir = automation.DefaultDataDir()
 		}
-		checkpoint = filepath.Join(dir, "audit.checkpoint")
+		checkpoint = audit.CheckpointCopyPath(dir, logPath)
 	}
-	cfg := audit.Config{Path: f.auditLog, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues,
+	cfg := audit.Config{Path: logPath, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues,
 		SigningKeyFile: key, CheckpointFile: checkpoint}
 	if f.auditStdout {
 		cfg.Stdout = os.Stderr
