@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/api"
+	"github.com/connectsoft/tenantctl/api/auth"
 	"github.com/connectsoft/tenantctl/api/jobs"
 	"github.com/connectsoft/tenantctl/api/policy"
 	"github.com/connectsoft/tenantctl/audit"
@@ -118,5 +119,52 @@ func TestProductionUpIsPinnedToThePreviewedPlan(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"preview acme prod"}, h2.backend.ranOps()); diff != "" {
 		t.Errorf("engine calls (-want +got):\n%s", diff)
+	}
+}
+
+// Issue 14.8 through the API: with a job folder, a job and its Idempotency-Key outlive the server;
+// the retry after a restart replays the job instead of running up again, and the job's file holds
+// no registered secret value (the secrets canary).
+func TestJobsAndIdempotencyKeysSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, func(c *api.Config) { c.Jobs.Dir = dir })
+	h.backend.fail.Store("login failed for passphrase hunter2-passphrase")
+	tok := h.token("globex", "runtime.deployments.write")
+	up := call{method: "POST", path: "/v1/tenants/globex/operations", token: tok, body: map[string]string{"operation": "up"},
+		header: map[string]string{"Idempotency-Key": "deploy-42"}}
+	code, _, body := h.do(up)
+	if code != http.StatusAccepted {
+		t.Fatalf("up: %d %s", code, body)
+	}
+	first := h.waitJob(tok, decode[jobs.View](t, body).ID)
+	files, _ := filepath.Glob(filepath.Join(dir, "globex", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("job files: %v", files)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "hunter2-passphrase") || !strings.Contains(string(raw), "[REDACTED]") {
+		t.Errorf("job file holds the secret, or not the masked error: %s", raw)
+	}
+
+	// The restarted server: a new store over the same folder, a fresh engine behind it, the same
+	// issuer.
+	v, err := auth.NewVerifier(context.Background(), auth.Config{Issuer: h.iss.URL, Audience: audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, func(c *api.Config) { c.Jobs.Dir, c.Verifier = dir, v })
+	code, hdr, body := h2.do(up)
+	if code != http.StatusAccepted || hdr.Get("Idempotent-Replayed") != "true" || decode[jobs.View](t, body).ID != first.ID {
+		t.Fatalf("retry after the restart: %d %v %s", code, hdr, body)
+	}
+	if ops := h2.backend.ranOps(); len(ops) != 0 {
+		t.Errorf("the retry after the restart ran %v again", ops)
+	}
+	code, _, body = h2.do(call{method: "GET", path: "/v1/jobs/" + first.ID, token: up.token})
+	if code != http.StatusOK || decode[jobs.View](t, body).Status != first.Status {
+		t.Errorf("job after the restart: %d %s", code, body)
 	}
 }
