@@ -113,16 +113,9 @@ func WritePublicKey(k PublicKey, path string) error {
 // LoadSigningKey reads a key written by WriteSigningKey. It refuses a file that group or others
 // can read.
 func LoadSigningKey(path string) (*SigningKey, error) {
-	fi, err := os.Stat(path)
+	data, err := readOwnerOnlyFile(path, "audit signing key")
 	if err != nil {
-		return nil, fmt.Errorf("audit signing key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("audit signing key %s: mode %v lets others read it; chmod 600", path, fi.Mode().Perm())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("audit signing key: %w", err)
+		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
