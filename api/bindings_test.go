@@ -159,3 +159,60 @@ func TestValidateBindingsCrossTenantConflicts(t *testing.T) {
 		t.Errorf("own error: %d %s", code, body)
 	}
 }
+
+// TestBadRequestCorpus: requests a tenant could send to learn about another tenant (issue 14,
+// items 5–10). Each gets its status, and no answer carries anything of the other tenant: its id,
+// range, vault, principal, job, or the server's paths.
+func TestBadRequestCorpus(t *testing.T) {
+	h := newHarness(t)
+	acme := h.token("acme", "runtime.deployments.read", "runtime.audit.read")
+	code, _, body := h.do(call{method: "POST", path: "/v1/tenants/acme/operations", token: acme,
+		body: map[string]string{"operation": "preview", "environment": "dev"}, header: map[string]string{"Idempotency-Key": "shared-key"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("acme's job: %d %s", code, body)
+	}
+	acmeJob := h.waitJob(acme, decode[struct{ ID string }](t, body).ID).ID
+	h.do(call{method: "GET", path: "/v1/tenants/globex", token: acme}) // acme's own denial record
+
+	globex := h.token("globex", "runtime.bindings.read", "runtime.tenants.read", "runtime.deployments.read", "runtime.audit.read")
+	takes := strings.ReplaceAll(hooliTakesAcme, "hooli", "globex")
+	secrets := []string{"acme", "10.20.", "kv-acme", "svc-acme", acmeJob, h.backend.dir, "tenantctl-validate"}
+	tests := []struct {
+		name   string
+		c      call
+		status int
+		echoes string // a value the request itself named, which the answer may repeat
+	}{
+		{"validate a binding taking acme's range, database and vault", call{method: "POST", path: "/v1/bindings:validate",
+			body: map[string]string{"documents": takes}}, http.StatusOK, ""},
+		{"read acme's job", call{method: "GET", path: "/v1/jobs/" + acmeJob}, http.StatusNotFound, acmeJob},
+		{"stream acme's job", call{method: "GET", path: "/v1/jobs/" + acmeJob + "/events"}, http.StatusNotFound, acmeJob},
+		{"list tenants", call{method: "GET", path: "/v1/tenants"}, http.StatusOK, ""},
+		{"own audit (its probes of the job id above are recorded as for an unknown id)", call{method: "GET", path: "/v1/audit"}, http.StatusOK, acmeJob},
+		{"acme's audit", call{method: "GET", path: "/v1/audit?tenant=acme"}, http.StatusForbidden, "acme"},
+		{"acme's status", call{method: "GET", path: "/v1/tenants/acme"}, http.StatusForbidden, "acme"},
+		{"acme's Idempotency-Key", call{method: "POST", path: "/v1/tenants/globex/operations",
+			body: map[string]string{"operation": "preview"}, header: map[string]string{"Idempotency-Key": "shared-key"}}, http.StatusAccepted, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.token = globex
+			code, hdr, body := h.do(tc.c)
+			if code != tc.status {
+				t.Fatalf("%d %s, want %d", code, body, tc.status)
+			}
+			if hdr.Get("Idempotent-Replayed") != "" {
+				t.Errorf("replayed another tenant's job: %s", body)
+			}
+			text := string(body)
+			if tc.echoes != "" {
+				text = strings.ReplaceAll(text, tc.echoes, "")
+			}
+			for _, s := range append(secrets, "tenant_mismatch\",\"route\":\"GET /v1/jobs") {
+				if strings.Contains(text, s) {
+					t.Errorf("answer reveals %q: %s", s, body)
+				}
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ type denial struct {
 	reason string // machine-readable: an auth.Reason, tenant_mismatch or missing_scope
 	detail string
 	scope  string
+	extra  map[string]string // more details for the record (never anything the caller may not see)
 }
 
 // deny answers the request and records an authz.denied audit event (reason, route, status and
@@ -78,6 +79,9 @@ func (a *denialAuditor) record(r *http.Request, req *request, d denial) {
 	}
 	if d.scope != "" {
 		details["scope"] = d.scope
+	}
+	for k, v := range d.extra {
+		details[k] = v
 	}
 	// The record belongs to the caller's tenant: another tenant querying its audit log must not
 	// learn who probed it, nor this caller's principal.
