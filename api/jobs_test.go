@@ -232,6 +232,10 @@ func TestJobOutcomes(t *testing.T) {
 		{"engine conflict", func(f *fakeBackend) { f.conflict.Store(true) }, jobs.StatusConflict, "locked"},
 		{"stack failure with a secret in the message", func(f *fakeBackend) { f.fail.Store("login failed for passphrase hunter2-passphrase") },
 			jobs.StatusFailed, "passphrase [REDACTED]"},
+		// Not registered anywhere: the classifier recognises the credentials themselves.
+		{"stack failure with a connection string", func(f *fakeBackend) {
+			f.fail.Store("connect Server=db;Password=unregistered-Zq9; as postgres://app:unregistered-Zq9@db/x --client-secret unregistered-Zq9")
+		}, jobs.StatusFailed, "Password=[REDACTED]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,8 +256,10 @@ func TestJobOutcomes(t *testing.T) {
 			for _, e := range events {
 				raw = append(raw, e.data...)
 			}
-			if strings.Contains(string(raw)+h.logs.String(), "hunter2-passphrase") {
-				t.Errorf("a secret value left the server")
+			for _, canary := range []string{"hunter2-passphrase", "unregistered-Zq9"} {
+				if strings.Contains(string(raw)+h.logs.String(), canary) {
+					t.Errorf("secret value %s left the server", canary)
+				}
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/connectsoft/tenantctl/api/jobs"
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/internal/secretclass"
 	"github.com/connectsoft/tenantctl/stacks"
 )
 
@@ -165,9 +166,12 @@ func (sc scrubbed) MarshalJSON() ([]byte, error) {
 
 func (s *Server) scrub(text string) string { return scrubber(s.cfg.Auditor)(text) }
 
-// scrubber masks the secret values the audit log knows (WithSecretValues).
+// scrubber masks the secret values the audit log knows (WithSecretValues) and whatever the
+// project's classifier recognises as a credential (connection strings, URLs with passwords,
+// secret flags, tokens); it keeps JSON text valid.
 func scrubber(a *audit.Auditor) func(string) string {
 	return func(text string) string {
+		text = secretclass.MaskText(text)
 		if log := a.Log(); log != nil && log.Redactor() != nil {
 			return log.Redactor().String(text)
 		}

@@ -250,12 +250,12 @@ func VisibleFieldOfSecretResource(path string) bool {
 
 // credentialPairs find key=value pairs of secret keys inside connection strings, query strings
 // and similar text.
-var credentialPairs = regexp.MustCompile(`(?i)\b(password|pwd|passwd|accountkey|sharedaccesskey|sharedaccesssignature|sig|client_secret|clientsecret|access_token|refresh_token|id_token|api_?key|apikey|token|secret)=([^;&\s"',]+)`)
+var credentialPairs = regexp.MustCompile(`(?i)(^|[^a-z0-9_]|\\u00[0-9a-f]{2})(password|pwd|passwd|accountkey|sharedaccesskey|sharedaccesssignature|sig|client_secret|clientsecret|access_token|refresh_token|id_token|api_?key|apikey|token|secret)=([^;&\s"',\\]+)`)
 
 var (
-	urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s:@]*):([^@/?#\s]+)@`)
+	urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s:@"']*):([^@/?#\s"']+)@`)
 	jwtPattern  = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`)
-	pemPattern  = regexp.MustCompile(`(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)`)
+	pemPattern  = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[^-"']*(-----END [A-Z ]*PRIVATE KEY-----)?`)
 	bearer      = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`)
 	flagPattern = regexp.MustCompile(`(^|\s)(--?[A-Za-z][A-Za-z0-9_.-]*)(=|\s+)("[^"]*"|'[^']*'|[^\s"']+)`)
 )
@@ -277,7 +277,8 @@ func LooksLikeCredential(s string) bool {
 }
 
 // MaskText masks the credentials inside free text (error messages, reasons, command lines,
-// connection strings) and keeps the rest readable.
+// connection strings) and keeps the rest readable. No match spans a quote, so it is also safe on
+// JSON text: a masked document is still the same JSON with masked strings.
 func MaskText(s string) string {
 	if s == "" {
 		return s
@@ -285,7 +286,7 @@ func MaskText(s string) string {
 	s = pemPattern.ReplaceAllString(s, Mask)
 	s = jwtPattern.ReplaceAllString(s, Mask)
 	s = bearer.ReplaceAllString(s, "${1} "+Mask)
-	s = credentialPairs.ReplaceAllString(s, "${1}="+Mask)
+	s = credentialPairs.ReplaceAllString(s, "${1}${2}="+Mask)
 	s = urlPassword.ReplaceAllString(s, "${1}:"+Mask+"@")
 	s = flagPattern.ReplaceAllStringFunc(s, func(m string) string {
 		sub := flagPattern.FindStringSubmatch(m)

@@ -1,6 +1,7 @@
 package secretclass_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -91,6 +92,20 @@ func TestWords(t *testing.T) {
 	} {
 		if diff := cmp.Diff(want, secretclass.Words(in)); diff != "" {
 			t.Errorf("Words(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+}
+
+// MaskText keeps JSON valid: credentials inside JSON strings are masked, the structure stays.
+func TestMaskTextKeepsJSON(t *testing.T) {
+	for _, v := range append(append([]string{}, corpus.SecretValues...), corpus.BenignValues...) {
+		doc, _ := json.Marshal(map[string]any{"a": v, "b": []string{v, "x"}, "url": "http://u:p", "c": "q@r"})
+		masked := secretclass.MaskText(string(doc))
+		if !json.Valid([]byte(masked)) {
+			t.Errorf("MaskText broke the JSON of %q: %s", v, masked)
+		}
+		if strings.Contains(masked, corpus.Canary) {
+			t.Errorf("MaskText left the secret in JSON: %s", masked)
 		}
 	}
 }
