@@ -205,7 +205,6 @@ func TestStoreIsDurable(t *testing.T) {
 	}
 	want := wait(t, done.Job)
 	release := make(chan struct{})
-	defer close(release)
 	g := Spec{Kind: "operation", Operation: "up", TenantID: "globex", Stack: "tenant.globex.dev", Principal: "svc", PrincipalKey: "k-globex"}
 	running, err := s1.Submit(g, "key-2", "h2", func(ctx context.Context, _ *Job) Outcome {
 		<-release
@@ -214,6 +213,7 @@ func TestStoreIsDurable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { close(release); wait(t, running.Job); _ = s1.Drain(context.Background(), time.Second) }()
 	// "Restart": a second store reads the same folder while the first is still running its job.
 	s2, err := Open(Options{Dir: dir})
 	if err != nil {
