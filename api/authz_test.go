@@ -46,6 +46,9 @@ func TestBadTokenCorpus(t *testing.T) {
 		{"missing scope", "Bearer " + iss.Token(t, with("scope", "runtime.deployments.read")), http.StatusForbidden, "missing_scope"},
 		{"other tenant", "Bearer " + iss.Token(t, with("tenant_id", "globex")), http.StatusForbidden, "tenant_mismatch"},
 		{"no tenant and no cross-tenant scope", "Bearer " + h.token("", "runtime.tenants.read"), http.StatusForbidden, "tenant_mismatch"},
+		{"ID token instead of an access token", "Bearer " + oidctest.SignTyped(t, iss.SigningKey(), "JWT", good()), http.StatusUnauthorized, string(auth.ReasonWrongTokenType)},
+		{"exp ten years out", "Bearer " + iss.Token(t, with("exp", now.AddDate(10, 0, 0).Unix())), http.StatusUnauthorized, string(auth.ReasonLifetimeTooLong)},
+		{"tenant_id not a string", "Bearer " + iss.Token(t, with("tenant_id", []any{"acme"})), http.StatusUnauthorized, string(auth.ReasonInvalidClaim)},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,8 +82,16 @@ func TestBadTokenCorpus(t *testing.T) {
 				t.Fatalf("%d authz.denied records for trace %s, want 1", len(recs), trace)
 			}
 			r := recs[0]
+			// A denial is filed under the caller's tenant, naming the target (issue 14.10).
+			wantTenant := "acme"
+			if tc.name == "other tenant" {
+				wantTenant = "globex"
+				if r.Details["targetTenant"] != "acme" {
+					t.Errorf("cross-tenant denial does not name its target: %+v", r.Details)
+				}
+			}
 			if r.Outcome != audit.OutcomeDenied || r.Details["reason"] != tc.reason || r.Details["status"] != fmt.Sprint(tc.status) ||
-				r.TenantID != "acme" || r.Details["route"] != "GET /v1/tenants/{tenant}" {
+				r.TenantID != wantTenant || r.Details["route"] != "GET /v1/tenants/{tenant}" {
 				t.Errorf("audit record = %+v", r)
 			}
 			if code == http.StatusForbidden && r.Principal == "" {

@@ -12,7 +12,9 @@ import (
 // Backend is what the server asks of the engine. EngineBackend is the real one.
 type Backend interface {
 	// DesiredState loads the desired state. Jobs call it when they start, so a change merged in
-	// Git is picked up without restarting the server.
+	// Git is picked up without restarting the server. With validation errors it returns what it
+	// could read together with the errors (isolation.Load's contract): status views of unaffected
+	// tenants use it, nothing runs from it.
 	DesiredState(ctx context.Context) (*isolation.DesiredState, error)
 	// Run performs op on a selection with the fleet's semantics (platform stack first).
 	Run(ctx context.Context, state *isolation.DesiredState, op automation.Operation, sel fleet.Selection) (fleet.Outcome, error)
@@ -40,14 +42,9 @@ type EngineBackend struct {
 	Kubeconfig string
 }
 
-// DesiredState implements Backend. A desired state with validation errors is refused: nothing is
-// run from it.
+// DesiredState implements Backend.
 func (b EngineBackend) DesiredState(ctx context.Context) (*isolation.DesiredState, error) {
-	s, err := isolation.Load(ctx, b.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return isolation.Load(ctx, b.StateDir)
 }
 
 // Run implements Backend.

@@ -61,7 +61,11 @@ func (s *Server) validateBindings(w http.ResponseWriter, r *http.Request, req *r
 			return
 		}
 	}
-	rep, err := validateOverlay(r.Context(), s.cfg.Backend.Dir(), []byte(body.Documents), cands)
+	caller := ""
+	if !req.principal.CrossTenant() {
+		caller = req.principal.TenantID
+	}
+	rep, err := validateOverlay(r.Context(), s.cfg.Backend.Dir(), []byte(body.Documents), cands, caller)
 	var unprocessable *overlayError
 	switch {
 	case errors.As(err, &unprocessable):
@@ -70,16 +74,6 @@ func (s *Server) validateBindings(w http.ResponseWriter, r *http.Request, req *r
 	case err != nil:
 		s.stateProblem(w, r, req, err)
 		return
-	}
-	if !req.principal.CrossTenant() {
-		// Problems in other files are other tenants' business.
-		mine := []isolation.ValidationError{}
-		for _, e := range rep.Errors {
-			if e.File == candidateFile {
-				mine = append(mine, e)
-			}
-		}
-		rep.Errors, rep.Valid = mine, len(mine) == 0
 	}
 	writeJSON(w, http.StatusOK, rep)
 }
@@ -112,10 +106,18 @@ func (e *overlayError) Error() string { return e.msg }
 // validateOverlay copies the desired-state folder, drops the files of the bindings the candidates
 // replace, adds the candidates as request.yaml and loads the copy: the same validation the CLI
 // and the engine apply.
-func validateOverlay(ctx context.Context, dir string, docs []byte, cands []candidate) (validationReport, error) {
-	base, err := isolation.Load(ctx, dir)
+//
+// For a tenant-bound caller (caller is its tenant id) the answer depends on its own bindings and
+// the environments only: the candidates are also validated with nothing but the environments and
+// the caller's other bindings, and those errors are reported as they are. Any further error the
+// full desired state shows — an overlap with another tenant's range, database, schema or vault —
+// makes the request invalid too, reported on the caller's field with a message that names no other
+// tenant, value, file or server path. Problems that existed before the request (in other tenants'
+// files) are not the caller's business and are left out.
+func validateOverlay(ctx context.Context, dir string, docs []byte, cands []candidate, caller string) (validationReport, error) {
+	base, baseErr := isolation.Load(ctx, dir)
 	if base == nil {
-		return validationReport{}, err
+		return validationReport{}, baseErr
 	}
 	replaced := map[string]bool{}
 	for _, c := range cands {
@@ -128,33 +130,120 @@ func validateOverlay(ctx context.Context, dir string, docs []byte, cands []candi
 			return validationReport{}, &overlayError{fmt.Sprintf("the binding to replace shares its file with %d other document(s); split the file to validate it through the API", n-1)}
 		}
 	}
+	full, err := loadOverlay(ctx, dir, docs, func(p string) bool { return !replaced[p] })
+	if err != nil {
+		return validationReport{}, err
+	}
+	rep := validationReport{Valid: len(full) == 0, Commit: base.Commit, Dirty: base.Dirty, Errors: full}
+	if caller == "" {
+		return rep, nil
+	}
+	// The caller's world: the environments' files and its own bindings' files.
+	own := map[string]bool{}
+	for _, e := range base.Environments {
+		own[filepath.Clean(e.Source.File)] = true
+	}
+	for _, b := range base.Bindings {
+		if b.Spec.TenantID != caller {
+			delete(own, filepath.Clean(b.Source.File)) // a file shared with another tenant is not the caller's
+		}
+	}
+	for _, b := range base.Bindings {
+		if b.Spec.TenantID == caller && documentsIn(base, filepath.Clean(b.Source.File)) == 1 {
+			own[filepath.Clean(b.Source.File)] = true
+		}
+	}
+	alone, err := loadOverlay(ctx, dir, docs, func(p string) bool { return own[p] && !replaced[p] })
+	if err != nil {
+		return validationReport{}, err
+	}
+	known := map[string]bool{}
+	verrs, _ := isolation.AsValidationErrors(baseErr)
+	for _, e := range verrs {
+		if rel, err := filepath.Rel(dir, e.File); err == nil {
+			known[errorKey(filepath.ToSlash(rel), e)] = true
+		}
+	}
+	mine := []isolation.ValidationError{}
+	for _, e := range alone {
+		known[errorKey(e.File, e)] = true
+		if e.File == candidateFile {
+			mine = append(mine, e)
+		}
+	}
+	conflicts := map[string]bool{}
+	for _, e := range full {
+		if known[errorKey(e.File, e)] {
+			continue
+		}
+		field := conflictField(e)
+		if conflicts[field] {
+			continue
+		}
+		conflicts[field] = true
+		line := 0
+		if e.File == candidateFile {
+			line = e.Line
+		}
+		mine = append(mine, isolation.ValidationError{Source: isolation.Source{File: candidateFile, Line: line}, Field: field,
+			Message: "conflicts with what another tenant or the platform already holds (network range, database, schema, vault or tenant id); a platform operator can see the details"})
+	}
+	rep.Errors, rep.Valid = mine, len(mine) == 0
+	return rep, nil
+}
+
+// loadOverlay validates a copy of dir holding the files keep selects and the candidates as
+// request.yaml. Errors name files relative to the copy, and server paths are taken out of their
+// messages.
+func loadOverlay(ctx context.Context, dir string, docs []byte, keep func(path string) bool) ([]isolation.ValidationError, error) {
 	tmp, err := os.MkdirTemp("", "tenantctl-validate-")
 	if err != nil {
-		return validationReport{}, fmt.Errorf("validate: %w", err)
+		return nil, fmt.Errorf("validate: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := copyDesiredState(dir, tmp, replaced); err != nil {
-		return validationReport{}, fmt.Errorf("validate: %w", err)
+	if err := copyDesiredState(dir, tmp, keep); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, candidateFile)); err == nil {
-		return validationReport{}, &overlayError{"the desired state has its own " + candidateFile + "; rename it to validate through the API"}
+		return nil, &overlayError{"the desired state has its own " + candidateFile + "; rename it to validate through the API"}
 	}
 	if err := os.WriteFile(filepath.Join(tmp, candidateFile), docs, 0o600); err != nil {
-		return validationReport{}, fmt.Errorf("validate: %w", err)
+		return nil, fmt.Errorf("validate: %w", err)
 	}
 	_, err = isolation.Load(ctx, tmp)
 	verrs, invalid := isolation.AsValidationErrors(err)
 	if err != nil && !invalid {
-		return validationReport{}, err
+		return nil, err
 	}
-	rep := validationReport{Valid: len(verrs) == 0, Commit: base.Commit, Dirty: base.Dirty, Errors: []isolation.ValidationError{}}
+	out := []isolation.ValidationError{}
 	for _, e := range verrs {
 		if rel, err := filepath.Rel(tmp, e.File); err == nil && !strings.HasPrefix(rel, "..") {
 			e.File = filepath.ToSlash(rel)
 		}
-		rep.Errors = append(rep.Errors, e)
+		e.Message = strings.ReplaceAll(e.Message, tmp+string(filepath.Separator), "")
+		e.Message = strings.ReplaceAll(e.Message, dir+string(filepath.Separator), "")
+		out = append(out, e)
 	}
-	return rep, nil
+	return out, nil
+}
+
+// errorKey identifies an error across two loads of the same files (messages differ: they name
+// the folder).
+func errorKey(file string, e isolation.ValidationError) string {
+	return fmt.Sprintf("%s:%d:%s", file, e.Line, e.Field)
+}
+
+// conflictField is the field a cross-tenant conflict concerns, without list positions (which
+// would tell where in another tenant's file it sits).
+func conflictField(e isolation.ValidationError) string {
+	f := e.Field
+	if i := strings.IndexByte(f, '['); i >= 0 {
+		f = f[:i]
+	}
+	if f == "" {
+		f = "spec"
+	}
+	return f
 }
 
 func documentsIn(s *isolation.DesiredState, file string) int {
@@ -172,9 +261,9 @@ func documentsIn(s *isolation.DesiredState, file string) int {
 	return n
 }
 
-// copyDesiredState copies the files Load reads (regular *.yaml/*.yml outside dot-directories),
-// except those in skip.
-func copyDesiredState(src, dst string, skip map[string]bool) error {
+// copyDesiredState copies the files Load reads (regular *.yaml/*.yml outside dot-directories)
+// that keep selects.
+func copyDesiredState(src, dst string, keep func(path string) bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -192,7 +281,7 @@ func copyDesiredState(src, dst string, skip map[string]bool) error {
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
 		}
-		if !d.Type().IsRegular() || !isolation.IsDesiredStateFile(filepath.ToSlash(rel)) || skip[filepath.Clean(p)] {
+		if !d.Type().IsRegular() || !isolation.IsDesiredStateFile(filepath.ToSlash(rel)) || !keep(filepath.Clean(p)) {
 			return nil
 		}
 		b, err := os.ReadFile(p)

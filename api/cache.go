@@ -21,6 +21,7 @@ type statusCache struct {
 	stacks   []StackSummary
 	stacksAt time.Time
 	state    *isolation.DesiredState
+	stateErr error
 	stateAt  time.Time
 }
 
@@ -52,25 +53,32 @@ func (c *statusCache) Stacks(ctx context.Context) ([]StackSummary, error) {
 	return v.([]StackSummary), nil
 }
 
+// DesiredState returns the cached state; with validation errors, the partial state and the
+// errors (see Backend.DesiredState).
 func (c *statusCache) DesiredState(ctx context.Context) (*isolation.DesiredState, error) {
 	c.mu.Lock()
 	if !c.stateAt.IsZero() && time.Since(c.stateAt) < c.ttl {
 		defer c.mu.Unlock()
-		return c.state, nil
+		return c.state, c.stateErr
 	}
 	c.mu.Unlock()
+	type loaded struct {
+		s   *isolation.DesiredState
+		err error
+	}
 	v, err, _ := c.group.Do("state", func() (any, error) {
 		s, err := c.backend.DesiredState(context.WithoutCancel(ctx))
-		if err != nil {
+		if _, invalid := isolation.AsValidationErrors(err); err != nil && (!invalid || s == nil) {
 			return nil, err
 		}
 		c.mu.Lock()
-		c.state, c.stateAt = s, time.Now()
+		c.state, c.stateErr, c.stateAt = s, err, time.Now()
 		c.mu.Unlock()
-		return s, nil
+		return loaded{s, err}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*isolation.DesiredState), nil
+	l := v.(loaded)
+	return l.s, l.err
 }

@@ -118,7 +118,7 @@ func (s *Server) remediationJob(p auth.Principal, tenant, env string, apply bool
 			} else {
 				plan = policy.NewPlan(res.Changes)
 			}
-			d := s.decide(ctx, log, j, p, t, "drift.remediate", plan, ask)
+			d := s.decide(ctx, log, j, p, t, "drift.remediate", plan, ask, "")
 			if !d.Allowed {
 				return jobs.Outcome{Status: jobs.StatusDenied, Error: "denied by policy: " + strings.Join(d.Reasons, "; ")}
 			}

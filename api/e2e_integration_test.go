@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +36,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	cs := testenv.Client(t)
 	dir := testenv.TempDir(t)
 	auditPath := filepath.Join(dir, "audit.jsonl")
-	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, HeadFile: true, SecretValues: []string{"api-e2e-passphrase"}})
+	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, HeadFile: true, SigningKeyFile: filepath.Join(t.TempDir(), "audit-signing.key"), SecretValues: []string{"api-e2e-passphrase"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	h := &harness{t: t, iss: iss, server: srv, http: ts, auditPath: auditPath, logs: logs}
 	tok := h.token("globex", "runtime.deployments.read", "runtime.deployments.write", "runtime.tenants.read")
 
-	run := func(op string) jobs.View {
+	run := func(op string, want jobs.Status) jobs.View {
 		t.Helper()
 		code, _, body := h.do(call{method: "POST", path: "/v1/tenants/globex/operations", token: tok,
 			body: map[string]string{"operation": op}, header: traceparent()})
@@ -109,24 +111,42 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 			}
 		}
 		final := decode[jobs.View](t, []byte(evs[len(evs)-1].data))
-		if final.Status != jobs.StatusSucceeded {
-			t.Fatalf("%s: job %s: %s", op, final.Status, final.Error)
+		if final.Status != want {
+			t.Fatalf("%s: job %s: %s, want %s", op, final.Status, final.Error, want)
 		}
 		t.Logf("%s: %d progress events, %s", op, progress, final.FinishedAt.Sub(*final.StartedAt))
-		if progress < 4 {
-			t.Errorf("%s: %d progress events, want the platform and tenant stacks' start and finish at least", op, progress)
+		if want == jobs.StatusSucceeded && progress < 2 {
+			t.Errorf("%s: %d progress events, want the tenant stack's start and finish at least", op, progress)
+		}
+		r, _ := json.Marshal(final.Result)
+		var res struct{ Platform []any }
+		if err := json.Unmarshal(r, &res); err != nil || len(res.Platform) != 0 {
+			t.Errorf("%s: a tenant-bound job ran the platform stack: %s", op, r)
 		}
 		return final
 	}
 
-	preview := run("preview")
+	preview := run("preview", jobs.StatusSucceeded)
 	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), stacks.TenantNamespace("globex"), metav1.GetOptions{}); err == nil {
 		t.Fatalf("preview created the tenant namespace")
 	}
 	if creates := tenantChanges(t, preview)["create"]; creates == 0 {
 		t.Fatalf("preview plans no creates: %+v", preview.Result)
 	}
-	run("up")
+	// The tenant cannot bring up the shared platform stack: its up is refused until a platform
+	// operator has.
+	if refused := run("up", jobs.StatusFailed); !strings.Contains(refused.Error, "not provisioned") {
+		t.Fatalf("tenant up without a platform stack: %s", refused.Error)
+	}
+	state, err := isolation.Load(context.Background(), stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform := fleet.New(engine, state, cluster.Kubeconfig).PlatformTarget(state.Environment("dev"))
+	if r := engine.RunOne(context.Background(), automation.OpUp, platform); r.Err != nil {
+		t.Fatalf("platform operator's up of %s: %v", platform.Stack, r.Err)
+	}
+	run("up", jobs.StatusSucceeded)
 	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), stacks.TenantNamespace("globex"), metav1.GetOptions{}); err != nil {
 		t.Fatalf("tenant namespace after up: %v", err)
 	}
@@ -147,7 +167,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	if r := recs[0]; r.Principal != "svc-globex" || r.TraceID != trace || r.Outcome != audit.OutcomeSucceeded {
 		t.Errorf("provision record: principal %q trace %q outcome %s", r.Principal, r.TraceID, r.Outcome)
 	}
-	if res, err := audit.VerifyFile(context.Background(), auditPath, audit.VerifyOptions{}); err != nil || !res.OK {
+	if res, err := audit.VerifyFile(context.Background(), auditPath, audit.VerifyOptions{Keys: auditor.Log().Keys()}); err != nil || !res.OK {
 		t.Errorf("audit log does not verify: %v %+v", err, res)
 	}
 }

@@ -73,9 +73,12 @@ type fakeBackend struct {
 	fail atomic.Value // string
 	// conflict makes Run report the tenant stack locked by another process.
 	conflict atomic.Bool
+	// noPlan makes a preview save no plan file (as when the CLI cannot write one).
+	noPlan atomic.Bool
 
 	mu   sync.Mutex
 	runs []string // "op tenant env"
+	sels []fleet.Selection
 }
 
 func (f *fakeBackend) DesiredState(ctx context.Context) (*isolation.DesiredState, error) {
@@ -87,8 +90,23 @@ func (f *fakeBackend) Dir() string { return f.dir }
 func (f *fakeBackend) Run(ctx context.Context, state *isolation.DesiredState, op automation.Operation, sel fleet.Selection) (fleet.Outcome, error) {
 	f.mu.Lock()
 	f.runs = append(f.runs, string(op)+" "+sel.Tenants[0]+" "+sel.Env)
+	f.sels = append(f.sels, sel)
 	f.mu.Unlock()
 	stack := stacks.TenantStackName(sel.Tenants[0], sel.Env)
+	// Like the engine: a preview with a plan folder saves the plan, an up with one needs it.
+	if plan := filepath.Join(sel.PlanDir, stack+".plan"); sel.PlanDir != "" {
+		switch {
+		case op == automation.OpPreview && !f.noPlan.Load():
+			if err := os.WriteFile(plan, []byte(`{"resourcePlans":{}}`), 0o600); err != nil {
+				return fleet.Outcome{}, err
+			}
+		case op == automation.OpUp:
+			if _, err := os.Stat(plan); err != nil {
+				r := automation.Result{Stack: stack, TenantID: sel.Tenants[0], Environment: sel.Env, Operation: op, Err: err, Error: "no previewed plan: " + err.Error()}
+				return fleet.Outcome{Operation: op, Commit: state.Commit, Tenants: []automation.Result{r}}, nil
+			}
+		}
+	}
 	automation.ReportProgress(ctx, automation.Progress{Stack: stack, Operation: op, Phase: "started"})
 	automation.ReportProgress(ctx, automation.Progress{Stack: stack, Operation: op, Phase: "resource", Done: 1, Total: 3})
 	if f.hold != nil {
@@ -118,6 +136,12 @@ func (f *fakeBackend) Stacks(context.Context) ([]api.StackSummary, error) {
 }
 
 func (f *fakeBackend) Locks(string) ([]automation.LockInfo, error) { return nil, nil }
+
+func (f *fakeBackend) selections() []fleet.Selection {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fleet.Selection(nil), f.sels...)
+}
 
 func (f *fakeBackend) ranOps() []string {
 	f.mu.Lock()
@@ -149,7 +173,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
-	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, NoFsync: true, SecretValues: []string{"hunter2-passphrase"}})
+	auditor, err := audit.NewFromConfig(audit.Config{Path: auditPath, NoFsync: true, HeadFile: true, SigningKeyFile: filepath.Join(t.TempDir(), "audit-signing.key"), SecretValues: []string{"hunter2-passphrase"}})
 	if err != nil {
 		t.Fatal(err)
 	}

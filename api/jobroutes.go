@@ -14,15 +14,24 @@ var heartbeat = 15 * time.Second
 
 // jobFor finds a job and applies the tenant guard and the read scope of its kind.
 func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, req *request) (*jobs.Job, bool) {
-	j, ok := s.jobs.Get(r.PathValue("id"))
-	if !ok {
+	// Another tenant's job is answered, and audited, exactly like a job that does not exist: a 403
+	// would confirm the id and name its tenant, and so would a different audit record in the
+	// caller's own audit view. Operators find the owner of a probed id by the job id.
+	unknown := func() {
+		id := r.PathValue("id")
+		if len(id) > 64 {
+			id = id[:64]
+		}
+		s.denials.record(r, req, denial{status: http.StatusNotFound, reason: "unknown_job",
+			detail: "job requested that is unknown to the caller", extra: map[string]string{"jobId": id}})
 		writeProblem(w, r, http.StatusNotFound, "unknown job", "no job "+r.PathValue("id")+" (finished jobs are kept for a bounded time)")
+	}
+	j, ok := s.jobs.Get(r.PathValue("id"))
+	if !ok || !req.principal.MayActOn(j.TenantID) {
+		unknown()
 		return nil, false
 	}
 	noteAccess(r, "", j.TenantID)
-	if !s.guardTenant(w, r, req, j.TenantID) {
-		return nil, false
-	}
 	scopes := readScopes(j.Kind)
 	for _, sc := range scopes {
 		if req.principal.Has(sc) {

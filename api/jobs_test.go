@@ -61,10 +61,22 @@ func TestOperationJobWithEvents(t *testing.T) {
 			t.Errorf("job log line without the trace id: %s", line)
 		}
 	}
-	// Another tenant cannot read the job.
-	code, _, _ = h.do(call{method: "GET", path: "/v1/jobs/" + v.ID, token: h.token("acme", "runtime.deployments.read")})
-	if code != http.StatusForbidden {
-		t.Errorf("other tenant reading the job: %d, want 403", code)
+	// Another tenant cannot read the job, nor learn that it exists or whose it is (issue 14.10):
+	// the answer is the one for an id that was never issued.
+	other := h.token("acme", "runtime.deployments.read")
+	for _, path := range []string{"/v1/jobs/" + v.ID, "/v1/jobs/" + v.ID + "/events"} {
+		code, _, body := h.do(call{method: "GET", path: path, token: other})
+		unknownPath := strings.Replace(path, v.ID, "0190aaaa-0000-7000-8000-000000000000", 1)
+		_, _, unknownBody := h.do(call{method: "GET", path: unknownPath, token: other})
+		got, want := decode[map[string]any](t, body), decode[map[string]any](t, unknownBody)
+		for _, p := range []map[string]any{got, want} {
+			delete(p, "detail")
+			delete(p, "traceId")
+			delete(p, "instance")
+		}
+		if code != http.StatusNotFound || !cmp.Equal(want, got) || strings.Contains(string(body), "globex") {
+			t.Errorf("other tenant reading %s: %d %s, want the unknown-job answer %s", path, code, body, unknownBody)
+		}
 	}
 }
 
@@ -220,6 +232,10 @@ func TestJobOutcomes(t *testing.T) {
 		{"engine conflict", func(f *fakeBackend) { f.conflict.Store(true) }, jobs.StatusConflict, "locked"},
 		{"stack failure with a secret in the message", func(f *fakeBackend) { f.fail.Store("login failed for passphrase hunter2-passphrase") },
 			jobs.StatusFailed, "passphrase [REDACTED]"},
+		// Not registered anywhere: the classifier recognises the credentials themselves.
+		{"stack failure with a connection string", func(f *fakeBackend) {
+			f.fail.Store("connect Server=db;Password=unregistered-Zq9; as postgres://app:unregistered-Zq9@db/x --client-secret unregistered-Zq9")
+		}, jobs.StatusFailed, "Password=[REDACTED]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,8 +256,10 @@ func TestJobOutcomes(t *testing.T) {
 			for _, e := range events {
 				raw = append(raw, e.data...)
 			}
-			if strings.Contains(string(raw)+h.logs.String(), "hunter2-passphrase") {
-				t.Errorf("a secret value left the server")
+			for _, canary := range []string{"hunter2-passphrase", "unregistered-Zq9"} {
+				if strings.Contains(string(raw)+h.logs.String(), canary) {
+					t.Errorf("secret value %s left the server", canary)
+				}
 			}
 		})
 	}

@@ -3,10 +3,16 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/connectsoft/tenantctl/api/auth"
@@ -45,10 +51,15 @@ func (s *Server) submitOperation(w http.ResponseWriter, r *http.Request, req *re
 	if !ok {
 		return
 	}
-	s.submit(w, r, req, submission{
+	sub := submission{
 		kind: kindOperation, operation: body.Operation, tenant: tenant, env: env, body: body,
 		run: s.operationJob(req.principal, tenant, env, op, policy.Request{Ticket: body.Ticket, Reason: body.Reason}),
-	})
+	}
+	if req.principal.MayChangePlatform() {
+		// The job runs the environment's platform stack too: no other job may run on it meanwhile.
+		sub.alsoLocks = []string{stacks.PlatformStackName(env)}
+	}
+	s.submit(w, r, req, sub)
 }
 
 // target is a job's tenant binding, resolved again when the job starts.
@@ -60,6 +71,10 @@ type target struct {
 
 func (s *Server) loadTarget(ctx context.Context, tenant, env string) (target, error) {
 	state, err := s.cfg.Backend.DesiredState(ctx)
+	if verrs, invalid := isolation.AsValidationErrors(err); invalid {
+		// Job results are read by the tenant: the errors may concern other tenants' bindings.
+		return target{}, fmt.Errorf("the desired state has %d validation error(s); nothing runs until they are fixed (see `tenantctl validate`)", len(verrs))
+	}
 	if err != nil {
 		return target{}, fmt.Errorf("desired state: %w", err)
 	}
@@ -78,17 +93,62 @@ func (s *Server) operationJob(p auth.Principal, tenant, env string, op automatio
 		if err != nil {
 			return s.failed(log, err)
 		}
-		sel := fleet.Selection{Tenants: []string{tenant}, Env: env}
+		// Tenant-bound callers never run the shared platform stack: their tenant stack reads its
+		// recorded outputs.
+		sel := fleet.Selection{Tenants: []string{tenant}, Env: env, TenantsOnly: !p.MayChangePlatform()}
 		if op.Mutating() && t.env.Spec.Production {
+			if op == automation.OpUp {
+				// The approved up applies exactly what was previewed (Pulumi update plans), or fails.
+				dir, err := os.MkdirTemp("", "tenantctl-plan-")
+				if err != nil {
+					return s.failed(log, fmt.Errorf("plan folder: %w", err))
+				}
+				defer os.RemoveAll(dir)
+				sel.PlanDir = dir
+			}
 			plan := s.planOperation(ctx, log, t, op, sel)
-			d := s.decide(ctx, log, j, p, t, "tenant."+string(op), plan, ask)
+			digest := ""
+			if sel.PlanDir != "" && plan != nil {
+				var err error
+				if digest, err = planDigest(sel.PlanDir); err != nil {
+					log.Error("plan files", "error", err.Error())
+					plan = nil
+				}
+			}
+			d := s.decide(ctx, log, j, p, t, "tenant."+string(op), plan, ask, digest)
 			if !d.Allowed {
 				return jobs.Outcome{Status: jobs.StatusDenied, Error: "denied by policy: " + strings.Join(d.Reasons, "; ")}
+			}
+			if sel.PlanDir != "" && digest == "" {
+				return jobs.Outcome{Status: jobs.StatusDenied, Error: "refused: no previewed plan to pin the update to"}
 			}
 		}
 		out, err := s.cfg.Backend.Run(ctx, t.state, op, sel)
 		return s.finishOperation(ctx, log, out, err)
 	}
+}
+
+// planDigest is the SHA-256 of the saved plan files (names and contents, in name order): what the
+// policy decision approved, recorded with it.
+func planDigest(dir string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.plan"))
+	if err != nil {
+		return "", err
+	}
+	if len(files) == 0 {
+		return "", errors.New("the preview saved no plan")
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\n%d\n", filepath.Base(f), len(b))
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // planOperation summarises what a production mutation would change, for the policy: a preview
@@ -138,7 +198,7 @@ func (s *Server) planWith(ctx context.Context, log *slog.Logger, t target, op au
 
 // decide evaluates the policy, records the decision on the job and in the audit log, and
 // returns it. A decision that cannot be recorded is a denial.
-func (s *Server) decide(ctx context.Context, log *slog.Logger, j *jobs.Job, p auth.Principal, t target, action string, plan *policy.Plan, ask policy.Request) policy.Decision {
+func (s *Server) decide(ctx context.Context, log *slog.Logger, j *jobs.Job, p auth.Principal, t target, action string, plan *policy.Plan, ask policy.Request, planDigest string) policy.Decision {
 	in := policy.Input{
 		Principal:   policy.Principal{Subject: p.Subject, Issuer: p.Issuer, TenantID: p.TenantID, ClientID: p.ClientID, Scopes: p.Scopes},
 		Tenant:      policy.Tenant{ID: t.binding.Spec.TenantID, Tier: string(t.binding.Spec.Tier)},
@@ -154,6 +214,9 @@ func (s *Server) decide(ctx context.Context, log *slog.Logger, j *jobs.Job, p au
 	}
 	if plan != nil {
 		details["plan"] = fmt.Sprintf("create=%d update=%d delete=%d replace=%d", plan.Creates, plan.Updates, plan.Deletes, plan.Replaces)
+	}
+	if planDigest != "" {
+		details["planDigest"] = planDigest
 	}
 	ev := audit.PolicyDecision(t.binding.Spec.TenantID, p.Subject, action, d.Allowed, strings.Join(d.Reasons, "; "), details)
 	ev.Environment, ev.Commit = t.env.Name(), t.state.Commit

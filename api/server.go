@@ -42,6 +42,10 @@ type Config struct {
 	// (default 20, burst 100) so anonymous traffic cannot flood the audit log; suppressed
 	// denials are counted into the next record.
 	DenialAuditRate float64
+	// PrincipalDenialRate bounds authz.denied records per second for each authenticated principal
+	// (default 1, burst PrincipalDenialBurst, default 10); the rest are counted and aggregated.
+	PrincipalDenialRate  float64
+	PrincipalDenialBurst int
 }
 
 // Server is the API.
@@ -75,13 +79,26 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DenialAuditRate == 0 {
 		cfg.DenialAuditRate = 20
 	}
+	if cfg.PrincipalDenialRate == 0 {
+		cfg.PrincipalDenialRate = 1
+	}
+	if cfg.PrincipalDenialBurst == 0 {
+		cfg.PrincipalDenialBurst = 10
+	}
 	cfg.Logger = slog.New(redactingHandler{next: cfg.Logger.Handler(), scrub: scrubber(cfg.Auditor)})
+	if cfg.Jobs.Scrub == nil {
+		cfg.Jobs.Scrub = scrubber(cfg.Auditor)
+	}
+	store, err := jobs.Open(cfg.Jobs)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		jobs:    jobs.NewStore(cfg.Jobs),
+		jobs:    store,
 		status:  newStatusCache(cfg.Backend, cfg.StatusCacheTTL),
-		denials: newDenialAuditor(cfg.Auditor, cfg.DenialAuditRate, cfg.Logger),
+		denials: newDenialAuditor(cfg.Auditor, cfg.DenialAuditRate, cfg.PrincipalDenialRate, cfg.PrincipalDenialBurst, cfg.Logger),
 	}
 	s.mux = s.routes()
 	return s, nil
@@ -90,6 +107,10 @@ func New(cfg Config) (*Server, error) {
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.withTrace(s.withAccessLog(s.withRecover(s.mux))) }
 
+// FlushDenials writes the aggregate records of denials the rate limit kept out of the audit log
+// (Drain does it too).
+func (s *Server) FlushDenials(ctx context.Context) { s.denials.Flush(ctx) }
+
 // Jobs is the server's job store.
 func (s *Server) Jobs() *jobs.Store { return s.jobs }
 
@@ -97,6 +118,7 @@ func (s *Server) Jobs() *jobs.Store { return s.jobs }
 // and waits up to grace. Reads keep being served meanwhile; stop the HTTP server afterwards.
 func (s *Server) Drain(ctx context.Context, grace time.Duration) error {
 	s.log.Info("draining jobs")
+	defer s.denials.Flush(context.WithoutCancel(ctx))
 	if err := s.jobs.Drain(ctx, grace); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

@@ -13,15 +13,15 @@ import (
 	"github.com/connectsoft/tenantctl/api/jobs"
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/internal/secretclass"
 	"github.com/connectsoft/tenantctl/stacks"
 )
 
 // resolveEnvironment finds the environment of the tenant's binding the request targets: the one
 // named, or the tenant's only one.
 func (s *Server) resolveEnvironment(w http.ResponseWriter, r *http.Request, req *request, tenant, env string) (string, bool) {
-	state, err := s.status.DesiredState(r.Context())
-	if err != nil {
-		s.stateProblem(w, r, req, err)
+	state, ok := s.stateFor(w, r, req, tenant)
+	if !ok {
 		return "", false
 	}
 	var envs []string
@@ -52,6 +52,7 @@ type submission struct {
 	kind, operation, tenant, env string
 	body                         any // the decoded request, for the idempotency hash
 	run                          jobs.RunFunc
+	alsoLocks                    []string // further stacks the job may change (the platform stack)
 }
 
 // submit starts the job and answers 202 with its resource and Location; 409 when another job is
@@ -65,7 +66,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, req *request, su
 	spec := jobs.Spec{
 		Kind: sub.kind, Operation: sub.operation, TenantID: sub.tenant, Environment: sub.env,
 		Stack: stacks.TenantStackName(sub.tenant, sub.env), Principal: req.principal.Subject,
-		PrincipalKey: req.principal.Key(), TraceID: req.traceID,
+		PrincipalKey: req.principal.Key(), TraceID: req.traceID, AlsoLocks: sub.alsoLocks,
 	}
 	res, err := s.jobs.Submit(spec, key, requestHash(r.Method, r.URL.Path, sub.body), sub.run)
 	var busy *jobs.StackBusyError
@@ -165,9 +166,12 @@ func (sc scrubbed) MarshalJSON() ([]byte, error) {
 
 func (s *Server) scrub(text string) string { return scrubber(s.cfg.Auditor)(text) }
 
-// scrubber masks the secret values the audit log knows (WithSecretValues).
+// scrubber masks the secret values the audit log knows (WithSecretValues) and whatever the
+// project's classifier recognises as a credential (connection strings, URLs with passwords,
+// secret flags, tokens); it keeps JSON text valid.
 func scrubber(a *audit.Auditor) func(string) string {
 	return func(text string) string {
+		text = secretclass.MaskText(text)
 		if log := a.Log(); log != nil && log.Redactor() != nil {
 			return log.Redactor().String(text)
 		}

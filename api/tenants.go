@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/connectsoft/tenantctl/isolation"
@@ -17,9 +19,8 @@ type tenantRef struct {
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, req *request) {
-	state, err := s.status.DesiredState(r.Context())
-	if err != nil {
-		s.stateProblem(w, r, req, err)
+	state, ok := s.stateFor(w, r, req, req.principal.TenantID)
+	if !ok {
 		return
 	}
 	out := []tenantRef{}
@@ -58,9 +59,8 @@ type lockView struct {
 
 func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request, req *request) {
 	tenant := r.PathValue("tenant")
-	state, err := s.status.DesiredState(r.Context())
-	if err != nil {
-		s.stateProblem(w, r, req, err)
+	state, ok := s.stateFor(w, r, req, tenant)
+	if !ok {
 		return
 	}
 	var bindings []*isolation.RuntimeTenantBinding
@@ -110,12 +110,61 @@ func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request, req *reque
 	writeJSON(w, http.StatusOK, map[string]any{"tenantId": tenant, "commit": state.Commit, "dirty": state.Dirty, "stacks": rows})
 }
 
-// stateProblem answers when the desired state does not load.
+// stateFor is the desired state as the caller may see it. Validation errors in other tenants'
+// bindings do not concern a tenant-bound caller: it gets the state with its own bindings and the
+// environments, and only errors in those files (its binding, its environment) stop it, without
+// their details. Operators get every error.
+func (s *Server) stateFor(w http.ResponseWriter, r *http.Request, req *request, tenant string) (*isolation.DesiredState, bool) {
+	state, err := s.status.DesiredState(r.Context())
+	if err == nil {
+		return state, true
+	}
+	verrs, invalid := isolation.AsValidationErrors(err)
+	if !invalid || state == nil || req.principal.CrossTenant() {
+		s.stateProblem(w, r, req, err)
+		return nil, false
+	}
+	mine := map[string]bool{}
+	for _, e := range state.Environments {
+		mine[filepath.Clean(e.Source.File)] = true
+	}
+	for _, b := range state.Bindings {
+		if b.Spec.TenantID == tenant {
+			mine[filepath.Clean(b.Source.File)] = true
+		}
+	}
+	for _, e := range verrs {
+		if mine[filepath.Clean(e.File)] {
+			s.logger(req).Error("load desired state", "error", err.Error())
+			writeProblem(w, r, http.StatusInternalServerError, "desired state invalid",
+				"the binding of tenant "+tenant+" or its environment has validation errors; check it with POST /v1/bindings:validate")
+			return nil, false
+		}
+	}
+	return state, true
+}
+
+// stateProblem answers when the desired state does not load: operators get the validation errors
+// with paths relative to the desired-state folder.
 func (s *Server) stateProblem(w http.ResponseWriter, r *http.Request, req *request, err error) {
 	s.logger(req).Error("load desired state", "error", err.Error())
 	if verrs, ok := isolation.AsValidationErrors(err); ok {
+		if !req.principal.CrossTenant() {
+			writeProblem(w, r, http.StatusInternalServerError, "desired state invalid",
+				"the server's desired state has validation errors; nothing runs until they are fixed")
+			return
+		}
+		dir := s.cfg.Backend.Dir()
+		rel := make([]isolation.ValidationError, len(verrs))
+		for i, e := range verrs {
+			if p, err := filepath.Rel(dir, e.File); err == nil && !strings.HasPrefix(p, "..") {
+				e.File = filepath.ToSlash(p)
+			}
+			e.Message = strings.ReplaceAll(e.Message, dir+string(filepath.Separator), "")
+			rel[i] = e
+		}
 		writeProblemWith(w, r, http.StatusInternalServerError, "desired state invalid",
-			"the server's desired state has validation errors; nothing runs until they are fixed", map[string]any{"errors": verrs})
+			"the server's desired state has validation errors; nothing runs until they are fixed", map[string]any{"errors": rel})
 		return
 	}
 	writeProblem(w, r, http.StatusInternalServerError, "desired state unavailable", "the desired state could not be loaded")

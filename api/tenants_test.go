@@ -2,12 +2,17 @@ package api_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/connectsoft/tenantctl/api/jobs"
 )
 
 func TestListTenantsIsFiltered(t *testing.T) {
@@ -137,3 +142,44 @@ func TestStatusLoad(t *testing.T) {
 type statusError struct{ code int }
 
 func (e *statusError) Error() string { return http.StatusText(e.code) }
+
+// Issue 14.7: one broken binding of another tenant does not take the other tenants' views down,
+// and they learn nothing of it; its own tenant is told to validate, without details; operators
+// see every error with paths relative to the desired state.
+func TestBrokenBindingOfAnotherTenant(t *testing.T) {
+	h := newHarness(t)
+	broken := strings.ReplaceAll(hooliTakesAcme, "tier: silo", "tier: gold-secret-value")
+	if err := os.WriteFile(filepath.Join(h.backend.dir, "tenants", "hooli.yaml"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	acme := h.token("acme", "runtime.tenants.read")
+	for _, path := range []string{"/v1/tenants", "/v1/tenants/acme"} {
+		code, _, body := h.do(call{method: "GET", path: path, token: acme})
+		if code != http.StatusOK {
+			t.Errorf("GET %s as acme: %d %s", path, code, body)
+		}
+		for _, leak := range []string{"hooli", "gold-secret-value", h.backend.dir} {
+			if strings.Contains(string(body), leak) {
+				t.Errorf("GET %s as acme reveals %q: %s", path, leak, body)
+			}
+		}
+	}
+	code, _, body := h.do(call{method: "GET", path: "/v1/tenants/hooli", token: h.token("hooli", "runtime.tenants.read")})
+	if code != http.StatusInternalServerError || strings.Contains(string(body), "gold-secret-value") || !strings.Contains(string(body), "bindings:validate") {
+		t.Errorf("the broken tenant's own view: %d %s", code, body)
+	}
+	code, _, body = h.do(call{method: "GET", path: "/v1/tenants", token: h.token("", "runtime.tenants.read", "runtime.tenants.all")})
+	if code != http.StatusInternalServerError || !strings.Contains(string(body), "tenants/hooli.yaml") || strings.Contains(string(body), h.backend.dir) {
+		t.Errorf("operator view: %d %s", code, body)
+	}
+	// A job of an unaffected tenant fails without naming the broken tenant.
+	tok := h.token("acme", "runtime.deployments.read")
+	code, _, body = h.do(call{method: "POST", path: "/v1/tenants/acme/operations", token: tok, body: map[string]string{"operation": "preview", "environment": "dev"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("preview: %d %s", code, body)
+	}
+	v := h.waitJob(tok, decode[jobs.View](t, body).ID)
+	if v.Status != jobs.StatusFailed || strings.Contains(v.Error, "hooli") || strings.Contains(v.Error, "gold") {
+		t.Errorf("job on an invalid desired state: %s %q", v.Status, v.Error)
+	}
+}

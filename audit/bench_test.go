@@ -7,26 +7,45 @@ import (
 )
 
 func BenchmarkAppend(b *testing.B) {
+	key, err := GenerateSigningKey()
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, durable := range []bool{false, true} {
-		name := "no-fsync"
-		opts := []Option{WithoutFsync()}
-		if durable {
-			name, opts = "fsync", nil
-		}
-		b.Run(name, func(b *testing.B) {
-			l, err := Open(filepath.Join(b.TempDir(), "audit.jsonl"), opts...)
-			if err != nil {
-				b.Fatal(err)
+		for _, signed := range []bool{false, true} {
+			name := "no-fsync"
+			if durable {
+				name = "fsync"
 			}
-			defer l.Close()
-			ev := sampleEvent(1)
-			ev.EventID = ""
-			for b.Loop() {
-				if _, err := l.Append(context.Background(), ev); err != nil {
+			if signed {
+				name += "/signed+2-checkpoints"
+			} else {
+				name += "/unsigned"
+			}
+			b.Run(name, func(b *testing.B) {
+				dir := b.TempDir()
+				path := filepath.Join(dir, "audit.jsonl")
+				var opts []Option
+				if !durable {
+					opts = append(opts, WithoutFsync())
+				}
+				if signed {
+					opts = append(opts, WithRecordSigningKey(key), WithHeadFile(HeadPath(path)), WithCheckpointFiles(filepath.Join(dir, "second.checkpoint")))
+				}
+				l, err := Open(path, opts...)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				defer l.Close()
+				ev := sampleEvent(1)
+				ev.EventID = ""
+				for b.Loop() {
+					if _, err := l.Append(context.Background(), ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // Config is the wiring of an Auditor as tenantctl's commands and API server set it up from flags,
@@ -26,6 +27,36 @@ type Config struct {
 	WebhookUnsigned bool
 	// SecretValues are values that must never be written (see WithSecretValues).
 	SecretValues []string
+	// SigningKeyFile holds the ed25519 key that signs every record and checkpoint; it is created
+	// (mode 0600, public key beside it as FILE.pub) when it does not exist. Required unless
+	// Unsigned is set. DefaultSigningKeyPath() is the conventional place.
+	SigningKeyFile string
+	// Unsigned writes format-1 records (a plain hash chain that anyone who can write the log can
+	// recompute); for tests and tools that only read.
+	Unsigned bool
+	// CheckpointFile receives a copy of the signed checkpoint after every append, besides the
+	// head file. Keep it where whoever can write the log cannot (e.g. beside the state backend).
+	CheckpointFile string
+	// TrustedKeyFiles are public keys of earlier signing keys (after a rotation), so the
+	// checkpoint they signed is still accepted on Open.
+	TrustedKeyFiles []string
+}
+
+// DefaultSigningKeyPath is $TENANTCTL_AUDIT_SIGNING_KEY_FILE, else
+// $XDG_CONFIG_HOME/tenantctl/audit-signing.key (~/.config/tenantctl/… when unset): apart from
+// the log's directory, so that write access to the log is not enough to re-sign it.
+func DefaultSigningKeyPath() (string, error) {
+	if p := os.Getenv("TENANTCTL_AUDIT_SIGNING_KEY_FILE"); p != "" {
+		return p, nil
+	}
+	if dir := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "tenantctl", "audit-signing.key"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("default audit signing key path: %w", err)
+	}
+	return filepath.Join(home, ".config", "tenantctl", "audit-signing.key"), nil
 }
 
 // NewFromConfig opens the log and builds the sinks cfg describes.
@@ -59,6 +90,26 @@ func NewFromConfig(cfg Config, opts ...AuditorOption) (*Auditor, error) {
 	logOpts := []Option{WithSecretValues(cfg.SecretValues...)}
 	if cfg.HeadFile {
 		logOpts = append(logOpts, WithHeadFile(HeadPath(path)))
+	}
+	if cfg.CheckpointFile != "" {
+		logOpts = append(logOpts, WithCheckpointFiles(cfg.CheckpointFile))
+	}
+	switch {
+	case cfg.SigningKeyFile != "":
+		key, err := LoadOrCreateSigningKey(cfg.SigningKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		logOpts = append(logOpts, WithRecordSigningKey(key))
+	case !cfg.Unsigned:
+		return nil, fmt.Errorf("audit log %s: no signing key configured (set a key file, or choose unsigned records explicitly)", path)
+	}
+	if len(cfg.TrustedKeyFiles) > 0 {
+		keys, err := LoadPublicKeys(cfg.TrustedKeyFiles...)
+		if err != nil {
+			return nil, err
+		}
+		logOpts = append(logOpts, WithTrustedKeys(keys))
 	}
 	if cfg.NoFsync {
 		logOpts = append(logOpts, WithoutFsync())

@@ -22,6 +22,8 @@ func TestNewFromConfig(t *testing.T) {
 		wantWebhook bool
 	}{
 		{name: "log and stdout only", cfg: func(dir string) Config { return Config{Path: filepath.Join(dir, "a.jsonl")} }},
+		{name: "no signing key is refused unless unsigned is chosen", wantErr: true,
+			cfg: func(dir string) Config { return Config{Path: filepath.Join(dir, "a.jsonl"), SigningKeyFile: "-"} }},
 		{name: "webhook signed from env", env: key, wantSigned: true, wantWebhook: true,
 			cfg: func(dir string) Config { return Config{Path: filepath.Join(dir, "a.jsonl"), WebhookURL: srv.URL} }},
 		{name: "webhook without a key is refused", wantErr: true,
@@ -38,6 +40,13 @@ func TestNewFromConfig(t *testing.T) {
 			var stdout bytes.Buffer
 			cfg := tt.cfg(t.TempDir())
 			cfg.Stdout, cfg.NoFsync, cfg.HeadFile = &stdout, true, true
+			keyFile := filepath.Join(t.TempDir(), "signing.key")
+			switch cfg.SigningKeyFile {
+			case "-":
+				cfg.SigningKeyFile = ""
+			default:
+				cfg.SigningKeyFile, cfg.CheckpointFile = keyFile, filepath.Join(t.TempDir(), "second.checkpoint")
+			}
 			aud, err := NewFromConfig(cfg)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NewFromConfig error = %v, wantErr %v", err, tt.wantErr)
@@ -66,7 +75,21 @@ func TestNewFromConfig(t *testing.T) {
 					t.Error("signature does not verify with the key from the environment")
 				}
 			}
-			mustVerify(t, cfg.Path, 1)
+			if !rec.Signed() {
+				t.Errorf("record written through NewFromConfig is not signed: %+v", rec)
+			}
+			keys, err := LoadPublicKeys(keyFile + ".pub")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, _, found, err := LatestCheckpoint(keys, HeadPath(cfg.Path), cfg.CheckpointFile)
+			if err != nil || !found || cp.Head() != rec.Head() || !cp.Signed() {
+				t.Errorf("checkpoint = %+v found %v err %v, want a signed one at %v", cp, found, err, rec.Head())
+			}
+			res, err := VerifyFile(context.Background(), cfg.Path, VerifyOptions{Keys: keys, Checkpoint: &cp})
+			if err != nil || !res.OK || res.Records != 1 {
+				t.Errorf("verify with the public key and the checkpoint: %+v %v", res, err)
+			}
 		})
 	}
 }

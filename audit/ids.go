@@ -3,26 +3,21 @@ package audit
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
+
+	"github.com/google/uuid"
 )
 
-// NewEventID returns a UUIDv7 (RFC 9562): 48 bits of Unix milliseconds then 74 random bits, so
-// ids are unique and sort roughly by creation time.
+// NewEventID returns a UUIDv7 (RFC 9562): 48 bits of Unix milliseconds then random bits, so ids
+// are unique and sort roughly by creation time.
 func NewEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms (Go ≥ 1.24)
-	ms := uint64(time.Now().UnixMilli())
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], ms)
-	copy(b[0:6], ts[2:8])
-	b[6] = 0x70 | (b[6] & 0x0f) // version 7
-	b[8] = 0x80 | (b[8] & 0x3f) // RFC 9562 variant
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	id, err := uuid.NewV7()
+	if err != nil { // only when the system's random source fails
+		panic(fmt.Sprintf("audit: new event id: %v", err))
+	}
+	return id.String()
 }
 
 // NewTraceID returns a fresh random W3C trace-id: 32 lowercase hex digits, never all zero.

@@ -30,18 +30,28 @@ type Log struct {
 	head   Head
 	offset int64 // bytes of the file read and checked; the next record starts here
 	index  *eventIndex
+	// first is the hash of record 1 (what checkpoints name the log by); lastSigned tells whether
+	// the last record is signed, signedFrom is the first signed record's seq.
+	first      string
+	lastSigned bool
+	signedFrom uint64
+	// anchor is the checkpoint Open found; anchorSeen is the hash the log holds at its seq.
+	anchor     *Checkpoint
+	anchorSeen string
 }
 
 // Option configures Open.
 type Option func(*logConfig)
 
 type logConfig struct {
-	fsync     bool
-	indexSize int
-	redactor  *Redactor
-	headFile  string
-	now       func() time.Time
-	secrets   []string
+	fsync       bool
+	indexSize   int
+	redactor    *Redactor
+	checkpoints []string
+	key         *SigningKey
+	trusted     Keyring
+	now         func() time.Time
+	secrets     []string
 }
 
 // WithoutFsync skips the fsync after each append: faster, but a machine crash may lose the last
@@ -62,11 +72,35 @@ func WithSecretValues(values ...string) Option {
 	return func(c *logConfig) { c.secrets = append(c.secrets, values...) }
 }
 
-// WithHeadFile makes every append also write the new head ({"seq":N,"hash":"…"}) to path, so
-// that `tenantctl audit verify --head-file` can detect records dropped from the end of the log.
-// The head file is only as trustworthy as where it is kept: copy it off the machine, or rely on
-// the records forwarded to a webhook sink, for protection against someone who can edit both.
-func WithHeadFile(path string) Option { return func(c *logConfig) { c.headFile = path } }
+// WithHeadFile makes every append also write the new head to path: a signed Checkpoint with
+// WithRecordSigningKey, else the unsigned {"seq":N,"hash":"…"}. Open checks the log against it and
+// `tenantctl audit verify` requires it, so records dropped from the end are detected.
+func WithHeadFile(path string) Option { return WithCheckpointFiles(path) }
+
+// WithCheckpointFiles adds files that receive the checkpoint after every append, like the head
+// file. Keep one where whoever can write the log cannot (beside the state backend, another
+// volume): Open and Verify use the latest of them, so deleting or rolling back one copy is caught
+// by the other.
+func WithCheckpointFiles(paths ...string) Option {
+	return func(c *logConfig) { c.checkpoints = append(c.checkpoints, paths...) }
+}
+
+// WithRecordSigningKey signs every appended record (format 2) and checkpoint with k. A log that holds
+// signed records can only be extended with a key.
+func WithRecordSigningKey(k *SigningKey) Option { return func(c *logConfig) { c.key = k } }
+
+// WithTrustedKeys adds public keys that checkpoints found by Open may be signed with (the keys
+// used before a rotation). The signing key's own public key is always trusted.
+func WithTrustedKeys(keys Keyring) Option {
+	return func(c *logConfig) {
+		if c.trusted == nil {
+			c.trusted = Keyring{}
+		}
+		for id, k := range keys {
+			c.trusted[id] = k
+		}
+	}
+}
 
 // WithClock sets the clock that stamps events without a Time; Append calls it concurrently.
 func WithClock(now func() time.Time) Option { return func(c *logConfig) { c.now = now } }
@@ -86,6 +120,9 @@ func Open(path string, opts ...Option) (*Log, error) {
 		cfg.redactor = NewRedactor()
 	}
 	cfg.redactor.AddSecretValues(cfg.secrets...)
+	if cfg.key != nil {
+		cfg.trusted = NewKeyring(append([]PublicKey{cfg.key.Public()}, keyValues(cfg.trusted)...)...)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open audit log %s: %w", path, err)
@@ -104,7 +141,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("open audit log %s: %w", path, err)
 	}
-	err = l.catchUp()
+	err = l.openChain()
 	unlock()
 	if err != nil {
 		_ = f.Close()
@@ -198,8 +235,11 @@ func (l *Log) prepare(ctx context.Context, ev Event) (Event, error) {
 
 // write appends ev as the record after l.head. The caller holds the mutex and the file lock.
 func (l *Log) write(ev Event) (Record, error) {
+	if l.cfg.key == nil && l.lastSigned {
+		return Record{}, fmt.Errorf("audit append %s: %w", ev.Type, ErrSigningKeyRequired)
+	}
 	rec := Record{Seq: l.head.Seq + 1, PrevHash: l.head.Hash, Event: ev}
-	line, err := rec.seal()
+	line, err := rec.seal(l.cfg.key)
 	if err != nil {
 		return Record{}, fmt.Errorf("audit append %s: %w", ev.Type, err)
 	}
@@ -220,18 +260,52 @@ func (l *Log) write(ev Event) (Record, error) {
 	// with the same EventID finds it instead of appending it twice.
 	l.offset += int64(len(line))
 	l.head = Head{Seq: rec.Seq, Hash: rec.Hash}
+	l.noteRecord(rec.Seq, rec.Hash, rec.Signed())
 	l.index.add(rec.EventID, lineRef{off: off, n: len(line)})
 	if l.cfg.fsync {
 		if err := l.f.Sync(); err != nil {
 			return Record{}, fmt.Errorf("audit append %s: fsync %s: %w", ev.Type, l.path, err)
 		}
 	}
-	if l.cfg.headFile != "" {
-		if err := writeHeadFile(l.cfg.headFile, l.head, l.cfg.fsync); err != nil {
-			return Record{}, fmt.Errorf("audit append %s: %w", ev.Type, err)
-		}
+	if err := l.writeCheckpoints(); err != nil {
+		return Record{}, fmt.Errorf("audit append %s: %w", ev.Type, err)
 	}
 	return rec, nil
+}
+
+// noteRecord keeps what checkpoints say about the log as records are read or written.
+func (l *Log) noteRecord(seq uint64, hash string, signed bool) {
+	if seq == 1 {
+		l.first = hash
+	}
+	l.lastSigned = signed
+	if signed && l.signedFrom == 0 {
+		l.signedFrom = seq
+	}
+	if l.anchor != nil && seq == l.anchor.Seq {
+		l.anchorSeen = hash
+	}
+}
+
+// writeCheckpoints writes the head to every checkpoint file, signed when the log has a key.
+func (l *Log) writeCheckpoints() error {
+	if len(l.cfg.checkpoints) == 0 {
+		return nil
+	}
+	cp := Checkpoint{Seq: l.head.Seq, Hash: l.head.Hash}
+	if l.cfg.key != nil {
+		cp.Log, cp.SignedFrom, cp.Time = l.first, l.signedFrom, l.cfg.now().UTC()
+		var err error
+		if cp, err = signCheckpoint(l.cfg.key, cp); err != nil {
+			return err
+		}
+	}
+	for _, p := range l.cfg.checkpoints {
+		if err := writeCheckpoint(p, cp, l.cfg.fsync); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkSameFile refuses to append through a descriptor whose path now names another file (the log
@@ -263,35 +337,6 @@ func (l *Log) readAt(ref lineRef) (Record, error) {
 	return rec, nil
 }
 
-func writeHeadFile(path string, h Head, durable bool) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".audit-head-*")
-	if err != nil {
-		return fmt.Errorf("write head file %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := fmt.Fprintf(tmp, "{\"seq\":%d,\"hash\":%q}\n", h.Seq, h.Hash); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write head file %s: %w", path, err)
-	}
-	if durable {
-		if err := tmp.Sync(); err != nil {
-			_ = tmp.Close()
-			return fmt.Errorf("write head file %s: %w", path, err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write head file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write head file %s: %w", path, err)
-	}
-	if durable {
-		syncDir(dir)
-	}
-	return nil
-}
-
 // syncDir makes directory entries durable; best effort, as some filesystems refuse it.
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
@@ -299,3 +344,15 @@ func syncDir(dir string) {
 		_ = d.Close()
 	}
 }
+
+func keyValues(r Keyring) []PublicKey {
+	out := make([]PublicKey, 0, len(r))
+	for _, id := range r.IDs() {
+		out = append(out, r[id])
+	}
+	return out
+}
+
+// Keys are the public keys this log trusts: its signing key's and those of WithTrustedKeys. Pass
+// them to Verify.
+func (l *Log) Keys() Keyring { return NewKeyring(keyValues(l.cfg.trusted)...) }

@@ -256,7 +256,7 @@ func TestAppendNoticesChangesByOthers(t *testing.T) {
 			defer f.Close()
 			forged := Record{Seq: 9, PrevHash: GenesisHash, Event: sampleEvent(9)}
 			forged.Time = time.Now().UTC()
-			line, err := forged.seal()
+			line, err := forged.seal(nil)
 			if err != nil {
 				t.Fatal(err)
 			}

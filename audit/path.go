@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,4 +20,16 @@ func DefaultPath() (string, error) {
 		return "", fmt.Errorf("default audit log path: %w", err)
 	}
 	return filepath.Join(home, ".local", "state", "tenantctl", "audit.jsonl"), nil
+}
+
+// CheckpointCopyPath is the conventional second checkpoint file of the log at logPath, kept under
+// dir (tenantctl uses its data dir, beside the file state backend): one file per log, named by a
+// hash of the log's absolute path, so several logs never share a checkpoint.
+func CheckpointCopyPath(dir, logPath string) string {
+	abs, err := filepath.Abs(logPath)
+	if err != nil {
+		abs = logPath
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(dir, "audit-checkpoints", hex.EncodeToString(sum[:8])+".checkpoint")
 }

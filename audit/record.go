@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,15 +19,29 @@ const MaxRecordBytes = 1 << 20
 // Record is an Event as stored in the log: numbered, chained to its predecessor and sealed by a
 // hash. Its JSON form is flat (the event's members beside seq, prevHash and hash).
 type Record struct {
+	// V is the record format: 0 (absent) for format 1, plain hash chain; 2 for signed records.
+	V int `json:"v,omitempty"`
 	// Seq numbers records from 1 without gaps.
 	Seq uint64 `json:"seq"`
 	// PrevHash is the previous record's Hash (GenesisHash for seq 1).
 	PrevHash string `json:"prevHash"`
 	// Hash is the lowercase hex SHA-256 of the record's RFC 8785 canonical JSON form without the
-	// hash member itself.
+	// hash and sig members.
 	Hash string `json:"hash,omitempty"`
+	// KeyID names the key whose ed25519 signature of Hash is Sig (format 2).
+	KeyID string `json:"keyId,omitempty"`
+	Sig   string `json:"sig,omitempty"`
 	Event
 }
+
+// Head is the record's place in the chain.
+func (r Record) Head() Head { return Head{Seq: r.Seq, Hash: r.Hash} }
+
+// FormatSigned is the record format of signed records.
+const FormatSigned = 2
+
+// Signed reports whether the record carries a signature (format 2).
+func (r Record) Signed() bool { return r.V >= FormatSigned }
 
 // Head identifies the last record of a log: what to anchor elsewhere so that dropping records from
 // the end of the log is detectable (see VerifyOptions.ExpectHead).
@@ -69,86 +82,66 @@ func isHash(s string) bool {
 	return true
 }
 
-// seal computes r.Hash and returns the line to store: the canonical JSON of the whole record
-// (hash included) and a newline, so the bytes on disk are themselves canonical.
-func (r *Record) seal() ([]byte, error) {
-	r.Hash = ""
-	obj, err := recordObject(*r)
+// seal computes r.Hash (and, with a key, signs it as a format-2 record) and returns the line to
+// store: the canonical JSON of the whole record and a newline, so the bytes on disk are
+// themselves canonical.
+func (r *Record) seal(key *SigningKey) ([]byte, error) {
+	r.Hash, r.Sig, r.V, r.KeyID = "", "", 0, ""
+	if key != nil {
+		r.V, r.KeyID = FormatSigned, key.Public().ID
+	}
+	raw, err := json.Marshal(r)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode record seq %d: %w", r.Seq, err)
 	}
-	hash, err := canonicalHash(obj)
+	canon, err := canonicalize(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode record seq %d: %w", r.Seq, err)
 	}
-	r.Hash = hash
-	obj["hash"] = hash
-	var buf bytes.Buffer
-	if err := writeCanonical(&buf, obj); err != nil {
-		return nil, err
+	sum := sha256.Sum256(canon)
+	r.Hash = hex.EncodeToString(sum[:])
+	if key != nil {
+		r.Sig = key.sign(recordSigDomain, r.Hash)
 	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	if raw, err = json.Marshal(r); err != nil {
+		return nil, fmt.Errorf("encode record seq %d: %w", r.Seq, err)
+	}
+	line, err := canonicalize(raw)
+	if err != nil {
+		return nil, fmt.Errorf("encode record seq %d: %w", r.Seq, err)
+	}
+	return append(line, '\n'), nil
 }
 
 // Line returns the record's stored form (canonical JSON and a newline), the bytes the log holds
 // and sinks send. It fails if the record's hash does not match its content.
 func (r Record) Line() ([]byte, error) {
-	want := r.Hash
-	line, err := r.seal()
-	if err != nil {
-		return nil, err
-	}
-	if r.Hash != want {
-		return nil, fmt.Errorf("record seq %d: stored hash %s does not match its content (%s)", r.Seq, want, r.Hash)
-	}
-	return line, nil
-}
-
-func recordObject(r Record) (jsonObject, error) {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode record seq %d: %w", r.Seq, err)
 	}
-	v, err := parseJSON(raw)
+	line, err := canonicalize(raw)
 	if err != nil {
 		return nil, fmt.Errorf("encode record seq %d: %w", r.Seq, err)
 	}
-	obj, _ := v.(jsonObject) // a struct always marshals to an object
-	return obj, nil
-}
-
-// canonicalHash hashes obj without its "hash" member.
-func canonicalHash(obj jsonObject) (string, error) {
-	stored, had := obj["hash"]
-	delete(obj, "hash")
-	var buf bytes.Buffer
-	err := writeCanonical(&buf, obj)
-	if had {
-		obj["hash"] = stored
+	if _, err := parseLine(line); err != nil {
+		return nil, fmt.Errorf("record seq %d: stored hash %s does not match its content: %w", r.Seq, r.Hash, err)
 	}
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	return hex.EncodeToString(sum[:]), nil
+	return append(line, '\n'), nil
 }
 
 // errHashMismatch marks a line that parses but whose content does not match its hash: an edit.
 var errHashMismatch = errors.New("hash does not match the record's content")
 
-// parseLine decodes one stored line and checks its own hash. A malformed line returns an error
-// that is not errHashMismatch; an edited one returns the decoded record and errHashMismatch.
+// parseLine decodes one stored line and checks its own hash (not its signature: that needs the
+// trusted keys, see Verify). A malformed line returns an error that is not errHashMismatch; an
+// edited one returns the decoded record and errHashMismatch.
 func parseLine(line []byte) (Record, error) {
-	v, err := parseJSON(line)
+	canon, _, err := splitObject(line, "hash", "sig")
 	if err != nil {
 		var r Record
 		_ = json.Unmarshal(line, &r) // best effort, to name the record in the report
-		return r, fmt.Errorf("not valid JSON: %w", err)
-	}
-	obj, ok := v.(jsonObject)
-	if !ok {
-		return Record{}, fmt.Errorf("not a JSON object")
+		return r, fmt.Errorf("not a valid JSON object: %w", err)
 	}
 	var r Record
 	if err := json.Unmarshal(line, &r); err != nil {
@@ -163,12 +156,15 @@ func parseLine(line []byte) (Record, error) {
 		return r, fmt.Errorf("prevHash %q is not 64 lowercase hex digits", r.PrevHash)
 	case r.EventID == "" || r.Type == "" || r.Time.IsZero():
 		return r, fmt.Errorf("missing eventId, type or time")
+	case r.V != 0 && r.V != FormatSigned:
+		return r, fmt.Errorf("unknown record format v=%d", r.V)
+	case r.V == 0 && (r.Sig != "" || r.KeyID != ""):
+		return r, fmt.Errorf("keyId or sig on a record without v=%d", FormatSigned)
+	case r.Signed() && (r.Sig == "" || r.KeyID == ""):
+		return r, fmt.Errorf("format %d record without keyId or sig", FormatSigned)
 	}
-	sum, err := canonicalHash(obj)
-	if err != nil {
-		return r, fmt.Errorf("not canonicalizable: %w", err)
-	}
-	if sum != r.Hash {
+	sum := sha256.Sum256(canon)
+	if hex.EncodeToString(sum[:]) != r.Hash {
 		return r, errHashMismatch
 	}
 	return r, nil

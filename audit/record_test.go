@@ -13,7 +13,7 @@ import (
 func TestSealedLineIsCanonicalAndHashCoversEverythingButHash(t *testing.T) {
 	rec := Record{Seq: 1, PrevHash: GenesisHash, Event: sampleEvent(1)}
 	rec.Time = fixedClock()()
-	line, err := rec.seal()
+	line, err := rec.seal(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSealedLineIsCanonicalAndHashCoversEverythingButHash(t *testing.T) {
 func TestRecordLineDetectsMismatchedHash(t *testing.T) {
 	rec := Record{Seq: 1, PrevHash: GenesisHash, Event: sampleEvent(1)}
 	rec.Time = fixedClock()()
-	if _, err := rec.seal(); err != nil {
+	if _, err := rec.seal(nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rec.Line(); err != nil {
@@ -58,7 +58,7 @@ func TestRecordLineDetectsMismatchedHash(t *testing.T) {
 func TestParseLineClassifies(t *testing.T) {
 	rec := Record{Seq: 1, PrevHash: GenesisHash, Event: sampleEvent(1)}
 	rec.Time = fixedClock()()
-	line, err := rec.seal()
+	line, err := rec.seal(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

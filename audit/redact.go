@@ -6,62 +6,16 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/connectsoft/tenantctl/internal/secretclass"
 )
 
-// Redacted replaces every masked value.
-const Redacted = "[REDACTED]"
+// Redacted replaces every masked value: the project's one mask (secretclass.Mask).
+const Redacted = secretclass.Mask
 
-// secretKeySuffixes are normalized key endings (lowercase, without '-', '_', '.', ' ') whose values
-// are secrets. Matching the end of the key keeps references readable: "secretName", "keyVaultRef"
-// and "tokenExpiry" end in something else, while "clientSecret", "apiKey" and "dbPassword" are
-// masked.
-var secretKeySuffixes = []string{
-	"password", "passwd", "pwd", "passphrase", "secret", "token", "key", "connectionstring",
-	"connstr", "credential", "credentials", "sas", "signature", "authorization", "cookie",
-	"privatekey",
-}
-
-// IsSecretKey reports whether a details key or the last segment of a field path names a secret
-// value. Paths are split on '.', '/', '[' and ']'.
-func IsSecretKey(key string) bool {
-	last := key
-	if i := strings.LastIndexAny(strings.TrimRight(key, "]"), "./["); i >= 0 {
-		last = strings.TrimRight(key[i+1:], "]")
-	}
-	n := normalizeKey(last)
-	if n == "" {
-		return false
-	}
-	singular := strings.TrimSuffix(n, "s") // "apiKeys", "secrets"
-	for _, s := range secretKeySuffixes {
-		if strings.HasSuffix(n, s) || strings.HasSuffix(singular, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// isSecretResource reports whether every value of a resource is secret material (a Kubernetes
-// Secret's data, a Key Vault secret), whatever its property paths are called.
-func isSecretResource(resourceType string) bool {
-	t := strings.ToLower(resourceType)
-	return strings.HasSuffix(t, ":secret") || strings.HasSuffix(t, "/secret") || strings.HasSuffix(t, ".secret")
-}
-
-func normalizeKey(k string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(k) {
-		switch r {
-		case '-', '_', '.', ' ':
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// Redactor masks secrets in events before they are encoded: values under secret-looking keys
-// (IsSecretKey) and every occurrence of a registered secret value, also in its base64 forms. It is
+// Redactor masks secrets in events before they are encoded: values under secret keys and paths,
+// of secret resources and credentials inside text (all decided by package secretclass, as for
+// drift findings), and every occurrence of a registered secret value, also in its base64 forms. It is
 // safe for concurrent use; values can be registered while the log is in use (a rotation learns the
 // value it must never write).
 type Redactor struct {
@@ -134,29 +88,30 @@ func (r *Redactor) Leaks(b []byte) bool {
 func (r *Redactor) Event(e Event) Event {
 	e = e.clone()
 	s := r.String
+	text := func(v string) string { return s(secretclass.MaskText(v)) }
 	e.EventID, e.TenantID, e.Principal = s(e.EventID), s(e.TenantID), s(e.Principal)
-	e.Environment, e.Commit, e.Reason, e.Error = s(e.Environment), s(e.Commit), s(e.Reason), s(e.Error)
+	e.Environment, e.Commit, e.Reason, e.Error = s(e.Environment), s(e.Commit), text(e.Reason), text(e.Error)
 	for i := range e.Changes {
 		c := &e.Changes[i]
 		c.URN, c.Type, c.Name = s(c.URN), s(c.Type), s(c.Name)
-		allSecret := isSecretResource(c.Type)
+		allSecret := secretclass.IsSecretResourceType(c.Type)
 		for j := range c.Fields {
 			f := &c.Fields[j]
 			f.Path = s(f.Path)
-			if allSecret || IsSecretKey(f.Path) {
+			if allSecret && !secretclass.VisibleFieldOfSecretResource(f.Path) || secretclass.IsSecretPath(f.Path) {
 				f.Old, f.New = maskNonEmpty(f.Old), maskNonEmpty(f.New)
 				continue
 			}
-			f.Old, f.New = s(f.Old), s(f.New)
+			f.Old, f.New = text(f.Old), text(f.New)
 		}
 	}
 	if e.Details != nil {
 		details := make(map[string]string, len(e.Details))
 		for k, v := range e.Details {
-			if IsSecretKey(k) {
+			if secretclass.IsSecretKey(k) {
 				v = maskNonEmpty(v)
 			}
-			details[s(k)] = s(v)
+			details[s(k)] = text(v)
 		}
 		e.Details = details
 	}

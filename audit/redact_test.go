@@ -2,25 +2,56 @@ package audit
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/connectsoft/tenantctl/internal/secretclass/corpus"
 )
 
-func TestIsSecretKey(t *testing.T) {
-	tests := map[string]bool{
-		"password": true, "dbPassword": true, "client_secret": true, "clientSecret": true,
-		"apiKey": true, "api-keys": true, "accessToken": true, "connectionString": true,
-		"AZURE_STORAGE_KEY": true, "sasToken": true, "Authorization": true,
-		"spec.data.password": true, "stringData[db-password]": true, "credentials": true,
-		// References and metadata stay readable.
-		"secretName": false, "keyVaultRef": false, "currentVersion": false, "tokenExpiry": false,
-		"secretRef.name": false, "policy": false, "rule": false, "tenantId": false, "": false,
-		"metadata.labels.tenant": false,
+// The audit log masks by the project's one classifier: every secret of the shared corpus is
+// masked in details, field changes, reasons and errors, and every benign entry stays readable.
+func TestRedactorMasksTheSharedCorpus(t *testing.T) {
+	r := NewRedactor()
+	for _, k := range corpus.SecretKeys {
+		ev := r.Event(Event{Details: map[string]string{k: corpus.Canary}})
+		if got := ev.Details[k]; got != Redacted {
+			t.Errorf("details[%q] = %q, want masked", k, got)
+		}
 	}
-	for key, want := range tests {
-		if got := IsSecretKey(key); got != want {
-			t.Errorf("IsSecretKey(%q) = %v, want %v", key, got, want)
+	for _, p := range corpus.SecretPaths {
+		ev := r.Event(Event{Changes: []ResourceChange{{Type: "kubernetes:core/v1:ConfigMap", Op: OpUpdate,
+			Fields: []FieldChange{{Path: p, Old: "a" + corpus.Canary, New: corpus.Canary}}}}})
+		if f := ev.Changes[0].Fields[0]; f.Old != Redacted || f.New != Redacted {
+			t.Errorf("field %q: old %q new %q, want masked", p, f.Old, f.New)
+		}
+	}
+	for _, rt := range corpus.SecretResourceTypes {
+		ev := r.Event(Event{Changes: []ResourceChange{{Type: rt, Op: OpUpdate, Fields: []FieldChange{
+			{Path: "properties.value", New: corpus.Canary}, {Path: "metadata.labels.tenant", New: "acme"}}}}})
+		if f := ev.Changes[0].Fields; f[0].New != Redacted || f[1].New != "acme" {
+			t.Errorf("%s: fields %+v, want the value masked and the label kept", rt, f)
+		}
+	}
+	for _, v := range corpus.SecretValues {
+		ev := r.Event(Event{Reason: v, Error: "failed: " + v, Details: map[string]string{"note": v},
+			Changes: []ResourceChange{{Op: OpUpdate, Fields: []FieldChange{{Path: "spec.template.spec.containers[0].args", New: v}}}}})
+		for _, got := range []string{ev.Reason, ev.Error, ev.Details["note"], ev.Changes[0].Fields[0].New} {
+			if strings.Contains(got, corpus.Canary) {
+				t.Errorf("value %q leaked as %q", v, got)
+			}
+		}
+	}
+	for _, k := range corpus.BenignKeys {
+		if got := r.Event(Event{Details: map[string]string{k: "kept"}}).Details[k]; got != "kept" {
+			t.Errorf("benign details[%q] = %q", k, got)
+		}
+	}
+	for _, v := range corpus.BenignValues {
+		ev := r.Event(Event{Reason: v, Changes: []ResourceChange{{Op: OpUpdate, Fields: []FieldChange{{Path: "spec.template.spec.containers[0].image", New: v}}}}})
+		if ev.Reason != v || ev.Changes[0].Fields[0].New != v {
+			t.Errorf("benign value %q became %q / %q", v, ev.Reason, ev.Changes[0].Fields[0].New)
 		}
 	}
 }
@@ -44,6 +75,7 @@ func TestRedactorEvent(t *testing.T) {
 			}},
 			{Type: "kubernetes:core/v1:Secret", Name: "db", Op: OpUpdate, Fields: []FieldChange{
 				{Path: "data.host", Old: "h1", New: "h2"},
+				{Path: "metadata.labels.tenant", Old: "acme", New: "acme2"},
 			}},
 		},
 	}
@@ -63,6 +95,7 @@ func TestRedactorEvent(t *testing.T) {
 			}},
 			{Type: "kubernetes:core/v1:Secret", Name: "db", Op: OpUpdate, Fields: []FieldChange{
 				{Path: "data.host", Old: Redacted, New: Redacted},
+				{Path: "metadata.labels.tenant", Old: "acme", New: "acme2"},
 			}},
 		},
 	}

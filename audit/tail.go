@@ -7,6 +7,78 @@ import (
 	"io"
 )
 
+// ErrSigningKeyRequired: the log holds signed records, so appending unsigned ones would look like
+// (and be reported as) a downgrade by someone without the key.
+var ErrSigningKeyRequired = errors.New("the audit log holds signed records: appending needs the signing key")
+
+// openChain resumes the chain on Open and checks it against the latest checkpoint: a log that
+// lost records since the checkpoint, was emptied or replaced, or whose anchored record changed is
+// refused (ErrCorrupt), so a restarted process never extends a log that was cut.
+func (l *Log) openChain() error {
+	if len(l.cfg.checkpoints) > 0 {
+		cp, _, found, err := LatestCheckpoint(l.cfg.trusted, l.cfg.checkpoints...)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		if found {
+			l.anchor = &cp
+			if cp.Signed() {
+				l.signedFrom = cp.SignedFrom
+			}
+		}
+	}
+	if err := l.readFirst(); err != nil {
+		return err
+	}
+	if err := l.catchUp(); err != nil {
+		return err
+	}
+	return l.checkAnchor()
+}
+
+// readFirst learns the hash of record 1, which checkpoints name the log by.
+func (l *Log) readFirst() error {
+	sc := newLineScanner(io.NewSectionReader(l.f, 0, MaxRecordBytes+1), MaxRecordBytes)
+	if !sc.Scan() || !sc.complete || sc.tooLong {
+		return sc.Err()
+	}
+	if rec, err := parseChainLinks(sc.line); err == nil && rec.Seq == 1 {
+		l.first = rec.Hash
+	}
+	return nil
+}
+
+func (l *Log) checkAnchor() error {
+	a := l.anchor
+	if a == nil {
+		if l.lastSigned && len(l.cfg.checkpoints) > 0 {
+			return fmt.Errorf("%w: the log holds signed records but none of its checkpoint files exists (%v): the anchor was deleted",
+				ErrCorrupt, l.cfg.checkpoints)
+		}
+		return nil
+	}
+	switch {
+	case l.head.Seq == 0:
+		return fmt.Errorf("%w: the log is empty but its checkpoint records seq %d: the log was emptied or replaced", ErrCorrupt, a.Seq)
+	case l.head.Seq < a.Seq:
+		return fmt.Errorf("%w: the log ends at seq %d but its checkpoint records seq %d: %s removed from the end",
+			ErrCorrupt, l.head.Seq, a.Seq, seqRange(l.head.Seq+1, a.Seq))
+	case a.Signed() && l.first != "" && a.Log != l.first:
+		return fmt.Errorf("%w: record 1 is not the one the checkpoint names: the log was replaced", ErrCorrupt)
+	case l.anchorSeen != "" && l.anchorSeen != a.Hash:
+		return fmt.Errorf("%w: record seq %d is not the one the checkpoint records: it was rewritten", ErrCorrupt, a.Seq)
+	}
+	return nil
+}
+
+// seqRange names the records from..to for messages.
+func seqRange(from, to uint64) string {
+	if from == to {
+		return fmt.Sprintf("record seq %d was", from)
+	}
+	return fmt.Sprintf("records seq %d..%d were", from, to)
+}
+
 // reloadThreshold: when others appended more than this since the Log last looked, it reads just the
 // index window at the end instead of every new record (a long-running engine beside busy CLIs).
 const reloadThreshold = 4 << 20
@@ -71,6 +143,7 @@ func (l *Log) load(start, end int64, link *Head) error {
 			return fmt.Errorf("%w: record at byte %d (seq %d) does not follow seq %d", ErrCorrupt, sc.off, rec.Seq, link.Seq)
 		}
 		link = &Head{Seq: rec.Seq, Hash: rec.Hash}
+		l.noteRecord(rec.Seq, rec.Hash, rec.Signed())
 		l.index.add(rec.EventID, lineRef{off: sc.off, n: sc.size})
 	}
 	if err := sc.Err(); err != nil {
@@ -125,6 +198,7 @@ func tailStart(r io.ReaderAt, size int64, n int) (int64, error) {
 // parseChainLinks decodes just what the chain and the idempotency index need from a line.
 func parseChainLinks(line []byte) (Record, error) {
 	var links struct {
+		V        int    `json:"v"`
 		Seq      uint64 `json:"seq"`
 		PrevHash string `json:"prevHash"`
 		Hash     string `json:"hash"`
@@ -133,7 +207,7 @@ func parseChainLinks(line []byte) (Record, error) {
 	if err := json.Unmarshal(line, &links); err != nil {
 		return Record{}, fmt.Errorf("not an audit record: %w", err)
 	}
-	rec := Record{Seq: links.Seq, PrevHash: links.PrevHash, Hash: links.Hash, Event: Event{EventID: links.EventID}}
+	rec := Record{V: links.V, Seq: links.Seq, PrevHash: links.PrevHash, Hash: links.Hash, Event: Event{EventID: links.EventID}}
 	if rec.Seq == 0 || !isHash(rec.Hash) || !isHash(rec.PrevHash) || rec.EventID == "" {
 		return rec, fmt.Errorf("missing seq, hash, prevHash or eventId")
 	}

@@ -24,6 +24,14 @@ const (
 	ProblemDropped Problem = "dropped"
 	// ProblemReordered: seq goes backwards, or a record that looks missing appears later.
 	ProblemReordered Problem = "reordered"
+	// ProblemUnsigned: a record that must be signed (after a signed one, or from the checkpoint's
+	// signedFrom on) is not, or is signed by a key that is not trusted.
+	ProblemUnsigned Problem = "unsigned"
+	// ProblemForged: a signature does not verify: the record was edited and re-hashed, or
+	// re-numbered and re-chained after records before it were removed.
+	ProblemForged Problem = "forged"
+	// ProblemAnchor: the checkpoint itself is not authentic or names another log.
+	ProblemAnchor Problem = "anchor"
 )
 
 // BadRecord names the first record that breaks the chain.
@@ -69,6 +77,13 @@ type VerifyOptions struct {
 	// that record: with Seq set, the record with that seq must have Hash; with Seq 0, some record
 	// must have Hash. Records appended after the anchor are fine.
 	ExpectHead *Head
+	// Checkpoint is a signed anchor (see Checkpoint): its signature must verify with Keys, the
+	// log must be the one it names and hold its head, and every record from its SignedFrom on must
+	// be signed. It replaces ExpectHead.
+	Checkpoint *Checkpoint
+	// Keys are the trusted public keys: every signed record's signature must verify with the key
+	// it names. Without keys a signed record cannot be trusted and is reported.
+	Keys Keyring
 }
 
 // maxLookahead bounds how many missing seqs Verify looks for further on, to tell a reorder from a
@@ -82,6 +97,15 @@ func Verify(r io.Reader) (VerifyResult, error) { return VerifyWith(r, VerifyOpti
 // VerifyWith is Verify with options.
 func VerifyWith(r io.Reader, opts VerifyOptions) (VerifyResult, error) {
 	v := verifier{sc: newLineScanner(r, MaxRecordBytes), opts: opts, prev: Head{Hash: GenesisHash}}
+	if cp := opts.Checkpoint; cp != nil {
+		h := cp.Head()
+		v.opts.ExpectHead = &h
+		if cp.Signed() {
+			if err := cp.VerifySignature(opts.Keys); err != nil {
+				v.fail(0, Record{}, ProblemAnchor, "the checkpoint is not authentic: %v", err)
+			}
+		}
+	}
 	for v.res.FirstBad == nil && v.sc.Scan() {
 		v.check()
 	}
@@ -146,6 +170,9 @@ type verifier struct {
 	prevEventID string
 	beforePrev  Head // the head before prev, in case prev turns out to be the bad one
 	anchorSeen  bool
+	// lastSignedLine is the line of the last signed record (0: none yet).
+	lastSignedLine int
+	lastSignedSeq  uint64
 }
 
 func (v *verifier) fail(line int, rec Record, p Problem, format string, args ...any) {
@@ -181,8 +208,22 @@ func (v *verifier) check() {
 	case rec.Seq > want:
 		v.gap(line, rec, want)
 		return
+	}
+	if !v.checkSignature(line, rec) {
+		return
+	}
+	switch {
 	case rec.PrevHash != v.prev.Hash && v.prevLine == 0:
 		v.fail(line, rec, ProblemEdited, "the first record does not start a chain (prevHash is not the genesis hash)")
+		return
+	case rec.PrevHash != v.prev.Hash && rec.Signed() && v.lastSignedLine < v.prevLine:
+		// A signed record vouches for its prevHash: the unsigned records since the last signed
+		// one no longer hash to what was signed.
+		from := v.lastSignedLine + 1
+		v.fail(from, Record{Seq: v.lastSignedSeq + 1}, ProblemEdited,
+			"unsigned records on lines %d..%d (seq %d..%d) were altered: the signed record on line %d links to a different hash",
+			from, v.prevLine, v.lastSignedSeq+1, v.prev.Seq, line)
+		v.res.Records = from - 1
 		return
 	case rec.PrevHash != v.prev.Hash:
 		// Both records hash correctly, so the previous one was edited and re-hashed (or this one
@@ -204,7 +245,40 @@ func (v *verifier) check() {
 	}
 	v.beforePrev = v.prev
 	v.prev, v.prevLine, v.prevEventID = Head{Seq: rec.Seq, Hash: rec.Hash}, line, rec.EventID
+	if rec.Seq == 1 && v.opts.Checkpoint != nil && v.opts.Checkpoint.Signed() && v.opts.Checkpoint.Log != rec.Hash {
+		v.fail(line, rec, ProblemAnchor, "the checkpoint names another log (its record 1 hashes to %s): the log was replaced", v.opts.Checkpoint.Log)
+		return
+	}
+	if rec.Signed() {
+		v.lastSignedLine, v.lastSignedSeq = line, rec.Seq
+	}
 	v.res.Records++
+}
+
+// checkSignature applies the signing rules to a record whose own hash is right: signed records
+// must verify with a trusted key; after a signed record, and from the checkpoint's signedFrom on,
+// every record must be signed.
+func (v *verifier) checkSignature(line int, rec Record) bool {
+	if !rec.Signed() {
+		switch cp := v.opts.Checkpoint; {
+		case v.lastSignedLine > 0:
+			v.fail(line, rec, ProblemUnsigned, "unsigned record after the signed record on line %d: written or rewritten without the signing key", v.lastSignedLine)
+			return false
+		case cp != nil && cp.Signed() && cp.SignedFrom > 0 && rec.Seq >= cp.SignedFrom:
+			v.fail(line, rec, ProblemUnsigned, "unsigned record, but the checkpoint says every record from seq %d on is signed", cp.SignedFrom)
+			return false
+		}
+		return true
+	}
+	if _, ok := v.opts.Keys[rec.KeyID]; !ok {
+		v.fail(line, rec, ProblemUnsigned, "signed with key %s, which is not a trusted public key", rec.KeyID)
+		return false
+	}
+	if err := v.opts.Keys.verify(rec.KeyID, recordSigDomain, rec.Hash, rec.Sig); err != nil {
+		v.fail(line, rec, ProblemForged, "%v: the record was edited and re-hashed, or re-numbered and re-chained after records before it were removed", err)
+		return false
+	}
+	return true
 }
 
 // gap reports the record after missing seqs; if one of them appears further on, the records were

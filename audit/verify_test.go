@@ -22,7 +22,7 @@ func rehash(t *testing.T, line []byte, prevHash string, edit func(*Record)) ([]b
 		rec.PrevHash = prevHash
 	}
 	edit(&rec)
-	out, err := rec.seal()
+	out, err := rec.seal(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

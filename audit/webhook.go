@@ -224,20 +224,29 @@ func SigningKeyFromEnv(name string) ([]byte, error) {
 // SigningKeyFromFile reads the signing key from a file only its owner can read (trailing newline
 // dropped), refusing one that group or others can read.
 func SigningKeyFromFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	b, err := readOwnerOnlyFile(path, "webhook signing key")
 	if err != nil {
-		return nil, fmt.Errorf("webhook signing key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("webhook signing key %s: mode %v lets others read it; chmod 600", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("webhook signing key: %w", err)
+		return nil, err
 	}
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) == 0 {
 		return nil, fmt.Errorf("webhook signing key %s: file is empty", path)
+	}
+	return b, nil
+}
+
+// readOwnerOnlyFile reads a key file, refusing one that group or others can read.
+func readOwnerOnlyFile(path, what string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s: mode %v lets others read it; chmod 600", what, path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return b, nil
 }

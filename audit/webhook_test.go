@@ -41,7 +41,7 @@ func sealedRecord(t *testing.T) Record {
 	t.Helper()
 	rec := Record{Seq: 1, PrevHash: GenesisHash, Event: sampleEvent(1)}
 	rec.Time = fixedClock()()
-	if _, err := rec.seal(); err != nil {
+	if _, err := rec.seal(nil); err != nil {
 		t.Fatal(err)
 	}
 	return rec

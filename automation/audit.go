@@ -2,6 +2,7 @@ package automation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,9 +19,38 @@ type AuditLog struct {
 	OnError func(error)
 }
 
+// OperationStarting implements Auditor: a "started" record of the operation, written (and
+// fsynced) before the engine touches the stack.
+func (a AuditLog) OperationStarting(ctx context.Context, principal string, t Target, op Operation) (string, error) {
+	ev := audit.Event{
+		Type:        intentType(op),
+		TenantID:    t.TenantID,
+		Principal:   principal,
+		Environment: t.Environment,
+		Commit:      t.Commit,
+		Outcome:     audit.OutcomeStarted,
+		Details:     map[string]string{"stack": t.Stack, "operation": string(op)},
+	}
+	rec, err := a.Auditor.Record(ctx, ev)
+	if err != nil && !errors.Is(err, audit.ErrSinkFailed) {
+		return "", fmt.Errorf("audit intent of %s %s: %w", op, t.Stack, err)
+	}
+	return rec.EventID, nil
+}
+
+func intentType(op Operation) audit.Type {
+	switch op {
+	case OpDestroy:
+		return audit.TypeTenantDestroy
+	case OpRefresh:
+		return audit.TypeTenantRefresh
+	}
+	return audit.TypeTenantUpdate
+}
+
 // OperationFinished implements Auditor.
-func (a AuditLog) OperationFinished(ctx context.Context, principal string, t Target, r Result) {
-	if r.Skipped != "" && r.Err == nil {
+func (a AuditLog) OperationFinished(ctx context.Context, principal string, t Target, r Result, intent string) {
+	if r.Skipped != "" && r.Err == nil && intent == "" {
 		return
 	}
 	ev := audit.Event{
@@ -41,6 +71,12 @@ func (a AuditLog) OperationFinished(ctx context.Context, principal string, t Tar
 	} else if r.ChangeCount() == 0 {
 		ev.Outcome = audit.OutcomeSkipped
 		ev.Reason = "no changes"
+		if r.Skipped != "" {
+			ev.Reason = r.Skipped
+		}
+	}
+	if intent != "" {
+		ev.Details["intent"] = intent
 	}
 	for _, s := range r.Steps {
 		if s.Op == "same" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +49,9 @@ type Target struct {
 	Commit  string
 	Program pulumi.RunFunc
 	Config  auto.ConfigMap
+	// Plan pins an update to a preview: OpPreview saves the update plan to this file, OpUp
+	// applies it and fails when the update would go beyond it (or the file is missing).
+	Plan string
 }
 
 // ResourceChange is one step the engine planned or took.
@@ -140,6 +144,20 @@ func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
 	defer unlock()
 	start := time.Now()
 	e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "started"})
+	var intent string
+	if e.auditor != nil && op.Mutating() {
+		// Fail closed: a mutation whose intent is not in the audit log does not happen.
+		id, err := e.auditor.OperationStarting(ctx, e.principalFor(ctx), t, op)
+		if err != nil {
+			res := Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op,
+				Err: fmt.Errorf("%s %s: %w: %w", op, t.Stack, ErrIntentNotRecorded, err), Duration: time.Since(start)}
+			res.Error = res.Err.Error()
+			r := res
+			e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "finished", Elapsed: res.Duration, Result: &r})
+			return res
+		}
+		intent = id
+	}
 	var res Result
 	deadline := start.Add(e.lockWait)
 	backoff := 500 * time.Millisecond
@@ -163,7 +181,7 @@ func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
 		res.Error = conciseError(res.Err)
 	}
 	if e.auditor != nil && op.Mutating() {
-		e.auditor.OperationFinished(ctx, e.principalFor(ctx), t, res)
+		e.auditor.OperationFinished(ctx, e.principalFor(ctx), t, res, intent)
 	}
 	r := res
 	e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "finished", Elapsed: res.Duration, Result: &r,
@@ -190,10 +208,23 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 	})
 	switch op {
 	case OpPreview:
-		_, err = s.Preview(ctx, optpreview.EventStreams(ch), optpreview.Diff())
+		opts := []optpreview.Option{optpreview.EventStreams(ch), optpreview.Diff()}
+		if t.Plan != "" {
+			opts = append(opts, optpreview.Plan(t.Plan))
+		}
+		_, err = s.Preview(ctx, opts...)
 	case OpUp:
+		opts := []optup.Option{optup.EventStreams(ch)}
+		if t.Plan != "" {
+			if _, statErr := os.Stat(t.Plan); statErr != nil {
+				close(ch)
+				err = fmt.Errorf("no previewed plan to pin the update to: %w", statErr)
+				break
+			}
+			opts = append(opts, optup.Plan(t.Plan))
+		}
 		var r auto.UpResult
-		r, err = s.Up(ctx, optup.EventStreams(ch))
+		r, err = s.Up(ctx, opts...)
 		if err == nil {
 			res.Outputs = plainOutputs(r.Outputs)
 		}
@@ -333,7 +364,14 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// Auditor receives every finished mutating operation.
+// Auditor records every mutating operation twice: its intent before anything changes, and its
+// outcome. If OperationStarting fails, the operation is not run.
 type Auditor interface {
-	OperationFinished(ctx context.Context, principal string, t Target, r Result)
+	// OperationStarting records the intent and returns its id, which OperationFinished receives.
+	OperationStarting(ctx context.Context, principal string, t Target, op Operation) (string, error)
+	OperationFinished(ctx context.Context, principal string, t Target, r Result, intent string)
 }
+
+// ErrIntentNotRecorded: the audit log did not take a mutation's intent, so the mutation was not
+// run.
+var ErrIntentNotRecorded = errors.New("the audit log did not record the intent; nothing was changed")

@@ -24,6 +24,12 @@ const (
 	ReasonWrongIssuer     Reason = "wrong_issuer"
 	ReasonWrongAudience   Reason = "wrong_audience"
 	ReasonMissingClaim    Reason = "missing_claim"
+	// ReasonInvalidClaim: a claim has the wrong type or shape (a tenant_id that is not a tenant id).
+	ReasonInvalidClaim Reason = "invalid_claim"
+	// ReasonWrongTokenType: the JWT is not an access token (RFC 9068 typ at+jwt), e.g. an ID token.
+	ReasonWrongTokenType Reason = "wrong_token_type"
+	// ReasonLifetimeTooLong: exp is further from iat (or now) than the configured maximum.
+	ReasonLifetimeTooLong Reason = "lifetime_too_long"
 	// ReasonKeysUnavailable: the issuer's keys could not be fetched; not the caller's fault.
 	ReasonKeysUnavailable Reason = "keys_unavailable"
 )

@@ -20,6 +20,9 @@ const (
 	ScopeDriftRemediate     = "runtime.drift.remediate"
 	ScopeAuditRead          = "runtime.audit.read"
 	ScopeTenantsCrossTenant = "runtime.tenants.all"
+	// ScopePlatformWrite lets a platform operator (cross-tenant, no tenant_id) change an
+	// environment's platform stack through a tenant operation. Tenant-bound callers never do.
+	ScopePlatformWrite = "runtime.platform.write"
 )
 
 // Principal is an authenticated caller.
@@ -54,8 +57,16 @@ func (p Principal) MayActOn(tenantID string) bool {
 	return p.TenantID != "" && p.TenantID == tenantID
 }
 
-// Key identifies the principal across requests (idempotency keys are scoped by it).
-func (p Principal) Key() string { return p.Issuer + " " + p.Subject }
+// MayChangePlatform reports whether the principal's operations also run the shared platform
+// stack: platform operators with the platform scope only.
+func (p Principal) MayChangePlatform() bool {
+	return p.TenantID == "" && p.CrossTenant() && p.Has(ScopePlatformWrite)
+}
+
+// Key identifies the principal across requests: issuer, subject and tenant, so the same subject
+// acting for two tenants is two principals (idempotency keys and denial rate limits are scoped by
+// it).
+func (p Principal) Key() string { return p.Issuer + "\x00" + p.Subject + "\x00" + p.TenantID }
 
 // normalizeScopes splits space-separated entries, drops empties and sorts.
 func normalizeScopes(in []string) []string {

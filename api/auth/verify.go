@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// TokenTypes are the accepted JWT typ headers (default at+jwt and application/at+jwt, RFC 9068):
+	// an ID token, or any other JWT the issuer signs, is not an access token.
+	TokenTypes []string
+	// MaxLifetime caps exp − iat (exp − now without iat); default 24h. A token valid for years is
+	// a leaked credential waiting to happen.
+	MaxLifetime time.Duration
 }
 
 // Verifier checks bearer access tokens.
@@ -71,6 +78,12 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if len(cfg.TokenTypes) == 0 {
+		cfg.TokenTypes = []string{"at+jwt", "application/at+jwt"}
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = 24 * time.Hour
+	}
 	md, err := Discover(ctx, cfg.HTTPClient, cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
@@ -90,7 +103,7 @@ func (v *Verifier) Issuer() string { return v.cfg.Issuer }
 // tokenClaims are the claims the API reads from an access token (RFC 9068 plus tenant_id).
 type tokenClaims struct {
 	jwt.Claims
-	TenantID string     `json:"tenant_id"`
+	TenantID string     `json:"-"`
 	Scope    scopeClaim `json:"scope"`
 	// Scp is the array form some issuers (Entra ID) use.
 	Scp      scopeClaim `json:"scp"`
@@ -121,7 +134,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if len(raw) > MaxTokenBytes {
 		return Principal{}, fail(ReasonTokenTooLarge, "token is larger than 8 KiB")
 	}
-	alg, err := peekAlgorithm(raw)
+	alg, typ, err := peekHeader(raw)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -136,10 +149,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	var claims tokenClaims
+	var payload json.RawMessage
 	verified := false
 	for _, k := range candidates {
-		if err := tok.Claims(k.Key, &claims); err == nil {
+		if err := tok.Claims(k.Key, &payload); err == nil {
 			verified = true
 			break
 		}
@@ -147,7 +160,53 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if !verified {
 		return Principal{}, fail(ReasonBadSignature, "the signature does not verify with the issuer's key")
 	}
+	// The signature is good: from here on, problems are the issuer's claims, named as such.
+	if !slices.ContainsFunc(v.cfg.TokenTypes, func(t string) bool { return strings.EqualFold(t, typ) }) {
+		return Principal{}, fail(ReasonWrongTokenType, "the token's typ is %q, not an access token (want %s): ID tokens are not accepted",
+			sanitize(typ), strings.Join(v.cfg.TokenTypes, " or "))
+	}
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return Principal{}, err
+	}
 	return v.checkClaims(claims)
+}
+
+// tenantIDPattern is a tenant id as bindings declare it: a DNS-1123 label.
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// decodeClaims decodes the payload claim by claim, so a claim of the wrong type is reported by
+// name rather than as a bad token.
+func decodeClaims(payload []byte) (tokenClaims, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &members); err != nil {
+		return tokenClaims{}, fail(ReasonMalformedToken, "the JWT payload is not a JSON object")
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		for name, raw := range members {
+			if name == "tenant_id" {
+				continue
+			}
+			probe := map[string]json.RawMessage{name: raw}
+			b, _ := json.Marshal(probe)
+			if json.Unmarshal(b, &tokenClaims{}) != nil {
+				return tokenClaims{}, fail(ReasonInvalidClaim, "claim %s has the wrong type", sanitize(name))
+			}
+		}
+		return tokenClaims{}, fail(ReasonInvalidClaim, "claims: %v", err)
+	}
+	if raw, ok := members["tenant_id"]; ok {
+		var tid string
+		if err := json.Unmarshal(raw, &tid); err != nil {
+			return tokenClaims{}, fail(ReasonInvalidClaim, "claim tenant_id is not a string")
+		}
+		if !tenantIDPattern.MatchString(tid) {
+			return tokenClaims{}, fail(ReasonInvalidClaim, "claim tenant_id %q is not a tenant id (a DNS-1123 label)", sanitize(tid))
+		}
+		c.TenantID = tid
+	}
+	return c, nil
 }
 
 func (v *Verifier) checkClaims(c tokenClaims) (Principal, error) {
@@ -174,6 +233,13 @@ func (v *Verifier) checkClaims(c tokenClaims) (Principal, error) {
 	case err != nil:
 		return Principal{}, fail(ReasonMalformedToken, "claims: %v", err)
 	}
+	lifetimeFrom := v.cfg.Now()
+	if c.IssuedAt != nil {
+		lifetimeFrom = c.IssuedAt.Time()
+	}
+	if life := c.Expiry.Time().Sub(lifetimeFrom); life > v.cfg.MaxLifetime {
+		return Principal{}, fail(ReasonLifetimeTooLong, "the token is valid for %s, more than the %s this API accepts", life.Round(time.Second), v.cfg.MaxLifetime)
+	}
 	client := c.ClientID
 	if client == "" {
 		client = c.Azp
@@ -184,27 +250,28 @@ func (v *Verifier) checkClaims(c tokenClaims) (Principal, error) {
 	}, nil
 }
 
-// peekAlgorithm reads the alg of a compact JWS header before any parsing library sees the token,
-// so "none" and HMAC tokens are refused with a precise reason.
-func peekAlgorithm(raw string) (string, error) {
+// peekHeader reads the alg and typ of a compact JWS header before any parsing library sees the
+// token, so "none" and HMAC tokens are refused with a precise reason.
+func peekHeader(raw string) (alg, typ string, err error) {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return "", fail(ReasonMalformedToken, "a JWT has three dot-separated parts")
+		return "", "", fail(ReasonMalformedToken, "a JWT has three dot-separated parts")
 	}
 	hdr, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
-		return "", fail(ReasonMalformedToken, "the JWT header is not base64url")
+		return "", "", fail(ReasonMalformedToken, "the JWT header is not base64url")
 	}
 	var h struct {
 		Alg string `json:"alg"`
+		Typ string `json:"typ"`
 	}
 	if err := json.Unmarshal(hdr, &h); err != nil {
-		return "", fail(ReasonMalformedToken, "the JWT header is not a JSON object")
+		return "", "", fail(ReasonMalformedToken, "the JWT header is not a JSON object")
 	}
 	if h.Alg == "" {
-		return "", fail(ReasonMalformedToken, "the JWT header has no alg")
+		return "", "", fail(ReasonMalformedToken, "the JWT header has no alg")
 	}
-	return h.Alg, nil
+	return h.Alg, h.Typ, nil
 }
 
 // sanitize keeps an attacker-chosen header value printable and short in messages.

@@ -60,6 +60,7 @@ func TestVerifyRejects(t *testing.T) {
 		}
 		return c
 	}
+	with2 := func(c map[string]any, k string, val any) map[string]any { c[k] = val; return c }
 	stranger := oidctest.NewKey(t, "key-a") // same kid as the issuer's key, different key material
 	now := time.Now()
 	tests := []struct {
@@ -83,6 +84,17 @@ func TestVerifyRejects(t *testing.T) {
 		{"header not json", "bm90IGpzb24.e30.c2ln", auth.ReasonMalformedToken},
 		{"payload tampered", tamper(iss.Token(t, good())), auth.ReasonBadSignature},
 		{"oversized", strings.Repeat("a", auth.MaxTokenBytes+1), auth.ReasonTokenTooLarge},
+		// Issue 14.11: ID tokens, lifetimes beyond the cap, malformed tenant_id claims.
+		{"ID token (typ JWT)", oidctest.SignTyped(t, iss.SigningKey(), "JWT", good()), auth.ReasonWrongTokenType},
+		{"no typ header", oidctest.SignTyped(t, iss.SigningKey(), "", good()), auth.ReasonWrongTokenType},
+		{"exp ten years out", iss.Token(t, with("exp", now.AddDate(10, 0, 0).Unix())), auth.ReasonLifetimeTooLong},
+		{"25h lifetime without iat", iss.Token(t, with2(with("iat", nil), "exp", now.Add(25*time.Hour).Unix())), auth.ReasonLifetimeTooLong},
+		{"tenant_id a number", iss.Token(t, with("tenant_id", 42)), auth.ReasonInvalidClaim},
+		{"tenant_id an array", iss.Token(t, with("tenant_id", []string{"acme", "globex"})), auth.ReasonInvalidClaim},
+		{"tenant_id a path", iss.Token(t, with("tenant_id", "../acme")), auth.ReasonInvalidClaim},
+		{"tenant_id uppercase", iss.Token(t, with("tenant_id", "ACME")), auth.ReasonInvalidClaim},
+		{"scope a number", iss.Token(t, with("scope", 7)), auth.ReasonInvalidClaim},
+		{"exp a string", iss.Token(t, with("exp", "tomorrow")), auth.ReasonInvalidClaim},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,6 +43,9 @@ type Spec struct {
 	Environment string `json:"environment"`
 	// Stack is the tenant stack the job targets; at most one active job per stack.
 	Stack string `json:"stack"`
+	// AlsoLocks are further stacks the job may change (an environment's platform stack): no
+	// other job runs on them meanwhile.
+	AlsoLocks []string `json:"alsoLocks,omitempty"`
 	// Principal is the caller's subject; PrincipalKey scopes idempotency keys.
 	Principal    string `json:"principal"`
 	PrincipalKey string `json:"-"`
@@ -77,7 +80,11 @@ type Job struct {
 	nextEvent  int64
 	changed    chan struct{} // closed and replaced on every change
 	terminated chan struct{}
+	idem       *persistedIdem
 }
+
+// stacks are all the stacks a job holds.
+func (s Spec) stacks() []string { return append([]string{s.Stack}, s.AlsoLocks...) }
 
 func newJob(id string, spec Spec, now time.Time) *Job {
 	return &Job{ID: id, Spec: spec, status: StatusQueued, created: now, nextEvent: 1,

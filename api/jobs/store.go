@@ -47,9 +47,17 @@ type Options struct {
 	Concurrency int
 	// MaxActive bounds queued plus running jobs (default 64).
 	MaxActive int
-	// History is how many finished jobs are kept (default 1000); older ones are forgotten with
-	// their idempotency keys.
+	// History is how many finished jobs are kept per tenant (default 1000); older ones are
+	// forgotten with their idempotency keys. Per tenant, so one tenant's jobs never evict
+	// another's.
 	History int
+	// Dir, when set, makes jobs and idempotency keys durable: each job is a JSON file under
+	// Dir/<tenant>/, written when it is accepted and when it ends, and read back by Open. A job
+	// that was queued or running when the server stopped comes back failed.
+	Dir string
+	// Scrub masks secrets in a job's file before it is written (the API passes the audit log's
+	// redactor: registered secret values never reach the disk).
+	Scrub func(string) string
 }
 
 // Store holds the jobs.
@@ -62,8 +70,8 @@ type Store struct {
 
 	mu       sync.Mutex
 	jobs     map[string]*Job
-	finished []string          // ids, oldest first
-	active   map[string]string // stack -> job id
+	finished map[string][]string // tenant -> finished job ids, oldest first
+	active   map[string]string   // stack -> job id
 	idem     map[string]idemEntry
 	draining bool
 }
@@ -73,8 +81,26 @@ type idemEntry struct {
 	jobID string
 }
 
-// NewStore returns an empty store.
+// NewStore returns an empty in-memory store (Options.Dir is ignored; see Open).
 func NewStore(opts Options) *Store {
+	opts.Dir = ""
+	return newStore(opts)
+}
+
+// Open returns a store persisted in opts.Dir (in memory when it is empty), with the jobs and
+// idempotency keys it holds.
+func Open(opts Options) (*Store, error) {
+	s := newStore(opts)
+	if opts.Dir == "" {
+		return s, nil
+	}
+	if err := s.load(); err != nil {
+		return nil, fmt.Errorf("job store %s: %w", opts.Dir, err)
+	}
+	return s, nil
+}
+
+func newStore(opts Options) *Store {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 2
 	}
@@ -86,7 +112,12 @@ func NewStore(opts Options) *Store {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Store{opts: opts, ctx: ctx, stop: stop, sem: make(chan struct{}, opts.Concurrency),
-		jobs: map[string]*Job{}, active: map[string]string{}, idem: map[string]idemEntry{}}
+		jobs: map[string]*Job{}, finished: map[string][]string{}, active: map[string]string{}, idem: map[string]idemEntry{}}
+}
+
+// idemKey scopes an idempotency key by tenant and principal (issuer, subject, tenant).
+func idemKey(spec Spec, key string) string {
+	return spec.TenantID + "\x00" + spec.PrincipalKey + "\x00" + key
 }
 
 // Submission is what Submit did.
@@ -100,12 +131,12 @@ type Submission struct {
 // Submit starts a job for spec unless an identical request with the same idempotency key (per
 // principal) was submitted before, in which case that job is returned. requestHash identifies the
 // request's content; the same key with another hash is ErrIdempotencyMismatch.
-func (s *Store) Submit(spec Spec, idemKey, requestHash string, run RunFunc) (Submission, error) {
+func (s *Store) Submit(spec Spec, idemKeyValue, requestHash string, run RunFunc) (Submission, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ik := ""
-	if idemKey != "" {
-		ik = spec.PrincipalKey + "\x00" + idemKey
+	if idemKeyValue != "" {
+		ik = idemKey(spec, idemKeyValue)
 		if e, ok := s.idem[ik]; ok {
 			if e.hash != requestHash {
 				return Submission{}, ErrIdempotencyMismatch
@@ -118,15 +149,25 @@ func (s *Store) Submit(spec Spec, idemKey, requestHash string, run RunFunc) (Sub
 	if s.draining {
 		return Submission{}, ErrDraining
 	}
-	if id, ok := s.active[spec.Stack]; ok {
-		return Submission{}, &StackBusyError{Stack: spec.Stack, JobID: id}
+	for _, stack := range spec.stacks() {
+		if id, ok := s.active[stack]; ok {
+			return Submission{}, &StackBusyError{Stack: stack, JobID: id}
+		}
 	}
-	if len(s.active) >= s.opts.MaxActive {
+	if s.activeJobs() >= s.opts.MaxActive {
 		return Submission{}, ErrBusy
 	}
 	j := newJob(audit.NewEventID(), spec, time.Now().UTC())
+	if ik != "" {
+		j.idem = &persistedIdem{Key: idemKeyValue, Principal: spec.PrincipalKey, Hash: requestHash}
+	}
+	if err := s.persist(j); err != nil {
+		return Submission{}, err
+	}
 	s.jobs[j.ID] = j
-	s.active[spec.Stack] = j.ID
+	for _, stack := range spec.stacks() {
+		s.active[stack] = j.ID
+	}
 	if ik != "" {
 		s.idem[ik] = idemEntry{hash: requestHash, jobID: j.ID}
 	}
@@ -150,14 +191,31 @@ func (s *Store) execute(j *Job, run RunFunc) {
 	// next job on the stack at once.
 	s.release(j)
 	j.finish(o, time.Now().UTC())
+	s.mu.Lock()
+	if err := s.persist(j); err != nil {
+		// The job ran; only its record is missing on disk. It is kept in memory as usual.
+		j.Publish("warning", map[string]string{"error": err.Error()})
+	}
+	s.mu.Unlock()
 	s.retire(j)
+}
+
+// activeJobs counts queued and running jobs; the caller holds the mutex.
+func (s *Store) activeJobs() int {
+	ids := map[string]bool{}
+	for _, id := range s.active {
+		ids[id] = true
+	}
+	return len(ids)
 }
 
 func (s *Store) release(j *Job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.active[j.Stack] == j.ID {
-		delete(s.active, j.Stack)
+	for _, stack := range j.stacks() {
+		if s.active[stack] == j.ID {
+			delete(s.active, stack)
+		}
 	}
 }
 
@@ -175,19 +233,27 @@ func (s *Store) runSafely(j *Job, run RunFunc) (o Outcome) {
 	return o
 }
 
+// retire adds a finished job to its tenant's history and forgets the tenant's oldest jobs beyond
+// the bound, with their idempotency keys and files.
 func (s *Store) retire(j *Job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.finished = append(s.finished, j.ID)
-	for len(s.finished) > s.opts.History {
-		old := s.finished[0]
-		s.finished = s.finished[1:]
-		delete(s.jobs, old)
-		for k, e := range s.idem {
-			if e.jobID == old {
-				delete(s.idem, k)
+	s.retireLocked(j)
+}
+
+func (s *Store) retireLocked(j *Job) {
+	t := j.TenantID
+	s.finished[t] = append(s.finished[t], j.ID)
+	for len(s.finished[t]) > s.opts.History {
+		old := s.finished[t][0]
+		s.finished[t] = s.finished[t][1:]
+		if oj, ok := s.jobs[old]; ok {
+			if oj.idem != nil {
+				delete(s.idem, idemKey(oj.Spec, oj.idem.Key))
 			}
+			s.forget(oj)
 		}
+		delete(s.jobs, old)
 	}
 }
 

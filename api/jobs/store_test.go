@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -138,4 +139,116 @@ func TestEventsAreBoundedAndOrdered(t *testing.T) {
 	if !done || len(last) != 1 || last[0].Type != "result" {
 		t.Errorf("after finish: %+v done=%v", last, done)
 	}
+}
+
+// Issue 14.8: one tenant's jobs never evict another tenant's job or its idempotency key.
+func TestHistoryIsPerTenant(t *testing.T) {
+	s := NewStore(Options{History: 3})
+	runs := 0
+	count := func(context.Context, *Job) Outcome { runs++; return Outcome{Status: StatusSucceeded} }
+	b := Spec{Kind: "operation", Operation: "up", TenantID: "globex", Stack: "tenant.globex.dev", Principal: "svc", PrincipalKey: "iss\x00svc\x00globex"}
+	first, err := s.Submit(b, "retry-me", "h", count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, first.Job)
+	for i := range 10 {
+		a := Spec{Kind: "operation", Operation: "preview", TenantID: "acme", Stack: "tenant.acme.dev", PrincipalKey: "iss\x00svc\x00acme"}
+		sub, err := s.Submit(a, "", "h"+string(rune('a'+i)), succeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait(t, sub.Job)
+	}
+	waitRetired(t, s, "acme", 3)
+	again, err := s.Submit(b, "retry-me", "h", count)
+	if err != nil || !again.Replayed || again.Job.ID != first.Job.ID || runs != 1 {
+		t.Errorf("globex's retry after acme's 10 jobs: replayed %v, same job %v, runs %d, err %v", again.Replayed, again.Job.ID == first.Job.ID, runs, err)
+	}
+	// The same key of the same subject for another tenant is another key.
+	other := b
+	other.TenantID, other.Stack, other.PrincipalKey = "initech", "tenant.initech.dev", "iss\x00svc\x00initech"
+	if sub, err := s.Submit(other, "retry-me", "h", succeed); err != nil || sub.Replayed {
+		t.Errorf("same key, other tenant: replayed %v err %v", sub.Replayed, err)
+	}
+}
+
+func waitRetired(t *testing.T, s *Store, tenant string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		got := len(s.finished[tenant])
+		s.mu.Unlock()
+		if got == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("tenant %s history did not settle at %d", tenant, n)
+}
+
+// Issue 14.8: jobs and idempotency keys survive a restart; a job the server stopped under comes
+// back failed, and its retry does not run it again.
+func TestStoreIsDurable(t *testing.T) {
+	dir := t.TempDir()
+	s1, err := Open(Options{Dir: dir, Scrub: func(s string) string { return strings.ReplaceAll(s, "hunter2", "[REDACTED]") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Spec{Kind: "operation", Operation: "up", TenantID: "acme", Stack: "tenant.acme.dev", Principal: "svc", PrincipalKey: "k-acme"}
+	done, err := s1.Submit(a, "key-1", "h1", func(context.Context, *Job) Outcome {
+		return Outcome{Status: StatusSucceeded, Result: map[string]string{"namespace": "t-acme", "echo": "hunter2"}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wait(t, done.Job)
+	release := make(chan struct{})
+	g := Spec{Kind: "operation", Operation: "up", TenantID: "globex", Stack: "tenant.globex.dev", Principal: "svc", PrincipalKey: "k-globex"}
+	running, err := s1.Submit(g, "key-2", "h2", func(ctx context.Context, _ *Job) Outcome {
+		<-release
+		return Outcome{Status: StatusSucceeded}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(release); wait(t, running.Job); _ = s1.Drain(context.Background(), time.Second) }()
+	// "Restart": a second store reads the same folder while the first is still running its job.
+	s2, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := s2.Get(done.Job.ID)
+	if !ok {
+		t.Fatal("finished job forgotten across the restart")
+	}
+	v := got.View()
+	if v.Status != want.Status || v.Spec.TenantID != "acme" || !strings.Contains(fmtJSON(t, v.Result), "t-acme") || strings.Contains(fmtJSON(t, v.Result), "hunter2") {
+		t.Errorf("job after restart = %+v (result %s)", v, fmtJSON(t, v.Result))
+	}
+	runs := 0
+	replay, err := s2.Submit(a, "key-1", "h1", func(context.Context, *Job) Outcome { runs++; return Outcome{Status: StatusSucceeded} })
+	if err != nil || !replay.Replayed || replay.Job.ID != done.Job.ID || runs != 0 {
+		t.Errorf("retry after restart: %+v %v, runs %d", replay, err, runs)
+	}
+	if _, err := s2.Submit(a, "key-1", "other body", succeed); !errors.Is(err, ErrIdempotencyMismatch) {
+		t.Errorf("same key, other request after restart: %v", err)
+	}
+	interrupted, ok := s2.Get(running.Job.ID)
+	if !ok || interrupted.Status() != StatusFailed || !strings.Contains(interrupted.View().Error, "server stopped") {
+		t.Errorf("job the server stopped under: %+v", interrupted)
+	}
+	if replay, err := s2.Submit(g, "key-2", "h2", succeed); err != nil || !replay.Replayed {
+		t.Errorf("retry of the interrupted job ran it again: %+v %v", replay, err)
+	}
+}
+
+func fmtJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

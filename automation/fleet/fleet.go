@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 
@@ -29,6 +30,13 @@ type Selection struct {
 	// IncludePlatform also destroys the platform stacks of the selected environments (destroy only;
 	// up, preview and refresh always run the platform first).
 	IncludePlatform bool
+	// TenantsOnly leaves the platform stacks alone: tenant stacks read the platform's recorded
+	// outputs, and an up is refused for an environment whose platform stack was never brought up.
+	// The API sets it for every caller but platform operators with the platform scope.
+	TenantsOnly bool
+	// PlanDir pins updates to previews: a preview saves each stack's plan to PlanDir/<stack>.plan
+	// and an up applies it (Pulumi refuses an update that goes beyond its plan).
+	PlanDir string
 }
 
 // Fleet runs operations for a desired state.
@@ -202,9 +210,13 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		return out, nil
 	}
 
-	out.Platform = f.engine.Run(ctx, op, f.platformTargets(envs))
 	outputs := map[string]stacks.PlatformOutputs{}
 	blocked := map[string]string{}
+	if sel.TenantsOnly {
+		f.recordedPlatformOutputs(ctx, op, envs, outputs, blocked)
+	} else {
+		out.Platform = f.engine.Run(ctx, op, withPlans(f.platformTargets(envs), sel.PlanDir))
+	}
 	for i, r := range out.Platform {
 		env := envs[i]
 		switch {
@@ -239,9 +251,44 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		}
 		runnable = append(runnable, b)
 	}
-	out.Tenants = append(out.Tenants, f.engine.Run(ctx, op, f.tenantTargets(runnable, outputs))...)
+	out.Tenants = append(out.Tenants, f.engine.Run(ctx, op, withPlans(f.tenantTargets(runnable, outputs), sel.PlanDir))...)
 	sort.SliceStable(out.Tenants, func(i, j int) bool { return out.Tenants[i].Stack < out.Tenants[j].Stack })
 	return out, nil
+}
+
+// recordedPlatformOutputs fills outputs from the platform stacks' recorded outputs without running
+// them; an up needs them to exist.
+func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Operation, envs []*isolation.Environment, outputs map[string]stacks.PlatformOutputs, blocked map[string]string) {
+	for _, env := range envs {
+		name := stacks.PlatformStackName(env.Name())
+		m, err := f.engine.Outputs(ctx, name)
+		switch {
+		case err == nil && len(m) > 0:
+			po, err := stacks.PlatformOutputsFromMap(m)
+			if err != nil {
+				blocked[env.Name()] = fmt.Sprintf("platform stack %s outputs: %v", name, err)
+				continue
+			}
+			outputs[env.Name()] = po
+		case (err == nil || automation.IsNotFound(err)) && op == automation.OpUp:
+			blocked[env.Name()] = "platform stack " + name + " is not provisioned; a platform operator must bring it up first"
+		case err == nil || automation.IsNotFound(err):
+			outputs[env.Name()] = ExpectedPlatformOutputs(env)
+		default:
+			blocked[env.Name()] = err.Error()
+		}
+	}
+}
+
+// withPlans points each target at its plan file in dir (none when dir is empty).
+func withPlans(ts []automation.Target, dir string) []automation.Target {
+	if dir == "" {
+		return ts
+	}
+	for i := range ts {
+		ts[i].Plan = filepath.Join(dir, ts[i].Stack+".plan")
+	}
+	return ts
 }
 
 func (f *Fleet) platformTargets(envs []*isolation.Environment) []automation.Target {

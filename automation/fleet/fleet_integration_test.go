@@ -33,6 +33,7 @@ func load(t *testing.T, dir string) *isolation.DesiredState {
 type harness struct {
 	engine   *automation.Engine
 	auditLog string
+	keys     audit.Keyring
 }
 
 func newHarness(t *testing.T, parallel int) harness {
@@ -40,7 +41,7 @@ func newHarness(t *testing.T, parallel int) harness {
 	tc := testenv.Toolchain(t)
 	dir := testenv.TempDir(t)
 	logPath := filepath.Join(dir, "audit.jsonl")
-	auditor, err := audit.NewFromConfig(audit.Config{Path: logPath, HeadFile: true})
+	auditor, err := audit.NewFromConfig(audit.Config{Path: logPath, HeadFile: true, SigningKeyFile: filepath.Join(t.TempDir(), "audit-signing.key")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func newHarness(t *testing.T, parallel int) harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return harness{engine: e, auditLog: logPath}
+	return harness{engine: e, auditLog: logPath, keys: auditor.Log().Keys()}
 }
 
 func changesByStack(o fleet.Outcome) map[string]map[string]int {
@@ -186,7 +187,7 @@ func TestProvisionExamplesLifecycle(t *testing.T) {
 	}
 
 	// Every mutation was audited, and the log verifies.
-	res, err := audit.VerifyFile(ctx, h.auditLog, audit.VerifyOptions{})
+	res, err := audit.VerifyFile(ctx, h.auditLog, audit.VerifyOptions{Keys: h.keys})
 	if err != nil || !res.OK {
 		t.Fatalf("audit log does not verify: %v %+v", err, res)
 	}

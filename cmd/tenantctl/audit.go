@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectsoft/tenantctl/audit"
+	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
@@ -62,15 +63,16 @@ func (o *auditOptions) format() (string, error) {
 }
 
 func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
-	var expectHead, headFile string
+	var a anchorFlags
 	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
-		Short: "Check every record's hash, the sequence and the chain; name the first bad record",
-		Long: "verify exits 0 when the log is intact, 1 when it names the first edited, dropped, " +
-			"reordered or malformed record, and 3 when the file cannot be read.\n\n" +
-			"A chain alone cannot show that records were cut from its end. Anchor it with " +
-			"--expect-head SEQ:HASH (printed by `tenantctl audit head` or forwarded to a sink) or " +
-			"--head-file; FILE.head is used when it exists.",
+		Short: "Check every record's hash, signature, the sequence and the chain against the anchor; name the first bad record",
+		Long: "verify exits 0 when the log is intact, 1 when it names the first edited, forged, unsigned, dropped, " +
+			"reordered or malformed record (or the anchor is missing or not authentic), and 3 when the file cannot be read.\n\n" +
+			"A chain alone cannot show that records were cut from its end, so verify requires an anchor: the signed " +
+			"checkpoints FILE.head and DATA_DIR/audit-checkpoints/<log>.checkpoint (the latest one that exists), --checkpoint FILE, or " +
+			"--expect-head SEQ:HASH. --no-anchor says explicitly that none exists. Signatures are checked with the " +
+			"public keys of --public-key (default: the signing key's FILE.pub).",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := o.format()
@@ -81,7 +83,10 @@ func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, anchor, err := auditVerifyAnchor(path, expectHead, headFile, cmd.Flags().Changed("head-file"))
+			if _, err := os.Stat(path); err != nil {
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("verify audit log: %w", err))
+			}
+			opts, anchor, err := a.options(path)
 			if err != nil {
 				return err
 			}
@@ -107,48 +112,104 @@ func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&expectHead, "expect-head", "", "anchor: SEQ:HASH (or HASH) of a record the log must still contain")
-	cmd.Flags().StringVar(&headFile, "head-file", "", "anchor read from a head file written by the log (default FILE.head when it exists)")
+	a.add(cmd)
 	return cmd
 }
 
-// auditVerifyAnchor builds the options from --expect-head / --head-file, or the conventional head file
-// beside the log, and describes the anchor for the success message.
-func auditVerifyAnchor(path, expectHead, headFile string, headFileSet bool) (audit.VerifyOptions, string, error) {
-	if expectHead != "" && headFile != "" {
-		return audit.VerifyOptions{}, "", exitcode.With(exitcode.Invalid, errors.New("use either --expect-head or --head-file"))
-	}
-	if expectHead != "" {
-		h, err := audit.ParseHead(expectHead)
-		if err != nil {
-			return audit.VerifyOptions{}, "", exitcode.With(exitcode.Invalid, err)
-		}
-		return audit.VerifyOptions{ExpectHead: &h}, fmt.Sprintf(" (contains the expected head %s)", h), nil
-	}
-	if headFile == "" && !headFileSet {
-		if _, err := os.Stat(audit.HeadPath(path)); err == nil {
-			headFile = audit.HeadPath(path)
-		}
-	}
-	if headFile == "" {
-		return audit.VerifyOptions{}, " (no head anchor: records cut from the end would not show)", nil
-	}
-	data, err := os.ReadFile(headFile)
+// anchorFlags choose what `audit verify` checks the log against.
+type anchorFlags struct {
+	expectHead  string
+	checkpoints []string
+	publicKeys  []string
+	noAnchor    bool
+}
+
+func (a *anchorFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&a.expectHead, "expect-head", "", "anchor: SEQ:HASH (or HASH) of a record the log must still contain")
+	fs.StringSliceVar(&a.checkpoints, "checkpoint", nil, "checkpoint file(s) written by the log (default FILE.head and DATA_DIR/audit-checkpoints/<log>.checkpoint)")
+	fs.StringSliceVar(&a.checkpoints, "head-file", nil, "same as --checkpoint")
+	fs.StringSliceVar(&a.publicKeys, "public-key", nil, "trusted public key file(s) of the audit signing key, current and rotated (default: the signing key's .pub)")
+	fs.BoolVar(&a.noAnchor, "no-anchor", false, "verify without an anchor (records cut from the end of the log go unnoticed)")
+	_ = fs.MarkHidden("head-file")
+}
+
+// options builds the verify options: trusted keys, and the anchor from --expect-head, the
+// checkpoint files, or nothing when --no-anchor says so. It describes the anchor for the success
+// message.
+func (a *anchorFlags) options(path string) (audit.VerifyOptions, string, error) {
+	var opts audit.VerifyOptions
+	keys, err := a.keyring()
 	if err != nil {
-		return audit.VerifyOptions{}, "", exitcode.With(exitcode.Invalid, fmt.Errorf("head file: %w", err))
+		return opts, "", err
 	}
-	var h audit.Head
-	if err := json.Unmarshal(data, &h); err != nil || h.Hash == "" {
-		return audit.VerifyOptions{}, "", exitcode.With(exitcode.Invalid, fmt.Errorf("head file %s: want {\"seq\":N,\"hash\":\"…\"}", headFile))
+	opts.Keys = keys
+	switch {
+	case a.expectHead != "" && len(a.checkpoints) > 0:
+		return opts, "", exitcode.With(exitcode.Invalid, errors.New("use either --expect-head or --checkpoint"))
+	case a.noAnchor && (a.expectHead != "" || len(a.checkpoints) > 0):
+		return opts, "", exitcode.With(exitcode.Invalid, errors.New("--no-anchor contradicts --expect-head and --checkpoint"))
+	case a.noAnchor:
+		return opts, " (no anchor, as --no-anchor says: records cut from the end would not show)", nil
+	case a.expectHead != "":
+		h, err := audit.ParseHead(a.expectHead)
+		if err != nil {
+			return opts, "", exitcode.With(exitcode.Invalid, err)
+		}
+		opts.ExpectHead = &h
+		return opts, fmt.Sprintf(" (contains the expected head %s)", h), nil
 	}
-	if _, err := audit.ParseHead(h.String()); err != nil {
-		return audit.VerifyOptions{}, "", exitcode.With(exitcode.Invalid, fmt.Errorf("head file %s: %w", headFile, err))
+	files := a.checkpoints
+	if len(files) == 0 {
+		files = []string{audit.HeadPath(path), audit.CheckpointCopyPath(automation.DefaultDataDir(), path)}
 	}
-	return audit.VerifyOptions{ExpectHead: &h}, fmt.Sprintf(" (contains the head recorded in %s)", headFile), nil
+	cp, from, found, err := audit.LatestCheckpoint(keys, files...)
+	if err != nil {
+		if len(a.checkpoints) > 0 && errors.Is(err, os.ErrNotExist) {
+			return opts, "", exitcode.With(exitcode.Invalid, err)
+		}
+		return opts, "", exitcode.With(exitcode.Failed, fmt.Errorf("audit log %s: anchor: %w", path, err))
+	}
+	if !found {
+		if len(a.checkpoints) > 0 {
+			return opts, "", exitcode.With(exitcode.Invalid, fmt.Errorf("checkpoint: none of %s exists", strings.Join(files, ", ")))
+		}
+		return opts, "", exitcode.With(exitcode.Failed, fmt.Errorf("audit log %s: no anchor: none of %s exists, so records cut from the end "+
+			"or a replaced log could not be detected; pass --checkpoint or --expect-head, or --no-anchor if this log never had one",
+			path, strings.Join(files, ", ")))
+	}
+	opts.Checkpoint = &cp
+	kind := "head"
+	if cp.Signed() {
+		kind = "signed checkpoint"
+	}
+	return opts, fmt.Sprintf(" (contains the %s recorded in %s)", kind, from), nil
+}
+
+// keyring loads the trusted public keys: the flags, or the default signing key's .pub when it
+// exists.
+func (a *anchorFlags) keyring() (audit.Keyring, error) {
+	files := a.publicKeys
+	if len(files) == 0 {
+		def, err := audit.DefaultSigningKeyPath()
+		if err != nil {
+			return nil, exitcode.With(exitcode.Invalid, err)
+		}
+		if _, err := os.Stat(def + ".pub"); err != nil {
+			return audit.Keyring{}, nil
+		}
+		files = []string{def + ".pub"}
+	}
+	keys, err := audit.LoadPublicKeys(files...)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Invalid, err)
+	}
+	return keys, nil
 }
 
 func newAuditHeadCmd(o *auditOptions) *cobra.Command {
-	return &cobra.Command{
+	var a anchorFlags
+	cmd := &cobra.Command{
 		Use:   "head [FILE]",
 		Short: "Verify the log and print its head (SEQ:HASH) to keep as an anchor elsewhere",
 		Args:  cobra.MaximumNArgs(1),
@@ -157,7 +218,11 @@ func newAuditHeadCmd(o *auditOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := audit.VerifyFile(cmd.Context(), path, audit.VerifyOptions{})
+			keys, err := a.keyring()
+			if err != nil {
+				return err
+			}
+			res, err := audit.VerifyFile(cmd.Context(), path, audit.VerifyOptions{Keys: keys})
 			if err != nil {
 				return exitcode.With(exitcode.Invalid, err)
 			}
@@ -171,6 +236,8 @@ func newAuditHeadCmd(o *auditOptions) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringSliceVar(&a.publicKeys, "public-key", nil, "trusted public key file(s) of the audit signing key (default: the signing key's .pub)")
+	return cmd
 }
 
 func newAuditQueryCmd(o *auditOptions) *cobra.Command {

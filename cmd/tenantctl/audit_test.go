@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/audit"
@@ -21,6 +24,9 @@ func runAudit(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv("TENANTCTL_DATA_DIR", "")
+	t.Setenv("TENANTCTL_AUDIT_SIGNING_KEY_FILE", "")
 	cmd := newRootCmd()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
@@ -90,16 +96,19 @@ func TestAuditVerifyExitCodes(t *testing.T) {
 	}{
 		{"intact, anchored by the head file", []string{"audit", "verify", path}, exitcode.OK, "OK, 3 records, head " + h.String(), ""},
 		{"intact via --audit-log", []string{"audit", "--audit-log", path, "verify"}, exitcode.OK, "OK, 3 records", ""},
-		{"edited", []string{"audit", "verify", writeAuditFile(t, lines[0], strings.Replace(lines[1], "globex", "evil", 1), lines[2])},
+		{"edited", []string{"audit", "verify", writeAuditFile(t, lines[0], strings.Replace(lines[1], "globex", "evil", 1), lines[2]), "--no-anchor"},
 			exitcode.Failed, "", "line 2 (seq 2, event "},
-		{"dropped middle", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2])}, exitcode.Failed, "", "dropped: seq 2 is missing"},
-		{"reordered", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2], lines[1])}, exitcode.Failed, "", "reordered"},
+		{"dropped middle", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2]), "--expect-head", h.String()}, exitcode.Failed, "", "dropped: seq 2 is missing"},
+		{"reordered", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2], lines[1]), "--no-anchor"}, exitcode.Failed, "", "reordered"},
 		{"tail cut, caught by FILE.head", []string{"audit", "verify", truncated}, exitcode.Failed, "", "line 3 (seq 3): dropped"},
-		{"tail cut, anchor opted out", []string{"audit", "verify", truncated, "--head-file", ""}, exitcode.OK, "no head anchor", ""},
+		{"tail cut, anchor opted out", []string{"audit", "verify", truncated, "--no-anchor"}, exitcode.OK, "no anchor, as --no-anchor says", ""},
+		{"tail cut, head file deleted: no anchor is a failure", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[1])}, exitcode.Failed, "", "no anchor: none of"},
+		{"emptied, head file deleted", []string{"audit", "verify", writeAuditFile(t)}, exitcode.Failed, "", "no anchor"},
+		{"missing --checkpoint file", []string{"audit", "verify", path, "--checkpoint", filepath.Join(t.TempDir(), "none")}, exitcode.Invalid, "", "none of"},
 		{"tail cut, --expect-head", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[1]), "--expect-head", h.String()}, exitcode.Failed, "", "dropped"},
 		{"bad --expect-head", []string{"audit", "verify", path, "--expect-head", "3:nothex"}, exitcode.Invalid, "", "want SEQ:HASH"},
 		{"missing file", []string{"audit", "verify", filepath.Join(t.TempDir(), "none.jsonl")}, exitcode.Invalid, "", "no such file"},
-		{"not an audit log", []string{"audit", "verify", writeAuditFile(t, "hello\n")}, exitcode.Invalid, "", "is not an audit log"},
+		{"not an audit log", []string{"audit", "verify", writeAuditFile(t, "hello\n"), "--no-anchor"}, exitcode.Invalid, "", "is not an audit log"},
 		{"unsupported output", []string{"audit", "verify", path, "-o", "yaml"}, exitcode.Invalid, "", "text or json"},
 	}
 	for _, tt := range tests {
@@ -117,7 +126,7 @@ func TestAuditVerifyExitCodes(t *testing.T) {
 
 func TestAuditVerifyJSON(t *testing.T) {
 	_, lines := auditFixture(t)
-	out, _, code := runAudit(t, "audit", "verify", writeAuditFile(t, lines[0], lines[2]), "-o", "json")
+	out, _, code := runAudit(t, "audit", "verify", writeAuditFile(t, lines[0], lines[2]), "-o", "json", "--no-anchor")
 	if code != exitcode.Failed {
 		t.Fatalf("exit code %d, want %d", code, exitcode.Failed)
 	}
@@ -188,4 +197,83 @@ func TestAuditHead(t *testing.T) {
 	if code != exitcode.OK || strings.TrimSpace(out) != want.String() {
 		t.Errorf("audit head = %q (exit %d, %s), want %q", out, code, msg, want)
 	}
+}
+
+// A log written the way every engine command writes it (signed records, the head file and a
+// second checkpoint in the data dir) verifies with the public key; a re-chained edit, a rewrite
+// without the key and a deleted anchor are each refused and named (issue 14, items 1 and 2).
+func TestAuditVerifySignedLog(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "keys", "audit-signing.key")
+	path := filepath.Join(dir, "state", "audit.jsonl")
+	second := filepath.Join(dir, "data", "audit.checkpoint")
+	aud, err := audit.NewFromConfig(audit.Config{Path: path, HeadFile: true, NoFsync: true, SigningKeyFile: key, CheckpointFile: second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tenant := range []string{"acme", "globex", "acme", "initech"} {
+		ev := audit.Event{Type: audit.TypeTenantProvision, TenantID: tenant, Outcome: audit.OutcomeSucceeded, Principal: "local:tester"}
+		if _, err := aud.Record(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aud.Close()
+	data, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(data), "\n")
+	lines = lines[:len(lines)-1]
+	anchors := []string{"--checkpoint", audit.HeadPath(path), "--checkpoint", second}
+	pub := []string{"--public-key", key + ".pub"}
+	verify := func(file string, extra ...string) (string, string, int) {
+		return runAudit(t, append(append([]string{"audit", "verify", file}, pub...), extra...)...)
+	}
+	if out, msg, code := verify(path, anchors...); code != exitcode.OK || !strings.Contains(out, "OK, 4 records") || !strings.Contains(out, "signed checkpoint") {
+		t.Fatalf("intact signed log: exit %d, %q %q", code, out, msg)
+	}
+	if _, msg, code := runAudit(t, append([]string{"audit", "verify", path}, anchors...)...); code != exitcode.Failed || !strings.Contains(msg, "not a trusted public key") {
+		t.Errorf("signed log without its public key: exit %d, %q", code, msg)
+	}
+	// The intruder drops record 2 and renumbers the rest, recomputing every hash.
+	var rechained []string
+	prev := audit.Head{Hash: audit.GenesisHash}
+	for i, l := range append([]string{lines[0]}, lines[2:]...) {
+		var rec audit.Record
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Seq, rec.PrevHash = uint64(i+1), prev.Hash
+		line := rehash(t, rec)
+		rechained = append(rechained, line)
+		_ = json.Unmarshal([]byte(line), &rec)
+		prev = rec.Head()
+	}
+	tampered := writeAuditFile(t, rechained...)
+	if _, msg, code := verify(tampered, anchors...); code != exitcode.Failed || !strings.Contains(msg, "line 2 (seq 2") || !strings.Contains(msg, "forged") {
+		t.Errorf("dropped and re-chained: exit %d, %q", code, msg)
+	}
+	// Cut from the end and both anchors kept: the signed checkpoint names what is missing.
+	if _, msg, code := verify(writeAuditFile(t, lines[:2]...), anchors...); code != exitcode.Failed || !strings.Contains(msg, "expected head is seq 4") {
+		t.Errorf("cut tail: exit %d, %q", code, msg)
+	}
+}
+
+// rehash recomputes a record's hash without the signing key, as an intruder would.
+func rehash(t *testing.T, rec audit.Record) string {
+	t.Helper()
+	sig := rec.Sig
+	rec.Hash, rec.Sig = "", ""
+	raw, _ := json.Marshal(rec)
+	canon := canonicalJSON(t, raw)
+	sum := sha256.Sum256(canon)
+	rec.Hash, rec.Sig = hex.EncodeToString(sum[:]), sig
+	raw, _ = json.Marshal(rec)
+	return string(canonicalJSON(t, raw)) + "\n"
+}
+
+func canonicalJSON(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	v := jsontext.Value(raw)
+	if err := v.Canonicalize(); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

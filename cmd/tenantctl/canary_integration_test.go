@@ -185,4 +185,10 @@ func TestSecretsCanary(t *testing.T) {
 	if b, _ := os.ReadFile(auditLog); !bytes.Contains(b, []byte("tenant.provision")) {
 		t.Errorf("audit log has no provision record; the audit check proves nothing")
 	}
+	// The log the commands wrote is signed and anchored: verify with the defaults (the key's .pub
+	// under XDG_CONFIG_HOME, the head checkpoint) passes, and names the signed checkpoint.
+	stdout.Reset()
+	if code := run("audit", "verify", auditLog); code != 0 || !strings.Contains(stdout.String(), "signed checkpoint") {
+		t.Errorf("audit verify of the commands' log: exit %d, %s\n%s", code, stdout.String(), stderr.String())
+	}
 }

@@ -28,6 +28,8 @@ type engineFlags struct {
 	auditLog       string
 	auditStdout    bool
 	auditWebhook   string
+	auditKey       string
+	auditCheckpt   string
 }
 
 func (f *engineFlags) add(cmd *cobra.Command) {
@@ -42,6 +44,41 @@ func (f *engineFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.auditLog, "audit-log", "", "audit log path (default $XDG_STATE_HOME/tenantctl/audit.jsonl)")
 	fs.BoolVar(&f.auditStdout, "audit-stdout", false, "also write every audit record to stderr as JSON")
 	fs.StringVar(&f.auditWebhook, "audit-webhook", "", "also post every audit record to this URL (HMAC key from $TENANTCTL_AUDIT_WEBHOOK_KEY)")
+	fs.StringVar(&f.auditKey, "audit-signing-key", "", "ed25519 key signing audit records and checkpoints, created on first use (default $XDG_CONFIG_HOME/tenantctl/audit-signing.key)")
+	fs.StringVar(&f.auditCheckpt, "audit-checkpoint", "", "second copy of the audit log's signed checkpoint (default DATA_DIR/audit-checkpoints/<log>.checkpoint, beside the file state)")
+}
+
+// auditConfig is the audit log every engine command writes: signed records, the head file beside
+// the log and a second checkpoint copy in the data dir.
+func (f *engineFlags) auditConfig(secretValues []string) (audit.Config, error) {
+	key := f.auditKey
+	if key == "" {
+		var err error
+		if key, err = audit.DefaultSigningKeyPath(); err != nil {
+			return audit.Config{}, err
+		}
+	}
+	logPath := f.auditLog
+	if logPath == "" {
+		var err error
+		if logPath, err = audit.DefaultPath(); err != nil {
+			return audit.Config{}, err
+		}
+	}
+	checkpoint := f.auditCheckpt
+	if checkpoint == "" {
+		dir := f.dataDir
+		if dir == "" {
+			dir = automation.DefaultDataDir()
+		}
+		checkpoint = audit.CheckpointCopyPath(dir, logPath)
+	}
+	cfg := audit.Config{Path: logPath, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues,
+		SigningKeyFile: key, CheckpointFile: checkpoint}
+	if f.auditStdout {
+		cfg.Stdout = os.Stderr
+	}
+	return cfg, nil
 }
 
 // resolveKubeconfig picks the cluster the programs target.
@@ -96,9 +133,9 @@ func (f *engineFlags) build(progress func(automation.Progress), onAuditErr func(
 			secretValues = append(secretValues, string(b), s)
 		}
 	}
-	cfg := audit.Config{Path: f.auditLog, HeadFile: true, WebhookURL: f.auditWebhook, SecretValues: secretValues}
-	if f.auditStdout {
-		cfg.Stdout = os.Stderr
+	cfg, err := f.auditConfig(secretValues)
+	if err != nil {
+		return nil, nil, exitcode.With(exitcode.Invalid, err)
 	}
 	auditor, err := audit.NewFromConfig(cfg, auditorOpts...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ type serveOptions struct {
 	cancelGrace     time.Duration
 	maxJobs         int
 	jobHistory      int
+	jobDir          string
 	logLevel        string
 }
 
@@ -74,7 +76,8 @@ in front of the server. SIGTERM drains: no new jobs, running ones finish (up to
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Minute, "on SIGTERM, how long running jobs may take before they are interrupted")
 	fs.DurationVar(&o.cancelGrace, "cancel-grace", time.Minute, "how long interrupted jobs get to stop")
 	fs.IntVar(&o.maxJobs, "max-jobs", 2, "jobs running at once (the others queue)")
-	fs.IntVar(&o.jobHistory, "job-history", 1000, "finished jobs kept for GET /v1/jobs/{id}")
+	fs.IntVar(&o.jobHistory, "job-history", 1000, "finished jobs (and their Idempotency-Keys) kept per tenant for GET /v1/jobs/{id}")
+	fs.StringVar(&o.jobDir, "job-dir", "", "where jobs and Idempotency-Keys are kept across restarts (default DATA_DIR/api-jobs)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (JSON lines on stderr)")
 	return cmd
 }
@@ -110,6 +113,10 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	if err != nil {
 		return exitcode.With(exitcode.Failed, err)
 	}
+	jobDir := o.jobDir
+	if jobDir == "" {
+		jobDir = filepath.Join(e.DataDir(), "api-jobs")
+	}
 	var drift api.DriftRunner
 	if serveDriftRunner != nil {
 		if drift, err = serveDriftRunner(e, kubeconfig); err != nil {
@@ -119,7 +126,7 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	srv, err := api.New(api.Config{
 		Verifier: verifier, Policy: pol, Auditor: auditor, Logger: logger, Drift: drift,
 		Backend: api.EngineBackend{Engine: e, StateDir: g.dir, Kubeconfig: kubeconfig},
-		Jobs:    jobs.Options{Concurrency: o.maxJobs, History: o.jobHistory},
+		Jobs:    jobs.Options{Concurrency: o.maxJobs, History: o.jobHistory, Dir: jobDir},
 	})
 	if err != nil {
 		return exitcode.With(exitcode.Failed, err)

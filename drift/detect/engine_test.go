@@ -94,7 +94,7 @@ func TestEngineFindingsPreview(t *testing.T) {
 	}
 	want := []brief{
 		{Kind: finding.KindManagedDrift, Tenant: "acme", Resource: "apps/v1/Deployment t-acme/web", Field: "spec.template.spec.containers[0].env[0].value",
-			Desired: `"[redacted]"`, Live: `"[redacted]"`, Severity: finding.SeverityMedium},
+			Desired: `"` + finding.Redacted + `"`, Live: `"` + finding.Redacted + `"`, Severity: finding.SeverityMedium},
 		{Kind: finding.KindManagedDrift, Tenant: "acme", Resource: "networking.k8s.io/v1/NetworkPolicy t-acme/default-deny", Field: "spec.policyTypes[1]",
 			Live: `"Egress"`, Severity: finding.SeverityMedium},
 		{Kind: finding.KindManagedDrift, Tenant: "acme", Resource: "v1/ConfigMap t-acme/legacy", Severity: finding.SeverityMedium},

@@ -3,11 +3,13 @@ package finding
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
+
+	"github.com/connectsoft/tenantctl/internal/secretclass"
 )
 
-// Redacted replaces every secret value in a finding's desired and live values.
-const Redacted = "[redacted]"
+// Redacted replaces every secret value in a finding's desired and live values: the project's one
+// mask (secretclass.Mask), the same the audit log writes.
+const Redacted = secretclass.Mask
 
 // Value marshals v as a desired or live value of res at field with secret values redacted.
 // Detectors build Desired and Live with it; compare values before redacting, never after.
@@ -27,17 +29,20 @@ func (f Finding) Redacted() Finding {
 	return f
 }
 
-// Redact returns raw, the value of res at field, with secret values replaced by Redacted:
-//   - the whole value when the field path names a secret (a segment like "password", "token",
-//     "connectionString", "*Key"; an env var's value; the last-applied-configuration annotation),
-//   - everything but metadata of a Kubernetes Secret or a Key Vault secret,
-//   - values under secret-like keys, env entries whose name is secret-like, and strings that look
-//     like credentials (connection strings with keys or passwords, JWTs, private keys, URLs with
-//     user:password).
+// Redact returns raw, the value of res at field, with secret values replaced by Redacted, as
+// package secretclass classifies them:
+//   - the whole value when the field path is secret (secretclass.IsSecretPath: a secret key such
+//     as "password", "DB_PASS", "apiKey"; an env var's value; the last-applied-configuration
+//     annotation),
+//   - everything but metadata of a secret resource (Kubernetes Secret, Key Vault secret in its
+//     ARM and azure-native forms),
+//   - values under secret keys (ConfigMap keys such as DB_PASS or passwordFile included), env
+//     entries whose name is secret, secret flags in argument lists ("--password", "x" and
+//     "--password=x"), and strings that look like credentials.
 //
-// Keys that hold references (secretName, keyVaultRef, secretKeyRef, *Id, *Uri, *Version) stay
-// visible, as do booleans and nulls, which cannot carry a secret. Redact never fails: a value that
-// is not valid JSON is redacted whole.
+// Keys that hold references (secretName, keyVaultRef, secretKeyRef, ...) stay visible, as do
+// booleans and nulls, which cannot carry a secret. Redact never fails: a value that is not valid
+// JSON is redacted whole.
 func Redact(res Resource, field string, raw json.RawMessage) json.RawMessage {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return raw
@@ -48,7 +53,7 @@ func Redact(res Resource, field string, raw json.RawMessage) json.RawMessage {
 	if err := dec.Decode(&v); err != nil || dec.More() {
 		return redactedJSON()
 	}
-	secretType := isSecretType(res)
+	secretType := secretclass.IsSecretResourceType(res.Type)
 	if fieldIsSecret(field, secretType) {
 		switch v.(type) {
 		case nil, bool:
@@ -70,67 +75,22 @@ func redactedJSON() json.RawMessage { return json.RawMessage(`"` + Redacted + `"
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
-func isSecretType(res Resource) bool {
-	switch res.Provider {
-	case ProviderKubernetes:
-		return res.Type == "v1/Secret" || res.Type == "Secret" || strings.HasSuffix(res.Type, "/v1/Secret")
-	case ProviderAzure:
-		return strings.EqualFold(res.Type, "Microsoft.KeyVault/vaults/secrets")
-	}
-	return false
-}
-
 // fieldIsSecret decides from the path alone whether the value at field must be hidden whole.
 func fieldIsSecret(field string, secretType bool) bool {
-	if strings.Contains(field, "last-applied-configuration") {
-		return true
-	}
 	if field == "" {
 		return false
 	}
 	if secretType {
-		for _, visible := range []string{"metadata.", "type", "immutable", "tags.", "properties.attributes."} {
-			if field == visible || (strings.HasSuffix(visible, ".") && strings.HasPrefix(field, visible)) {
-				return false
-			}
-		}
-		return true
+		return !secretclass.VisibleFieldOfSecretResource(field)
 	}
-	segs := pathSegments(field)
-	last := segs[len(segs)-1]
-	if last == "value" {
-		for _, s := range segs[:len(segs)-1] {
-			if s == "env" {
-				return true
-			}
-		}
-	}
-	if isReferenceKey(last) {
-		return false
-	}
-	for _, s := range segs {
-		if isSecretKey(s) {
-			return true
-		}
-	}
-	return false
+	return secretclass.IsSecretPath(field)
 }
-
-// pathSegments splits "spec.containers[0].env[1].value" or `data["tls.key"]` into its keys.
-func pathSegments(field string) []string {
-	return strings.Split(pathReplacer.Replace(field), ".")
-}
-
-var (
-	pathReplacer = strings.NewReplacer("[", ".", "]", "", `"`, "", "'", "")
-	keyReplacer  = strings.NewReplacer("-", "", "_", "", " ", "")
-)
 
 func redactWalk(v any, secretContext, secretType bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		envSecret := false
-		if n, ok := t["name"].(string); ok && isSecretKey(n) {
+		if n, ok := t["name"].(string); ok && secretclass.IsSecretKey(n) {
 			envSecret = true
 		}
 		for k, child := range t {
@@ -142,9 +102,9 @@ func redactWalk(v any, secretContext, secretType bool) any {
 				t[k] = redactScalars(child)
 			case secretType && (k == "data" || k == "stringData" || k == "value"):
 				t[k] = redactScalars(child)
-			case isReferenceKey(k):
+			case secretclass.IsReferenceKey(k):
 				t[k] = redactWalk(child, false, secretType)
-			case isSecretKey(k):
+			case secretclass.IsSecretKey(k):
 				t[k] = redactWalk(child, true, secretType)
 			default:
 				t[k] = redactWalk(child, secretContext, secretType)
@@ -152,12 +112,19 @@ func redactWalk(v any, secretContext, secretType bool) any {
 		}
 		return t
 	case []any:
+		if args, ok := stringList(t); ok && !secretContext {
+			if masked, changed := secretclass.MaskArgs(args); changed {
+				for i := range t {
+					t[i] = masked[i]
+				}
+			}
+		}
 		for i, child := range t {
 			t[i] = redactWalk(child, secretContext, secretType)
 		}
 		return t
 	case string:
-		if secretContext || looksLikeCredential(t) {
+		if secretContext || secretclass.LooksLikeCredential(t) {
 			return Redacted
 		}
 		return t
@@ -168,6 +135,19 @@ func redactWalk(v any, secretContext, secretType bool) any {
 		return t
 	}
 	return v
+}
+
+// stringList returns l as strings when every element is one (an argument list or command).
+func stringList(l []any) ([]string, bool) {
+	out := make([]string, len(l))
+	for i, e := range l {
+		s, ok := e.(string)
+		if !ok {
+			return nil, false
+		}
+		out[i] = s
+	}
+	return out, len(out) > 0
 }
 
 // redactScalars hides every string and number below v but keeps its shape (which keys a Secret
@@ -188,65 +168,4 @@ func redactScalars(v any) any {
 		return Redacted
 	}
 	return v
-}
-
-func normalizeKey(k string) string {
-	return keyReplacer.Replace(strings.ToLower(k))
-}
-
-// isReferenceKey: keys that point at a secret rather than hold one.
-func isReferenceKey(k string) bool {
-	n := normalizeKey(k)
-	if strings.Contains(n, "sas") {
-		return false
-	}
-	for _, suffix := range []string{"name", "names", "ref", "refs", "reference", "id", "ids", "uri", "version", "path", "file", "type"} {
-		if strings.HasSuffix(n, suffix) {
-			return true
-		}
-	}
-	return false
-}
-
-func isSecretKey(k string) bool {
-	n := normalizeKey(k)
-	if n == "pwd" {
-		return true
-	}
-	for _, part := range []string{"password", "passwd", "secret", "token", "credential", "connectionstring",
-		"privatekey", "apikey", "accesskey", "sharedkey", "signature", "sastoken", "sasurl", "sasuri"} {
-		if strings.Contains(n, part) {
-			return true
-		}
-	}
-	// primaryKey, accountKey, tls.key — but not the bare "key" of selectors and secretKeyRef.
-	return len(n) > len("key") && strings.HasSuffix(n, "key")
-}
-
-func looksLikeCredential(s string) bool {
-	l := strings.ToLower(s)
-	for _, marker := range []string{"password=", "pwd=", "accountkey=", "sharedaccesskey=", "sharedaccesssignature=",
-		"sig=", "client_secret=", "access_token=", "private key-----"} {
-		if strings.Contains(l, marker) {
-			return true
-		}
-	}
-	if strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2 {
-		return true // JWT
-	}
-	return urlHasPassword(s)
-}
-
-// urlHasPassword finds scheme://user:password@host.
-func urlHasPassword(s string) bool {
-	i := strings.Index(s, "://")
-	if i < 0 {
-		return false
-	}
-	rest := s[i+3:]
-	if end := strings.IndexAny(rest, "/?# "); end >= 0 {
-		rest = rest[:end]
-	}
-	at := strings.LastIndex(rest, "@")
-	return at > 0 && strings.Contains(rest[:at], ":")
 }

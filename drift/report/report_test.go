@@ -100,7 +100,7 @@ func TestAddNormalizesAndRedacts(t *testing.T) {
 	route := routeNetpol()
 	route.Severity = finding.SeverityLow
 	r.Add(secret, route)
-	if string(r.Findings[0].Desired) != `"[redacted]"` || string(r.Findings[0].Live) != `"[redacted]"` {
+	if string(r.Findings[0].Desired) != `"`+finding.Redacted+`"` || string(r.Findings[0].Live) != `"`+finding.Redacted+`"` {
 		t.Errorf("Add kept secret values: %s / %s", r.Findings[0].Desired, r.Findings[0].Live)
 	}
 	if r.Findings[1].Severity != finding.SeverityCritical {

@@ -143,8 +143,17 @@ func (i *Issuer) Token(t testing.TB, claims map[string]any) string {
 // Sign signs claims with k (RS256, typ at+jwt, kid k.ID).
 func Sign(t testing.TB, k *Key, claims map[string]any) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.Private, KeyID: k.ID}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+	return SignTyped(t, k, "at+jwt", claims)
+}
+
+// SignTyped signs claims with k and the JWT typ header typ ("JWT" for an ID token, "" for none).
+func SignTyped(t testing.TB, k *Key, typ string, claims map[string]any) string {
+	t.Helper()
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.Private, KeyID: k.ID}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

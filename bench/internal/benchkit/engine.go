@@ -16,7 +16,7 @@ func NewEngine(tc toolchain.Toolchain, dataDir string, parallel int, secrets aut
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	auditor, err := audit.NewFromConfig(audit.Config{Path: filepath.Join(dataDir, "audit.jsonl"), HeadFile: true})
+	auditor, err := audit.NewFromConfig(audit.Config{Path: filepath.Join(dataDir, "audit.jsonl"), HeadFile: true, SigningKeyFile: filepath.Join(dataDir, "audit-signing.key")})
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit log: %w", err)
 	}
