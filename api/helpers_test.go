@@ -26,7 +26,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const audience = "api://tenantctl"
@@ -88,7 +88,7 @@ func (f *fakeBackend) Run(ctx context.Context, state *isolation.DesiredState, op
 	f.mu.Lock()
 	f.runs = append(f.runs, string(op)+" "+sel.Tenants[0]+" "+sel.Env)
 	f.mu.Unlock()
-	stack := stacks.TenantStackName(sel.Tenants[0], sel.Env)
+	stack := tenantplan.TenantStackName(sel.Tenants[0], sel.Env)
 	automation.ReportProgress(ctx, automation.Progress{Stack: stack, Operation: op, Phase: "started"})
 	automation.ReportProgress(ctx, automation.Progress{Stack: stack, Operation: op, Phase: "resource", Done: 1, Total: 3})
 	if f.hold != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // submitOperation is POST /v1/tenants/{tenant}/operations. The scope depends on the operation:
@@ -102,7 +102,7 @@ func (s *Server) planOperation(ctx context.Context, log *slog.Logger, t target, 
 			log.Error("plan destroy: list stacks", "error", err.Error())
 			return nil
 		}
-		name := stacks.TenantStackName(t.binding.Spec.TenantID, t.binding.Spec.Environment)
+		name := tenantplan.TenantStackName(t.binding.Spec.TenantID, t.binding.Spec.Environment)
 		n := 0
 		for _, st := range ss {
 			if st.Name == name && st.ResourceCount != nil {

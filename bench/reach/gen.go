@@ -15,8 +15,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
 	"github.com/connectsoft/tenantctl/isolation/reach/azure"
-	"github.com/connectsoft/tenantctl/stacks"
-	azstack "github.com/connectsoft/tenantctl/stacks/azure"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Fleet is a generated environment, its bindings and its inventory.
@@ -108,7 +107,7 @@ func (k *kubeGen) nextIP() string {
 // pods gives each tenant pods: silo 1, pool 5, shared 8 (the shared tier has no namespace or
 // policies of its own to count).
 func (k *kubeGen) pods(i int, b *isolation.RuntimeTenantBinding) {
-	ns, count := stacks.TenantNamespace(b.Spec.TenantID), map[isolation.Tier]int{isolation.TierSilo: 1, isolation.TierPool: 5, isolation.TierShared: 8}[b.Spec.Tier]
+	ns, count := tenantplan.TenantNamespace(b.Spec.TenantID), map[isolation.Tier]int{isolation.TierSilo: 1, isolation.TierPool: 5, isolation.TierShared: 8}[b.Spec.Tier]
 	if b.Spec.Tier == isolation.TierShared {
 		ns = "shared-tenants"
 	}
@@ -116,7 +115,7 @@ func (k *kubeGen) pods(i int, b *isolation.RuntimeTenantBinding) {
 		k.add(map[string]any{
 			"apiVersion": "v1", "kind": "Pod",
 			"metadata": map[string]any{"name": fmt.Sprintf("%s-%d", b.Spec.TenantID, j), "namespace": ns,
-				"labels": map[string]any{"app": fmt.Sprintf("svc-%d", j%3), stacks.LabelTenant: b.Spec.TenantID}},
+				"labels": map[string]any{"app": fmt.Sprintf("svc-%d", j%3), tenantplan.LabelTenant: b.Spec.TenantID}},
 			"status": map[string]any{"podIP": k.nextIP()},
 		})
 	}
@@ -128,7 +127,7 @@ func policy(ns, name string, spec map[string]any) map[string]any {
 }
 
 func tenantSel(id string) map[string]any {
-	return map[string]any{"matchLabels": map[string]any{stacks.LabelTenant: id}}
+	return map[string]any{"matchLabels": map[string]any{tenantplan.LabelTenant: id}}
 }
 
 // plant opens one route between pool tenants for every 50 tenants: an ingress policy admitting
@@ -140,10 +139,10 @@ func (k *kubeGen) plant(bs []*isolation.RuntimeTenantBinding) int {
 			continue
 		}
 		to, from := bs[i].Spec.TenantID, bs[i-3].Spec.TenantID
-		k.add(policy(stacks.TenantNamespace(to), "from-"+from, map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"app": "svc-1"}},
+		k.add(policy(tenantplan.TenantNamespace(to), "from-"+from, map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"app": "svc-1"}},
 			"policyTypes": []any{"Ingress"}, "ingress": []any{map[string]any{"from": []any{map[string]any{"namespaceSelector": tenantSel(from)}},
 				"ports": []any{map[string]any{"protocol": "TCP", "port": int64(8080)}}}}}))
-		k.add(policy(stacks.TenantNamespace(from), "to-"+to, map[string]any{"podSelector": map[string]any{},
+		k.add(policy(tenantplan.TenantNamespace(from), "to-"+to, map[string]any{"podSelector": map[string]any{},
 			"policyTypes": []any{"Egress"}, "egress": []any{map[string]any{"to": []any{map[string]any{"namespaceSelector": tenantSel(to)}}}}}))
 		planted++
 	}
@@ -171,8 +170,8 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 			objects += len(v.Properties.Subnets) + len(v.Properties.VirtualNetworkPeerings)
 		}
 	}
-	hubName := azstack.HubVNet(env)
-	hubID := azstack.ResourceID(sub, azstack.HubResourceGroup(env), azure.TypeVirtualNetwork, hubName)
+	hubName := tenantplan.HubVNet(env)
+	hubID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azure.TypeVirtualNetwork, hubName)
 	var hub armnetwork.VirtualNetwork
 	if err := hub.UnmarshalJSON(res[byName[hubName]].Raw); err != nil {
 		return nil, 0, 0, err
@@ -192,12 +191,12 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 	for k := 0; k+1 < len(silos); k += 100 {
 		a, b := bs[silos[k]].Spec.TenantID, bs[silos[k+1]].Spec.TenantID
 		for _, pair := range [][2]string{{a, b}, {b, a}} {
-			name := azstack.TenantVNet(pair[0], env.Name())
+			name := tenantplan.TenantVNet(pair[0], env.Name())
 			var v armnetwork.VirtualNetwork
 			if err := v.UnmarshalJSON(res[byName[name]].Raw); err != nil {
 				return nil, 0, 0, err
 			}
-			remote := azstack.ResourceID(sub, azstack.TenantResourceGroup(pair[1], env.Name()), azure.TypeVirtualNetwork, azstack.TenantVNet(pair[1], env.Name()))
+			remote := tenantplan.ResourceID(sub, tenantplan.TenantResourceGroup(pair[1], env.Name()), azure.TypeVirtualNetwork, tenantplan.TenantVNet(pair[1], env.Name()))
 			v.Properties.VirtualNetworkPeerings = append(v.Properties.VirtualNetworkPeerings, &armnetwork.VirtualNetworkPeering{
 				ID: to.Ptr(*v.ID + "/virtualNetworkPeerings/to-" + pair[1]), Name: to.Ptr("to-" + pair[1]),
 				Properties: &armnetwork.VirtualNetworkPeeringPropertiesFormat{RemoteVirtualNetwork: &armnetwork.SubResource{ID: to.Ptr(remote)},
@@ -210,13 +209,13 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 			res[byName[name]] = r
 			objects++
 			// The NSGs deny other tenants' ranges; an allow rule ahead of that completes the route.
-			if err := allowPeer(res, byName[azstack.TenantNSG(pair[0], env.Name())], bs, pair[1]); err != nil {
+			if err := allowPeer(res, byName[tenantplan.TenantNSG(pair[0], env.Name())], bs, pair[1]); err != nil {
 				return nil, 0, 0, err
 			}
 		}
 		planted += 2
 	}
-	fwID := azstack.ResourceID(sub, azstack.HubResourceGroup(env), azure.TypeFirewall, "fw-hub")
+	fwID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azure.TypeFirewall, "fw-hub")
 	fw := &armnetwork.AzureFirewall{ID: to.Ptr(fwID), Name: to.Ptr("fw-hub"), Properties: &armnetwork.AzureFirewallPropertiesFormat{
 		IPConfigurations: []*armnetwork.AzureFirewallIPConfiguration{{Name: to.Ptr("ip"), Properties: &armnetwork.AzureFirewallIPConfigurationPropertiesFormat{
 			PrivateIPAddress: to.Ptr("10.0.0.4"), Subnet: &armnetwork.SubResource{ID: to.Ptr(hubID + "/subnets/AzureFirewallSubnet")}}}},

@@ -10,7 +10,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // ManagedResource is one Kubernetes object a stack manages, as its last recorded state has it.
@@ -54,12 +54,12 @@ func NewDesired() *Desired { return &Desired{byKey: map[inventory.Key][]int{}} }
 // Deployment.Resources). The stack name says whose they are: tenant.<id>.<env> or platform.<env>.
 // Components, providers, resources pending deletion and non-Kubernetes resources are skipped.
 func (d *Desired) AddStack(stack string, resources []apitype.ResourceV3) error {
-	id, err := stacks.ParseStackName(stack)
+	id, err := tenantplan.ParseStackName(stack)
 	if err != nil {
 		return fmt.Errorf("desired state: %w", err)
 	}
 	tenant := id.TenantID
-	if id.Kind == stacks.StackPlatform {
+	if id.Kind == tenantplan.StackPlatform {
 		tenant = isolation.Platform
 	}
 	for _, r := range resources {

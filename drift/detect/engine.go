@@ -10,7 +10,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // StepSource says which engine operation produced step events.
@@ -73,11 +73,11 @@ func EngineFindings(stack string, source StepSource, steps []apitype.StepEventMe
 type stackOwnerInfo struct{ tenant, env string }
 
 func stackOwner(stack string) (stackOwnerInfo, error) {
-	id, err := stacks.ParseStackName(stack)
+	id, err := tenantplan.ParseStackName(stack)
 	if err != nil {
 		return stackOwnerInfo{}, fmt.Errorf("engine findings: %w", err)
 	}
-	if id.Kind == stacks.StackPlatform {
+	if id.Kind == tenantplan.StackPlatform {
 		return stackOwnerInfo{isolation.Platform, id.Environment}, nil
 	}
 	return stackOwnerInfo{id.TenantID, id.Environment}, nil

@@ -12,7 +12,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // generatedKinds are written by Kubernetes itself and never reported as unmanaged.
@@ -91,9 +91,9 @@ func scopeEvidence(u *unstructured.Unstructured, sc *scope) []string {
 	var ev []string
 	switch {
 	case ns == "":
-		ev = append(ev, "cluster-scoped, labelled with tenant "+u.GetLabels()[stacks.LabelTenant])
-	case ns == sc.shared && u.GetLabels()[stacks.LabelTenant] != "":
-		ev = append(ev, "in the shared namespace "+ns+", labelled with tenant "+u.GetLabels()[stacks.LabelTenant])
+		ev = append(ev, "cluster-scoped, labelled with tenant "+u.GetLabels()[tenantplan.LabelTenant])
+	case ns == sc.shared && u.GetLabels()[tenantplan.LabelTenant] != "":
+		ev = append(ev, "in the shared namespace "+ns+", labelled with tenant "+u.GetLabels()[tenantplan.LabelTenant])
 	default:
 		ev = append(ev, "in namespace "+ns)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Converger runs the engine for a stack after its objects were restored.
@@ -223,7 +223,7 @@ func (e *Executor) check(plan *Plan) error {
 		}
 		if a.Kind == ActionDelete && a.Target.kubernetes() {
 			// the labels are checked against the live object in preflight
-			labels := map[string]string{stacks.LabelTenant: a.Tenant}
+			labels := map[string]string{tenantplan.LabelTenant: a.Tenant}
 			if err := deleteScope(env, a.Tenant, a.Target.Namespace, labels); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s is outside tenant %s's own scope: %w", a.ID, a.Target.Ref(), a.Tenant, err))
 			}

@@ -17,7 +17,7 @@ import (
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Outcome is a finished check: the report and how it was obtained.
@@ -181,11 +181,11 @@ func hasState(s auto.StackSummary, ok bool) bool {
 }
 
 func tenantOfStack(stack string) string {
-	id, err := stacks.ParseStackName(stack)
+	id, err := tenantplan.ParseStackName(stack)
 	switch {
 	case err != nil:
 		return ""
-	case id.Kind == stacks.StackPlatform:
+	case id.Kind == tenantplan.StackPlatform:
 		return isolation.Platform
 	}
 	return id.TenantID

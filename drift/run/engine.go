@@ -13,7 +13,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // stackRef is one stack a run checks: an environment's platform or one tenant.
@@ -25,11 +25,11 @@ type stackRef struct {
 }
 
 func platformRef(env *isolation.Environment) stackRef {
-	return stackRef{name: stacks.PlatformStackName(env.Name()), env: env, tenant: isolation.Platform}
+	return stackRef{name: tenantplan.PlatformStackName(env.Name()), env: env, tenant: isolation.Platform}
 }
 
 func tenantRef(env *isolation.Environment, b *isolation.RuntimeTenantBinding) stackRef {
-	return stackRef{name: stacks.TenantStackName(b.Spec.TenantID, env.Name()), env: env, tenant: b.Spec.TenantID, binding: b}
+	return stackRef{name: tenantplan.TenantStackName(b.Spec.TenantID, env.Name()), env: env, tenant: b.Spec.TenantID, binding: b}
 }
 
 // engineResult is what the slow path learned about one stack.
@@ -50,7 +50,7 @@ func (c *Checker) runEngine(ctx context.Context, f *fleet.Fleet, env *isolation.
 	out := make([]engineResult, len(refs))
 	var targets []automation.Target
 	var index []int
-	var po stacks.PlatformOutputs
+	var po tenantplan.PlatformOutputs
 	var poErr error
 	poRead := false
 	for i, ref := range refs {
@@ -61,7 +61,7 @@ func (c *Checker) runEngine(ctx context.Context, f *fleet.Fleet, env *isolation.
 			continue
 		}
 		if !poRead {
-			po, poErr = c.platformOutputs(ctx, env)
+			po, poErr = f.PlatformOutputs(ctx, env)
 			poRead = true
 		}
 		if poErr != nil {
@@ -76,21 +76,6 @@ func (c *Checker) runEngine(ctx context.Context, f *fleet.Fleet, env *isolation.
 		out[index[j]] = engineOutcome(refs[index[j]], r)
 	}
 	return out
-}
-
-func (c *Checker) platformOutputs(ctx context.Context, env *isolation.Environment) (stacks.PlatformOutputs, error) {
-	m, err := c.engine.Outputs(ctx, stacks.PlatformStackName(env.Name()))
-	if automation.IsNotFound(err) || (err == nil && len(m) == 0) {
-		return fleet.ExpectedPlatformOutputs(env), nil
-	}
-	if err != nil {
-		return stacks.PlatformOutputs{}, fmt.Errorf("platform outputs of %s: %w", env.Name(), err)
-	}
-	po, err := stacks.PlatformOutputsFromMap(m)
-	if err != nil {
-		return stacks.PlatformOutputs{}, fmt.Errorf("platform outputs of %s: %w", env.Name(), err)
-	}
-	return po, nil
 }
 
 // engineOutcome converts one preview --refresh result. Refresh steps (what the provider read back

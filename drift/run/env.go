@@ -16,7 +16,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // envCheck is the check of one environment.
@@ -110,7 +110,7 @@ func (ec *envCheck) withState(refs []stackRef, known map[string]auto.StackSummar
 func (ec *envCheck) export(ctx context.Context, present []stackRef, known map[string]auto.StackSummary) {
 	name := ec.env.Name()
 	var contextStacks []string
-	platform := stacks.PlatformStackName(name)
+	platform := tenantplan.PlatformStackName(name)
 	if s, ok := known[platform]; hasState(s, ok) && !slices.ContainsFunc(present, func(r stackRef) bool { return r.name == platform }) {
 		contextStacks = append(contextStacks, platform)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func (c *Checker) detect(ctx context.Context, env *isolation.Environment, desired *detect.Desired, snap *inventory.Snapshot) ([]finding.Finding, error) {
@@ -44,7 +44,7 @@ func (c *Checker) readSnapshot(ctx context.Context, envs []*isolation.Environmen
 	}
 	var ns []string
 	for _, env := range envs {
-		ns = append(ns, stacks.SharedNamespace(env), stacks.IngressNamespace(env))
+		ns = append(ns, tenantplan.SharedNamespace(env), tenantplan.IngressNamespace(env))
 	}
 	r, err := kube.NewReader(cfg, append([]kube.Option{kube.WithNamespaces(ns...)}, c.readerOpts...)...)
 	if err != nil {

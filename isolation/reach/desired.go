@@ -7,9 +7,8 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	kubestack "github.com/connectsoft/tenantctl/stacks/kubernetes"
 
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // The objects below are what the platform and tenant programs of stacks/kubernetes create, built
@@ -35,14 +34,14 @@ func Desired(env *isolation.Environment, bindings []*isolation.RuntimeTenantBind
 		snap.Kubernetes = append(snap.Kubernetes, unstructured.Unstructured{Object: o})
 	}
 
-	platform := stacks.PlatformLabels(env)
-	ingressNS, sharedNS := stacks.IngressNamespace(env), stacks.SharedNamespace(env)
+	platform := tenantplan.PlatformLabels(env)
+	ingressNS, sharedNS := tenantplan.IngressNamespace(env), tenantplan.SharedNamespace(env)
 	add(namespaceObj(dnsNamespace, nil))
-	add(namespaceObj(ingressNS, stacks.Merge(platform, stacks.PodSecurityLabels(stacks.PSSBaseline), map[string]string{stacks.LabelRole: stacks.RoleIngress})))
-	add(namespaceObj(sharedNS, stacks.Merge(platform, stacks.PodSecurityLabels(stacks.PSSRestricted), map[string]string{
-		stacks.LabelRole: stacks.RoleSharedTenants,
-		stacks.LayerLabel(isolation.LayerCompute): string(isolation.ComputeSharedNamespace),
-		stacks.LayerLabel(isolation.LayerNetwork): string(isolation.NetworkSharedWithPolicy),
+	add(namespaceObj(ingressNS, tenantplan.Merge(platform, tenantplan.PodSecurityLabels(tenantplan.PSSBaseline), map[string]string{tenantplan.LabelRole: tenantplan.RoleIngress})))
+	add(namespaceObj(sharedNS, tenantplan.Merge(platform, tenantplan.PodSecurityLabels(tenantplan.PSSRestricted), map[string]string{
+		tenantplan.LabelRole:                          tenantplan.RoleSharedTenants,
+		tenantplan.LayerLabel(isolation.LayerCompute): string(isolation.ComputeSharedNamespace),
+		tenantplan.LayerLabel(isolation.LayerNetwork): string(isolation.NetworkSharedWithPolicy),
 	})))
 	add(defaultDeny(sharedNS, platform))
 	add(allowDNS(sharedNS, platform))
@@ -52,18 +51,18 @@ func Desired(env *isolation.Environment, bindings []*isolation.RuntimeTenantBind
 		if b.Spec.Environment != env.Name() {
 			continue
 		}
-		labels := stacks.TenantLabels(b)
+		labels := tenantplan.TenantLabels(b)
 		modes := isolation.Resolve(b)
 		if modes[isolation.LayerCompute] == isolation.ComputeSharedNamespace {
 			add(allowSameTenant(sharedNS, b.Spec.TenantID, labels))
 			continue
 		}
-		ns := stacks.TenantNamespace(b.Spec.TenantID)
+		ns := tenantplan.TenantNamespace(b.Spec.TenantID)
 		layers := map[string]string{}
 		for l, m := range modes {
-			layers[stacks.LayerLabel(l)] = string(m)
+			layers[tenantplan.LayerLabel(l)] = string(m)
 		}
-		add(namespaceObj(ns, stacks.Merge(labels, stacks.PodSecurityLabels(stacks.PSSRestricted), layers)))
+		add(namespaceObj(ns, tenantplan.Merge(labels, tenantplan.PodSecurityLabels(tenantplan.PSSRestricted), layers)))
 		add(defaultDeny(ns, labels))
 		add(allowSameNamespace(ns, labels))
 		add(allowDNS(ns, labels))
@@ -119,13 +118,13 @@ func types(ts ...string) []any {
 }
 
 func defaultDeny(ns string, labels map[string]string) map[string]any {
-	return policyObj(ns, kubestack.PolicyDefaultDeny, labels, map[string]any{
+	return policyObj(ns, tenantplan.PolicyDefaultDeny, labels, map[string]any{
 		"podSelector": map[string]any{}, "policyTypes": types("Ingress", "Egress"),
 	})
 }
 
 func allowSameNamespace(ns string, labels map[string]string) map[string]any {
-	return policyObj(ns, kubestack.PolicyAllowSameNamespace, labels, map[string]any{
+	return policyObj(ns, tenantplan.PolicyAllowSameNamespace, labels, map[string]any{
 		"podSelector": map[string]any{}, "policyTypes": types("Ingress", "Egress"),
 		"ingress": []any{map[string]any{"from": []any{map[string]any{"podSelector": map[string]any{}}}}},
 		"egress":  []any{map[string]any{"to": []any{map[string]any{"podSelector": map[string]any{}}}}},
@@ -133,7 +132,7 @@ func allowSameNamespace(ns string, labels map[string]string) map[string]any {
 }
 
 func allowDNS(ns string, labels map[string]string) map[string]any {
-	return policyObj(ns, kubestack.PolicyAllowDNS, labels, map[string]any{
+	return policyObj(ns, tenantplan.PolicyAllowDNS, labels, map[string]any{
 		"podSelector": map[string]any{}, "policyTypes": types("Egress"),
 		"egress": []any{map[string]any{
 			"to": []any{map[string]any{
@@ -149,7 +148,7 @@ func allowDNS(ns string, labels map[string]string) map[string]any {
 }
 
 func allowFromIngress(ns, ingressNS string, labels map[string]string) map[string]any {
-	return policyObj(ns, kubestack.PolicyAllowFromIngress, labels, map[string]any{
+	return policyObj(ns, tenantplan.PolicyAllowFromIngress, labels, map[string]any{
 		"podSelector": map[string]any{}, "policyTypes": types("Ingress"),
 		"ingress": []any{map[string]any{"from": []any{map[string]any{
 			"namespaceSelector": matchLabels(map[string]string{metadataName: ingressNS}),
@@ -158,8 +157,8 @@ func allowFromIngress(ns, ingressNS string, labels map[string]string) map[string
 }
 
 func allowSameTenant(ns, tenantID string, labels map[string]string) map[string]any {
-	own := matchLabels(map[string]string{stacks.LabelTenant: tenantID})
-	return policyObj(ns, kubestack.SharedTenantPolicyName(tenantID), labels, map[string]any{
+	own := matchLabels(map[string]string{tenantplan.LabelTenant: tenantID})
+	return policyObj(ns, tenantplan.SharedTenantPolicyName(tenantID), labels, map[string]any{
 		"podSelector": own, "policyTypes": types("Ingress", "Egress"),
 		"ingress": []any{map[string]any{"from": []any{map[string]any{"podSelector": own}}}},
 		"egress":  []any{map[string]any{"to": []any{map[string]any{"podSelector": own}}}},

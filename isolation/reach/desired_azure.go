@@ -3,11 +3,11 @@ package reach
 import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
+	"github.com/connectsoft/tenantctl/tenantplan"
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/azure"
-	azstack "github.com/connectsoft/tenantctl/stacks/azure"
 )
 
 // desiredAzure is the network the azure programs (stacks/azure) create, as ARM resources: the
@@ -22,10 +22,10 @@ func desiredAzure(env *isolation.Environment, bindings []*isolation.RuntimeTenan
 	if a := env.Spec.Azure; a != nil && a.SubscriptionID != "" {
 		sub = a.SubscriptionID
 	}
-	hubID := azstack.ResourceID(sub, azstack.HubResourceGroup(env), azure.TypeVirtualNetwork, azstack.HubVNet(env))
+	hubID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azure.TypeVirtualNetwork, tenantplan.HubVNet(env))
 	hub := &armnetwork.VirtualNetwork{
-		ID: to.Ptr(hubID), Name: to.Ptr(azstack.HubVNet(env)), Type: to.Ptr(azure.TypeVirtualNetwork),
-		Tags:       tagPtrs(azstack.PlatformTags(env)),
+		ID: to.Ptr(hubID), Name: to.Ptr(tenantplan.HubVNet(env)), Type: to.Ptr(azure.TypeVirtualNetwork),
+		Tags:       tagPtrs(tenantplan.PlatformTags(env)),
 		Properties: &armnetwork.VirtualNetworkPropertiesFormat{AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs(env.Spec.Hub.AddressSpace...)}},
 	}
 	var res []inventory.AzureResource
@@ -42,18 +42,18 @@ func desiredAzure(env *isolation.Environment, bindings []*isolation.RuntimeTenan
 			continue
 		}
 		id, envName := b.Spec.TenantID, env.Name()
-		group := azstack.TenantResourceGroup(id, envName)
-		tags := tagPtrs(azstack.TenantTags(b))
-		nsgID := azstack.ResourceID(sub, group, azure.TypeNSG, azstack.TenantNSG(id, envName))
-		if err := add(desiredNSG(nsgID, azstack.TenantNSG(id, envName), b.Spec.Network.AddressSpace, env), nsgID, azstack.TenantNSG(id, envName), azure.TypeNSG, tags); err != nil {
+		group := tenantplan.TenantResourceGroup(id, envName)
+		tags := tagPtrs(tenantplan.TenantTags(b))
+		nsgID := tenantplan.ResourceID(sub, group, azure.TypeNSG, tenantplan.TenantNSG(id, envName))
+		if err := add(desiredNSG(nsgID, tenantplan.TenantNSG(id, envName), b.Spec.Network.AddressSpace, env), nsgID, tenantplan.TenantNSG(id, envName), azure.TypeNSG, tags); err != nil {
 			return nil, err
 		}
 		rtID := ""
 		if ip := env.Spec.Hub.FirewallIP; ip != "" {
-			rtID = azstack.ResourceID(sub, group, azure.TypeRouteTable, azstack.TenantRouteTable(id, envName))
-			rt := &armnetwork.RouteTable{ID: to.Ptr(rtID), Name: to.Ptr(azstack.TenantRouteTable(id, envName)), Tags: tags,
+			rtID = tenantplan.ResourceID(sub, group, azure.TypeRouteTable, tenantplan.TenantRouteTable(id, envName))
+			rt := &armnetwork.RouteTable{ID: to.Ptr(rtID), Name: to.Ptr(tenantplan.TenantRouteTable(id, envName)), Tags: tags,
 				Properties: &armnetwork.RouteTablePropertiesFormat{DisableBgpRoutePropagation: to.Ptr(true), Routes: []*armnetwork.Route{{
-					ID: to.Ptr(rtID + "/routes/" + azstack.RouteDefaultViaFirewall), Name: to.Ptr(azstack.RouteDefaultViaFirewall),
+					ID: to.Ptr(rtID + "/routes/" + tenantplan.RouteDefaultViaFirewall), Name: to.Ptr(tenantplan.RouteDefaultViaFirewall),
 					Properties: &armnetwork.RoutePropertiesFormat{AddressPrefix: to.Ptr("0.0.0.0/0"),
 						NextHopType: to.Ptr(armnetwork.RouteNextHopTypeVirtualAppliance), NextHopIPAddress: to.Ptr(ip)},
 				}}}}
@@ -61,9 +61,9 @@ func desiredAzure(env *isolation.Environment, bindings []*isolation.RuntimeTenan
 				return nil, err
 			}
 		}
-		vnetID := azstack.ResourceID(sub, group, azure.TypeVirtualNetwork, azstack.TenantVNet(id, envName))
+		vnetID := tenantplan.ResourceID(sub, group, azure.TypeVirtualNetwork, tenantplan.TenantVNet(id, envName))
 		spoke := &armnetwork.VirtualNetwork{
-			ID: to.Ptr(vnetID), Name: to.Ptr(azstack.TenantVNet(id, envName)), Type: to.Ptr(azure.TypeVirtualNetwork), Tags: tags,
+			ID: to.Ptr(vnetID), Name: to.Ptr(tenantplan.TenantVNet(id, envName)), Type: to.Ptr(azure.TypeVirtualNetwork), Tags: tags,
 			Properties: &armnetwork.VirtualNetworkPropertiesFormat{AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs(b.Spec.Network.AddressSpace...)}},
 		}
 		endpoints := ""
@@ -85,9 +85,9 @@ func desiredAzure(env *isolation.Environment, bindings []*isolation.RuntimeTenan
 			spoke.Properties.Subnets = append(spoke.Properties.Subnets, sn)
 		}
 		spoke.Properties.VirtualNetworkPeerings = []*armnetwork.VirtualNetworkPeering{
-			desiredPeering(vnetID, azstack.PeeringToHub, hubID, false, gateways)}
+			desiredPeering(vnetID, tenantplan.PeeringToHub, hubID, false, gateways)}
 		hub.Properties.VirtualNetworkPeerings = append(hub.Properties.VirtualNetworkPeerings,
-			desiredPeering(hubID, azstack.PeeringToTenant(id), vnetID, gateways, false))
+			desiredPeering(hubID, tenantplan.PeeringToTenant(id), vnetID, gateways, false))
 		if err := add(spoke, vnetID, *spoke.Name, azure.TypeVirtualNetwork, tags); err != nil {
 			return nil, err
 		}
@@ -102,7 +102,7 @@ func desiredAzure(env *isolation.Environment, bindings []*isolation.RuntimeTenan
 // defaults, which the analysis adds itself.
 func desiredNSG(id, name string, space []string, env *isolation.Environment) *armnetwork.SecurityGroup {
 	g := &armnetwork.SecurityGroup{ID: to.Ptr(id), Name: to.Ptr(name), Properties: &armnetwork.SecurityGroupPropertiesFormat{}}
-	for _, r := range azstack.TenantSecurityRules(space, env.Spec.Hub.AddressSpace, env.Spec.AddressSpace) {
+	for _, r := range tenantplan.TenantSecurityRules(space, env.Spec.Hub.AddressSpace, env.Spec.AddressSpace) {
 		p := &armnetwork.SecurityRulePropertiesFormat{
 			Priority: to.Ptr(int32(r.Priority)), Direction: to.Ptr(armnetwork.SecurityRuleDirection(r.Direction)),
 			Access: to.Ptr(armnetwork.SecurityRuleAccess(r.Access)), Protocol: to.Ptr(armnetwork.SecurityRuleProtocolAsterisk),

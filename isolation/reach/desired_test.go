@@ -15,6 +15,7 @@ import (
 	f "github.com/connectsoft/tenantctl/isolation/reach/internal/fixture"
 	"github.com/connectsoft/tenantctl/stacks"
 	kubestack "github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const examplesDir = "../../examples/tenants"
@@ -121,7 +122,7 @@ func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 func runProgram(t *testing.T, stack string, prog pulumi.RunFunc, rec *recorder) {
 	t.Helper()
 	cfg := map[string]string{stacks.FullConfigKey(stacks.ConfigKubeconfig): "/etc/tenantctl/kubeconfig"}
-	err := pulumi.RunErr(prog, pulumi.WithMocks(stacks.ProjectName, stack, rec), func(info *pulumi.RunInfo) { info.Config = cfg })
+	err := pulumi.RunErr(prog, pulumi.WithMocks(tenantplan.ProjectName, stack, rec), func(info *pulumi.RunInfo) { info.Config = cfg })
 	if err != nil {
 		t.Fatalf("%s: %v", stack, err)
 	}
@@ -165,11 +166,11 @@ func TestDesiredMatchesPrograms(t *testing.T) {
 	st := loadExamples(t)
 	env := st.Environment("dev")
 	rec := &recorder{}
-	runProgram(t, stacks.PlatformStackName("dev"), kubestack.PlatformProgram(env), rec)
-	platform := stacks.PlatformOutputs{Environment: "dev", IngressNamespace: stacks.IngressNamespace(env),
-		SharedNamespace: stacks.SharedNamespace(env), AdmissionPolicies: kubestack.AdmissionPolicies}
+	runProgram(t, tenantplan.PlatformStackName("dev"), kubestack.PlatformProgram(env), rec)
+	platform := tenantplan.PlatformOutputs{Environment: "dev", IngressNamespace: tenantplan.IngressNamespace(env),
+		SharedNamespace: tenantplan.SharedNamespace(env), AdmissionPolicies: tenantplan.AdmissionPolicyNames}
 	for _, b := range st.BindingsIn("dev") {
-		runProgram(t, stacks.TenantStackName(b.Spec.TenantID, "dev"), kubestack.TenantProgram(stacks.Inputs{Binding: b, Env: env, Platform: platform}), rec)
+		runProgram(t, tenantplan.TenantStackName(b.Spec.TenantID, "dev"), kubestack.TenantProgram(tenantplan.Inputs{Binding: b, Env: env, Platform: platform}), rec)
 	}
 	var programs []map[string]any
 	for _, r := range rec.res {

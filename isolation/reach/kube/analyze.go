@@ -8,11 +8,11 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // pinKey is the pod label admission pins in the shared namespace.
-const pinKey = stacks.LabelTenant
+const pinKey = tenantplan.LabelTenant
 
 // kubeSystem hosts the cluster DNS every tenant namespace may query.
 const kubeSystem = "kube-system"

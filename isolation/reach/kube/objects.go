@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Types of the objects the analysis reads, as finding resource types.
@@ -118,7 +118,7 @@ func stringMap(raw any) map[string]string {
 func parsePod(u *unstructured.Unstructured) podObj {
 	p := podObj{ns: u.GetNamespace(), name: u.GetName()}
 	p.rawLabels, _ = obj(u.Object, "metadata")["labels"].(map[string]any)
-	p.tenant, _ = p.rawLabels[stacks.LabelTenant].(string)
+	p.tenant, _ = p.rawLabels[tenantplan.LabelTenant].(string)
 	spec, status := obj(u.Object, "spec"), obj(u.Object, "status")
 	p.hostNetwork, _ = spec["hostNetwork"].(bool)
 	seen := map[netip.Addr]bool{}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // namespace is a namespace with its live labels, its owner and its policies.
@@ -157,19 +157,19 @@ func (w *world) namespace(name string) *namespace {
 // namespace shows up as the route it opens rather than changing hands.
 func (w *world) resolveOwners() {
 	for name, n := range w.ns {
-		label := n.labels[stacks.LabelTenant]
+		label := n.labels[tenantplan.LabelTenant]
 		switch id, declared := w.scope.DeclaredNamespace(name); {
 		case name == w.scope.SharedNamespace:
-			n.shared, n.how = true, "the environment's shared namespace: each pod belongs to the tenant its "+stacks.LabelTenant+" label names (enforced by admission)"
+			n.shared, n.how = true, "the environment's shared namespace: each pod belongs to the tenant its "+tenantplan.LabelTenant+" label names (enforced by admission)"
 		case name == w.scope.IngressNamespace:
 			n.owner, n.how, n.ingress = isolation.Platform, "the environment's platform ingress namespace", true
 		case declared:
 			n.owner, n.how = id, "declared by the binding of "+id
 			if label != "" && label != id {
-				n.how += fmt.Sprintf("; relabelled: carries %s=%s", stacks.LabelTenant, label)
+				n.how += fmt.Sprintf("; relabelled: carries %s=%s", tenantplan.LabelTenant, label)
 			}
 		case label != "":
-			n.owner, n.how = label, fmt.Sprintf("not declared by any binding; live label %s=%s", stacks.LabelTenant, label)
+			n.owner, n.how = label, fmt.Sprintf("not declared by any binding; live label %s=%s", tenantplan.LabelTenant, label)
 		default:
 			n.owner, n.how = isolation.Platform, "not declared by any binding and carries no tenant label"
 		}
@@ -211,7 +211,7 @@ func (w *world) resolveOwners() {
 // selector pins, else the platform.
 func (p *policy) sharedOwner() string {
 	for _, r := range p.sel.reqs {
-		if r.key == stacks.LabelTenant && r.op == opIn && len(r.values) == 1 {
+		if r.key == tenantplan.LabelTenant && r.op == opIn && len(r.values) == 1 {
 			return r.values[0]
 		}
 	}
@@ -222,7 +222,7 @@ func (p *policy) sharedOwner() string {
 // requires none).
 func (p *policy) pinnedValues() []string {
 	for _, r := range p.sel.reqs {
-		if r.key == stacks.LabelTenant && r.op == opIn {
+		if r.key == tenantplan.LabelTenant && r.op == opIn {
 			return r.values
 		}
 	}
@@ -274,7 +274,7 @@ func (w *world) buildEndpoints(pods []podObj, nodes []nodeObj) {
 	// Pod CIDRs by the tenant label of their node ("" for shared nodes).
 	byTenant := map[string][]netip.Prefix{}
 	for _, n := range nodes {
-		t := n.labels[stacks.LabelTenant]
+		t := n.labels[tenantplan.LabelTenant]
 		byTenant[t] = append(byTenant[t], n.podCIDRs...)
 	}
 	for t, rs := range byTenant {
@@ -308,9 +308,9 @@ func (w *world) buildEndpoints(pods []podObj, nodes []nodeObj) {
 			owners[owner] = append(owners[owner], p)
 		}
 		for _, owner := range slices.Sorted(maps.Keys(owners)) {
-			pin := labelSelector(stacks.LabelTenant, owner)
+			pin := labelSelector(tenantplan.LabelTenant, owner)
 			if owner == isolation.Platform {
-				pin = absentSelector(stacks.LabelTenant)
+				pin = absentSelector(tenantplan.LabelTenant)
 			}
 			e := &endpoint{owner: owner, ns: n, pin: w.intern.intern(pin), ranges: withPodIPs(ranges(owner), owners[owner]), pods: owners[owner]}
 			n.eps = append(n.eps, e)
@@ -341,7 +341,7 @@ func (w *world) addressEndpoints(nodes []nodeObj, add func(*endpoint)) {
 	sorted := slices.Clone(nodes)
 	slices.SortFunc(sorted, func(a, b nodeObj) int { return cmp.Compare(a.name, b.name) })
 	for _, n := range sorted {
-		owner := n.labels[stacks.LabelTenant]
+		owner := n.labels[tenantplan.LabelTenant]
 		if owner == "" {
 			owner = isolation.Platform
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Tenant is one tenant of the analysed environment as the desired state declares it.
@@ -54,8 +54,8 @@ func NewScope(env *isolation.Environment, bindings []*isolation.RuntimeTenantBin
 	}
 	s := &Scope{
 		Env:              env,
-		IngressNamespace: stacks.IngressNamespace(env),
-		SharedNamespace:  stacks.SharedNamespace(env),
+		IngressNamespace: tenantplan.IngressNamespace(env),
+		SharedNamespace:  tenantplan.SharedNamespace(env),
 		tenants:          map[string]*Tenant{},
 		namespaces:       map[string]string{},
 		vaults:           map[string]string{},
@@ -107,7 +107,7 @@ func (s *Scope) addTenant(b *isolation.RuntimeTenantBinding) error {
 	modes := isolation.Resolve(b)
 	t := &Tenant{ID: id, Tier: b.Spec.Tier, Modes: modes, Source: b.Source}
 	if modes[isolation.LayerCompute] != isolation.ComputeSharedNamespace {
-		t.Namespace = stacks.TenantNamespace(id)
+		t.Namespace = tenantplan.TenantNamespace(id)
 		s.namespaces[t.Namespace] = id
 	}
 	if modes[isolation.LayerSecrets] == isolation.SecretsDedicatedVault {

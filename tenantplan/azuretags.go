@@ -1,10 +1,9 @@
-package azure
+package tenantplan
 
 import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 )
 
 // Azure tag names of tenantctl's labels. Tag names cannot contain "/", so the Kubernetes label
@@ -19,22 +18,22 @@ const (
 )
 
 var labelToTag = map[string]string{
-	stacks.LabelTenant:      TagTenant,
-	stacks.LabelTier:        TagTier,
-	stacks.LabelEnvironment: TagEnvironment,
-	stacks.LabelOwner:       TagOwner,
-	stacks.LabelManagedBy:   TagManagedBy,
+	LabelTenant:      TagTenant,
+	LabelTier:        TagTier,
+	LabelEnvironment: TagEnvironment,
+	LabelOwner:       TagOwner,
+	LabelManagedBy:   TagManagedBy,
 }
 
 // TenantTags are the tags of every Azure resource a tenant stack creates: the binding's labels
-// that are valid tag names, then tenantctl's, which win (stacks.TenantLabels drops forged ones).
+// that are valid tag names, then tenantctl's, which win (TenantLabels drops forged ones).
 func TenantTags(b *isolation.RuntimeTenantBinding) map[string]string {
-	return tagsOf(stacks.TenantLabels(b))
+	return tagsOf(TenantLabels(b))
 }
 
 // PlatformTags are the tags of every Azure resource a platform stack creates.
 func PlatformTags(env *isolation.Environment) map[string]string {
-	return tagsOf(stacks.PlatformLabels(env))
+	return tagsOf(PlatformLabels(env))
 }
 
 func tagsOf(labels map[string]string) map[string]string {

@@ -1,8 +1,4 @@
-// Package stacks holds what every target's Pulumi programs share: the inputs a program receives,
-// the outputs a platform stack hands to tenant stacks, stack and object naming, config keys and the
-// label vocabulary. The programs themselves live in one subpackage per target (stacks/kubernetes,
-// stacks/azure).
-package stacks
+package tenantplan
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package azure
+package tenantplan
 
 import (
 	"fmt"
@@ -9,8 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	reachazure "github.com/connectsoft/tenantctl/isolation/reach/azure"
-	"github.com/connectsoft/tenantctl/stacks"
 )
 
 func TestAgentPoolName(t *testing.T) {
@@ -75,31 +73,27 @@ func TestTags(t *testing.T) {
 		"example.com/team":   "payments", // "/" is not allowed in a tag name
 		TagTenant:            "globex",   // spelled like tenantctl's own tag
 		TagManagedBy:         "someone",
-		stacks.LabelTenant:   "globex",
+		LabelTenant:          "globex",
 		"tenantctl-override": "x",
 	}}}
 	want := map[string]string{"cost-center": "cc-1", TagTenant: "acme", TagTier: "pool", TagEnvironment: "prod", TagManagedBy: "tenantctl"}
 	if d := cmp.Diff(want, TenantTags(b)); d != "" {
 		t.Errorf("TenantTags (-want +got):\n%s", d)
 	}
-	// The reachability analysis tells owners apart by this tag.
-	if TagTenant != reachazure.TagTenant {
-		t.Errorf("TagTenant = %q, the reachability analysis reads %q", TagTenant, reachazure.TagTenant)
-	}
 }
 
 func TestSecretURI(t *testing.T) {
 	tests := []struct {
-		ref  stacks.SecretRef
+		ref  SecretRef
 		want string
 	}{
-		{stacks.SecretRef{KeyVaultRef: "kv-acme-prod", SecretName: "db", Version: "0a"}, "https://kv-acme-prod.vault.azure.net/secrets/db/0a"},
-		{stacks.SecretRef{KeyVaultRef: "https://KV-Shared.vault.azure.net/", SecretName: "acme-api"}, "https://kv-shared.vault.azure.net/secrets/acme-api"},
-		{stacks.SecretRef{KeyVaultRef: "https://kv-cn.vault.azure.cn", SecretName: "acme-x"}, "https://kv-cn.vault.azure.cn/secrets/acme-x"},
+		{SecretRef{KeyVaultRef: "kv-acme-prod", SecretName: "db", Version: "0a"}, "https://kv-acme-prod.vault.azure.net/secrets/db/0a"},
+		{SecretRef{KeyVaultRef: "https://KV-Shared.vault.azure.net/", SecretName: "acme-api"}, "https://kv-shared.vault.azure.net/secrets/acme-api"},
+		{SecretRef{KeyVaultRef: "https://kv-cn.vault.azure.cn", SecretName: "acme-x"}, "https://kv-cn.vault.azure.cn/secrets/acme-x"},
 	}
 	for _, tc := range tests {
-		if got := secretURI(tc.ref); got != tc.want {
-			t.Errorf("secretURI(%+v) = %q, want %q", tc.ref, got, tc.want)
+		if got := SecretURI(tc.ref); got != tc.want {
+			t.Errorf("SecretURI(%+v) = %q, want %q", tc.ref, got, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package kubernetes
+package tenantplan
 
 import (
 	"fmt"
@@ -38,14 +38,8 @@ type quotaPlan struct {
 	Hard map[string]string
 	// Container is the LimitRange item for containers; PVC the one for claims (nil without a
 	// storage quota).
-	Container limitItem
+	Container LimitItem
 	PVC       map[string]string
-}
-
-type limitItem struct {
-	Default        map[string]string
-	DefaultRequest map[string]string
-	Max            map[string]string
 }
 
 // planQuota turns a binding's quota into ResourceQuota and LimitRange values. Full capacity (silo)
@@ -110,8 +104,8 @@ func fillFromCapacity(q isolation.QuotaSpec, c isolation.CapacitySpec) isolation
 
 // containerLimits are the LimitRange defaults, capped by cpu and memory where given; cpu and
 // memory also become the per-container maximum.
-func containerLimits(cpu, mem *resource.Quantity) limitItem {
-	it := limitItem{
+func containerLimits(cpu, mem *resource.Quantity) LimitItem {
+	it := LimitItem{
 		Default:        map[string]string{resCPU: capped(defaultCPULimit, cpu), resMemory: capped(defaultMemoryLimit, mem)},
 		DefaultRequest: map[string]string{resCPU: capped(defaultCPURequest, cpu), resMemory: capped(defaultMemoryRequest, mem)},
 	}

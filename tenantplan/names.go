@@ -1,4 +1,4 @@
-package stacks
+package tenantplan
 
 import (
 	"fmt"
@@ -120,4 +120,13 @@ func CheckDNSLabel(what, s string, max int) error {
 		return fmt.Errorf("%s %q is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)", what, s)
 	}
 	return nil
+}
+
+// Owner is who a stack's resources belong to: its tenant, or isolation.Platform for a platform
+// stack.
+func (s StackID) Owner() string {
+	if s.Kind == StackPlatform {
+		return isolation.Platform
+	}
+	return s.TenantID
 }

@@ -1,4 +1,4 @@
-package azure
+package tenantplan
 
 import (
 	"crypto/sha1"
