@@ -187,8 +187,8 @@ func TestLayersPlansOnlyWhatIsAsked(t *testing.T) {
 	if len(pl.Network.Policies) != 4 || pl.Quota.ResourceQuota.Metadata.Name != "" || pl.Identity.Role.Metadata.Name != "" {
 		t.Errorf("network-only plan: %d policies, quota %q, role %q", len(pl.Network.Policies), pl.Quota.ResourceQuota.Metadata.Name, pl.Identity.Role.Metadata.Name)
 	}
-	if got := len(pl.KubernetesObjects()); got != 4 {
-		t.Errorf("network-only plan renders %d objects, want its 4 policies", got)
+	if got := len(pl.KubernetesObjects()); got != 5 {
+		t.Errorf("network-only plan renders %d objects, want the namespace and its 4 policies", got)
 	}
 }
 

@@ -102,8 +102,8 @@ type Option func(*options)
 
 type options struct{ layers map[isolation.Layer]bool }
 
-// Layers plans only the given layers (plus what every plan has: names, labels, namespace, the
-// target's shared part). Identity is planned with compute and secrets, which it derives from.
+// Layers plans only the given layers (plus what every plan has: names, labels, the tenant's
+// namespace and pinning, the target's shared part). Identity is planned with compute and secrets, which it derives from.
 // Readers that need one layer use it so that a problem in another layer, which the programs
 // would refuse, does not hide the layer they read: reachability plans the network only.
 func Layers(ls ...isolation.Layer) Option {
@@ -192,18 +192,12 @@ func newPlanner(in Inputs) (*planner, error) {
 		Data:        Data{Mode: modes[isolation.LayerData]},
 	}
 	p.t = t
-	switch m := t.Compute.Mode; m {
-	case isolation.ComputeDedicatedNodePool, isolation.ComputeDedicatedNamespace:
-		p.own = true
-		t.Namespace = TenantNamespace(p.id)
-	case isolation.ComputeSharedNamespace:
-		t.Namespace = in.Platform.SharedNamespace
-	default:
-		return nil, p.fail("compute mode %q is not supported by the %s target", m, p.target())
-	}
 	if p.azure {
 		t.Target = isolation.TargetAzure
 		t.Azure = newAzureTenant(b, env)
+	}
+	if err := p.placement(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -221,32 +215,46 @@ func (p *planner) fail(format string, args ...any) error {
 
 func (p *planner) wrap(err error) error { return fmt.Errorf("tenant %s: %w", p.id, err) }
 
-// compute: the tenant's namespace, pinning to its nodes, and the admission policies its
-// isolation relies on, which the platform must enforce.
-func (p *planner) compute() error {
+// placement decides where the tenant's workloads run, which every plan has: its namespace (its
+// own, or the platform's shared one), pinning to its nodes, and the admission policies its
+// isolation relies on.
+func (p *planner) placement() error {
 	t := p.t
 	c := &t.Compute
 	c.AdmissionPolicies = []string{PolicyTenantScheduling}
 	switch c.Mode {
 	case isolation.ComputeDedicatedNodePool:
+		p.own = true
 		c.AdmissionPolicies = append(c.AdmissionPolicies, PolicySiloNodePinning)
 		c.NodeSelector = map[string]string{NodeLabelTenant: p.id}
 		c.Tolerations = []Toleration{{Key: NodeLabelTenant, Operator: "Equal", Value: p.id, Effect: NodeTaintEffect}}
+	case isolation.ComputeDedicatedNamespace:
+		p.own = true
 	case isolation.ComputeSharedNamespace:
 		c.AdmissionPolicies = append(c.AdmissionPolicies, PolicySharedTenantIdentity)
+	default:
+		return p.fail("compute mode %q is not supported by the %s target", c.Mode, p.target())
 	}
-	for _, g := range c.AdmissionPolicies {
-		if !p.in.Platform.HasPolicy(g) {
-			return fmt.Errorf("tenant %s: the platform stack of %s does not enforce admission policy %s, which %s isolation relies on: update the platform stack first",
-				p.id, t.Environment, g, c.Mode)
-		}
-	}
+	t.Namespace = p.in.Platform.SharedNamespace
 	if p.own {
+		t.Namespace = TenantNamespace(p.id)
 		ns, err := p.ownNamespace()
 		if err != nil {
 			return err
 		}
 		c.OwnNamespace = ns
+	}
+	return nil
+}
+
+// compute: the platform must enforce the admission policies the tenant's isolation relies on.
+func (p *planner) compute() error {
+	t := p.t
+	for _, g := range t.Compute.AdmissionPolicies {
+		if !p.in.Platform.HasPolicy(g) {
+			return fmt.Errorf("tenant %s: the platform stack of %s does not enforce admission policy %s, which %s isolation relies on: update the platform stack first",
+				p.id, t.Environment, g, t.Compute.Mode)
+		}
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func Generate(n int) (*Fleet, error) {
 		f.Bindings = append(f.Bindings, b)
 	}
 	// The programs' Kubernetes objects, then the pods and the planted routes.
-	snap, err := reach.Desired(f.Env, f.Bindings)
+	snap, err := reach.PlannedSnapshot(f.Env, f.Bindings)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (k *kubeGen) plant(bs []*isolation.RuntimeTenantBinding) int {
 // azureFleet is the hub (with its firewall) and one spoke per silo as stacks/azure lays them
 // out; every 100th silo is also peered with the next one, a planted route both ways.
 func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding, silos []int) ([]inventory.AzureResource, int, int, error) {
-	snap, err := reach.Desired(env, bs)
+	snap, err := reach.PlannedSnapshot(env, bs)
 	if err != nil {
 		return nil, 0, 0, err
 	}

@@ -21,7 +21,7 @@ import (
 func crossTenant(t *testing.T) (*isolation.DesiredState, *inventory.Snapshot) {
 	t.Helper()
 	st := loadExamples(t)
-	snap, err := reach.Desired(st.Environment("dev"), st.BindingsIn("dev"))
+	snap, err := reach.PlannedSnapshot(st.Environment("dev"), st.BindingsIn("dev"))
 	if err != nil {
 		t.Fatal(err)
 	}

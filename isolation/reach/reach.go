@@ -56,9 +56,9 @@ func Analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 }
 
 // AnalyzeDesired proves the bindings and programs before anything is provisioned: it analyses
-// the objects the programs would create (Desired) exactly as it would analyse live ones.
+// the objects the programs' plans create (PlannedSnapshot) exactly as it would analyse live ones.
 func AnalyzeDesired(ctx context.Context, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding) (*Graph, error) {
-	snap, err := Desired(env, bindings)
+	snap, err := PlannedSnapshot(env, bindings)
 	if err != nil {
 		return nil, fmt.Errorf("reachability of %s (desired): %w", env.Name(), err)
 	}

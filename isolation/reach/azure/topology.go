@@ -11,6 +11,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 type vnet struct {
@@ -316,9 +317,9 @@ func (t *topology) addEndpoint(r resource) {
 	t.pes = append(t.pes, x)
 }
 
-// TagTenant is the Azure tag naming the tenant a resource belongs to. Azure tag names cannot
-// contain "/", so it is not the Kubernetes label key.
-const TagTenant = "tenantctl-tenant"
+// TagTenant is the Azure tag naming the tenant a resource belongs to, as the plans tag every
+// tenant resource. Azure tag names cannot contain "/", so it is not the Kubernetes label key.
+const TagTenant = tenantplan.TagTenant
 
 // own decides who owns a VNet, in order of authority: the desired state's address ranges (a
 // binding's network or the platform's ranges), the environment's hub VNet name, the resource
@@ -354,7 +355,7 @@ func (t *topology) ownerByNaming(id string) (string, string) {
 	env := t.scope.Env.Name()
 	rg := strings.ToLower(resourceGroup(id))
 	for _, tid := range t.scope.TenantIDs() {
-		if rg == "rg-"+tid+"-"+env {
+		if rg == strings.ToLower(tenantplan.TenantResourceGroup(tid, env)) {
 			return tid, "resource group " + resourceGroup(id) + " follows rg-<tenant>-<environment>"
 		}
 	}

@@ -28,7 +28,7 @@ func bindings() []*isolation.RuntimeTenantBinding {
 // baseline is what the programs create for the test tenants.
 func baseline(t *testing.T, env *isolation.Environment) []unstructured.Unstructured {
 	t.Helper()
-	snap, err := reach.Desired(env, bindings())
+	snap, err := reach.PlannedSnapshot(env, bindings())
 	if err != nil {
 		t.Fatal(err)
 	}
