@@ -34,5 +34,5 @@ func (r reachRoutes) Routes(ctx context.Context, env *isolation.Environment, sna
 		}
 		return env.Source
 	}
-	return reach.AsFindings(g, reach.WithLocations(locate)), nil
+	return routeFindings(g, locate), nil
 }

@@ -3,13 +3,10 @@ package reach_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
@@ -36,70 +33,6 @@ func crossTenant(t *testing.T) (*isolation.DesiredState, *inventory.Snapshot) {
 			"ingress": []any{map[string]any{"from": []any{map[string]any{"namespaceSelector": map[string]any{}}}}}}),
 	)
 	return st, snap
-}
-
-func TestAsFindings(t *testing.T) {
-	st, snap := crossTenant(t)
-	g, err := reach.Analyze(context.Background(), st.Environment("dev"), st.BindingsIn("dev"), snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	locate := func(id string) isolation.Source {
-		if b := st.Binding("dev", id); b != nil {
-			return b.Source
-		}
-		return isolation.Source{}
-	}
-	fs := reach.AsFindings(g, reach.WithLocations(locate))
-	var got []string
-	for _, fd := range fs {
-		if err := fd.Validate(); err != nil {
-			t.Errorf("invalid finding: %v", err)
-		}
-		if fd.Kind != finding.KindCrossTenantRoute || fd.Severity != finding.SeverityCritical {
-			t.Errorf("finding %s is %s/%s, want cross-tenant-route/critical", fd.Title(), fd.Kind, fd.Severity)
-		}
-		if len(fd.Evidence) == 0 || fd.Location.File == "" {
-			t.Errorf("finding %s lacks evidence or location: %+v", fd.Title(), fd)
-		}
-		got = append(got, fmt.Sprintf("%s %s→%s %s", fd.Resource.ID, fd.TenantID, fd.PeerTenant, fd.Remediation))
-	}
-	slices.Sort(got)
-	want := []string{
-		// The edge acme → globex names both policies that open it; each is reported in the
-		// scope it lives in.
-		"shared-tenants/t-initech-from-anywhere initech→acme delete",
-		"shared-tenants/t-initech-from-anywhere initech→globex delete",
-		// kube-system has no policies, so its pods' egress is open: the empty namespaceSelector
-		// lets the platform's non-ingress pods in too.
-		"shared-tenants/t-initech-from-anywhere initech→platform delete",
-		"t-acme/to-globex acme→globex delete",
-		"t-globex/from-acme globex→acme delete",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("findings (-want +got):\n%s", diff)
-	}
-}
-
-func TestAllowedRoutesYieldNoFinding(t *testing.T) {
-	st, snap := crossTenant(t)
-	env := *st.Environment("dev")
-	env.Spec.AllowedRoutes = []isolation.AllowedRoute{
-		{From: "acme", To: "globex", Reason: "reporting replica"},
-		{From: "acme", To: "initech", Reason: "shared api"},
-		{From: "globex", To: "initech", Reason: "shared api"},
-		{From: isolation.Platform, To: "initech", Reason: "cluster add-ons call the shared api"},
-	}
-	g, err := reach.Analyze(context.Background(), &env, st.BindingsIn("dev"), snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fs := reach.AsFindings(g); len(fs) != 0 {
-		t.Errorf("declared routes produced findings: %+v", fs)
-	}
-	if g.Failing() {
-		t.Errorf("declared routes fail verify: %+v", g.Edges)
-	}
 }
 
 // TestSnapshotFileRoundTrip writes the snapshot in the inventory file format and analyses what

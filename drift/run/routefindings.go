@@ -1,37 +1,22 @@
-package reach
+package run
 
 import (
 	"fmt"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/isolation/reach"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
 )
 
-// FindingOption tunes AsFindings.
-type FindingOption func(*findingOptions)
-
-type findingOptions struct {
-	locate func(tenantID string) isolation.Source
-}
-
-// WithLocations points every finding at the binding of its tenant (e.g. DesiredState.Binding
-// then its Source), the file a person edits to declare or close the route.
-func WithLocations(locate func(tenantID string) isolation.Source) FindingOption {
-	return func(o *findingOptions) { o.locate = locate }
-}
-
-// AsFindings turns a graph's unexpected and unknown edges, and its exposures, into drift findings
-// of kind cross-tenant-route (always critical). An edge yields one finding per resource that opens
+// routeFindings turns a graph's unexpected and unknown edges, and its exposures, into drift
+// findings of kind cross-tenant-route (always critical), each pointing at the file locate names
+// for its tenant (nil: no location). An edge yields one finding per resource that opens
 // it (a policy, a peering, an NSG or firewall rule, a route, a private endpoint), naming that
 // resource, so the drift engine can decide per resource whether it is managed (restore) or not
 // (delete). An edge that no single resource opens (both sides simply unprotected) yields one
 // finding on its destination. Allowed edges yield nothing.
-func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
-	o := findingOptions{}
-	for _, opt := range opts {
-		opt(&o)
-	}
+func routeFindings(g *reach.Graph, locate func(tenantID string) isolation.Source) []finding.Finding {
 	var out []finding.Finding
 	seen := map[string]bool{}
 	add := func(f finding.Finding) {
@@ -40,18 +25,18 @@ func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
 			return
 		}
 		seen[key] = true
-		if o.locate != nil {
-			f.Location = finding.Location(o.locate(f.TenantID))
+		if locate != nil {
+			f.Location = finding.Location(locate(f.TenantID))
 		}
 		out = append(out, f.Normalize())
 	}
 	for _, e := range g.Edges {
-		if e.Verdict == VerdictAllowed {
+		if e.Verdict == reach.VerdictAllowed {
 			continue
 		}
 		evidence := evidenceLines(e.Evidence)
 		remediation, prefix := finding.RemediationDelete, ""
-		if e.Verdict == VerdictUnknown {
+		if e.Verdict == reach.VerdictUnknown {
 			remediation, prefix = finding.RemediationReport, "possible "
 		}
 		openers := 0
@@ -63,7 +48,7 @@ func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
 			tenant, peer := sides(e, st.Ref.Owner)
 			add(finding.Finding{
 				Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
-				Resource: resource(st.Ref), Evidence: evidence, Remediation: remediation, Detector: finding.DetectorFastPath,
+				Resource: findingResource(st.Ref), Evidence: evidence, Remediation: remediation, Detector: finding.DetectorFastPath,
 				Message: fmt.Sprintf("%s%s route %s → %s on %s opened by %s: %s", prefix, e.Kind, e.From, e.To, e.Ports, st.Resource, e.Reason),
 			})
 		}
@@ -72,7 +57,7 @@ func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
 			tenant, peer := sides(e, ref.Owner)
 			add(finding.Finding{
 				Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
-				Resource: resource(ref), Evidence: evidence, Remediation: finding.RemediationReport, Detector: finding.DetectorFastPath,
+				Resource: findingResource(ref), Evidence: evidence, Remediation: finding.RemediationReport, Detector: finding.DetectorFastPath,
 				Message: fmt.Sprintf("%s%s route %s → %s on %s: nothing restricts it (%s)", prefix, e.Kind, e.From, e.To, e.Ports, e.Reason),
 			})
 		}
@@ -85,7 +70,7 @@ func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
 		lines := append([]string{x.Detail}, evidenceLines(x.Evidence)...)
 		add(finding.Finding{
 			Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
-			Resource: resource(x.Resource), Evidence: lines, Remediation: finding.RemediationDelete, Detector: finding.DetectorFastPath,
+			Resource: findingResource(x.Resource), Evidence: lines, Remediation: finding.RemediationDelete, Detector: finding.DetectorFastPath,
 			Message: fmt.Sprintf("%s opening between %s and %s: %s", x.Kind, x.Tenant, x.Peer, x.Detail),
 		})
 	}
@@ -94,7 +79,7 @@ func AsFindings(g *Graph, opts ...FindingOption) []finding.Finding {
 
 // sides picks the finding's tenant (whose scope holds the resource) and peer. A platform-owned
 // resource is reported against the tenant end, since findings belong to tenants.
-func sides(e Edge, owner string) (string, string) {
+func sides(e reach.Edge, owner string) (string, string) {
 	switch {
 	case owner == e.To && owner != isolation.Platform:
 		return e.To, e.From
@@ -104,7 +89,7 @@ func sides(e Edge, owner string) (string, string) {
 	return e.From, e.To
 }
 
-func lastRef(e Edge) model.ResourceRef {
+func lastRef(e reach.Edge) model.ResourceRef {
 	for i := len(e.Evidence) - 1; i >= 0; i-- {
 		st := e.Evidence[i]
 		if !st.Ref.IsZero() {
@@ -134,7 +119,7 @@ func refFromResource(res, owner string) model.ResourceRef {
 	return model.ResourceRef{Provider: "kubernetes", Type: typ, Name: name, ID: name, Owner: owner}
 }
 
-func resource(r model.ResourceRef) finding.Resource {
+func findingResource(r model.ResourceRef) finding.Resource {
 	p := finding.ProviderKubernetes
 	if r.Provider == "azure" {
 		p = finding.ProviderAzure
@@ -142,7 +127,7 @@ func resource(r model.ResourceRef) finding.Resource {
 	return finding.Resource{Provider: p, Type: r.Type, Namespace: r.Namespace, Name: r.Name, ID: r.ID}
 }
 
-func evidenceLines(steps []EvidenceStep) []string {
+func evidenceLines(steps []reach.EvidenceStep) []string {
 	out := make([]string, 0, len(steps))
 	for _, st := range steps {
 		line := st.Kind + ": "
