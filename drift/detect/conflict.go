@@ -69,9 +69,9 @@ func ssaFieldPath(s string) string {
 		if key, ok := strings.CutPrefix(s, m); ok && !strings.ContainsAny(key, "[]") {
 			var p path
 			for _, f := range strings.Split(strings.TrimSuffix(m, "."), ".") {
-				p = p.field(f)
+				p = p.Field(f)
 			}
-			return p.field(key).String()
+			return p.Field(key).String()
 		}
 	}
 	return quotedKey.ReplaceAllString(s, "[$1=$2]")

@@ -236,9 +236,9 @@ func propertyPathString(pp resource.PropertyPath) string {
 	for _, el := range pp {
 		switch k := el.(type) {
 		case string:
-			p = p.field(k)
+			p = p.Field(k)
 		case int:
-			p = p.at(k)
+			p = p.At(k)
 		}
 	}
 	return p.String()

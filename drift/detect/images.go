@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,7 +40,7 @@ func containersOf(u *unstructured.Unstructured) ([]container, bool) {
 	var out []container
 	base := path(nil)
 	for _, f := range specPath {
-		base = base.field(f)
+		base = base.Field(f)
 	}
 	for _, list := range containerLists {
 		items, _, _ := unstructured.NestedSlice(u.Object, append(specPath, list)...)
@@ -47,13 +48,13 @@ func containersOf(u *unstructured.Unstructured) ([]container, bool) {
 			m, _ := it.(map[string]any)
 			name, _ := m["name"].(string)
 			image, _ := m["image"].(string)
-			p := base.field(list)
+			p := base.Field(list)
 			if name != "" {
-				p = p.item([]listKey{{name: "name", value: name}})
+				p = p.Item([]fieldpath.Key{{Name: "name", Value: name}})
 			} else {
-				p = p.at(i)
+				p = p.At(i)
 			}
-			out = append(out, container{list: list, name: name, image: image, field: p.field("image").String()})
+			out = append(out, container{list: list, name: name, image: image, field: p.Field("image").String()})
 		}
 	}
 	return out, true

@@ -294,7 +294,7 @@ func (f FieldChange) validate() error {
 	if err != nil {
 		return err
 	}
-	if len(p.unit()) != len(p) {
+	if len(p.Unit()) != len(p) {
 		return fmt.Errorf("field %s: a positional item cannot be applied alone; restore the whole list", f.Path)
 	}
 	for n := 1; n <= len(p); n++ {
