@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/connectsoft/tenantctl/inventory"
-	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -58,10 +57,7 @@ func (d *Desired) AddStack(stack string, resources []apitype.ResourceV3) error {
 	if err != nil {
 		return fmt.Errorf("desired state: %w", err)
 	}
-	tenant := id.TenantID
-	if id.Kind == tenantplan.StackPlatform {
-		tenant = isolation.Platform
-	}
+	tenant := id.Owner()
 	for _, r := range resources {
 		if !r.Custom || r.Delete {
 			continue

@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"slices"
 	"strings"
 
@@ -102,6 +104,7 @@ func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]findi
 		return nil, errors.New("drift check: no inventory snapshot")
 	}
 	sc := newScope(d.env, snap)
+	lv := indexLive(snap)
 	var out []finding.Finding
 	for _, c := range d.checks {
 		switch c {
@@ -110,16 +113,16 @@ func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]findi
 				return nil, fmt.Errorf("drift check %s: no desired state", c)
 			}
 			if c == CheckManaged {
-				fs, err := d.managedDrift(snap)
+				fs, err := d.managedDrift(lv)
 				if err != nil {
 					return nil, err
 				}
 				out = append(out, fs...)
 			} else {
-				out = append(out, d.unmanaged(snap, sc)...)
+				out = append(out, d.unmanaged(lv, sc)...)
 			}
 		case CheckImages:
-			out = append(out, d.images(snap, sc)...)
+			out = append(out, d.images(lv, sc)...)
 		case CheckRoutes:
 			if d.routes == nil {
 				continue
@@ -153,4 +156,35 @@ func SortFindings(fs []finding.Finding) {
 			strings.Compare(a.Resource.Type, b.Resource.Type), strings.Compare(a.Resource.Namespace, b.Resource.Namespace),
 			strings.Compare(a.Resource.Name, b.Resource.Name), strings.Compare(a.Field, b.Field))
 	})
+}
+
+// live is a snapshot's Kubernetes objects indexed by key and by UID, built once per check for the
+// checks that follow owner references and look objects up.
+type live struct {
+	snap  *inventory.Snapshot
+	byKey map[inventory.Key]*unstructured.Unstructured
+	byUID map[string]*unstructured.Unstructured
+}
+
+func indexLive(snap *inventory.Snapshot) *live {
+	lv := &live{snap: snap, byKey: snap.Index(), byUID: make(map[string]*unstructured.Unstructured, len(snap.Kubernetes))}
+	for i := range snap.Kubernetes {
+		if uid := string(snap.Kubernetes[i].GetUID()); uid != "" {
+			lv.byUID[uid] = &snap.Kubernetes[i]
+		}
+	}
+	return lv
+}
+
+// inTenantScopes yields every object in a tenant scope (isolation.Platform's included) with the
+// tenant it belongs to.
+func (lv *live) inTenantScopes(sc *scope) iter.Seq2[*unstructured.Unstructured, string] {
+	return func(yield func(*unstructured.Unstructured, string) bool) {
+		for i := range lv.snap.Kubernetes {
+			u := &lv.snap.Kubernetes[i]
+			if tenant, ok := sc.tenantOf(u); ok && !yield(u, tenant) {
+				return
+			}
+		}
+	}
 }

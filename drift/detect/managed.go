@@ -45,8 +45,8 @@ func skipField(secret bool) func(p path) bool {
 // set are compared; a differing field owned (per managedFields) by a manager that is not the
 // stack's is a field-conflict naming that manager, any other difference managed-drift. A managed
 // object absent from a snapshot that looked for it is a missing-resource.
-func (d *Detector) managedDrift(snap *inventory.Snapshot) ([]finding.Finding, error) {
-	idx := snap.Index()
+func (d *Detector) managedDrift(lv *live) ([]finding.Finding, error) {
+	snap, idx := lv.snap, lv.byKey
 	var out []finding.Finding
 	for _, m := range d.desired.resources {
 		if m.External || m.Environment != d.env.Name() {

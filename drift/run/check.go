@@ -180,15 +180,11 @@ func hasState(s auto.StackSummary, ok bool) bool {
 	return s.LastUpdate != "" || s.UpdateInProgress
 }
 
+// tenantOfStack is whose a stack is: its tenant, isolation.Platform, or "" for a name that is
+// no tenantctl stack's.
 func tenantOfStack(stack string) string {
-	id, err := tenantplan.ParseStackName(stack)
-	switch {
-	case err != nil:
-		return ""
-	case id.Kind == tenantplan.StackPlatform:
-		return isolation.Platform
-	}
-	return id.TenantID
+	id, _ := tenantplan.ParseStackName(stack)
+	return id.Owner()
 }
 
 func dropTenants(fs []finding.Finding, tenants map[string]bool) []finding.Finding {

@@ -51,45 +51,42 @@ func peerArgs(peers []tenantplan.NetworkPolicyPeer) networkingv1.NetworkPolicyPe
 	return out
 }
 
-func portArgs(ports []tenantplan.NetworkPolicyPort) networkingv1.NetworkPolicyPortArray {
-	if len(ports) == 0 {
-		return nil
-	}
-	out := networkingv1.NetworkPolicyPortArray{}
-	for _, p := range ports {
-		out = append(out, networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String(p.Protocol), Port: pulumi.Int(p.Port)})
-	}
-	return out
-}
-
 func networkPolicyArgs(sc scope, np tenantplan.NetworkPolicy) *networkingv1.NetworkPolicyArgs {
 	spec := &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: labelSelector(np.PodSelector),
 		PolicyTypes: pulumi.ToStringArray(np.PolicyTypes),
 	}
+	// Ports stay unset on a rule without ports (every port), rather than an empty list.
 	if len(np.Ingress) > 0 {
-		rules := networkingv1.NetworkPolicyIngressRuleArray{}
-		for _, r := range np.Ingress {
-			rule := networkingv1.NetworkPolicyIngressRuleArgs{From: peerArgs(r.Peers)}
-			if ports := portArgs(r.Ports); ports != nil {
-				rule.Ports = ports
-			}
-			rules = append(rules, rule)
-		}
-		spec.Ingress = rules
+		spec.Ingress = networkingv1.NetworkPolicyIngressRuleArray(rulesOf(np.Ingress,
+			func(peers networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArrayInput) networkingv1.NetworkPolicyIngressRuleInput {
+				return networkingv1.NetworkPolicyIngressRuleArgs{From: peers, Ports: ports}
+			}))
 	}
 	if len(np.Egress) > 0 {
-		rules := networkingv1.NetworkPolicyEgressRuleArray{}
-		for _, r := range np.Egress {
-			rule := networkingv1.NetworkPolicyEgressRuleArgs{To: peerArgs(r.Peers)}
-			if ports := portArgs(r.Ports); ports != nil {
-				rule.Ports = ports
-			}
-			rules = append(rules, rule)
-		}
-		spec.Egress = rules
+		spec.Egress = networkingv1.NetworkPolicyEgressRuleArray(rulesOf(np.Egress,
+			func(peers networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArrayInput) networkingv1.NetworkPolicyEgressRuleInput {
+				return networkingv1.NetworkPolicyEgressRuleArgs{To: peers, Ports: ports}
+			}))
 	}
 	return &networkingv1.NetworkPolicyArgs{Metadata: objectMeta(sc, np.Metadata), Spec: spec}
+}
+
+// rulesOf renders planned rules as ingress or egress rule arguments.
+func rulesOf[R any](rules []tenantplan.NetworkPolicyRule, rule func(networkingv1.NetworkPolicyPeerArray, networkingv1.NetworkPolicyPortArrayInput) R) []R {
+	out := make([]R, 0, len(rules))
+	for _, r := range rules {
+		var ports networkingv1.NetworkPolicyPortArrayInput
+		if len(r.Ports) > 0 {
+			arr := networkingv1.NetworkPolicyPortArray{}
+			for _, p := range r.Ports {
+				arr = append(arr, networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String(p.Protocol), Port: pulumi.Int(p.Port)})
+			}
+			ports = arr
+		}
+		out = append(out, rule(peerArgs(r.Peers), ports))
+	}
+	return out
 }
 
 // createPolicies creates the planned policies under parent, in order, and returns their names.
