@@ -130,7 +130,7 @@ func TestForbiddenDependencies(t *testing.T) {
 
 // TestRulesCatchAViolation: the check itself sees an upward import and an unplaced package.
 func TestRulesCatchAViolation(t *testing.T) {
-	reach, _ := layerOf("isolation/reach/kube")
+	reach, _ := layerOf("isolation/reach/netpol")
 	finding, _ := layerOf("drift/finding")
 	if reach >= finding {
 		t.Errorf("isolation/reach (layer %d) may import drift/finding (layer %d)", reach, finding)

@@ -13,8 +13,8 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/azure"
-	"github.com/connectsoft/tenantctl/isolation/reach/kube"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/netpol"
 )
 
 // The graph vocabulary lives in model so the analysers can share it; these aliases are the
@@ -77,7 +77,7 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	kb, ab := model.NewBuilder(scope), model.NewBuilder(scope)
 	var kerr, aerr error
 	var wg sync.WaitGroup
-	wg.Go(func() { kerr = kube.Analyze(ctx, scope, snap.Kubernetes, kb) })
+	wg.Go(func() { kerr = netpol.Analyze(ctx, scope, snap.Kubernetes, kb) })
 	wg.Go(func() { aerr = azure.Analyze(ctx, scope, snap.Azure, ab) })
 	wg.Wait()
 	if kerr != nil {

@@ -2,7 +2,7 @@
 // pods and nodes, with the platform's semantics: policies are allow-only and additive, a pod that
 // no policy of a type selects is open for that type, and traffic needs the egress side of the
 // source and the ingress side of the destination.
-package kube
+package netpol
 
 import (
 	"fmt"
