@@ -8,7 +8,7 @@ import (
 
 // Azure tag names of tenantctl's labels. Tag names cannot contain "/", so the Kubernetes label
 // keys (tenantctl.io/tenant, ...) are spelled with a dash; the values are the same.
-// TagTenant is what the reachability analysis reads (isolation/reach/azure.TagTenant).
+// TagTenant is what the reachability analysis reads (isolation/reach/azurenet.TagTenant).
 const (
 	TagTenant      = "tenantctl-tenant"
 	TagTier        = "tenantctl-tier"

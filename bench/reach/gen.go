@@ -14,7 +14,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -161,7 +161,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 	byName := map[string]int{}
 	for i, r := range res {
 		byName[r.Name] = i
-		if r.Type == azure.TypeVirtualNetwork {
+		if r.Type == azurenet.TypeVirtualNetwork {
 			// Subnets and peerings are ARM resources of their own, listed inline.
 			var v armnetwork.VirtualNetwork
 			if err := v.UnmarshalJSON(r.Raw); err != nil {
@@ -171,7 +171,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 		}
 	}
 	hubName := tenantplan.HubVNet(env)
-	hubID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azure.TypeVirtualNetwork, hubName)
+	hubID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azurenet.TypeVirtualNetwork, hubName)
 	var hub armnetwork.VirtualNetwork
 	if err := hub.UnmarshalJSON(res[byName[hubName]].Raw); err != nil {
 		return nil, 0, 0, err
@@ -180,7 +180,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 		{ID: to.Ptr(hubID + "/subnets/AzureFirewallSubnet"), Name: to.Ptr("AzureFirewallSubnet"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.0.0/26")}},
 		{ID: to.Ptr(hubID + "/subnets/shared"), Name: to.Ptr("shared"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.1.0/24")}},
 	}
-	hubRes, err := azure.Resource(&hub, hubID, hubName, azure.TypeVirtualNetwork, hub.Tags)
+	hubRes, err := azurenet.Resource(&hub, hubID, hubName, azurenet.TypeVirtualNetwork, hub.Tags)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -196,13 +196,13 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 			if err := v.UnmarshalJSON(res[byName[name]].Raw); err != nil {
 				return nil, 0, 0, err
 			}
-			remote := tenantplan.ResourceID(sub, tenantplan.TenantResourceGroup(pair[1], env.Name()), azure.TypeVirtualNetwork, tenantplan.TenantVNet(pair[1], env.Name()))
+			remote := tenantplan.ResourceID(sub, tenantplan.TenantResourceGroup(pair[1], env.Name()), azurenet.TypeVirtualNetwork, tenantplan.TenantVNet(pair[1], env.Name()))
 			v.Properties.VirtualNetworkPeerings = append(v.Properties.VirtualNetworkPeerings, &armnetwork.VirtualNetworkPeering{
 				ID: to.Ptr(*v.ID + "/virtualNetworkPeerings/to-" + pair[1]), Name: to.Ptr("to-" + pair[1]),
 				Properties: &armnetwork.VirtualNetworkPeeringPropertiesFormat{RemoteVirtualNetwork: &armnetwork.SubResource{ID: to.Ptr(remote)},
 					PeeringState: to.Ptr(armnetwork.VirtualNetworkPeeringStateConnected), AllowVirtualNetworkAccess: to.Ptr(true)},
 			})
-			r, err := azure.Resource(&v, *v.ID, name, azure.TypeVirtualNetwork, v.Tags)
+			r, err := azurenet.Resource(&v, *v.ID, name, azurenet.TypeVirtualNetwork, v.Tags)
 			if err != nil {
 				return nil, 0, 0, err
 			}
@@ -215,7 +215,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 		}
 		planted += 2
 	}
-	fwID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azure.TypeFirewall, "fw-hub")
+	fwID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azurenet.TypeFirewall, "fw-hub")
 	fw := &armnetwork.AzureFirewall{ID: to.Ptr(fwID), Name: to.Ptr("fw-hub"), Properties: &armnetwork.AzureFirewallPropertiesFormat{
 		IPConfigurations: []*armnetwork.AzureFirewallIPConfiguration{{Name: to.Ptr("ip"), Properties: &armnetwork.AzureFirewallIPConfigurationPropertiesFormat{
 			PrivateIPAddress: to.Ptr("10.0.0.4"), Subnet: &armnetwork.SubResource{ID: to.Ptr(hubID + "/subnets/AzureFirewallSubnet")}}}},
@@ -225,7 +225,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 				Protocols: to.SliceOfPtrs(armnetwork.AzureFirewallNetworkRuleProtocolTCP), DestinationPorts: to.SliceOfPtrs("443")}},
 		}}},
 	}}
-	r, err := azure.Resource(fw, fwID, "fw-hub", azure.TypeFirewall, nil)
+	r, err := azurenet.Resource(fw, fwID, "fw-hub", azurenet.TypeFirewall, nil)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -257,7 +257,7 @@ func allowPeer(res []inventory.AzureResource, i int, bs []*isolation.RuntimeTena
 		name := fmt.Sprintf("allow-%s-%d", peer, j)
 		g.Properties.SecurityRules = append(g.Properties.SecurityRules, &armnetwork.SecurityRule{ID: to.Ptr(*g.ID + "/securityRules/" + name), Name: to.Ptr(name), Properties: p})
 	}
-	r, err := azure.Resource(&g, *g.ID, *g.Name, azure.TypeNSG, g.Tags)
+	r, err := azurenet.Resource(&g, *g.ID, *g.Name, azurenet.TypeNSG, g.Tags)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -74,12 +74,12 @@ func stored(o map[string]any) unstructured.Unstructured {
 func plannedNetwork(platform *tenantplan.AzurePlatform, tenants []*tenantplan.Tenant) ([]inventory.AzureResource, error) {
 	h := platform.Hub
 	hub := &armnetwork.VirtualNetwork{
-		ID: to.Ptr(h.ID), Name: to.Ptr(h.Name), Type: to.Ptr(azure.TypeVirtualNetwork), Tags: tagPtrs(platform.Tags),
+		ID: to.Ptr(h.ID), Name: to.Ptr(h.Name), Type: to.Ptr(azurenet.TypeVirtualNetwork), Tags: tagPtrs(platform.Tags),
 		Properties: &armnetwork.VirtualNetworkPropertiesFormat{AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs(h.AddressSpace...)}},
 	}
 	var res []inventory.AzureResource
 	add := func(v any, id, name, typ string, tags map[string]*string) error {
-		r, err := azure.Resource(v, id, name, typ, tags)
+		r, err := azurenet.Resource(v, id, name, typ, tags)
 		if err == nil {
 			res = append(res, r)
 		}
@@ -91,7 +91,7 @@ func plannedNetwork(platform *tenantplan.AzurePlatform, tenants []*tenantplan.Te
 			continue
 		}
 		tags := tagPtrs(t.Azure.Tags)
-		if err := add(plannedNSG(v.NSG), v.NSG.ID, v.NSG.Name, azure.TypeNSG, tags); err != nil {
+		if err := add(plannedNSG(v.NSG), v.NSG.ID, v.NSG.Name, azurenet.TypeNSG, tags); err != nil {
 			return nil, err
 		}
 		if rt := v.RouteTable; rt != nil {
@@ -104,12 +104,12 @@ func plannedNetwork(platform *tenantplan.AzurePlatform, tenants []*tenantplan.Te
 						NextHopType: to.Ptr(armnetwork.RouteNextHopType(r.NextHopType)), NextHopIPAddress: to.Ptr(r.NextHopIPAddress)},
 				})
 			}
-			if err := add(table, rt.ID, rt.Name, azure.TypeRouteTable, tags); err != nil {
+			if err := add(table, rt.ID, rt.Name, azurenet.TypeRouteTable, tags); err != nil {
 				return nil, err
 			}
 		}
 		spoke := &armnetwork.VirtualNetwork{
-			ID: to.Ptr(v.ID), Name: to.Ptr(v.Name), Type: to.Ptr(azure.TypeVirtualNetwork), Tags: tags,
+			ID: to.Ptr(v.ID), Name: to.Ptr(v.Name), Type: to.Ptr(azurenet.TypeVirtualNetwork), Tags: tags,
 			Properties: &armnetwork.VirtualNetworkPropertiesFormat{AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs(v.AddressSpace...)}},
 		}
 		for _, s := range v.Subnets {
@@ -133,11 +133,11 @@ func plannedNetwork(platform *tenantplan.AzurePlatform, tenants []*tenantplan.Te
 				return nil, fmt.Errorf("tenant %s: peering %s is on VNet %s, neither its own nor the hub", t.TenantID, p.Name, p.VNet)
 			}
 		}
-		if err := add(spoke, v.ID, v.Name, azure.TypeVirtualNetwork, tags); err != nil {
+		if err := add(spoke, v.ID, v.Name, azurenet.TypeVirtualNetwork, tags); err != nil {
 			return nil, err
 		}
 	}
-	if err := add(hub, h.ID, h.Name, azure.TypeVirtualNetwork, hub.Tags); err != nil {
+	if err := add(hub, h.ID, h.Name, azurenet.TypeVirtualNetwork, hub.Tags); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -12,7 +12,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/isolation/reach/model"
 	"github.com/connectsoft/tenantctl/isolation/reach/netpol"
 )
@@ -78,7 +78,7 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	var kerr, aerr error
 	var wg sync.WaitGroup
 	wg.Go(func() { kerr = netpol.Analyze(ctx, scope, snap.Kubernetes, kb) })
-	wg.Go(func() { aerr = azure.Analyze(ctx, scope, snap.Azure, ab) })
+	wg.Go(func() { aerr = azurenet.Analyze(ctx, scope, snap.Azure, ab) })
 	wg.Wait()
 	if kerr != nil {
 		return nil, fmt.Errorf("reachability of %s: kubernetes: %w", env.Name(), kerr)

@@ -1,4 +1,4 @@
-package azure_test
+package azurenet_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	f "github.com/connectsoft/tenantctl/isolation/reach/internal/fixture"
 )
 
@@ -70,7 +70,7 @@ func servers(n *f.Net) *fake.ServerFactory {
 func readFake(t *testing.T, n *f.Net) *reach.Graph {
 	t.Helper()
 	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: fake.NewServerFactoryTransport(servers(n))}}
-	res, err := azure.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azure.WithClientOptions(opts))
+	res, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +117,9 @@ func addFirewallRule(n *f.Net, rule *armnetwork.AzureFirewallNetworkRule) {
 }
 
 func TestAzureRouteKinds(t *testing.T) {
-	nsgGlobex := f.ID("rg-globex-test", azure.TypeNSG, "nsg-globex")
-	nsgAcme := f.ID("rg-acme-test", azure.TypeNSG, "nsg-acme")
-	rtAcme := f.ID("rg-acme-test", azure.TypeRouteTable, "rt-acme")
+	nsgGlobex := f.ID("rg-globex-test", azurenet.TypeNSG, "nsg-globex")
+	nsgAcme := f.ID("rg-acme-test", azurenet.TypeNSG, "nsg-acme")
+	rtAcme := f.ID("rg-acme-test", azurenet.TypeRouteTable, "rt-acme")
 	tests := []struct {
 		name      string
 		edit      func(*f.Net)
@@ -221,7 +221,7 @@ func TestAzureRouteKinds(t *testing.T) {
 			name: "disabled private endpoint network policies make the subnet NSG not apply",
 			edit: func(n *f.Net) {
 				n.Endpoint("acme", "endpoints", "pe-stglobex", "10.20.8.10", storageGlobex, "Approved")
-				id := f.ID("rg-acme-test", azure.TypeNSG, "nsg-acme-pe")
+				id := f.ID("rg-acme-test", azurenet.TypeNSG, "nsg-acme-pe")
 				n.NSGs = append(n.NSGs, f.NSG(id, f.Rule(id, "deny-vnet", 100, "Deny", "Inbound", "*", "VirtualNetwork", "*", "*")))
 				n.Subnet("acme", "endpoints").Properties.NetworkSecurityGroup = &armnetwork.SecurityGroup{ID: to.Ptr(id)}
 			},
@@ -231,7 +231,7 @@ func TestAzureRouteKinds(t *testing.T) {
 			name: "enabled private endpoint network policies let the subnet NSG close it",
 			edit: func(n *f.Net) {
 				n.Endpoint("acme", "endpoints", "pe-stglobex", "10.20.8.10", storageGlobex, "Approved")
-				id := f.ID("rg-acme-test", azure.TypeNSG, "nsg-acme-pe")
+				id := f.ID("rg-acme-test", azurenet.TypeNSG, "nsg-acme-pe")
 				n.NSGs = append(n.NSGs, f.NSG(id, f.Rule(id, "deny-vnet", 100, "Deny", "Inbound", "*", "VirtualNetwork", "*", "*")))
 				sub := n.Subnet("acme", "endpoints").Properties
 				sub.NetworkSecurityGroup = &armnetwork.SecurityGroup{ID: to.Ptr(id)}
@@ -291,7 +291,7 @@ func contains(list []string, s string) bool {
 func TestReaderKeepsARMShape(t *testing.T) {
 	n := spokes()
 	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: fake.NewServerFactoryTransport(servers(n))}}
-	res, err := azure.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azure.WithClientOptions(opts))
+	res, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestReaderKeepsARMShape(t *testing.T) {
 			t.Errorf("%s: raw is not ARM-shaped: %s", r.ID, r.Raw)
 		}
 	}
-	want := map[string]int{azure.TypeVirtualNetwork: 3, azure.TypeRouteTable: 2, azure.TypeNSG: 2, azure.TypeFirewall: 1}
+	want := map[string]int{azurenet.TypeVirtualNetwork: 3, azurenet.TypeRouteTable: 2, azurenet.TypeNSG: 2, azurenet.TypeFirewall: 1}
 	if diff := cmp.Diff(want, count); diff != "" {
 		t.Errorf("resource counts (-want +got):\n%s", diff)
 	}
@@ -323,7 +323,7 @@ func TestReaderReportsAPIErrors(t *testing.T) {
 		return
 	}
 	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: fake.NewServerFactoryTransport(srv)}}
-	_, err := azure.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azure.WithClientOptions(opts))
+	_, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
 	if err == nil {
 		t.Fatal("Read succeeded although listing route tables was forbidden")
 	}

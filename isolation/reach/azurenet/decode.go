@@ -8,7 +8,7 @@
 // thousand tenants (its generated decoders re-scan every nesting level). The field names read
 // are the SDK's: the live reader lists through armnetwork clients and marshals their values, and
 // the tests feed the analysis through the SDK's fake servers.
-package azure
+package azurenet
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package azure_test
+package azurenet_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 )
 
 // TestLiveRead lists a real subscription when TENANTCTL_AZURE_LIVE=1 and
@@ -28,7 +28,7 @@ func TestLiveRead(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := azure.Read(ctx, cred, sub)
+	res, err := azurenet.Read(ctx, cred, sub)
 	if err != nil {
 		t.Fatal(err)
 	}
