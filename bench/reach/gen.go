@@ -49,6 +49,8 @@ func Generate(n int) (*Fleet, error) {
 			Hub:           isolation.HubSpec{VNetName: "vnet-hub-bench", ResourceGroup: "rg-hub-bench", AddressSpace: []string{"10.0.0.0/22"}, FirewallIP: "10.0.0.4"},
 			SharedCluster: isolation.ClusterSpec{Name: "aks", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants", PodCIDR: "172.16.0.0/12"},
 			SharedVault:   isolation.VaultSpec{Name: "kv-shared-bench"},
+			// The plans the analysis reads need what validation requires of an environment.
+			SharedDatabase: isolation.DatabaseSpec{Server: "psql-shared-bench"},
 		},
 	}}
 	var silos []int
