@@ -6,7 +6,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // routeFindings turns a graph's unexpected and unknown edges, and its exposures, into drift
@@ -89,7 +89,7 @@ func sides(e reach.Edge, owner string) (string, string) {
 	return e.From, e.To
 }
 
-func lastRef(e reach.Edge) model.ResourceRef {
+func lastRef(e reach.Edge) graph.ResourceRef {
 	for i := len(e.Evidence) - 1; i >= 0; i-- {
 		st := e.Evidence[i]
 		if !st.Ref.IsZero() {
@@ -101,13 +101,13 @@ func lastRef(e reach.Edge) model.ResourceRef {
 			return refFromResource(st.Resource, e.To)
 		}
 	}
-	return model.ResourceRef{Provider: "kubernetes", Type: "v1/Namespace", Name: e.To, Owner: e.To}
+	return graph.ResourceRef{Provider: "kubernetes", Type: "v1/Namespace", Name: e.To, Owner: e.To}
 }
 
 // refFromResource turns an evidence resource ("v1/Namespace t-acme" or an Azure id) into a ref.
-func refFromResource(res, owner string) model.ResourceRef {
+func refFromResource(res, owner string) graph.ResourceRef {
 	if len(res) > 0 && res[0] == '/' {
-		return model.ResourceRef{Provider: "azure", Type: "Microsoft.Network/virtualNetworks", Name: res, ID: res, Owner: owner}
+		return graph.ResourceRef{Provider: "azure", Type: "Microsoft.Network/virtualNetworks", Name: res, ID: res, Owner: owner}
 	}
 	typ, name := res, ""
 	for i := len(res) - 1; i >= 0; i-- {
@@ -116,10 +116,10 @@ func refFromResource(res, owner string) model.ResourceRef {
 			break
 		}
 	}
-	return model.ResourceRef{Provider: "kubernetes", Type: typ, Name: name, ID: name, Owner: owner}
+	return graph.ResourceRef{Provider: "kubernetes", Type: typ, Name: name, ID: name, Owner: owner}
 }
 
-func findingResource(r model.ResourceRef) finding.Resource {
+func findingResource(r graph.ResourceRef) finding.Resource {
 	p := finding.ProviderKubernetes
 	if r.Provider == "azure" {
 		p = finding.ProviderAzure

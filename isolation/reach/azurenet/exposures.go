@@ -8,14 +8,14 @@ import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // exposures records every resource that names another owner's network, whether or not a full
 // route results: peerings to another owner's VNet, routes whose prefix or next hop lies in
 // another owner's range, NSG and firewall rules allowing another owner's range, and private
 // endpoints (approved or not) into another owner's resource.
-func (t *topology) exposures(b *model.Builder) {
+func (t *topology) exposures(b *graph.Builder) {
 	for _, v := range t.vnets {
 		if v.owner == "" {
 			continue
@@ -26,7 +26,7 @@ func (t *topology) exposures(b *model.Builder) {
 			if v.hub || hub {
 				builtin = "hub peering"
 			}
-			b.Expose(model.Exposure{Tenant: v.owner, Peer: remote, Kind: model.KindPeering, Resource: peeringStep(p, true).Ref,
+			b.Expose(graph.Exposure{Tenant: v.owner, Peer: remote, Kind: graph.KindPeering, Resource: peeringStep(p, true).Ref,
 				Detail: fmt.Sprintf("peering %s of %s to %s (owned by %s) is %s", p.name, v.name, lastSegment(p.remoteID), remote, p.state)}, builtin)
 		}
 	}
@@ -40,8 +40,8 @@ func (t *topology) exposures(b *model.Builder) {
 			if owner == isolation.Platform {
 				builtin = "platform private endpoint"
 			}
-			b.Expose(model.Exposure{Tenant: local, Peer: owner, Kind: model.KindPrivateEndpoint,
-				Resource: model.ResourceRef{Provider: "azure", Type: TypePrivateEndpoint, Name: pe.name, ID: pe.id, Owner: local},
+			b.Expose(graph.Exposure{Tenant: local, Peer: owner, Kind: graph.KindPrivateEndpoint,
+				Resource: graph.ResourceRef{Provider: "azure", Type: TypePrivateEndpoint, Name: pe.name, ID: pe.id, Owner: local},
 				Detail:   fmt.Sprintf("private endpoint %s connects to %s (%s), connection %s is %s", pe.name, lastSegment(c.target), owner, c.name, c.status)}, builtin)
 		}
 	}
@@ -52,8 +52,8 @@ func (t *topology) exposures(b *model.Builder) {
 			}
 			for _, from := range t.specOwners(r.src) {
 				for _, to := range t.specOwners(r.dst) {
-					b.Expose(model.Exposure{Tenant: from, Peer: to, Kind: model.KindFirewall,
-						Resource: model.ResourceRef{Provider: "azure", Type: TypeFirewall, Name: fw.name + "/" + r.name, ID: fw.id, Owner: fw.vnetOwner()},
+					b.Expose(graph.Exposure{Tenant: from, Peer: to, Kind: graph.KindFirewall,
+						Resource: graph.ResourceRef{Provider: "azure", Type: TypeFirewall, Name: fw.name + "/" + r.name, ID: fw.id, Owner: fw.vnetOwner()},
 						Detail:   fmt.Sprintf("%s: %s", fw, r)}, builtinPlatform(from, to, "hub firewall"))
 				}
 			}
@@ -118,7 +118,7 @@ func (t *topology) narrowOwners(p netip.Prefix) []string {
 func (t *topology) envRanges() []netip.Prefix {
 	var out []netip.Prefix
 	for _, c := range t.scope.Env.Spec.AddressSpace {
-		if p, err := model.ParsePrefix(c); err == nil {
+		if p, err := graph.ParsePrefix(c); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -138,7 +138,7 @@ func (t *topology) specOwners(sp addrSpec) []string {
 }
 
 // routeExposures: a route table belongs to the owners of the subnets using it.
-func (t *topology) routeExposures(b *model.Builder) {
+func (t *topology) routeExposures(b *graph.Builder) {
 	owners := map[*routeTable][]string{}
 	for _, v := range t.vnets {
 		for _, sub := range v.subnets {
@@ -160,8 +160,8 @@ func (t *topology) routeExposures(b *model.Builder) {
 			}
 			for _, owner := range owners[tbl] {
 				for _, target := range targets {
-					b.Expose(model.Exposure{Tenant: owner, Peer: target, Kind: model.KindRoute,
-						Resource: model.ResourceRef{Provider: "azure", Type: TypeRoute, Name: tbl.name + "/" + r.name, ID: tbl.id + "/routes/" + r.name, Owner: owner},
+					b.Expose(graph.Exposure{Tenant: owner, Peer: target, Kind: graph.KindRoute,
+						Resource: graph.ResourceRef{Provider: "azure", Type: TypeRoute, Name: tbl.name + "/" + r.name, ID: tbl.id + "/routes/" + r.name, Owner: owner},
 						Detail:   fmt.Sprintf("route %s of %s: %s lies in %s's address space", r.name, tbl.name, r, target)}, builtinPlatform(owner, target, "hub routing"))
 				}
 			}
@@ -170,7 +170,7 @@ func (t *topology) routeExposures(b *model.Builder) {
 }
 
 // nsgExposures: an NSG belongs to the owners of the subnets and NICs it is associated with.
-func (t *topology) nsgExposures(b *model.Builder) {
+func (t *topology) nsgExposures(b *graph.Builder) {
 	owners := map[*nsg][]string{}
 	addOwner := func(g *nsg, o string) {
 		if g != nil && o != "" && !slices.Contains(owners[g], o) {
@@ -197,8 +197,8 @@ func (t *topology) nsgExposures(b *model.Builder) {
 				}
 				for _, target := range t.specOwners(remote) {
 					for _, owner := range owners[g] {
-						b.Expose(model.Exposure{Tenant: owner, Peer: target, Kind: model.KindNSG,
-							Resource: model.ResourceRef{Provider: "azure", Type: TypeSecurityRule, Name: g.name + "/" + r.name, ID: r.id, Owner: owner},
+						b.Expose(graph.Exposure{Tenant: owner, Peer: target, Kind: graph.KindNSG,
+							Resource: graph.ResourceRef{Provider: "azure", Type: TypeSecurityRule, Name: g.name + "/" + r.name, ID: r.id, Owner: owner},
 							Detail:   fmt.Sprintf("%s %s of NSG %s allows %s's range", direction(dir), r, g.name, target)}, builtinPlatform(owner, target, "platform range"))
 					}
 				}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // firewall is an Azure Firewall. Its classic rule collections are flattened into one ordered
@@ -51,7 +51,7 @@ func (t *topology) parseFirewall(r resource) (*firewall, error) {
 	for _, c := range p.list("networkRuleCollections") {
 		allow := collAllow(c)
 		for _, x := range c.props().list("rules") {
-			ports := model.PortSet{}
+			ports := graph.PortSet{}
 			for _, proto := range x.strs("protocols") {
 				ports = ports.Union(parsePorts(proto, x.strs("destinationPorts")))
 			}
@@ -97,11 +97,11 @@ func (t *topology) parseFirewall(r resource) (*firewall, error) {
 		}
 	}
 	rules.rules[outbound] = append(rules.rules[outbound], &secRule{
-		id: fw.id, name: "default deny", priority: defaultDenyPriority, ports: model.AllPorts(),
+		id: fw.id, name: "default deny", priority: defaultDenyPriority, ports: graph.AllPorts(),
 		src: parseAddrSpec([]string{"*"}, nil), dst: parseAddrSpec([]string{"*"}, nil), isDefault: true,
 	})
 	slices.SortStableFunc(rules.rules[outbound], func(a, b *secRule) int { return cmp.Compare(a.priority, b.priority) })
-	sets := make([]model.PortSet, len(rules.rules[outbound]))
+	sets := make([]graph.PortSet, len(rules.rules[outbound]))
 	for i, r := range rules.rules[outbound] {
 		sets[i] = r.ports
 	}
@@ -113,7 +113,7 @@ func (t *topology) parseFirewall(r resource) (*firewall, error) {
 // eval says which ports the firewall forwards from src to dst.
 func (fw *firewall) eval(src, dst []netip.Prefix) verdictOf {
 	if fw.policy != "" {
-		return verdictOf{ports: model.AllPorts(), unknown: "firewall " + fw.name + " takes its rules from policy " + lastSegment(fw.policy) + ", whose rule collection groups are not in the snapshot"}
+		return verdictOf{ports: graph.AllPorts(), unknown: "firewall " + fw.name + " takes its rules from policy " + lastSegment(fw.policy) + ", whose rule collection groups are not in the snapshot"}
 	}
 	return fw.rules.eval(outbound, src, dst, nil)
 }
@@ -131,7 +131,7 @@ func (fw *firewall) destinations(src []netip.Prefix) []netip.Prefix {
 		if !r.allow {
 			continue
 		}
-		if c, unk := r.src.coverage(src, nil); c == model.CoverNone && !unk {
+		if c, unk := r.src.coverage(src, nil); c == graph.CoverNone && !unk {
 			continue
 		}
 		if r.dst.any || len(r.dst.unknown) > 0 || r.dst.vnetTag {
@@ -139,7 +139,7 @@ func (fw *firewall) destinations(src []netip.Prefix) []netip.Prefix {
 		}
 		out = append(out, r.dst.prefixes...)
 	}
-	return model.Merge(out)
+	return graph.Merge(out)
 }
 
 func (fw *firewall) String() string {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 type direction uint8
@@ -30,7 +30,7 @@ type secRule struct {
 	id, name  string
 	priority  int32
 	allow     bool
-	ports     model.PortSet
+	ports     graph.PortSet
 	src, dst  addrSpec
 	isDefault bool
 }
@@ -50,7 +50,7 @@ func (r *secRule) String() string {
 type nsg struct {
 	id, name string
 	rules    [2][]*secRule // by direction, sorted by priority
-	classes  [2][]model.PortRange
+	classes  [2][]graph.PortRange
 }
 
 func asgNames(asgs []obj) []string {
@@ -67,7 +67,7 @@ func asgNames(asgs []obj) []string {
 var defaultRules = func() [2][]*secRule {
 	mk := func(name string, prio int32, allow bool, src, dst string) *secRule {
 		return &secRule{name: name, priority: prio, allow: allow,
-			ports: model.AllPorts(), src: parseAddrSpec([]string{src}, nil), dst: parseAddrSpec([]string{dst}, nil), isDefault: true}
+			ports: graph.AllPorts(), src: parseAddrSpec([]string{src}, nil), dst: parseAddrSpec([]string{dst}, nil), isDefault: true}
 	}
 	return [2][]*secRule{
 		inbound: {
@@ -103,7 +103,7 @@ func parseNSG(r resource) (*nsg, error) {
 	}
 	for dir := range n.rules {
 		slices.SortStableFunc(n.rules[dir], func(a, b *secRule) int { return cmp.Compare(a.priority, b.priority) })
-		sets := make([]model.PortSet, len(n.rules[dir]))
+		sets := make([]graph.PortSet, len(n.rules[dir]))
 		for i, r := range n.rules[dir] {
 			sets[i] = r.ports
 		}
@@ -140,7 +140,7 @@ func parseRule(nsgID string, x obj, isDefault bool) (*secRule, direction, error)
 // verdictOf is what one NSG (or firewall) says about traffic between two address sets: the ports
 // it lets through, the rules that let them, and what it could not decide.
 type verdictOf struct {
-	ports   model.PortSet
+	ports   graph.PortSet
 	rules   []ruleHit
 	unknown string
 }
@@ -165,7 +165,7 @@ func (h ruleHit) id() string {
 // lets the class through as soon as it meets any remaining address. So the result may admit
 // traffic that an exact per-address evaluation would not, never the reverse.
 func (n *nsg) eval(dir direction, local, remote []netip.Prefix, tag *prefixSet) verdictOf {
-	var allowed, definite []model.PortRange
+	var allowed, definite []graph.PortRange
 	var out verdictOf
 	for _, c := range n.classes[dir] {
 		rest := remote
@@ -179,7 +179,7 @@ func (n *nsg) eval(dir direction, local, remote []netip.Prefix, tag *prefixSet) 
 				localSpec, remoteSpec = r.src, r.dst
 			}
 			lc, lunk := localSpec.coverage(local, tag)
-			if lc == model.CoverNone && !lunk {
+			if lc == graph.CoverNone && !lunk {
 				continue
 			}
 			parts, runk := remoteSpec.resolve(rest, tag)
@@ -191,14 +191,14 @@ func (n *nsg) eval(dir direction, local, remote []netip.Prefix, tag *prefixSet) 
 				if hit := (ruleHit{n, r}); !slices.Contains(out.rules, hit) {
 					out.rules = append(out.rules, hit)
 				}
-				if len(parts) == 0 || lc == model.CoverNone {
+				if len(parts) == 0 || lc == graph.CoverNone {
 					out.unknown = fmt.Sprintf("%s rule %s of %s names %s, whose members are not in the snapshot", dir, r.name, n.id, strings.Join(slices.Concat(localSpec.unknown, remoteSpec.unknown), ", "))
 				} else {
 					definite = append(definite, c)
 				}
 				break rules
 			}
-			if lc != model.CoverFull || lunk || runk || len(parts) == 0 {
+			if lc != graph.CoverFull || lunk || runk || len(parts) == 0 {
 				continue
 			}
 			rest = subtractAll(rest, parts)
@@ -218,7 +218,7 @@ func (n *nsg) eval(dir direction, local, remote []netip.Prefix, tag *prefixSet) 
 func subtractAll(ranges, holes []netip.Prefix) []netip.Prefix {
 	var out []netip.Prefix
 	for _, r := range ranges {
-		out = append(out, model.Subtract(r, holes)...)
+		out = append(out, graph.Subtract(r, holes)...)
 	}
 	return out
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // Next hop types as ARM spells them; system peering routes use hopPeering.
@@ -32,7 +32,7 @@ func parseRouteTable(r resource) (*routeTable, error) {
 	t := &routeTable{id: r.id, name: r.name}
 	for _, x := range r.props.list("routes") {
 		p := x.props()
-		prefix, err := model.ParsePrefix(p.str("addressPrefix"))
+		prefix, err := graph.ParsePrefix(p.str("addressPrefix"))
 		if err != nil {
 			// A service-tag destination ("Storage") names public Azure ranges, never a tenant's.
 			continue
@@ -90,7 +90,7 @@ func (p *peering) space() []netip.Prefix {
 // space, the private ranges to None and the internet.
 type systemRoutes struct {
 	routes []route
-	trie   model.Table[int]
+	trie   graph.Table[int]
 }
 
 func (t *topology) system(v *vnet) *systemRoutes {
@@ -157,7 +157,7 @@ func (t *topology) routesFor(sub *subnet, r netip.Prefix) []hop {
 	var out []hop
 	var inner []netip.Prefix
 	collect := func(q netip.Prefix) {
-		if q.Bits() > model.Canon(r).Bits() {
+		if q.Bits() > graph.Canon(r).Bits() {
 			inner = append(inner, q)
 		}
 	}
@@ -172,7 +172,7 @@ func (t *topology) routesFor(sub *subnet, r netip.Prefix) []hop {
 	}
 	slices.SortFunc(inner, comparePrefix)
 	inner = slices.Compact(inner)
-	if len(model.Subtract(r, inner)) > 0 {
+	if len(graph.Subtract(r, inner)) > 0 {
 		if h, ok := lpm(r); ok {
 			out = append(out, h)
 		}

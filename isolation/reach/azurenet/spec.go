@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // addrSpec is the address side of an NSG or firewall rule.
@@ -41,7 +41,7 @@ func parseAddrSpec(tokens []string, unknown []string) addrSpec {
 		case strings.EqualFold(tok, "VirtualNetwork"):
 			sp.vnetTag = true
 		default:
-			if p, err := model.ParsePrefix(tok); err == nil {
+			if p, err := graph.ParsePrefix(tok); err == nil {
 				if p.Bits() == 0 {
 					sp.any = true
 				}
@@ -52,7 +52,7 @@ func parseAddrSpec(tokens []string, unknown []string) addrSpec {
 				a, errA := netip.ParseAddr(strings.TrimSpace(lo))
 				z, errZ := netip.ParseAddr(strings.TrimSpace(hi))
 				if errA == nil && errZ == nil {
-					sp.prefixes = append(sp.prefixes, model.RangePrefixes(a, z)...)
+					sp.prefixes = append(sp.prefixes, graph.RangePrefixes(a, z)...)
 					continue
 				}
 			}
@@ -60,7 +60,7 @@ func parseAddrSpec(tokens []string, unknown []string) addrSpec {
 		}
 	}
 	text = append(text, unknown...)
-	sp.prefixes = model.Merge(sp.prefixes)
+	sp.prefixes = graph.Merge(sp.prefixes)
 	sp.text = strings.Join(text, ",")
 	if sp.text == "" {
 		sp.text = "(none)"
@@ -71,7 +71,7 @@ func parseAddrSpec(tokens []string, unknown []string) addrSpec {
 // prefixSet is a set of ranges backed by a trie, for sets as large as a hub's VirtualNetwork tag
 // (its own space plus every peered spoke).
 type prefixSet struct {
-	trie model.Table[struct{}]
+	trie graph.Table[struct{}]
 }
 
 func newPrefixSet(ps ...[]netip.Prefix) *prefixSet {
@@ -92,11 +92,11 @@ func (p *prefixSet) intersect(r netip.Prefix) []netip.Prefix {
 	covered := false
 	p.trie.Covering(r, func(netip.Prefix, struct{}) bool { covered = true; return false })
 	if covered {
-		return []netip.Prefix{model.Canon(r)}
+		return []netip.Prefix{graph.Canon(r)}
 	}
 	var out []netip.Prefix
 	p.trie.Within(r, func(q netip.Prefix, _ struct{}) bool { out = append(out, q); return true })
-	return model.Merge(out)
+	return graph.Merge(out)
 }
 
 // resolve returns the parts of ranges the spec names, and whether an unresolvable part (an ASG,
@@ -107,26 +107,26 @@ func (sp addrSpec) resolve(ranges []netip.Prefix, tag *prefixSet) ([]netip.Prefi
 	}
 	var out []netip.Prefix
 	for _, r := range ranges {
-		out = append(out, model.Intersect(r, sp.prefixes)...)
+		out = append(out, graph.Intersect(r, sp.prefixes)...)
 		if sp.vnetTag {
 			out = append(out, tag.intersect(r)...)
 		}
 	}
-	return model.Merge(out), len(sp.unknown) > 0
+	return graph.Merge(out), len(sp.unknown) > 0
 }
 
 // coverage says how much of ranges the spec names.
-func (sp addrSpec) coverage(ranges []netip.Prefix, tag *prefixSet) (model.Coverage, bool) {
+func (sp addrSpec) coverage(ranges []netip.Prefix, tag *prefixSet) (graph.Coverage, bool) {
 	parts, unknown := sp.resolve(ranges, tag)
 	if len(parts) == 0 {
-		return model.CoverNone, unknown
+		return graph.CoverNone, unknown
 	}
 	for _, r := range ranges {
-		if model.Cover(r, parts) != model.CoverFull {
-			return model.CoverPartial, unknown
+		if graph.Cover(r, parts) != graph.CoverFull {
+			return graph.CoverPartial, unknown
 		}
 	}
-	return model.CoverFull, unknown
+	return graph.CoverFull, unknown
 }
 
 // protocols a port class can carry; ports apply to TCP and UDP only.
@@ -134,19 +134,19 @@ var protocols = []string{"TCP", "UDP", "ICMP", "ESP", "AH"}
 
 // parsePorts combines a protocol ("*", "Tcp", "Any", ...) with destination port tokens ("*",
 // "443", "8000-8080").
-func parsePorts(protocol string, ports []string) model.PortSet {
+func parsePorts(protocol string, ports []string) graph.PortSet {
 	proto := strings.ToUpper(protocol)
 	if proto == "*" || proto == "ANY" {
 		proto = ""
 	}
-	var rs []model.PortRange
+	var rs []graph.PortRange
 	for _, p := range ports {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
 		}
 		if p == "*" || proto == "ICMP" || proto == "ESP" || proto == "AH" {
-			rs = append(rs, model.PortRange{Protocol: proto})
+			rs = append(rs, graph.PortRange{Protocol: proto})
 			continue
 		}
 		lo, hi, isRange := strings.Cut(p, "-")
@@ -158,30 +158,30 @@ func parsePorts(protocol string, ports []string) model.PortSet {
 		}
 		if err1 != nil || err2 != nil || from < 0 || to < from || to > 65535 {
 			// An unreadable port cannot narrow the rule: read it as every port.
-			rs = append(rs, model.PortRange{Protocol: proto})
+			rs = append(rs, graph.PortRange{Protocol: proto})
 			continue
 		}
 		if from == 0 {
 			from = 1
 		}
-		rs = append(rs, model.PortRange{Protocol: proto, From: int32(from), To: int32(to)})
+		rs = append(rs, graph.PortRange{Protocol: proto, From: int32(from), To: int32(to)})
 	}
 	if len(rs) == 0 {
-		rs = append(rs, model.PortRange{Protocol: proto})
+		rs = append(rs, graph.PortRange{Protocol: proto})
 	}
-	return model.Ports(rs...)
+	return graph.Ports(rs...)
 }
 
 // portClasses splits the protocol/port space at every boundary the rules use, so each class is
 // either wholly inside or wholly outside every rule and rules can be evaluated class by class.
-func portClasses(sets []model.PortSet) []model.PortRange {
-	if !slices.ContainsFunc(sets, func(s model.PortSet) bool { return !s.IsAll() }) {
-		return []model.PortRange{{}}
+func portClasses(sets []graph.PortSet) []graph.PortRange {
+	if !slices.ContainsFunc(sets, func(s graph.PortSet) bool { return !s.IsAll() }) {
+		return []graph.PortRange{{}}
 	}
-	var out []model.PortRange
+	var out []graph.PortRange
 	for _, proto := range protocols {
 		if proto != "TCP" && proto != "UDP" {
-			out = append(out, model.PortRange{Protocol: proto})
+			out = append(out, graph.PortRange{Protocol: proto})
 			continue
 		}
 		cuts := []int32{1, 65536}
@@ -195,14 +195,14 @@ func portClasses(sets []model.PortSet) []model.PortRange {
 		slices.Sort(cuts)
 		cuts = slices.Compact(cuts)
 		for i := 0; i+1 < len(cuts); i++ {
-			out = append(out, model.PortRange{Protocol: proto, From: cuts[i], To: cuts[i+1] - 1})
+			out = append(out, graph.PortRange{Protocol: proto, From: cuts[i], To: cuts[i+1] - 1})
 		}
 	}
 	return out
 }
 
 // contains reports whether class c lies inside set.
-func contains(set model.PortSet, c model.PortRange) bool {
+func contains(set graph.PortSet, c graph.PortRange) bool {
 	for _, r := range set.Ranges {
 		if r.Protocol != "" && r.Protocol != c.Protocol {
 			continue
@@ -222,19 +222,19 @@ func contains(set model.PortSet, c model.PortRange) bool {
 
 // classSet turns allowed classes back into a port set, "all" when every class of every protocol
 // is in it.
-func classSet(classes []model.PortRange) model.PortSet {
-	set := model.Ports(classes...)
+func classSet(classes []graph.PortRange) graph.PortSet {
+	set := graph.Ports(classes...)
 	if set.IsAll() {
 		return set
 	}
 	for _, proto := range protocols {
-		want := model.PortRange{Protocol: proto}
+		want := graph.PortRange{Protocol: proto}
 		if proto == "TCP" || proto == "UDP" {
-			want = model.PortRange{Protocol: proto, From: 1, To: 65535}
+			want = graph.PortRange{Protocol: proto, From: 1, To: 65535}
 		}
-		if !slices.Contains(set.Ranges, want) && !slices.Contains(set.Ranges, model.PortRange{Protocol: proto}) {
+		if !slices.Contains(set.Ranges, want) && !slices.Contains(set.Ranges, graph.PortRange{Protocol: proto}) {
 			return set
 		}
 	}
-	return model.AllPorts()
+	return graph.AllPorts()
 }

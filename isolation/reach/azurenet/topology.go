@@ -10,7 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -54,7 +54,7 @@ type peering struct {
 type routeTable struct {
 	id, name string
 	routes   []route
-	trie     model.Table[int]
+	trie     graph.Table[int]
 }
 
 type route struct {
@@ -89,7 +89,7 @@ type peConn struct {
 
 // topology is the analysed Azure network.
 type topology struct {
-	scope    *model.Scope
+	scope    *graph.Scope
 	vnets    []*vnet
 	byID     map[string]*vnet
 	subnets  map[string]*subnet
@@ -109,14 +109,14 @@ type topology struct {
 func prefixes(list []string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range list {
-		if q, err := model.ParsePrefix(p); err == nil {
+		if q, err := graph.ParsePrefix(p); err == nil {
 			out = append(out, q)
 		}
 	}
 	return out
 }
 
-func build(sc *model.Scope, d *decoded) (*topology, error) {
+func build(sc *graph.Scope, d *decoded) (*topology, error) {
 	t := &topology{
 		scope: sc, byID: map[string]*vnet{}, subnets: map[string]*subnet{}, nsgs: map[string]*nsg{},
 		tables: map[string]*routeTable{}, byIP: map[netip.Addr]*nic{}, nicByID: map[string]*nic{}, fwByIP: map[netip.Addr]*firewall{}, tags: d.tags,
@@ -202,7 +202,7 @@ func (t *topology) addVNet(r resource) {
 		return
 	}
 	vn := &vnet{id: r.id, name: r.name, tag: map[*routeTable]*prefixSet{}}
-	vn.space = model.Merge(prefixes(r.props.obj("addressSpace").strs("addressPrefixes")))
+	vn.space = graph.Merge(prefixes(r.props.obj("addressSpace").strs("addressPrefixes")))
 	for _, sn := range r.props.list("subnets") {
 		t.addSubnet(vn, nested(sn))
 	}
@@ -223,7 +223,7 @@ func (t *topology) addSubnet(v *vnet, r resource) {
 		// ARM's default when the property is absent.
 		sub.pePolicies = string(armnetwork.VirtualNetworkPrivateEndpointNetworkPoliciesDisabled)
 	}
-	sub.ranges = model.Merge(prefixes(p.strAndList("addressPrefix", "addressPrefixes")))
+	sub.ranges = graph.Merge(prefixes(p.strAndList("addressPrefix", "addressPrefixes")))
 	if id := p.ref("networkSecurityGroup"); id != "" {
 		if sub.nsg = t.nsgs[lower(id)]; sub.nsg == nil {
 			t.problems = append(t.problems, fmt.Sprintf("%s: NSG %s is not in the snapshot; the subnet is treated as having none", sub.id, id))

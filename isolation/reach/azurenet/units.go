@@ -7,7 +7,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 type unitKind uint8
@@ -48,10 +48,10 @@ func (u *unit) String() string {
 }
 
 // units lists every unit whose owner is known, and indexes them by VNet and by address.
-func (t *topology) units() ([]*unit, map[*vnet][]*unit, *model.Trie[*unit]) {
+func (t *topology) units() ([]*unit, map[*vnet][]*unit, *graph.Trie[*unit]) {
 	var all []*unit
 	byVNet := map[*vnet][]*unit{}
-	trie := &model.Trie[*unit]{}
+	trie := &graph.Trie[*unit]{}
 	add := func(u *unit) {
 		if u.owner == "" || len(u.ranges) == 0 {
 			return

@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -17,7 +17,7 @@ const pinKey = tenantplan.LabelTenant
 // kubeSystem hosts the cluster DNS every tenant namespace may query.
 const kubeSystem = "kube-system"
 
-var dnsPorts = model.Ports(model.PortRange{Protocol: "UDP", From: 53, To: 53}, model.PortRange{Protocol: "TCP", From: 53, To: 53})
+var dnsPorts = graph.Ports(graph.PortRange{Protocol: "UDP", From: 53, To: 53}, graph.PortRange{Protocol: "TCP", From: 53, To: 53})
 
 // Analyze adds to b every route the Kubernetes objects open between different owners, and every
 // one-sided opening (exposure). Traffic from a pod of S to a pod of D needs both: an egress
@@ -27,7 +27,7 @@ var dnsPorts = model.Ports(model.PortRange{Protocol: "UDP", From: 53, To: 53}, m
 //   - A: egress rules naming peers → the endpoints they name → their ingress alternatives;
 //   - B: ingress rules naming peers → the endpoints they name → those endpoints' open egress;
 //   - C: open egress × open ingress, grouped by owner (every such pair is an edge).
-func Analyze(ctx context.Context, s *model.Scope, objs []unstructured.Unstructured, b *model.Builder) error {
+func Analyze(ctx context.Context, s *graph.Scope, objs []unstructured.Unstructured, b *graph.Builder) error {
 	w, err := newWorld(s, objs)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func Analyze(ctx context.Context, s *model.Scope, objs []unstructured.Unstructur
 }
 
 // allowAllExposures records every rule that names no peer: it admits every tenant.
-func (w *world) allowAllExposures(b *model.Builder) {
+func (w *world) allowAllExposures(b *graph.Builder) {
 	for _, e := range w.eps {
 		if !e.isPod() {
 			continue
@@ -72,8 +72,8 @@ func (w *world) allowAllExposures(b *model.Builder) {
 				if a.open {
 					continue
 				}
-				b.Expose(model.Exposure{
-					Tenant: e.owner, Peer: model.AnyTenant, Kind: model.KindNetworkPolicy, Resource: a.pol.ref,
+				b.Expose(graph.Exposure{
+					Tenant: e.owner, Peer: graph.AnyTenant, Kind: graph.KindNetworkPolicy, Resource: a.pol.ref,
 					Detail: fmt.Sprintf("%s rule %d of %s names no peer: it admits every tenant", dir, a.rule.idx, a.pol.resource()),
 				}, "")
 			}
@@ -82,7 +82,7 @@ func (w *world) allowAllExposures(b *model.Builder) {
 }
 
 // egressPhase is phase A for one source endpoint.
-func (w *world) egressPhase(v *visitor, src *endpoint, b *model.Builder) {
+func (w *world) egressPhase(v *visitor, src *endpoint, b *graph.Builder) {
 	for _, a := range src.egressSpecific {
 		for qi := range a.rule.peers {
 			q := &a.rule.peers[qi]
@@ -94,8 +94,8 @@ func (w *world) egressPhase(v *visitor, src *endpoint, b *model.Builder) {
 				if !m.ok || (dst.isPod() && !w.cache.sat(dst.pin, m.cons, nil, nil)) {
 					return
 				}
-				b.Expose(model.Exposure{
-					Tenant: src.owner, Peer: dst.owner, Kind: model.KindNetworkPolicy, Resource: a.pol.ref,
+				b.Expose(graph.Exposure{
+					Tenant: src.owner, Peer: dst.owner, Kind: graph.KindNetworkPolicy, Resource: a.pol.ref,
 					Detail: fmt.Sprintf("egress rule %d of %s admits %s: %s", a.rule.idx, a.pol.resource(), dst, m.detail),
 				}, builtin(src, dst, a.rule.ports))
 				if !dst.isPod() {
@@ -111,7 +111,7 @@ func (w *world) egressPhase(v *visitor, src *endpoint, b *model.Builder) {
 
 // ingressOf checks dst's ingress alternatives against a source already admitted by egress
 // alternative a through peer q.
-func (w *world) ingressOf(src *endpoint, a alt, q *peer, m match, dst *endpoint, b *model.Builder, alts []alt) {
+func (w *world) ingressOf(src *endpoint, a alt, q *peer, m match, dst *endpoint, b *graph.Builder, alts []alt) {
 	for _, i := range alts {
 		ports := a.rule.ports.Intersect(i.ports())
 		if ports.IsEmpty() || !w.cache.sat(dst.pin, m.cons, i.selector(), i.escape(dst)) {
@@ -136,7 +136,7 @@ func (w *world) ingressOf(src *endpoint, a alt, q *peer, m match, dst *endpoint,
 // ingressPhase is phase B for one destination endpoint: sources its ingress rules name whose
 // egress is open (no egress policy selects them, a rule admitting every destination, or not a
 // pod at all).
-func (w *world) ingressPhase(v *visitor, dst *endpoint, b *model.Builder) {
+func (w *world) ingressPhase(v *visitor, dst *endpoint, b *graph.Builder) {
 	for _, i := range dst.ingressSpecific {
 		for qi := range i.rule.peers {
 			q2 := &i.rule.peers[qi]
@@ -148,8 +148,8 @@ func (w *world) ingressPhase(v *visitor, dst *endpoint, b *model.Builder) {
 				if !m2.ok || (src.isPod() && !w.cache.sat(src.pin, m2.cons, nil, nil)) {
 					return
 				}
-				b.Expose(model.Exposure{
-					Tenant: dst.owner, Peer: src.owner, Kind: model.KindNetworkPolicy, Resource: i.pol.ref,
+				b.Expose(graph.Exposure{
+					Tenant: dst.owner, Peer: src.owner, Kind: graph.KindNetworkPolicy, Resource: i.pol.ref,
 					Detail: fmt.Sprintf("ingress rule %d of %s admits %s: %s", i.rule.idx, i.pol.resource(), src, m2.detail),
 				}, builtin(src, dst, i.rule.ports))
 				if !src.isPod() {
@@ -170,11 +170,11 @@ func (w *world) ingressPhase(v *visitor, dst *endpoint, b *model.Builder) {
 // openPhase is phase C: every endpoint whose egress admits any destination meets every endpoint
 // whose ingress admits any source. Both sides are independent of each other, so the pairs are
 // grouped by owner and one representative pair per owner pair carries the evidence.
-func (w *world) openPhase(b *model.Builder) {
+func (w *world) openPhase(b *graph.Builder) {
 	type side struct {
 		ep    *endpoint
 		a     alt
-		ports model.PortSet
+		ports graph.PortSet
 	}
 	var outs, ins []side
 	outIdx, inIdx := map[string]int{}, map[string]int{}
@@ -243,7 +243,7 @@ func (a alt) escapeOut(e *endpoint) *policySet {
 
 // builtin names the platform contract a path follows: the platform ingress reaching tenants,
 // tenants querying cluster DNS.
-func builtin(src, dst *endpoint, ports model.PortSet) string {
+func builtin(src, dst *endpoint, ports graph.PortSet) string {
 	switch {
 	case src.owner == isolation.Platform && src.ns != nil && src.ns.ingress:
 		return "platform ingress"
@@ -253,14 +253,14 @@ func builtin(src, dst *endpoint, ports model.PortSet) string {
 	return ""
 }
 
-func (w *world) addPath(b *model.Builder, src *endpoint, a alt, q *peer, m match, dst *endpoint, i alt, q2 *peer, m2 match, ports model.PortSet) {
+func (w *world) addPath(b *graph.Builder, src *endpoint, a alt, q *peer, m match, dst *endpoint, i alt, q2 *peer, m2 match, ports graph.PortSet) {
 	unknown := m.unknown
 	if unknown == "" {
 		unknown = m2.unknown
 	}
-	b.Add(model.Path{
-		From: src.owner, To: dst.owner, Kind: model.KindNetworkPolicy, Ports: ports, Unknown: unknown,
+	b.Add(graph.Path{
+		From: src.owner, To: dst.owner, Kind: graph.KindNetworkPolicy, Ports: ports, Unknown: unknown,
 		Builtin:  builtin(src, dst, ports),
-		Evidence: func() []model.EvidenceStep { return w.evidence(src, a, q, m, dst, i, q2, m2, ports) },
+		Evidence: func() []graph.EvidenceStep { return w.evidence(src, a, q, m, dst, i, q2, m2, ports) },
 	})
 }

@@ -6,32 +6,32 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // evidence is the chain of one path: who owns the source, what lets its traffic out, what lets
 // it into the destination, who owns the destination.
-func (w *world) evidence(src *endpoint, a alt, q *peer, m match, dst *endpoint, i alt, q2 *peer, m2 match, ports model.PortSet) []model.EvidenceStep {
-	steps := []model.EvidenceStep{ownerStep(src)}
+func (w *world) evidence(src *endpoint, a alt, q *peer, m match, dst *endpoint, i alt, q2 *peer, m2 match, ports graph.PortSet) []graph.EvidenceStep {
+	steps := []graph.EvidenceStep{ownerStep(src)}
 	steps = append(steps, sideStep("egress", src, a, q, m, m2.cons))
 	steps = append(steps, sideStep("ingress", dst, i, q2, m2, m.cons))
 	steps = append(steps, ownerStep(dst))
-	steps = append(steps, model.EvidenceStep{Kind: "ports", Detail: "ports both sides admit: " + ports.String()})
+	steps = append(steps, graph.EvidenceStep{Kind: "ports", Detail: "ports both sides admit: " + ports.String()})
 	return steps
 }
 
-func ownerStep(e *endpoint) model.EvidenceStep {
+func ownerStep(e *endpoint) graph.EvidenceStep {
 	if !e.isPod() {
-		return model.EvidenceStep{Kind: "owner", Resource: e.what, Detail: fmt.Sprintf("%v is %s", e.ranges, e)}
+		return graph.EvidenceStep{Kind: "owner", Resource: e.what, Detail: fmt.Sprintf("%v is %s", e.ranges, e)}
 	}
-	return model.EvidenceStep{Kind: "owner", Resource: e.ns.resource(), Detail: fmt.Sprintf("%s belong to %s: %s", e, e.owner, e.ns.how)}
+	return graph.EvidenceStep{Kind: "owner", Resource: e.ns.resource(), Detail: fmt.Sprintf("%s belong to %s: %s", e, e.owner, e.ns.how)}
 }
 
 // sideStep explains one direction: the rule (and peer) that admits the traffic, or why no policy
 // applies.
-func sideStep(dir string, self *endpoint, a alt, q *peer, m match, cons *selector) model.EvidenceStep {
+func sideStep(dir string, self *endpoint, a alt, q *peer, m match, cons *selector) graph.EvidenceStep {
 	if !self.isPod() {
-		return model.EvidenceStep{Kind: "address", Resource: self.what,
+		return graph.EvidenceStep{Kind: "address", Resource: self.what,
 			Detail: fmt.Sprintf("%s is not a pod: no NetworkPolicy governs its %s", self, dir)}
 	}
 	var escape *policySet
@@ -44,7 +44,7 @@ func sideStep(dir string, self *endpoint, a alt, q *peer, m match, cons *selecto
 	pods := podsDescription(self, collect(self.pin, a.selector(), cons), escape.list())
 	title := strings.ToUpper(dir[:1]) + dir[1:]
 	if a.open {
-		return model.EvidenceStep{Kind: "networkpolicy", Resource: self.ns.resource(),
+		return graph.EvidenceStep{Kind: "networkpolicy", Resource: self.ns.resource(),
 			Detail: fmt.Sprintf("%s open: no %s policy in %s selects %s", dir, title, self.ns.name, pods)}
 	}
 	peerText := "every peer (the rule names none)"
@@ -61,7 +61,7 @@ func sideStep(dir string, self *endpoint, a alt, q *peer, m match, cons *selecto
 	if dir == "ingress" {
 		word = "from"
 	}
-	return model.EvidenceStep{Kind: "networkpolicy", Resource: a.pol.resource(), Opens: true, Ref: a.pol.ref,
+	return graph.EvidenceStep{Kind: "networkpolicy", Resource: a.pol.resource(), Opens: true, Ref: a.pol.ref,
 		Detail: fmt.Sprintf("podSelector %s selects %s; %s rule %d %s %s; ports %s", a.pol.sel, pods, dir, a.rule.idx, word, peerText, a.rule.ports)}
 }
 

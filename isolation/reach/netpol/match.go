@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // match is the outcome of a peer meeting an endpoint.
@@ -69,10 +69,10 @@ func blockMatch(b *ipBlock, e *endpoint) match {
 	}
 	full, some := true, false
 	for _, r := range e.ranges {
-		switch model.Cover(r, b.allowed) {
-		case model.CoverFull:
+		switch graph.Cover(r, b.allowed) {
+		case graph.CoverFull:
 			some = true
-		case model.CoverPartial:
+		case graph.CoverPartial:
 			some, full = true, false
 		default:
 			full = false
@@ -88,7 +88,7 @@ func blockMatch(b *ipBlock, e *endpoint) match {
 	}
 	for _, p := range e.pods {
 		for _, ip := range p.ips {
-			if model.Cover(netip.PrefixFrom(ip, ip.BitLen()), b.allowed) == model.CoverFull {
+			if graph.Cover(netip.PrefixFrom(ip, ip.BitLen()), b.allowed) == graph.CoverFull {
 				return match{ok: true, detail: fmt.Sprintf("ipBlock %s covers pod %s/%s at %s", b.text, p.ns, p.name, ip)}
 			}
 		}

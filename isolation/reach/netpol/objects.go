@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -49,7 +49,7 @@ type policy struct {
 	ingress  bool
 	egress   bool
 	in, out  []rule
-	ref      model.ResourceRef
+	ref      graph.ResourceRef
 }
 
 func (p *policy) resource() string { return TypeNetworkPolicy + " " + p.ns + "/" + p.name }
@@ -58,7 +58,7 @@ func (p *policy) resource() string { return TypeNetworkPolicy + " " + p.ns + "/"
 type rule struct {
 	idx   int
 	peers []peer
-	ports model.PortSet
+	ports graph.PortSet
 }
 
 // peer is one from/to entry: pod and/or namespace selector, or an ipBlock.
@@ -150,7 +150,7 @@ func parseNode(u *unstructured.Unstructured) nodeObj {
 		}
 	}
 	for _, c := range cidrs {
-		if p, err := model.ParsePrefix(c); err == nil && c != "" && !slices.Contains(n.podCIDRs, p) {
+		if p, err := graph.ParsePrefix(c); err == nil && c != "" && !slices.Contains(n.podCIDRs, p) {
 			n.podCIDRs = append(n.podCIDRs, p)
 		}
 	}
@@ -170,7 +170,7 @@ func parseNode(u *unstructured.Unstructured) nodeObj {
 // always, Egress when the policy has egress rules.
 func parsePolicy(in interner, u *unstructured.Unstructured) (*policy, error) {
 	p := &policy{ns: u.GetNamespace(), name: u.GetName()}
-	p.ref = model.ResourceRef{Provider: "kubernetes", Type: TypeNetworkPolicy, Namespace: p.ns, Name: p.name, ID: p.ns + "/" + p.name}
+	p.ref = graph.ResourceRef{Provider: "kubernetes", Type: TypeNetworkPolicy, Namespace: p.ns, Name: p.name, ID: p.ns + "/" + p.name}
 	spec := obj(u.Object, "spec")
 	var err error
 	if p.sel, err = parseSelector(in, spec["podSelector"]); err != nil {
@@ -265,14 +265,14 @@ func parseIPBlock(raw any) (*ipBlock, error) {
 	if !ok {
 		return nil, fmt.Errorf("ipBlock is %T, not an object", raw)
 	}
-	cidr, err := model.ParsePrefix(str(m, "cidr"))
+	cidr, err := graph.ParsePrefix(str(m, "cidr"))
 	if err != nil {
 		return nil, fmt.Errorf("ipBlock: %w", err)
 	}
 	b := &ipBlock{cidr: cidr, text: cidr.String()}
 	for _, e := range list(m, "except") {
 		s, _ := e.(string)
-		p, err := model.ParsePrefix(s)
+		p, err := graph.ParsePrefix(s)
 		if err != nil {
 			return nil, fmt.Errorf("ipBlock except: %w", err)
 		}
@@ -285,23 +285,23 @@ func parseIPBlock(raw any) (*ipBlock, error) {
 		}
 		b.text += " except " + fmt.Sprint(parts)
 	}
-	b.allowed = model.Subtract(cidr, b.except)
+	b.allowed = graph.Subtract(cidr, b.except)
 	return b, nil
 }
 
 // parsePorts reads NetworkPolicyPort entries; no entries means every port.
-func parsePorts(raw []any) (model.PortSet, error) {
+func parsePorts(raw []any) (graph.PortSet, error) {
 	if len(raw) == 0 {
-		return model.AllPorts(), nil
+		return graph.AllPorts(), nil
 	}
-	var rs []model.PortRange
+	var rs []graph.PortRange
 	for i, item := range raw {
 		m, _ := item.(map[string]any)
 		proto := str(m, "protocol")
 		if proto == "" {
 			proto = "TCP"
 		}
-		r := model.PortRange{Protocol: proto}
+		r := graph.PortRange{Protocol: proto}
 		switch port := m["port"].(type) {
 		case nil:
 		case string:
@@ -313,23 +313,23 @@ func parsePorts(raw []any) (model.PortSet, error) {
 		default:
 			n, err := toInt(port)
 			if err != nil {
-				return model.PortSet{}, fmt.Errorf("ports[%d].port: %w", i, err)
+				return graph.PortSet{}, fmt.Errorf("ports[%d].port: %w", i, err)
 			}
 			r.From, r.To = n, n
 		}
 		if end, ok := m["endPort"]; ok && end != nil {
 			n, err := toInt(end)
 			if err != nil {
-				return model.PortSet{}, fmt.Errorf("ports[%d].endPort: %w", i, err)
+				return graph.PortSet{}, fmt.Errorf("ports[%d].endPort: %w", i, err)
 			}
 			if r.From == 0 || n < r.From {
-				return model.PortSet{}, fmt.Errorf("ports[%d]: endPort %d needs a numeric port not above it", i, n)
+				return graph.PortSet{}, fmt.Errorf("ports[%d]: endPort %d needs a numeric port not above it", i, n)
 			}
 			r.To = n
 		}
 		rs = append(rs, r)
 	}
-	return model.Ports(rs...), nil
+	return graph.Ports(rs...), nil
 }
 
 func toInt(v any) (int32, error) {

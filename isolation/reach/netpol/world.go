@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -82,27 +82,27 @@ type alt struct {
 	open bool
 }
 
-func (a alt) ports() model.PortSet {
+func (a alt) ports() graph.PortSet {
 	if a.open {
-		return model.AllPorts()
+		return graph.AllPorts()
 	}
 	return a.rule.ports
 }
 
 // world is the analysed cluster.
 type world struct {
-	scope    *model.Scope
+	scope    *graph.Scope
 	ns       map[string]*namespace
 	nsList   []*namespace
 	nsIndex  map[string]map[string][]*namespace
 	eps      []*endpoint
-	trie     model.Trie[*endpoint]
+	trie     graph.Trie[*endpoint]
 	intern   interner
 	cache    satCache
 	problems []string
 }
 
-func newWorld(s *model.Scope, objs []unstructured.Unstructured) (*world, error) {
+func newWorld(s *graph.Scope, objs []unstructured.Unstructured) (*world, error) {
 	w := &world{scope: s, ns: map[string]*namespace{}, nsIndex: map[string]map[string][]*namespace{}, intern: interner{}, cache: satCache{}}
 	var pods []podObj
 	var nodes []nodeObj
@@ -254,7 +254,7 @@ func (e *endpoint) applicable() {
 
 // podRanges are the ranges pods of owner get addresses from: a silo tenant's own nodes' pod CIDRs
 // when the snapshot has them, else the shared nodes' pod CIDRs, else the environment's pod CIDR.
-func podRanges(s *model.Scope, owner string, byTenant map[string][]netip.Prefix) []netip.Prefix {
+func podRanges(s *graph.Scope, owner string, byTenant map[string][]netip.Prefix) []netip.Prefix {
 	switch {
 	case owner != "" && len(byTenant[owner]) > 0:
 		return byTenant[owner]
@@ -278,7 +278,7 @@ func (w *world) buildEndpoints(pods []podObj, nodes []nodeObj) {
 		byTenant[t] = append(byTenant[t], n.podCIDRs...)
 	}
 	for t, rs := range byTenant {
-		byTenant[t] = model.Merge(rs)
+		byTenant[t] = graph.Merge(rs)
 	}
 	ranges := func(owner string) []netip.Prefix { return podRanges(w.scope, owner, byTenant) }
 	add := func(e *endpoint) {
@@ -327,7 +327,7 @@ func withPodIPs(ranges []netip.Prefix, pods []podObj) []netip.Prefix {
 			out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
 		}
 	}
-	return model.Merge(out)
+	return graph.Merge(out)
 }
 
 // addressEndpoints adds the non-pod ranges: silo address spaces, tenant and shared nodes, the
@@ -354,7 +354,7 @@ func (w *world) addressEndpoints(nodes []nodeObj, add func(*endpoint)) {
 		}
 	}
 	if len(w.scope.PlatformRanges)+len(w.scope.HubRanges) > 0 {
-		add(&endpoint{owner: isolation.Platform, ranges: model.Merge(append(slices.Clone(w.scope.PlatformRanges), w.scope.HubRanges...)), what: "platform address space"})
+		add(&endpoint{owner: isolation.Platform, ranges: graph.Merge(append(slices.Clone(w.scope.PlatformRanges), w.scope.HubRanges...)), what: "platform address space"})
 	}
 }
 

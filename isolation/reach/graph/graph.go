@@ -1,8 +1,8 @@
-// Package model is the vocabulary of reachability analysis shared by the Kubernetes and Azure
+// Package graph is the vocabulary of reachability analysis shared by the Kubernetes and Azure
 // analysers and by the renderers: the graph (tenants and the platform as nodes, routes as edges
 // with their evidence), port sets, address tries and the ownership scope derived from desired
 // state.
-package model
+package graph
 
 import (
 	"cmp"
