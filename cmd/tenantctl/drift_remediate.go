@@ -12,9 +12,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/remediate"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/drift/run"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
@@ -48,19 +48,19 @@ func checkLive(ctx context.Context, g *globalOptions, f *driftCheckFlags, e *aut
 	if err != nil {
 		return nil, err
 	}
-	opts := []run.Option{run.WithIgnore(rules), run.WithProgress(progress)}
+	opts := []check.Option{check.WithIgnore(rules), check.WithProgress(progress)}
 	if f.shard != "" {
 		sh, err := report.ParseShard(f.shard)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, run.WithShard(sh))
+		opts = append(opts, check.WithShard(sh))
 	}
 	sel := f.sel
 	if len(sel.Tenants) == 0 {
 		sel.All = true
 	}
-	rep, err := run.New(e, state, kubeconfig, opts...).Check(ctx, sel, mode)
+	rep, err := check.New(e, state, kubeconfig, opts...).Check(ctx, sel, mode)
 	if err != nil {
 		return nil, err
 	}

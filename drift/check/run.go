@@ -13,7 +13,7 @@
 //     state is older than the desired state, or that the fast path could not judge.
 //
 // The two paths describe one drift in the same terms: see Reconcile for the rule.
-package run
+package check
 
 import (
 	"fmt"

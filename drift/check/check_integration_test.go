@@ -1,4 +1,4 @@
-package run_test
+package check_test
 
 import (
 	"context"
@@ -24,9 +24,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
+	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/drift/run"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/inventory"
@@ -179,11 +179,11 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 			t.Fatalf("up %s: %v", r.Stack, r.Err)
 		}
 	}
-	checker := run.New(e, state, cluster.Kubeconfig, run.WithRESTConfig(restCfg))
+	checker := check.New(e, state, cluster.Kubeconfig, check.WithRESTConfig(restCfg))
 	allClean := map[string]report.Status{"dev/platform": report.StatusClean, "dev/acme": report.StatusClean,
 		"dev/globex": report.StatusClean, "dev/initech": report.StatusClean}
 
-	for _, mode := range run.Modes {
+	for _, mode := range check.Modes {
 		t.Run("clean/"+string(mode), func(t *testing.T) {
 			out, err := checker.Run(ctx, all, mode)
 			if err != nil {
@@ -203,7 +203,7 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 				t.Errorf("report names commit %q dirty %v, want %q clean", r.Commit, r.Dirty, commit)
 			}
 			wantEngine := 0
-			if mode == run.ModeEngine {
+			if mode == check.ModeEngine {
 				wantEngine = 4
 			}
 			// the state is newer than the commit and nothing drifted: confirm runs no engine
@@ -229,8 +229,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		{Kind: finding.KindUntrustedImage, Tenant: "acme", Resource: deploy, Field: image},
 	}
 	slices.SortFunc(want, cmpBrief)
-	reports := map[run.Mode]*report.Report{}
-	for _, mode := range run.Modes {
+	reports := map[check.Mode]*report.Report{}
+	for _, mode := range check.Modes {
 		out, err := checker.Run(ctx, all, mode)
 		if err != nil {
 			t.Fatal(err)
@@ -264,32 +264,32 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 			}
 		}
 		t.Logf("%s: engine evidence on the conflict: %q", mode, engineSaw)
-		if (mode == run.ModeFast) != (len(engineSaw) == 0) {
+		if (mode == check.ModeFast) != (len(engineSaw) == 0) {
 			t.Errorf("%s: engine evidence on the conflict: %q", mode, engineSaw)
 		}
-		if mode == run.ModeConfirm {
+		if mode == check.ModeConfirm {
 			var confirmed []string
 			for _, er := range out.Engine {
 				confirmed = append(confirmed, er.Stack+": "+er.Reason)
 			}
-			wantConfirmed := []string{"tenant.acme.dev: " + run.ReasonFindings, "tenant.globex.dev: " + run.ReasonFindings}
+			wantConfirmed := []string{"tenant.acme.dev: " + check.ReasonFindings, "tenant.globex.dev: " + check.ReasonFindings}
 			if diff := cmp.Diff(wantConfirmed, confirmed); diff != "" {
 				t.Errorf("confirm previewed (-want +got):\n%s", diff)
 			}
 		}
 	}
 	// The slow path (preview --refresh of every stack) and the fast path agree finding by finding.
-	if diff := cmp.Diff(fingerprints(reports[run.ModeFast]), fingerprints(reports[run.ModeEngine])); diff != "" {
+	if diff := cmp.Diff(fingerprints(reports[check.ModeFast]), fingerprints(reports[check.ModeEngine])); diff != "" {
 		t.Errorf("fast vs engine-only fingerprints (-fast +engine):\n%s", diff)
 	}
-	if diff := cmp.Diff(fingerprints(reports[run.ModeFast]), fingerprints(reports[run.ModeConfirm])); diff != "" {
+	if diff := cmp.Diff(fingerprints(reports[check.ModeFast]), fingerprints(reports[check.ModeConfirm])); diff != "" {
 		t.Errorf("fast vs confirm fingerprints (-fast +confirm):\n%s", diff)
 	}
 
 	t.Run("offline", func(t *testing.T) {
 		// the live snapshot written as `tenantctl inventory export` does, then checked offline
 		snapFile := filepath.Join(testenv.TempDir(t), "snap.json")
-		live, err := checker.Run(ctx, all, run.ModeFast)
+		live, err := checker.Run(ctx, all, check.ModeFast)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,15 +301,15 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 			t.Fatal(err)
 		}
 		fh.Close()
-		offline := run.New(e, state, "", run.WithInventoryFile(snapFile))
-		r, err := offline.Check(ctx, all, run.ModeFast)
+		offline := check.New(e, state, "", check.WithInventoryFile(snapFile))
+		r, err := offline.Check(ctx, all, check.ModeFast)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, briefs(r)); diff != "" {
 			t.Errorf("offline findings (-want +got):\n%s", diff)
 		}
-		if _, err := offline.Check(ctx, all, run.ModeConfirm); exitcode.Code(err) != exitcode.Invalid {
+		if _, err := offline.Check(ctx, all, check.ModeConfirm); exitcode.Code(err) != exitcode.Invalid {
 			t.Errorf("offline confirm: %v, want invalid input", err)
 		}
 	})
@@ -317,13 +317,13 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 	t.Run("shards", func(t *testing.T) {
 		var parts []*report.Report
 		for i := 1; i <= 3; i++ {
-			sh := run.New(e, state, cluster.Kubeconfig, run.WithRESTConfig(restCfg), run.WithShard(report.Shard{Index: i, Count: 3}))
-			r, err := sh.Check(ctx, all, run.ModeFast)
+			sh := check.New(e, state, cluster.Kubeconfig, check.WithRESTConfig(restCfg), check.WithShard(report.Shard{Index: i, Count: 3}))
+			r, err := sh.Check(ctx, all, check.ModeFast)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, tr := range r.Tenants {
-				if got := run.ShardOf(tr.TenantID, 3); got != i {
+				if got := check.ShardOf(tr.TenantID, 3); got != i {
 					t.Errorf("shard %d reports tenant %s of shard %d", i, tr.TenantID, got)
 				}
 			}
@@ -333,7 +333,7 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(fingerprints(reports[run.ModeFast]), fingerprints(merged)); diff != "" {
+		if diff := cmp.Diff(fingerprints(reports[check.ModeFast]), fingerprints(merged)); diff != "" {
 			t.Errorf("merged shards vs one run (-one +merged):\n%s", diff)
 		}
 		if merged.ExitCode() != exitcode.Findings {
@@ -364,7 +364,7 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := run.New(e, newer, cluster.Kubeconfig, run.WithRESTConfig(restCfg))
+		c := check.New(e, newer, cluster.Kubeconfig, check.WithRESTConfig(restCfg))
 		initech := func(r *report.Report) []brief {
 			var out []brief
 			for _, b := range briefs(r) {
@@ -374,14 +374,14 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 			}
 			return out
 		}
-		fast, err := c.Run(ctx, all, run.ModeFast)
+		fast, err := c.Run(ctx, all, check.ModeFast)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := initech(fast.Report); len(got) != 0 {
 			t.Errorf("the fast path reports what the recorded state cannot know: %+v", got)
 		}
-		confirm, err := c.Run(ctx, all, run.ModeConfirm)
+		confirm, err := c.Run(ctx, all, check.ModeConfirm)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,16 +398,16 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		for _, er := range confirm.Engine {
 			reasons[er.Stack] = er.Reason
 		}
-		wantReasons := map[string]string{"platform.dev": run.ReasonStale, "tenant.initech.dev": run.ReasonStale,
-			"tenant.acme.dev": run.ReasonFindings, "tenant.globex.dev": run.ReasonFindings}
+		wantReasons := map[string]string{"platform.dev": check.ReasonStale, "tenant.initech.dev": check.ReasonStale,
+			"tenant.acme.dev": check.ReasonFindings, "tenant.globex.dev": check.ReasonFindings}
 		if diff := cmp.Diff(wantReasons, reasons); diff != "" {
 			t.Errorf("engine previews (-want +got):\n%s", diff)
 		}
 	})
 
 	t.Run("unreachable API", func(t *testing.T) {
-		bad := run.New(e, state, closedKubeconfig(t))
-		r, err := bad.Check(ctx, all, run.ModeConfirm)
+		bad := check.New(e, state, closedKubeconfig(t))
+		r, err := bad.Check(ctx, all, check.ModeConfirm)
 		if err != nil {
 			t.Fatal(err)
 		}
