@@ -32,7 +32,7 @@ var Layers = []Layer{
 	{"analysis", []string{"isolation/reach"}},
 	{"findings", []string{"drift/finding", "drift/detect", "drift/ignore"}},
 	{"reports", []string{"drift/report"}},
-	{"drift operations", []string{"drift/check", "drift/remediate", "drift/loop"}},
+	{"drift operations", []string{"drift/check", "drift/remediate", "drift/watch"}},
 	{"entrypoints", []string{"api", "cmd", "bench"}},
 }
 

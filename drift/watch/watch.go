@@ -1,7 +1,7 @@
-// Package loop runs drift checks on an interval (tenantctl drift watch): jittered so a fleet of
+// Package watch runs drift checks on an interval (tenantctl drift watch): jittered so a fleet of
 // watchers does not hit the APIs in lockstep, resilient (a failing tenant or a failing run never
 // stops the loop), and observable through Prometheus metrics.
-package loop
+package watch
 
 import (
 	"context"
