@@ -202,7 +202,7 @@ func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantpla
 	switch db.Engine {
 	case tenantplan.EnginePostgres:
 		srv := &FlexibleServer{}
-		if err := byToken(ctx, TypeFlexibleServer, server, &FlexibleServerArgs{
+		if err := registerResource(ctx, TypeFlexibleServer, server, &FlexibleServerArgs{
 			ResourceGroupName: group,
 			ServerName:        pulumi.String(server),
 			Location:          pulumi.String(location),
@@ -216,7 +216,7 @@ func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantpla
 		}, srv, opts); err != nil {
 			return err
 		}
-		if err := byToken(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
+		if err := registerResource(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
 			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(db.Database),
 			Charset: pulumi.String("UTF8"), Collation: pulumi.String("en_US.utf8"),
 		}, &FlexibleServerDatabase{}, append(slices.Clone(opts), retain)); err != nil {

@@ -32,7 +32,7 @@ func deployNodePool(ctx *pulumi.Context, pl *tenantplan.Tenant, parent pulumi.Re
 	out.RoleAssignments = append(out.RoleAssignments, grant)
 
 	pool := &AgentPool{}
-	if err := byToken(ctx, TypeAgentPool, np.Cluster+"/"+np.Name, &AgentPoolArgs{
+	if err := registerResource(ctx, TypeAgentPool, np.Cluster+"/"+np.Name, &AgentPoolArgs{
 		ResourceGroupName: pulumi.String(np.ClusterResourceGroup),
 		ResourceName:      pulumi.String(np.Cluster),
 		AgentPoolName:     pulumi.String(np.Name),

@@ -25,7 +25,7 @@ func deployData(ctx *pulumi.Context, pl *tenantplan.Tenant, parent pulumi.Resour
 	key := d.Server + "/" + d.Database
 	switch d.Engine {
 	case tenantplan.EnginePostgres:
-		if err := byToken(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
+		if err := registerResource(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
 			ResourceGroupName: pulumi.String(d.ServerResourceGroup),
 			ServerName:        pulumi.String(d.Server),
 			DatabaseName:      pulumi.String(d.Database),

@@ -20,7 +20,7 @@ const AnnotationWorkloadClientID = "azure.workload.identity/client-id"
 func deployIdentity(ctx *pulumi.Context, pl *tenantplan.Tenant, parent pulumi.Resource, p pulumi.ProviderResource, group pulumi.StringInput, cluster *managedCluster, out *TenantOutputs) (*UserAssignedIdentity, error) {
 	plan := pl.Identity.Azure
 	id := &UserAssignedIdentity{}
-	if err := byToken(ctx, TypeUserAssignedIdentity, plan.Name, &UserAssignedIdentityArgs{
+	if err := registerResource(ctx, TypeUserAssignedIdentity, plan.Name, &UserAssignedIdentityArgs{
 		ResourceGroupName: group,
 		ResourceName:      pulumi.String(plan.Name),
 		Location:          pulumi.String(pl.Azure.Location),
@@ -28,7 +28,7 @@ func deployIdentity(ctx *pulumi.Context, pl *tenantplan.Tenant, parent pulumi.Re
 	}, id, azOpts(parent, p)); err != nil {
 		return nil, err
 	}
-	if err := byToken(ctx, TypeFederatedIdentityCredential, plan.Name+"/"+plan.FederatedCredential, &FederatedIdentityCredentialArgs{
+	if err := registerResource(ctx, TypeFederatedIdentityCredential, plan.Name+"/"+plan.FederatedCredential, &FederatedIdentityCredentialArgs{
 		ResourceGroupName:                       group,
 		ResourceName:                            id.Name,
 		FederatedIdentityCredentialResourceName: pulumi.String(plan.FederatedCredential),

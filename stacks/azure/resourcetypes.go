@@ -31,8 +31,9 @@ const (
 	InvokeGetManagedCluster = "azure-native:containerservice:getManagedCluster"
 )
 
-// byToken registers a resource by type token, pinned to ProviderVersion.
-func byToken(ctx *pulumi.Context, token, name string, args pulumi.Input, res pulumi.CustomResource, opts []pulumi.ResourceOption) error {
+// registerResource registers a resource of the types below by its type token, pinned to
+// ProviderVersion.
+func registerResource(ctx *pulumi.Context, token, name string, args pulumi.Input, res pulumi.CustomResource, opts []pulumi.ResourceOption) error {
 	opts = append(opts, pulumi.Version(ProviderVersion))
 	if err := ctx.RegisterResource(token, name, args, res, opts...); err != nil {
 		return fmt.Errorf("%s %s: %w", token, name, err)
