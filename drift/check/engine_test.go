@@ -242,7 +242,7 @@ func TestMaskedSecretsAreNotCompared(t *testing.T) {
 		"data":     map[string]any{"token": "the-live-value", "mode": "lenient"}}}
 	env := &isolation.Environment{}
 	env.Metadata.Name = "dev"
-	d := detect.NewDesired()
+	d := detect.NewManaged()
 	if err := d.AddStack("tenant.globex.dev", markSecrets(exported)); err != nil {
 		t.Fatal(err)
 	}

@@ -225,8 +225,8 @@ func (c *Checker) confirmCandidates(present []stackRef, exports map[string][]api
 
 // desiredOf builds the desired model from stack resources; a stack whose state cannot be modelled
 // is an error of its tenant.
-func desiredOf(rep *report.Report, env string, resources map[string][]apitype.ResourceV3) *detect.Desired {
-	d := detect.NewDesired()
+func desiredOf(rep *report.Report, env string, resources map[string][]apitype.ResourceV3) *detect.Managed {
+	d := detect.NewManaged()
 	names := make([]string, 0, len(resources))
 	for n := range resources {
 		names = append(names, n)

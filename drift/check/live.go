@@ -12,7 +12,7 @@ import (
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
-func (c *Checker) detect(ctx context.Context, env *isolation.Environment, desired *detect.Desired, snap *inventory.Snapshot) ([]finding.Finding, error) {
+func (c *Checker) detect(ctx context.Context, env *isolation.Environment, desired *detect.Managed, snap *inventory.Snapshot) ([]finding.Finding, error) {
 	opts := []detect.Option{detect.WithBindings(c.state.BindingsIn(env.Name())...), detect.WithEnvironmentLocation(env.Source)}
 	if c.routes != nil {
 		if ra := c.routes(env, c.state); ra != nil {

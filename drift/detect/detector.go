@@ -2,7 +2,7 @@
 // from the stacks' desired inputs (or whose fields another field manager took), managed objects
 // that are gone, objects in a tenant scope that no stack manages, and workload images from
 // untrusted registries or not pinned by digest. It reads an inventory.Snapshot, live or from a
-// file, and the stacks' recorded state (Desired); cross-tenant routes come from a RouteAnalyzer.
+// file, and the stacks' recorded state (Managed); cross-tenant routes come from a RouteAnalyzer.
 // The engine-side conversion of Pulumi preview/refresh steps into findings is in engine.go.
 package detect
 
@@ -43,7 +43,7 @@ var AllChecks = []Check{CheckManaged, CheckUnmanaged, CheckImages, CheckRoutes}
 // Detector checks one environment's snapshot against its stacks' desired state.
 type Detector struct {
 	env       *isolation.Environment
-	desired   *Desired
+	desired   *Managed
 	routes    RouteAnalyzer
 	managers  []string
 	checks    []Check
@@ -79,9 +79,9 @@ func WithEnvironmentLocation(src isolation.Source) Option {
 	return func(d *Detector) { d.locations[isolation.Platform] = finding.Location(src) }
 }
 
-// New builds a Detector for env. desired may be empty (NewDesired()) but not nil when the
+// New builds a Detector for env. desired may be empty (NewManaged()) but not nil when the
 // managed or unmanaged checks run.
-func New(env *isolation.Environment, desired *Desired, opts ...Option) *Detector {
+func New(env *isolation.Environment, desired *Managed, opts ...Option) *Detector {
 	d := &Detector{env: env, desired: desired, managers: []string{PulumiManagerPrefix}, checks: AllChecks,
 		locations: map[string]finding.Location{}}
 	if env != nil {

@@ -31,12 +31,12 @@ type Exporter interface {
 type StackDesired struct {
 	exp   Exporter
 	mu    sync.Mutex
-	cache map[string]*detect.Desired
+	cache map[string]*detect.Managed
 }
 
 // NewStackDesired reads desired inputs through exp.
 func NewStackDesired(exp Exporter) *StackDesired {
-	return &StackDesired{exp: exp, cache: map[string]*detect.Desired{}}
+	return &StackDesired{exp: exp, cache: map[string]*detect.Managed{}}
 }
 
 // Lookup implements Desired.
@@ -49,7 +49,7 @@ func (s *StackDesired) Lookup(ctx context.Context, stack string, key inventory.K
 		if err != nil {
 			return nil, fmt.Errorf("export %s: %w", stack, err)
 		}
-		d = detect.NewDesired()
+		d = detect.NewManaged()
 		if err := d.AddStack(stack, dep.Resources); err != nil {
 			return nil, err
 		}

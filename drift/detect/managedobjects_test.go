@@ -56,7 +56,7 @@ func TestDesiredAddStack(t *testing.T) {
 	pendingDelete.Delete = true
 	patch := stateResource(t, acmeStack, "kubernetes:core/v1:NamespacePatch", "shared", "shared-tenants", `{"metadata":{"name":"shared-tenants","labels":{"x":"y"}}}`)
 
-	d := NewDesired()
+	d := NewManaged()
 	if err := d.AddStack(acmeStack, []apitype.ResourceV3{ns, auto, defaultNS, component, provider, pendingDelete, patch}); err != nil {
 		t.Fatal(err)
 	}

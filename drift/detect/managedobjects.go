@@ -40,19 +40,19 @@ func (m ManagedResource) Key() inventory.Key {
 	return inventory.Key{Group: m.GVK.Group, Kind: m.GVK.Kind, Namespace: m.Namespace, Name: m.Name}
 }
 
-// Desired is every Kubernetes object the stacks of an environment manage.
-type Desired struct {
+// Managed is every Kubernetes object the stacks of an environment manage.
+type Managed struct {
 	resources []ManagedResource
 	byKey     map[inventory.Key][]int
 }
 
-// NewDesired returns an empty desired model; add stacks with AddStack.
-func NewDesired() *Desired { return &Desired{byKey: map[inventory.Key][]int{}} }
+// NewManaged returns an empty set; add stacks with AddStack.
+func NewManaged() *Managed { return &Managed{byKey: map[inventory.Key][]int{}} }
 
 // AddStack adds the Kubernetes resources of one stack's state (automation.Engine.Export gives
 // Deployment.Resources). The stack name says whose they are: tenant.<id>.<env> or platform.<env>.
 // Components, providers, resources pending deletion and non-Kubernetes resources are skipped.
-func (d *Desired) AddStack(stack string, resources []apitype.ResourceV3) error {
+func (d *Managed) AddStack(stack string, resources []apitype.ResourceV3) error {
 	id, err := tenantplan.ParseStackName(stack)
 	if err != nil {
 		return fmt.Errorf("desired state: %w", err)
@@ -82,14 +82,14 @@ func (d *Desired) AddStack(stack string, resources []apitype.ResourceV3) error {
 }
 
 // Resources lists every managed resource in the order added.
-func (d *Desired) Resources() []ManagedResource { return slices.Clone(d.resources) }
+func (d *Managed) Resources() []ManagedResource { return slices.Clone(d.resources) }
 
 // Manages reports whether any stack manages (or patches or reads) the object with key k.
-func (d *Desired) Manages(k inventory.Key) bool { return len(d.byKey[k]) > 0 }
+func (d *Managed) Manages(k inventory.Key) bool { return len(d.byKey[k]) > 0 }
 
 // Lookup returns the resources for key k: normally one, more when a stack patches an object
 // another stack owns.
-func (d *Desired) Lookup(k inventory.Key) []ManagedResource {
+func (d *Managed) Lookup(k inventory.Key) []ManagedResource {
 	var out []ManagedResource
 	for _, i := range d.byKey[k] {
 		out = append(out, d.resources[i])
@@ -97,8 +97,8 @@ func (d *Desired) Lookup(k inventory.Key) []ManagedResource {
 	return out
 }
 
-// lookup is Lookup without the copy of a nil Desired.
-func (d *Desired) lookup(k inventory.Key) []ManagedResource {
+// lookup is Lookup without the copy of a nil Managed.
+func (d *Managed) lookup(k inventory.Key) []ManagedResource {
 	if d == nil {
 		return nil
 	}
