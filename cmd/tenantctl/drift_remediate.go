@@ -266,7 +266,7 @@ func (rt *remediation) plan(ctx context.Context, rep *report.Report, mode remedi
 	if err != nil {
 		return nil, err
 	}
-	p := remediate.NewPlanner(rt.cluster, remediate.NewStackDesired(rt.engine), remediate.EnvironmentsOf(rt.state), opts...)
+	p := remediate.NewPlanner(rt.cluster, remediate.NewStackInputs(rt.engine), remediate.EnvironmentsOf(rt.state), opts...)
 	plan, err := p.Build(ctx, rep, mode, digest)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("plan remediation: %w", err))
@@ -306,7 +306,7 @@ func (rt *remediation) apply(ctx context.Context, plan *remediate.Plan, source s
 		source = "(--mode auto)"
 	}
 	ex := remediate.NewExecutor(rt.cluster, remediate.NewEngineConverger(rt.engine, rt.state, rt.kubeconfig), rt.auditor,
-		remediate.EnvironmentsOf(rt.state), digest, remediate.WithDesiredCheck(remediate.NewStackDesired(rt.engine)),
+		remediate.EnvironmentsOf(rt.state), digest, remediate.WithDesiredCheck(remediate.NewStackInputs(rt.engine)),
 		remediate.WithPrincipal(audit.LocalPrincipal()), remediate.WithPlanSource(source), remediate.WithProgress(progress))
 	return ex.Apply(ctx, plan)
 }

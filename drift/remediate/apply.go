@@ -44,7 +44,7 @@ type Executor struct {
 	principal string
 	source    string
 	progress  io.Writer
-	desired   Desired
+	desired   ManagedInputs
 }
 
 // ExecOption configures an Executor.
@@ -59,7 +59,7 @@ func WithPlanSource(s string) ExecOption { return func(e *Executor) { e.source =
 // WithDesiredCheck makes Apply verify, before changing anything, that every object a plan
 // restores is still recorded by its stack and that every planned value is still the stack's
 // desired value: a plan edited by hand, or made before another up, is refused.
-func WithDesiredCheck(d Desired) ExecOption { return func(e *Executor) { e.desired = d } }
+func WithDesiredCheck(d ManagedInputs) ExecOption { return func(e *Executor) { e.desired = d } }
 
 // WithProgress receives one line per action.
 func WithProgress(w io.Writer) ExecOption { return func(e *Executor) { e.progress = w } }

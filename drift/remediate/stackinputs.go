@@ -14,8 +14,8 @@ import (
 	"github.com/connectsoft/tenantctl/isolation"
 )
 
-// Desired gives the desired inputs of managed objects: what a restore sets.
-type Desired interface {
+// ManagedInputs gives the desired inputs of managed objects: what a restore sets.
+type ManagedInputs interface {
 	// Lookup returns the resources stack manages (or patches) under key.
 	Lookup(ctx context.Context, stack string, key inventory.Key) ([]detect.ManagedResource, error)
 }
@@ -25,22 +25,22 @@ type Exporter interface {
 	Export(ctx context.Context, stack string) (automation.Deployment, error)
 }
 
-// StackDesired reads the desired inputs from the stacks' recorded state, exporting each stack
+// StackInputs reads the desired inputs from the stacks' recorded state, exporting each stack
 // once. The state's inputs are what the program declared at its last up, which is what the
 // check compared against.
-type StackDesired struct {
+type StackInputs struct {
 	exp   Exporter
 	mu    sync.Mutex
 	cache map[string]*detect.Managed
 }
 
-// NewStackDesired reads desired inputs through exp.
-func NewStackDesired(exp Exporter) *StackDesired {
-	return &StackDesired{exp: exp, cache: map[string]*detect.Managed{}}
+// NewStackInputs reads desired inputs through exp.
+func NewStackInputs(exp Exporter) *StackInputs {
+	return &StackInputs{exp: exp, cache: map[string]*detect.Managed{}}
 }
 
-// Lookup implements Desired.
-func (s *StackDesired) Lookup(ctx context.Context, stack string, key inventory.Key) ([]detect.ManagedResource, error) {
+// Lookup implements ManagedInputs.
+func (s *StackInputs) Lookup(ctx context.Context, stack string, key inventory.Key) ([]detect.ManagedResource, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.cache[stack]
