@@ -12,7 +12,7 @@ BIN         := bin/tenantctl
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg check-versions test vet unit fmt \
+.PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg check-versions test vet archcheck unit fmt \
         test-provider sdk-tenantpg \
         cluster-up cluster-down demo bench bench-fleet clean
 
@@ -59,6 +59,10 @@ vet:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Imports point down the flow (internal/archcheck/layers.go); part of `make test`.
+archcheck:
+	go test -count=1 ./internal/archcheck
+
 # Unit tests only (no cluster, no engine): quick feedback while editing.
 unit:
 	TENANTCTL_SKIP_INTEGRATION=1 go test -count=1 ./...
@@ -69,7 +73,7 @@ test-deps:
 	@command -v chromium >/dev/null 2>&1 || { echo "[deps] installing chromium (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: tools test-deps fmt vet
+test: tools test-deps fmt vet archcheck
 	go test $(GO_TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory test-provider
 

@@ -23,7 +23,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // TestEndToEndPreviewThenUp drives the real engine through the API on the local cluster: with a
@@ -127,7 +127,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	}
 
 	preview := run("preview", jobs.StatusSucceeded)
-	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), stacks.TenantNamespace("globex"), metav1.GetOptions{}); err == nil {
+	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), tenantplan.TenantNamespace("globex"), metav1.GetOptions{}); err == nil {
 		t.Fatalf("preview created the tenant namespace")
 	}
 	if creates := tenantChanges(t, preview)["create"]; creates == 0 {
@@ -147,7 +147,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 		t.Fatalf("platform operator's up of %s: %v", platform.Stack, r.Err)
 	}
 	run("up", jobs.StatusSucceeded)
-	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), stacks.TenantNamespace("globex"), metav1.GetOptions{}); err != nil {
+	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), tenantplan.TenantNamespace("globex"), metav1.GetOptions{}); err != nil {
 		t.Fatalf("tenant namespace after up: %v", err)
 	}
 

@@ -26,7 +26,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const audience = "api://tenantctl"
@@ -92,7 +92,7 @@ func (f *fakeBackend) Run(ctx context.Context, state *isolation.DesiredState, op
 	f.runs = append(f.runs, string(op)+" "+sel.Tenants[0]+" "+sel.Env)
 	f.sels = append(f.sels, sel)
 	f.mu.Unlock()
-	stack := stacks.TenantStackName(sel.Tenants[0], sel.Env)
+	stack := tenantplan.TenantStackName(sel.Tenants[0], sel.Env)
 	// Like the engine: a preview with a plan folder saves the plan, an up with one needs it.
 	if plan := filepath.Join(sel.PlanDir, stack+".plan"); sel.PlanDir != "" {
 		switch {

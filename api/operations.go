@@ -22,7 +22,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // submitOperation is POST /v1/tenants/{tenant}/operations. The scope depends on the operation:
@@ -57,7 +57,7 @@ func (s *Server) submitOperation(w http.ResponseWriter, r *http.Request, req *re
 	}
 	if req.principal.MayChangePlatform() {
 		// The job runs the environment's platform stack too: no other job may run on it meanwhile.
-		sub.alsoLocks = []string{stacks.PlatformStackName(env)}
+		sub.alsoLocks = []string{tenantplan.PlatformStackName(env)}
 	}
 	s.submit(w, r, req, sub)
 }
@@ -162,7 +162,7 @@ func (s *Server) planOperation(ctx context.Context, log *slog.Logger, t target, 
 			log.Error("plan destroy: list stacks", "error", err.Error())
 			return nil
 		}
-		name := stacks.TenantStackName(t.binding.Spec.TenantID, t.binding.Spec.Environment)
+		name := tenantplan.TenantStackName(t.binding.Spec.TenantID, t.binding.Spec.Environment)
 		n := 0
 		for _, st := range ss {
 			if st.Name == name && st.ResourceCount != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/secretclass"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // resolveEnvironment finds the environment of the tenant's binding the request targets: the one
@@ -65,7 +65,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, req *request, su
 	}
 	spec := jobs.Spec{
 		Kind: sub.kind, Operation: sub.operation, TenantID: sub.tenant, Environment: sub.env,
-		Stack: stacks.TenantStackName(sub.tenant, sub.env), Principal: req.principal.Subject,
+		Stack: tenantplan.TenantStackName(sub.tenant, sub.env), Principal: req.principal.Subject,
 		PrincipalKey: req.principal.Key(), TraceID: req.traceID, AlsoLocks: sub.alsoLocks,
 	}
 	res, err := s.jobs.Submit(spec, key, requestHash(r.Method, r.URL.Path, sub.body), sub.run)

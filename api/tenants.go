@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // tenantRef is one binding in GET /v1/tenants.
@@ -29,7 +29,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, req *reques
 			continue
 		}
 		out = append(out, tenantRef{TenantID: b.Spec.TenantID, Environment: b.Spec.Environment, Tier: b.Spec.Tier,
-			Stack: stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)})
+			Stack: tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"commit": state.Commit, "dirty": state.Dirty, "tenants": out})
 }
@@ -85,7 +85,7 @@ func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request, req *reque
 	}
 	rows := make([]stackStatus, 0, len(bindings))
 	for _, b := range bindings {
-		name := stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
+		name := tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
 		row := stackStatus{Environment: b.Spec.Environment, Tier: b.Spec.Tier, Stack: name, Locks: []lockView{}}
 		if env := state.Environment(b.Spec.Environment); env != nil {
 			row.Production = env.Spec.Production

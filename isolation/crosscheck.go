@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"fmt"
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"net/netip"
 	"strings"
 )
@@ -100,7 +101,7 @@ func checkOverlaps(errs *errorList, env *envEntry, bindings []*bindingEntry) {
 	for _, b := range bindings {
 		for _, p := range b.vnet {
 			spans = append(spans, span{prefix: p.prefix})
-			owners = append(owners, rangeOwner{binding: b, field: indexPath("spec.network.addressSpace", p.index)})
+			owners = append(owners, rangeOwner{binding: b, field: fieldpath.AppendIndex("spec.network.addressSpace", p.index)})
 		}
 	}
 	for _, o := range findOverlaps(spans) {
@@ -197,7 +198,7 @@ func checkRoutes(errs *errorList, env *envEntry, bindings []*bindingEntry) {
 			if end.value == "" || end.value == Platform || dnsLabelProblem(end.value) != "" || tenants[end.value] {
 				continue
 			}
-			errs.at(env.d, indexPath("spec.allowedRoutes", i)+"."+end.name, "no binding declares tenant %s in environment %s", shown(end.value), env.env.Name())
+			errs.at(env.d, fieldpath.AppendIndex("spec.allowedRoutes", i)+"."+end.name, "no binding declares tenant %s in environment %s", shown(end.value), env.env.Name())
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 )
 
 // document is one decoded YAML document of a known kind, with the line of every field it had so
@@ -34,7 +36,7 @@ func (d *document) isBroken(path string) bool {
 		if path == "" {
 			return false
 		}
-		path = parentPath(path)
+		path = fieldpath.Parent(path)
 	}
 	return false
 }
@@ -52,47 +54,9 @@ func (f fieldIndex) line(path string, def int) int {
 		if path == "" {
 			return def
 		}
-		path = parentPath(path)
+		path = fieldpath.Parent(path)
 	}
 }
-
-// parentPath strips the last segment of a path: ".name", "[3]" or `["key.with.dots"]`.
-func parentPath(p string) string {
-	if strings.HasSuffix(p, `"]`) {
-		if i := strings.LastIndex(p, `["`); i >= 0 {
-			return p[:i]
-		}
-	}
-	if strings.HasSuffix(p, "]") {
-		if i := strings.LastIndexByte(p, '['); i >= 0 {
-			return p[:i]
-		}
-	}
-	if i := strings.LastIndexByte(p, '.'); i >= 0 {
-		return p[:i]
-	}
-	return ""
-}
-
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-func fieldPath(parent, name string) string {
-	if parent == "" {
-		return name
-	}
-	return parent + "." + name
-}
-
-// keyPath appends a map key; keys with dots or slashes (label keys) are quoted so the path stays
-// unambiguous.
-func keyPath(parent, key string) string {
-	if plainKey.MatchString(key) {
-		return fieldPath(parent, key)
-	}
-	return parent + "[" + strconv.Quote(key) + "]"
-}
-
-func indexPath(parent string, i int) string { return parent + "[" + strconv.Itoa(i) + "]" }
 
 // maxFileSize bounds what Load reads from one file; desired-state files are small and a huge
 // file is a mistake (or an attack on the parser).
@@ -278,7 +242,7 @@ func (w *walker) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, c := range n.Content {
-			w.value(c, s.Index(i), indexPath(path, i))
+			w.value(c, s.Index(i), fieldpath.AppendIndex(path, i))
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -325,7 +289,7 @@ func (w *walker) structValue(n *yaml.Node, v reflect.Value, path string) {
 		if !ok {
 			continue
 		}
-		child := fieldPath(path, key)
+		child := fieldpath.AppendField(path, key)
 		idx, known := fields[key]
 		if !known {
 			w.failLine(k.Line, child, "unknown field %s", shown(key))
@@ -354,7 +318,7 @@ func (w *walker) mapValue(n *yaml.Node, v reflect.Value, path string) {
 		if !ok {
 			continue
 		}
-		child := keyPath(path, key)
+		child := fieldpath.AppendField(path, key)
 		w.fields[child] = k.Line
 		ev := reflect.New(t.Elem()).Elem()
 		w.value(val, ev, child)
@@ -371,11 +335,11 @@ func (w *walker) key(k *yaml.Node, path string, seen map[string]int) (string, bo
 	}
 	if strongSecretPattern(k.Value) {
 		// Not even the path may carry it.
-		w.failLine(k.Line, fieldPath(path, "(redacted)"), "a mapping key looks like a secret value; bindings hold references only")
+		w.failLine(k.Line, fieldpath.AppendField(path, "(redacted)"), "a mapping key looks like a secret value; bindings hold references only")
 		return "", false
 	}
 	if first, dup := seen[k.Value]; dup {
-		w.failLine(k.Line, keyPath(path, k.Value), "duplicate key %s; first set at line %d", shown(k.Value), first)
+		w.failLine(k.Line, fieldpath.AppendField(path, k.Value), "duplicate key %s; first set at line %d", shown(k.Value), first)
 		return "", false
 	}
 	seen[k.Value] = k.Line

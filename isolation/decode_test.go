@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"context"
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,8 +114,8 @@ func TestFieldPaths(t *testing.T) {
 		{"", ""},
 	}
 	for _, tc := range tests {
-		if got := parentPath(tc.path); got != tc.parent {
-			t.Errorf("parentPath(%q) = %q, want %q", tc.path, got, tc.parent)
+		if got := fieldpath.Parent(tc.path); got != tc.parent {
+			t.Errorf("fieldpath.Parent(%q) = %q, want %q", tc.path, got, tc.parent)
 		}
 	}
 	idx := fieldIndex{"": 1, "spec": 5, "spec.quota": 9}

@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"regexp"
 	"slices"
 	"sort"
@@ -73,7 +74,7 @@ func checkLabels(errs *errorList, d *document, path string, labels map[string]st
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		field := keyPath(path, k)
+		field := fieldpath.AppendField(path, k)
 		if msgs := content.IsLabelKey(k); len(msgs) > 0 {
 			errs.at(d, field, "invalid label key: %s", strings.Join(msgs, "; "))
 			continue

@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"regexp"
 	"sort"
 	"strings"
@@ -116,7 +117,7 @@ func checkOverrides(errs *errorList, d *document, b *RuntimeTenantBinding) {
 	for _, l := range layers {
 		m := b.Spec.Overrides[Layer(l)]
 		if ok, why := AllowedOverride(b.Spec.Tier, Layer(l), m); !ok {
-			errs.at(d, keyPath("spec.overrides", l), "%s", why)
+			errs.at(d, fieldpath.AppendField("spec.overrides", l), "%s", why)
 		}
 	}
 }
@@ -141,7 +142,7 @@ func checkNetwork(errs *errorList, e *bindingEntry) {
 	if env := e.env; env != nil && len(env.ranges) > 0 {
 		for _, p := range e.vnet {
 			if !within(p.prefix, env.ranges) {
-				errs.at(d, indexPath("spec.network.addressSpace", p.index), "%s is outside the address space of environment %s (%s)",
+				errs.at(d, fieldpath.AppendIndex("spec.network.addressSpace", p.index), "%s is outside the address space of environment %s (%s)",
 					p.prefix, env.env.Name(), Source{File: env.d.src.File, Line: env.d.fields.line("spec.addressSpace", env.d.src.Line)})
 			}
 		}
@@ -161,7 +162,7 @@ func checkSubnets(errs *errorList, e *bindingEntry) {
 	var subnets []span
 	var subnetIdx []int
 	for i, sn := range n.Subnets {
-		f := indexPath("spec.network.subnets", i)
+		f := fieldpath.AppendIndex("spec.network.subnets", i)
 		switch {
 		case sn.Name == "":
 			errs.at(d, f+".name", "required")
@@ -197,7 +198,7 @@ func checkSubnets(errs *errorList, e *bindingEntry) {
 		subnetIdx = append(subnetIdx, i)
 	}
 	for _, o := range findOverlaps(subnets) {
-		errs.at(d, indexPath("spec.network.subnets", subnetIdx[o.inner])+".addressPrefix", "%s overlaps subnet %s (%s)",
+		errs.at(d, fieldpath.AppendIndex("spec.network.subnets", subnetIdx[o.inner])+".addressPrefix", "%s overlaps subnet %s (%s)",
 			subnets[o.inner].prefix, n.Subnets[subnetIdx[o.outer]].Name, subnets[o.outer].prefix)
 	}
 	if !hasNodes {

@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"net/netip"
 	"regexp"
 
@@ -66,10 +67,10 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 	}
 	entry.ranges = checkCIDRs(errs, d, "spec.addressSpace", s.AddressSpace)
 	for _, p := range checkCIDRList(errs, d, "spec.platformAddressSpace", s.PlatformAddressSpace) {
-		entry.platform = append(entry.platform, platformRange{p.prefix, indexPath("spec.platformAddressSpace", p.index)})
+		entry.platform = append(entry.platform, platformRange{p.prefix, fieldpath.AppendIndex("spec.platformAddressSpace", p.index)})
 	}
 	for _, p := range checkCIDRList(errs, d, "spec.hub.addressSpace", s.Hub.AddressSpace) {
-		entry.platform = append(entry.platform, platformRange{p.prefix, indexPath("spec.hub.addressSpace", p.index)})
+		entry.platform = append(entry.platform, platformRange{p.prefix, fieldpath.AppendIndex("spec.hub.addressSpace", p.index)})
 	}
 	if s.Target == TargetAzure {
 		if s.Hub.VNetName == "" {
@@ -99,13 +100,13 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 	}
 	for i, r := range s.TrustedRegistries {
 		if !registryHost.MatchString(r) {
-			errs.at(d, indexPath("spec.trustedRegistries", i), "%s is not a registry host (lowercase host name with optional :port, no scheme or path)", shown(r))
+			errs.at(d, fieldpath.AppendIndex("spec.trustedRegistries", i), "%s is not a registry host (lowercase host name with optional :port, no scheme or path)", shown(r))
 		}
 	}
 	entry.capacity = checkCapacity(errs, d, &s.Capacity)
 	checkAzure(errs, d, s)
 	for i, r := range s.AllowedRoutes {
-		f := indexPath("spec.allowedRoutes", i)
+		f := fieldpath.AppendIndex("spec.allowedRoutes", i)
 		for _, end := range []struct{ name, value string }{{"from", r.From}, {"to", r.To}} {
 			switch {
 			case end.value == "":
@@ -127,7 +128,7 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 
 func checkPlatformPrincipals(errs *errorList, d *document, list []PlatformPrincipal) {
 	for i, p := range list {
-		f := indexPath("spec.platformPrincipals", i)
+		f := fieldpath.AppendIndex("spec.platformPrincipals", i)
 		switch p.Kind {
 		case "User", "Group":
 			if p.Namespace != "" {
@@ -261,7 +262,7 @@ func checkCIDRList(errs *errorList, d *document, field string, list []string) []
 	for i, s := range list {
 		p, problem := parsePrefix(s)
 		if problem != "" {
-			errs.at(d, indexPath(field, i), "%s", problem)
+			errs.at(d, fieldpath.AppendIndex(field, i), "%s", problem)
 			continue
 		}
 		out = append(out, indexedPrefix{p, i})

@@ -1,6 +1,10 @@
 package isolation
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
+)
 
 // checkData matches spec.data to the binding's data mode: a dedicated database needs its name; a
 // partitioned tenant needs its own schema in the shared server; neither pool nor shared tenants
@@ -39,7 +43,7 @@ func checkSecrets(errs *errorList, e *bindingEntry) {
 	}
 	names := map[string]int{}
 	for i, sb := range b.Spec.Secrets {
-		f := indexPath("spec.secrets", i)
+		f := fieldpath.AppendIndex("spec.secrets", i)
 		suspicious := false
 		for _, v := range []struct{ field, value string }{
 			{"name", sb.Name}, {"keyVaultRef", sb.KeyVaultRef}, {"secretName", sb.SecretName}, {"currentVersion", sb.CurrentVersion},

@@ -1,3 +1,6 @@
+// Package stacks holds what every target's Pulumi programs share beyond the plan: the stack config
+// keys a program reads. What a stack creates is decided by package tenantplan; the programs that
+// render it live in one subpackage per target (stacks/kubernetes, stacks/azure).
 package stacks
 
 import (

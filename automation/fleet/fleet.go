@@ -20,6 +20,7 @@ import (
 	"github.com/connectsoft/tenantctl/stacks"
 	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
 	k8sstacks "github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Selection says which tenants an operation covers.
@@ -135,7 +136,7 @@ func (f *Fleet) config() map[string]string {
 // PlatformTarget is the engine target of an environment's platform stack.
 func (f *Fleet) PlatformTarget(env *isolation.Environment) automation.Target {
 	return automation.Target{
-		Stack:       stacks.PlatformStackName(env.Name()),
+		Stack:       tenantplan.PlatformStackName(env.Name()),
 		Environment: env.Name(),
 		Production:  env.Spec.Production,
 		Commit:      f.state.Commit,
@@ -145,15 +146,15 @@ func (f *Fleet) PlatformTarget(env *isolation.Environment) automation.Target {
 }
 
 // TenantTarget is the engine target of one tenant stack.
-func (f *Fleet) TenantTarget(b *isolation.RuntimeTenantBinding, platform stacks.PlatformOutputs) automation.Target {
+func (f *Fleet) TenantTarget(b *isolation.RuntimeTenantBinding, platform tenantplan.PlatformOutputs) automation.Target {
 	env := f.state.Environment(b.Spec.Environment)
 	return automation.Target{
-		Stack:       stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment),
+		Stack:       tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment),
 		TenantID:    b.Spec.TenantID,
 		Environment: b.Spec.Environment,
 		Production:  env.Spec.Production,
 		Commit:      f.state.Commit,
-		Program:     tenantProgram(stacks.Inputs{Binding: b, Env: env, Platform: platform}),
+		Program:     tenantProgram(tenantplan.Inputs{Binding: b, Env: env, Platform: platform}),
 		Config:      configMap(f.config()),
 	}
 }
@@ -167,22 +168,11 @@ func platformProgram(env *isolation.Environment) pulumi.RunFunc {
 	return k8sstacks.PlatformProgram(env)
 }
 
-func tenantProgram(in stacks.Inputs) pulumi.RunFunc {
+func tenantProgram(in tenantplan.Inputs) pulumi.RunFunc {
 	if in.Env.Spec.Target == isolation.TargetAzure {
 		return azurestacks.TenantProgram(in)
 	}
 	return k8sstacks.TenantProgram(in)
-}
-
-// ExpectedPlatformOutputs is what a platform stack of env exports once it is up; previews of
-// tenants whose platform stack does not exist yet use it.
-func ExpectedPlatformOutputs(env *isolation.Environment) stacks.PlatformOutputs {
-	return stacks.PlatformOutputs{
-		Environment:       env.Name(),
-		IngressNamespace:  stacks.IngressNamespace(env),
-		SharedNamespace:   stacks.SharedNamespace(env),
-		AdmissionPolicies: slices.Clone(k8sstacks.AdmissionPolicies),
-	}
 }
 
 // Run performs op on the selection.
@@ -197,7 +187,7 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		if sel.IncludePlatform {
 			if failed := failedEnvs(out.Tenants); len(failed) > 0 {
 				for _, env := range envs {
-					r := automation.Result{Stack: stacks.PlatformStackName(env.Name()), Environment: env.Name(), Operation: op}
+					r := automation.Result{Stack: tenantplan.PlatformStackName(env.Name()), Environment: env.Name(), Operation: op}
 					if failed[env.Name()] {
 						r.Skipped = "a tenant stack of this environment failed to destroy"
 					}
@@ -210,7 +200,7 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		return out, nil
 	}
 
-	outputs := map[string]stacks.PlatformOutputs{}
+	outputs := map[string]tenantplan.PlatformOutputs{}
 	blocked := map[string]string{}
 	if sel.TenantsOnly {
 		f.recordedPlatformOutputs(ctx, op, envs, outputs, blocked)
@@ -223,7 +213,7 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		case r.Err != nil:
 			blocked[env.Name()] = "platform stack " + r.Stack + " failed"
 		case op == automation.OpUp:
-			po, err := stacks.PlatformOutputsFromMap(r.Outputs)
+			po, err := tenantplan.PlatformOutputsFromMap(r.Outputs)
 			if err != nil {
 				blocked[env.Name()] = fmt.Sprintf("platform stack %s outputs: %v", r.Stack, err)
 				continue
@@ -232,7 +222,7 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		default:
 			// preview/refresh do not change the platform: use its recorded outputs, or what it
 			// will export once it exists.
-			po, err := f.platformOutputs(ctx, env)
+			po, err := f.PlatformOutputs(ctx, env)
 			if err != nil {
 				blocked[env.Name()] = err.Error()
 				continue
@@ -244,7 +234,7 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 	for _, b := range bindings {
 		if why, ok := blocked[b.Spec.Environment]; ok {
 			out.Tenants = append(out.Tenants, automation.Result{
-				Stack: stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment), TenantID: b.Spec.TenantID,
+				Stack: tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment), TenantID: b.Spec.TenantID,
 				Environment: b.Spec.Environment, Operation: op, Skipped: why, Err: errors.New(why), Error: why,
 			})
 			continue
@@ -258,13 +248,13 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 
 // recordedPlatformOutputs fills outputs from the platform stacks' recorded outputs without running
 // them; an up needs them to exist.
-func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Operation, envs []*isolation.Environment, outputs map[string]stacks.PlatformOutputs, blocked map[string]string) {
+func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Operation, envs []*isolation.Environment, outputs map[string]tenantplan.PlatformOutputs, blocked map[string]string) {
 	for _, env := range envs {
-		name := stacks.PlatformStackName(env.Name())
+		name := tenantplan.PlatformStackName(env.Name())
 		m, err := f.engine.Outputs(ctx, name)
 		switch {
 		case err == nil && len(m) > 0:
-			po, err := stacks.PlatformOutputsFromMap(m)
+			po, err := tenantplan.PlatformOutputsFromMap(m)
 			if err != nil {
 				blocked[env.Name()] = fmt.Sprintf("platform stack %s outputs: %v", name, err)
 				continue
@@ -273,7 +263,7 @@ func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Opera
 		case (err == nil || automation.IsNotFound(err)) && op == automation.OpUp:
 			blocked[env.Name()] = "platform stack " + name + " is not provisioned; a platform operator must bring it up first"
 		case err == nil || automation.IsNotFound(err):
-			outputs[env.Name()] = ExpectedPlatformOutputs(env)
+			outputs[env.Name()] = tenantplan.ExpectedPlatformOutputs(env)
 		default:
 			blocked[env.Name()] = err.Error()
 		}
@@ -299,29 +289,34 @@ func (f *Fleet) platformTargets(envs []*isolation.Environment) []automation.Targ
 	return ts
 }
 
-func (f *Fleet) tenantTargets(bs []*isolation.RuntimeTenantBinding, outputs map[string]stacks.PlatformOutputs) []automation.Target {
+func (f *Fleet) tenantTargets(bs []*isolation.RuntimeTenantBinding, outputs map[string]tenantplan.PlatformOutputs) []automation.Target {
 	ts := make([]automation.Target, len(bs))
 	for i, b := range bs {
 		po, ok := outputs[b.Spec.Environment]
 		if !ok {
-			po = ExpectedPlatformOutputs(f.state.Environment(b.Spec.Environment))
+			po = tenantplan.ExpectedPlatformOutputs(f.state.Environment(b.Spec.Environment))
 		}
 		ts[i] = f.TenantTarget(b, po)
 	}
 	return ts
 }
 
-// platformOutputs reads the recorded outputs of env's platform stack, or the expected ones when
-// the stack does not exist yet.
-func (f *Fleet) platformOutputs(ctx context.Context, env *isolation.Environment) (stacks.PlatformOutputs, error) {
-	m, err := f.engine.Outputs(ctx, stacks.PlatformStackName(env.Name()))
+// PlatformOutputs reads the outputs of env's platform stack that tenant programs consume: the
+// recorded ones, or the expected ones (tenantplan.ExpectedPlatformOutputs) when the stack does not
+// exist yet or has none.
+func (f *Fleet) PlatformOutputs(ctx context.Context, env *isolation.Environment) (tenantplan.PlatformOutputs, error) {
+	m, err := f.engine.Outputs(ctx, tenantplan.PlatformStackName(env.Name()))
 	if automation.IsNotFound(err) || (err == nil && len(m) == 0) {
-		return ExpectedPlatformOutputs(env), nil
+		return tenantplan.ExpectedPlatformOutputs(env), nil
 	}
 	if err != nil {
-		return stacks.PlatformOutputs{}, err
+		return tenantplan.PlatformOutputs{}, fmt.Errorf("platform outputs of %s: %w", env.Name(), err)
 	}
-	return stacks.PlatformOutputsFromMap(m)
+	po, err := tenantplan.PlatformOutputsFromMap(m)
+	if err != nil {
+		return tenantplan.PlatformOutputs{}, fmt.Errorf("platform outputs of %s: %w", env.Name(), err)
+	}
+	return po, nil
 }
 
 func failedEnvs(rs []automation.Result) map[string]bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // loopScript is the baseline a user writes: one preview --refresh per stack; a stack whose
@@ -86,12 +87,12 @@ func writeBaselineProject(w work, tc toolchain.Toolchain, o options, kubeconfig 
 		}
 		return os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), out, 0o600)
 	}
-	if err := write(stacks.PlatformStackName("dev"), "platform", nil); err != nil {
+	if err := write(tenantplan.PlatformStackName("dev"), "platform", nil); err != nil {
 		return err
 	}
 	for i := 1; i <= n; i++ {
 		id := benchkit.TenantID(i)
-		if err := write(stacks.TenantStackName(id, "dev"), "tenant", []byte(benchkit.PoolBinding(i))); err != nil {
+		if err := write(tenantplan.TenantStackName(id, "dev"), "tenant", []byte(benchkit.PoolBinding(i))); err != nil {
 			return err
 		}
 	}

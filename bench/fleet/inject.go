@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // inject puts the four drift kinds of the drift integration tests into the first two tenants:
@@ -32,7 +32,7 @@ func inject(ctx context.Context, kubeconfig string) error {
 	if err != nil {
 		return err
 	}
-	one, two := stacks.TenantNamespace(benchkit.TenantID(1)), stacks.TenantNamespace(benchkit.TenantID(2))
+	one, two := tenantplan.TenantNamespace(benchkit.TenantID(1)), tenantplan.TenantNamespace(benchkit.TenantID(2))
 	if _, err := cs.NetworkingV1().NetworkPolicies(two).Patch(ctx, "default-deny", types.MergePatchType,
 		[]byte(`{"spec":{"policyTypes":["Ingress"]}}`), metav1.PatchOptions{FieldManager: "kubectl-patch"}); err != nil {
 		return fmt.Errorf("(1) patch %s/default-deny: %w", two, err)

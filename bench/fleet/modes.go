@@ -17,7 +17,7 @@ import (
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // phase is one timed operation.
@@ -95,7 +95,7 @@ func tenantStacks(idx []int) (ids, stackNames []string) {
 	for _, i := range idx {
 		id := benchkit.TenantID(i)
 		ids = append(ids, id)
-		stackNames = append(stackNames, stacks.TenantStackName(id, "dev"))
+		stackNames = append(stackNames, tenantplan.TenantStackName(id, "dev"))
 	}
 	return ids, stackNames
 }
@@ -107,7 +107,7 @@ func runBaseline(ctx context.Context, r *modeResult, w work, tc toolchain.Toolch
 	if len(idx) < n {
 		r.Sample = ids
 	}
-	list := append([]string{stacks.PlatformStackName("dev")}, names...)
+	list := append([]string{tenantplan.PlatformStackName("dev")}, names...)
 	r.Ran = len(list)
 	listFile := filepath.Join(w.baseline(), "stacks.txt")
 	if err := os.WriteFile(listFile, []byte(strings.Join(list, "\n")+"\n"), 0o600); err != nil {
@@ -123,11 +123,11 @@ func runBaseline(ctx context.Context, r *modeResult, w work, tc toolchain.Toolch
 		return err
 	}
 	for _, s := range strings.Fields(string(b)) {
-		id, err := stacks.ParseStackName(s)
+		id, err := tenantplan.ParseStackName(s)
 		if err != nil {
 			return err
 		}
-		if id.Kind == stacks.StackPlatform {
+		if id.Kind == tenantplan.StackPlatform {
 			return fmt.Errorf("the platform stack's preview was not clean: see %s", filepath.Join(w.baseline(), "logs", s+".log"))
 		}
 		r.Flagged = append(r.Flagged, id.TenantID)

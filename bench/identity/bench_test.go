@@ -9,18 +9,18 @@ import (
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // analyze runs the identity analysis of a fleet as the reachability analysis does: the scope
 // from the bindings, then every identity route into a graph.
-func analyze(tb testing.TB, f *Fleet) *model.Graph {
+func analyze(tb testing.TB, f *Fleet) *graph.Graph {
 	tb.Helper()
-	sc, err := model.NewScope(f.Env, f.Bindings)
+	sc, err := graph.NewScope(f.Env, f.Bindings)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b := model.NewBuilder(sc)
+	b := graph.NewBuilder(sc)
 	if _, err := identity.Analyze(context.Background(), sc, f.Snapshot, b, identity.WithAzure(azureidentity.WithTrustedIssuers(issuer))); err != nil {
 		tb.Fatal(err)
 	}
@@ -30,19 +30,19 @@ func analyze(tb testing.TB, f *Fleet) *model.Graph {
 // check verifies the analysis found the planted routes and nothing else: every unexpected edge
 // leaves a planted source, each planted pair has one, the escalator reaches every tenant and the
 // platform, and nothing is undecided.
-func check(tb testing.TB, f *Fleet, g *model.Graph) {
+func check(tb testing.TB, f *Fleet, g *graph.Graph) {
 	tb.Helper()
 	found := map[[2]string]bool{}
 	escalated := 0
 	for _, e := range g.Edges {
-		if e.Verdict == model.VerdictUnknown {
+		if e.Verdict == graph.VerdictUnknown {
 			tb.Fatalf("unknown edge %s → %s %s: %s", e.From, e.To, e.Kind, e.Reason)
 		}
-		if e.Verdict != model.VerdictUnexpected {
+		if e.Verdict != graph.VerdictUnexpected {
 			continue
 		}
 		if e.From == f.Escalator {
-			if e.Kind == model.KindIdentityEscalation {
+			if e.Kind == graph.KindIdentityEscalation {
 				escalated++
 			}
 			continue

@@ -18,10 +18,10 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	t "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Fleet is a generated environment, its bindings and its inventory.
@@ -61,7 +61,7 @@ func Generate(n int) (*Fleet, error) {
 	objs := t.Cluster()
 	var az []inventory.AzureResource
 	add := func(v any, id, name, typ string) error {
-		r, err := azure.Resource(v, id, name, typ, nil)
+		r, err := azurenet.Resource(v, id, name, typ, nil)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func Generate(n int) (*Fleet, error) {
 			Properties: &armmsi.UserAssignedIdentityProperties{PrincipalID: to.Ptr(principal(i)), ClientID: to.Ptr(principal(i))}}
 		fic := &armmsi.FederatedIdentityCredential{ID: to.Ptr(identityID + "/federatedIdentityCredentials/fic-" + id), Name: to.Ptr("fic-" + id),
 			Type: to.Ptr(azureidentity.TypeFederatedCredential), Properties: &armmsi.FederatedIdentityCredentialProperties{Issuer: to.Ptr(issuer),
-				Subject: to.Ptr("system:serviceaccount:" + stacks.TenantNamespace(id) + ":" + stacks.TenantObjectName(id)), Audiences: to.SliceOfPtrs("api://AzureADTokenExchange")}}
+				Subject: to.Ptr("system:serviceaccount:" + tenantplan.TenantNamespace(id) + ":" + tenantplan.TenantObjectName(id)), Audiences: to.SliceOfPtrs("api://AzureADTokenExchange")}}
 		ra := roleAssignment(i, vaultID, "own-"+id)
 		for _, r := range []struct {
 			v        any
@@ -104,7 +104,7 @@ func Generate(n int) (*Fleet, error) {
 	// tenant holds cluster-admin.
 	for i := 1; i+3 < n; i += plantEvery {
 		src, dst := t.Name(i), t.Name(i+3) // tiers repeat every 3: i and i+3 share one
-		objs = append(objs, t.RoleBinding(stacks.TenantNamespace(dst), "planted-"+src, "edit", nil, t.SA(stacks.TenantNamespace(src), stacks.TenantObjectName(src))))
+		objs = append(objs, t.RoleBinding(tenantplan.TenantNamespace(dst), "planted-"+src, "edit", nil, t.SA(tenantplan.TenantNamespace(src), tenantplan.TenantObjectName(src))))
 		f.Planted[src] = append(f.Planted[src], dst)
 	}
 	for i := 0; i+3 < n; i += plantEvery {
@@ -117,7 +117,7 @@ func Generate(n int) (*Fleet, error) {
 		f.Planted[src] = append(f.Planted[src], dst)
 	}
 	f.Escalator = t.Name(4) // a pool tenant
-	objs = append(objs, t.ClusterRoleBinding("planted-debug", "cluster-admin", nil, t.SA(stacks.TenantNamespace(f.Escalator), stacks.TenantObjectName(f.Escalator))))
+	objs = append(objs, t.ClusterRoleBinding("planted-debug", "cluster-admin", nil, t.SA(tenantplan.TenantNamespace(f.Escalator), tenantplan.TenantObjectName(f.Escalator))))
 	for _, o := range objs {
 		if k := o.GetKind(); k == "RoleBinding" || k == "ClusterRoleBinding" {
 			f.RBACBindings++
@@ -156,18 +156,18 @@ func ownBindings(b *isolation.RuntimeTenantBinding) []unstructured.Unstructured 
 	id := b.Spec.TenantID
 	lbl := t.Tenant(id)
 	if b.Spec.Tier == isolation.TierShared {
-		ns, role := t.SharedNamespace, "Role/"+stacks.TenantObjectName(id)
+		ns, role := t.SharedNamespace, "Role/"+tenantplan.TenantObjectName(id)
 		return []unstructured.Unstructured{
-			t.RoleBinding(ns, stacks.TenantObjectName(id)+"-dev", role, lbl, t.User(id+"-dev@example.com")),
-			t.RoleBinding(ns, stacks.TenantObjectName(id)+"-ops", role, lbl, t.Group(id+"-ops")),
+			t.RoleBinding(ns, tenantplan.TenantObjectName(id)+"-dev", role, lbl, t.User(id+"-dev@example.com")),
+			t.RoleBinding(ns, tenantplan.TenantObjectName(id)+"-ops", role, lbl, t.Group(id+"-ops")),
 		}
 	}
-	ns := stacks.TenantNamespace(id)
+	ns := tenantplan.TenantNamespace(id)
 	return []unstructured.Unstructured{
 		t.ServiceAccount(ns, "app", lbl),
 		t.RoleBinding(ns, "app-view", "view", lbl, t.SA(ns, "app")),
 		t.RoleBinding(ns, "dev-edit", "edit", lbl, t.User(id+"-dev@example.com")),
 		t.RoleBinding(ns, "ops-admin", "admin", lbl, t.Group(id+"-ops")),
-		t.RoleBinding(ns, "pods-own", "Role/"+stacks.TenantObjectName(id), lbl, t.Group("system:serviceaccounts:"+ns)),
+		t.RoleBinding(ns, "pods-own", "Role/"+tenantplan.TenantObjectName(id), lbl, t.Group("system:serviceaccounts:"+ns)),
 	}
 }

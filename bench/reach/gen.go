@@ -14,9 +14,8 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
-	"github.com/connectsoft/tenantctl/stacks"
-	azstack "github.com/connectsoft/tenantctl/stacks/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Fleet is a generated environment, its bindings and its inventory.
@@ -50,6 +49,8 @@ func Generate(n int) (*Fleet, error) {
 			Hub:           isolation.HubSpec{VNetName: "vnet-hub-bench", ResourceGroup: "rg-hub-bench", AddressSpace: []string{"10.0.0.0/22"}, FirewallIP: "10.0.0.4"},
 			SharedCluster: isolation.ClusterSpec{Name: "aks", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants", PodCIDR: "172.16.0.0/12"},
 			SharedVault:   isolation.VaultSpec{Name: "kv-shared-bench"},
+			// The plans the analysis reads need what validation requires of an environment.
+			SharedDatabase: isolation.DatabaseSpec{Server: "psql-shared-bench"},
 		},
 	}}
 	var silos []int
@@ -70,7 +71,7 @@ func Generate(n int) (*Fleet, error) {
 		f.Bindings = append(f.Bindings, b)
 	}
 	// The programs' Kubernetes objects, then the pods and the planted routes.
-	snap, err := reach.Desired(f.Env, f.Bindings)
+	snap, err := reach.PlannedSnapshot(f.Env, f.Bindings)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func (k *kubeGen) nextIP() string {
 // pods gives each tenant pods: silo 1, pool 5, shared 8 (the shared tier has no namespace or
 // policies of its own to count).
 func (k *kubeGen) pods(i int, b *isolation.RuntimeTenantBinding) {
-	ns, count := stacks.TenantNamespace(b.Spec.TenantID), map[isolation.Tier]int{isolation.TierSilo: 1, isolation.TierPool: 5, isolation.TierShared: 8}[b.Spec.Tier]
+	ns, count := tenantplan.TenantNamespace(b.Spec.TenantID), map[isolation.Tier]int{isolation.TierSilo: 1, isolation.TierPool: 5, isolation.TierShared: 8}[b.Spec.Tier]
 	if b.Spec.Tier == isolation.TierShared {
 		ns = "shared-tenants"
 	}
@@ -116,7 +117,7 @@ func (k *kubeGen) pods(i int, b *isolation.RuntimeTenantBinding) {
 		k.add(map[string]any{
 			"apiVersion": "v1", "kind": "Pod",
 			"metadata": map[string]any{"name": fmt.Sprintf("%s-%d", b.Spec.TenantID, j), "namespace": ns,
-				"labels": map[string]any{"app": fmt.Sprintf("svc-%d", j%3), stacks.LabelTenant: b.Spec.TenantID}},
+				"labels": map[string]any{"app": fmt.Sprintf("svc-%d", j%3), tenantplan.LabelTenant: b.Spec.TenantID}},
 			"status": map[string]any{"podIP": k.nextIP()},
 		})
 	}
@@ -128,7 +129,7 @@ func policy(ns, name string, spec map[string]any) map[string]any {
 }
 
 func tenantSel(id string) map[string]any {
-	return map[string]any{"matchLabels": map[string]any{stacks.LabelTenant: id}}
+	return map[string]any{"matchLabels": map[string]any{tenantplan.LabelTenant: id}}
 }
 
 // plant opens one route between pool tenants for every 50 tenants: an ingress policy admitting
@@ -140,10 +141,10 @@ func (k *kubeGen) plant(bs []*isolation.RuntimeTenantBinding) int {
 			continue
 		}
 		to, from := bs[i].Spec.TenantID, bs[i-3].Spec.TenantID
-		k.add(policy(stacks.TenantNamespace(to), "from-"+from, map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"app": "svc-1"}},
+		k.add(policy(tenantplan.TenantNamespace(to), "from-"+from, map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"app": "svc-1"}},
 			"policyTypes": []any{"Ingress"}, "ingress": []any{map[string]any{"from": []any{map[string]any{"namespaceSelector": tenantSel(from)}},
 				"ports": []any{map[string]any{"protocol": "TCP", "port": int64(8080)}}}}}))
-		k.add(policy(stacks.TenantNamespace(from), "to-"+to, map[string]any{"podSelector": map[string]any{},
+		k.add(policy(tenantplan.TenantNamespace(from), "to-"+to, map[string]any{"podSelector": map[string]any{},
 			"policyTypes": []any{"Egress"}, "egress": []any{map[string]any{"to": []any{map[string]any{"namespaceSelector": tenantSel(to)}}}}}))
 		planted++
 	}
@@ -153,7 +154,7 @@ func (k *kubeGen) plant(bs []*isolation.RuntimeTenantBinding) int {
 // azureFleet is the hub (with its firewall) and one spoke per silo as stacks/azure lays them
 // out; every 100th silo is also peered with the next one, a planted route both ways.
 func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding, silos []int) ([]inventory.AzureResource, int, int, error) {
-	snap, err := reach.Desired(env, bs)
+	snap, err := reach.PlannedSnapshot(env, bs)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -162,7 +163,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 	byName := map[string]int{}
 	for i, r := range res {
 		byName[r.Name] = i
-		if r.Type == azure.TypeVirtualNetwork {
+		if r.Type == azurenet.TypeVirtualNetwork {
 			// Subnets and peerings are ARM resources of their own, listed inline.
 			var v armnetwork.VirtualNetwork
 			if err := v.UnmarshalJSON(r.Raw); err != nil {
@@ -171,8 +172,8 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 			objects += len(v.Properties.Subnets) + len(v.Properties.VirtualNetworkPeerings)
 		}
 	}
-	hubName := azstack.HubVNet(env)
-	hubID := azstack.ResourceID(sub, azstack.HubResourceGroup(env), azure.TypeVirtualNetwork, hubName)
+	hubName := tenantplan.HubVNet(env)
+	hubID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azurenet.TypeVirtualNetwork, hubName)
 	var hub armnetwork.VirtualNetwork
 	if err := hub.UnmarshalJSON(res[byName[hubName]].Raw); err != nil {
 		return nil, 0, 0, err
@@ -181,7 +182,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 		{ID: to.Ptr(hubID + "/subnets/AzureFirewallSubnet"), Name: to.Ptr("AzureFirewallSubnet"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.0.0/26")}},
 		{ID: to.Ptr(hubID + "/subnets/shared"), Name: to.Ptr("shared"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.1.0/24")}},
 	}
-	hubRes, err := azure.Resource(&hub, hubID, hubName, azure.TypeVirtualNetwork, hub.Tags)
+	hubRes, err := azurenet.Resource(&hub, hubID, hubName, azurenet.TypeVirtualNetwork, hub.Tags)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -192,31 +193,31 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 	for k := 0; k+1 < len(silos); k += 100 {
 		a, b := bs[silos[k]].Spec.TenantID, bs[silos[k+1]].Spec.TenantID
 		for _, pair := range [][2]string{{a, b}, {b, a}} {
-			name := azstack.TenantVNet(pair[0], env.Name())
+			name := tenantplan.TenantVNet(pair[0], env.Name())
 			var v armnetwork.VirtualNetwork
 			if err := v.UnmarshalJSON(res[byName[name]].Raw); err != nil {
 				return nil, 0, 0, err
 			}
-			remote := azstack.ResourceID(sub, azstack.TenantResourceGroup(pair[1], env.Name()), azure.TypeVirtualNetwork, azstack.TenantVNet(pair[1], env.Name()))
+			remote := tenantplan.ResourceID(sub, tenantplan.TenantResourceGroup(pair[1], env.Name()), azurenet.TypeVirtualNetwork, tenantplan.TenantVNet(pair[1], env.Name()))
 			v.Properties.VirtualNetworkPeerings = append(v.Properties.VirtualNetworkPeerings, &armnetwork.VirtualNetworkPeering{
 				ID: to.Ptr(*v.ID + "/virtualNetworkPeerings/to-" + pair[1]), Name: to.Ptr("to-" + pair[1]),
 				Properties: &armnetwork.VirtualNetworkPeeringPropertiesFormat{RemoteVirtualNetwork: &armnetwork.SubResource{ID: to.Ptr(remote)},
 					PeeringState: to.Ptr(armnetwork.VirtualNetworkPeeringStateConnected), AllowVirtualNetworkAccess: to.Ptr(true)},
 			})
-			r, err := azure.Resource(&v, *v.ID, name, azure.TypeVirtualNetwork, v.Tags)
+			r, err := azurenet.Resource(&v, *v.ID, name, azurenet.TypeVirtualNetwork, v.Tags)
 			if err != nil {
 				return nil, 0, 0, err
 			}
 			res[byName[name]] = r
 			objects++
 			// The NSGs deny other tenants' ranges; an allow rule ahead of that completes the route.
-			if err := allowPeer(res, byName[azstack.TenantNSG(pair[0], env.Name())], bs, pair[1]); err != nil {
+			if err := allowPeer(res, byName[tenantplan.TenantNSG(pair[0], env.Name())], bs, pair[1]); err != nil {
 				return nil, 0, 0, err
 			}
 		}
 		planted += 2
 	}
-	fwID := azstack.ResourceID(sub, azstack.HubResourceGroup(env), azure.TypeFirewall, "fw-hub")
+	fwID := tenantplan.ResourceID(sub, tenantplan.HubResourceGroup(env), azurenet.TypeFirewall, "fw-hub")
 	fw := &armnetwork.AzureFirewall{ID: to.Ptr(fwID), Name: to.Ptr("fw-hub"), Properties: &armnetwork.AzureFirewallPropertiesFormat{
 		IPConfigurations: []*armnetwork.AzureFirewallIPConfiguration{{Name: to.Ptr("ip"), Properties: &armnetwork.AzureFirewallIPConfigurationPropertiesFormat{
 			PrivateIPAddress: to.Ptr("10.0.0.4"), Subnet: &armnetwork.SubResource{ID: to.Ptr(hubID + "/subnets/AzureFirewallSubnet")}}}},
@@ -226,7 +227,7 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 				Protocols: to.SliceOfPtrs(armnetwork.AzureFirewallNetworkRuleProtocolTCP), DestinationPorts: to.SliceOfPtrs("443")}},
 		}}},
 	}}
-	r, err := azure.Resource(fw, fwID, "fw-hub", azure.TypeFirewall, nil)
+	r, err := azurenet.Resource(fw, fwID, "fw-hub", azurenet.TypeFirewall, nil)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -258,7 +259,7 @@ func allowPeer(res []inventory.AzureResource, i int, bs []*isolation.RuntimeTena
 		name := fmt.Sprintf("allow-%s-%d", peer, j)
 		g.Properties.SecurityRules = append(g.Properties.SecurityRules, &armnetwork.SecurityRule{ID: to.Ptr(*g.ID + "/securityRules/" + name), Name: to.Ptr(name), Properties: p})
 	}
-	r, err := azure.Resource(&g, *g.ID, *g.Name, azure.TypeNSG, g.Tags)
+	r, err := azurenet.Resource(&g, *g.ID, *g.Name, azurenet.TypeNSG, g.Tags)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
@@ -110,11 +111,11 @@ func TestPlainPulumiRunsTheProject(t *testing.T) {
 			p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigBinding), "--", binding)
 		}
 	}
-	platform, tenant := stacks.PlatformStackName("dev"), stacks.TenantStackName("globex", "dev")
+	platform, tenant := tenantplan.PlatformStackName("dev"), tenantplan.TenantStackName("globex", "dev")
 	setup(platform, "platform", "")
 	setup(tenant, "tenant", globex)
 	// The wrong tenant's stack: refused by the program, so nothing is created.
-	impostor := stacks.TenantStackName("acme", "dev")
+	impostor := tenantplan.TenantStackName("acme", "dev")
 	setup(impostor, "tenant", globex)
 
 	p.must("up", "--yes", "--skip-preview", "-s", platform)
@@ -124,12 +125,12 @@ func TestPlainPulumiRunsTheProject(t *testing.T) {
 	p.must("up", "--yes", "--skip-preview", "-s", tenant)
 
 	ctx := context.Background()
-	ns, err := cs.CoreV1().Namespaces().Get(ctx, stacks.TenantNamespace("globex"), metav1.GetOptions{})
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, tenantplan.TenantNamespace("globex"), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("tenant namespace after up: %v", err)
 	}
-	if got := ns.Labels[stacks.LabelTenant]; got != "globex" {
-		t.Errorf("namespace label %s = %q, want globex", stacks.LabelTenant, got)
+	if got := ns.Labels[tenantplan.LabelTenant]; got != "globex" {
+		t.Errorf("namespace label %s = %q, want globex", tenantplan.LabelTenant, got)
 	}
 	if out, err := p.run("preview", "--refresh", "--expect-no-changes", "-s", tenant); err != nil {
 		t.Errorf("second preview of %s shows changes or failed: %v\n%s", tenant, err, out)
@@ -137,7 +138,7 @@ func TestPlainPulumiRunsTheProject(t *testing.T) {
 
 	p.must("destroy", "--yes", "--skip-preview", "-s", tenant)
 	testenv.Eventually(t, 2*time.Minute, "tenant namespace deleted", func() (bool, error) {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, stacks.TenantNamespace("globex"), metav1.GetOptions{})
+		_, err := cs.CoreV1().Namespaces().Get(ctx, tenantplan.TenantNamespace("globex"), metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
 	p.must("destroy", "--yes", "--skip-preview", "-s", platform)

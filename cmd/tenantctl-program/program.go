@@ -12,6 +12,7 @@ import (
 	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/azure"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Program runs the tenant or platform program the stack's config selects. Everything it acts on
@@ -27,13 +28,13 @@ import (
 // deployed over that tenant's resources.
 func Program(ctx *pulumi.Context) error {
 	cfg := config.New(ctx, stacks.ConfigNamespace)
-	id, err := stacks.ParseStackName(ctx.Stack())
+	id, err := tenantplan.ParseStackName(ctx.Stack())
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", ctx.Stack(), err)
 	}
 	kind := cfg.Get(stacks.ConfigKind)
 	if kind == "" {
-		kind = string(stacks.StackTenant)
+		kind = string(tenantplan.StackTenant)
 	}
 	if kind != string(id.Kind) {
 		return fmt.Errorf("stack %s is a %s stack, config %s says %q", ctx.Stack(), id.Kind, stacks.FullConfigKey(stacks.ConfigKind), kind)
@@ -45,7 +46,7 @@ func Program(ctx *pulumi.Context) error {
 	}
 	envIn := isolation.Document{Name: stacks.FullConfigKey(stacks.ConfigEnvironment), Data: []byte(envDoc)}
 	var bindingIn *isolation.Document
-	if id.Kind == stacks.StackTenant {
+	if id.Kind == tenantplan.StackTenant {
 		doc := cfg.Get(stacks.ConfigBinding)
 		if strings.TrimSpace(doc) == "" {
 			return fmt.Errorf("config %s is not set: a tenant stack needs its RuntimeTenantBinding document", stacks.FullConfigKey(stacks.ConfigBinding))
@@ -66,7 +67,7 @@ func Program(ctx *pulumi.Context) error {
 			stacks.FullConfigKey(stacks.ConfigTarget), env.Spec.Target)
 	}
 
-	if id.Kind == stacks.StackPlatform {
+	if id.Kind == tenantplan.StackPlatform {
 		switch env.Spec.Target {
 		case isolation.TargetAzure:
 			return azure.PlatformProgram(env)(ctx)
@@ -83,7 +84,7 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	in := stacks.Inputs{Binding: b, Env: env, Platform: platform}
+	in := tenantplan.Inputs{Binding: b, Env: env, Platform: platform}
 	switch env.Spec.Target {
 	case isolation.TargetAzure:
 		return azure.TenantProgram(in)(ctx)
@@ -96,32 +97,32 @@ func Program(ctx *pulumi.Context) error {
 // PlatformStackReference is the fully qualified name of an environment's platform stack in the
 // current organization and project, as a stack reference names it.
 func PlatformStackReference(ctx *pulumi.Context, env string) string {
-	return ctx.Organization() + "/" + ctx.Project() + "/" + stacks.PlatformStackName(env)
+	return ctx.Organization() + "/" + ctx.Project() + "/" + tenantplan.PlatformStackName(env)
 }
 
 // platformOutputs reads the outputs tenant programs consume from the platform stack.
-func platformOutputs(ctx *pulumi.Context, env *isolation.Environment) (stacks.PlatformOutputs, error) {
+func platformOutputs(ctx *pulumi.Context, env *isolation.Environment) (tenantplan.PlatformOutputs, error) {
 	name := PlatformStackReference(ctx, env.Name())
 	ref, err := pulumi.NewStackReference(ctx, name, nil)
 	if err != nil {
-		return stacks.PlatformOutputs{}, fmt.Errorf("platform stack %s: %w", name, err)
+		return tenantplan.PlatformOutputs{}, fmt.Errorf("platform stack %s: %w", name, err)
 	}
 	m := map[string]any{}
-	for _, key := range []string{stacks.OutputEnvironment, stacks.OutputIngressNamespace, stacks.OutputSharedNamespace, stacks.OutputAdmissionPolicies} {
+	for _, key := range []string{tenantplan.OutputEnvironment, tenantplan.OutputIngressNamespace, tenantplan.OutputSharedNamespace, tenantplan.OutputAdmissionPolicies} {
 		d, err := ref.GetOutputDetails(key)
 		if err != nil {
-			return stacks.PlatformOutputs{}, fmt.Errorf("platform stack %s output %s: %w", name, key, err)
+			return tenantplan.PlatformOutputs{}, fmt.Errorf("platform stack %s output %s: %w", name, key, err)
 		}
 		if d.SecretValue != nil {
-			return stacks.PlatformOutputs{}, fmt.Errorf("platform stack %s output %s is a secret; platform outputs are names only", name, key)
+			return tenantplan.PlatformOutputs{}, fmt.Errorf("platform stack %s output %s is a secret; platform outputs are names only", name, key)
 		}
 		if d.Value != nil {
 			m[key] = d.Value
 		}
 	}
-	p, err := stacks.PlatformOutputsFromMap(m)
+	p, err := tenantplan.PlatformOutputsFromMap(m)
 	if err != nil {
-		return stacks.PlatformOutputs{}, errors.Join(fmt.Errorf("platform stack %s: run it first (pulumi up -s %s)", name, stacks.PlatformStackName(env.Name())), err)
+		return tenantplan.PlatformOutputs{}, errors.Join(fmt.Errorf("platform stack %s: run it first (pulumi up -s %s)", name, tenantplan.PlatformStackName(env.Name())), err)
 	}
 	return p, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/azure"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // engine is a mock of the Pulumi engine and of the providers behind it: it records registrations,
@@ -66,8 +67,8 @@ func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 
 func platformOutputsFor(env string) map[string]any {
 	return map[string]any{
-		stacks.OutputEnvironment: env, stacks.OutputIngressNamespace: "platform-ingress", stacks.OutputSharedNamespace: "shared-tenants",
-		stacks.OutputAdmissionPolicies: []any{kubernetes.PolicySiloNodePinning, kubernetes.PolicyTenantScheduling, kubernetes.PolicySharedTenantIdentity},
+		tenantplan.OutputEnvironment: env, tenantplan.OutputIngressNamespace: "platform-ingress", tenantplan.OutputSharedNamespace: "shared-tenants",
+		tenantplan.OutputAdmissionPolicies: []any{tenantplan.PolicySiloNodePinning, tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity},
 	}
 }
 
@@ -126,7 +127,7 @@ func TestProgramDispatch(t *testing.T) {
 			[]string{kubernetes.TypePlatform + " dev"}, []string{"pulumi:pulumi:StackReference organization/tenantctl/platform.dev", azure.TypePlatform + " dev"}},
 		{"azure tenant", "tenant.acme.prod", stackConfig("tenant", prod, prodAcme(t), "azure"),
 			[]string{"pulumi:pulumi:StackReference organization/tenantctl/platform.prod", azure.TypeTenant + " acme", kubernetes.TypeTenant + " acme",
-				azure.TypeAgentPool + " aks-shared-prod/" + azure.AgentPoolName("acme")}, nil},
+				azure.TypeAgentPool + " aks-shared-prod/" + tenantplan.AgentPoolName("acme")}, nil},
 		{"azure platform", "platform.prod", stackConfig("platform", prod, "", "azure"),
 			[]string{azure.TypePlatform + " prod", kubernetes.TypePlatform + " prod"}, nil},
 	}
@@ -205,8 +206,8 @@ func TestProjectDeclaresTheProgram(t *testing.T) {
 	if err := yaml.Unmarshal(tenantctl.ProjectYAML, &project); err != nil {
 		t.Fatal(err)
 	}
-	if project.Name != stacks.ProjectName || project.Runtime != "go" {
-		t.Errorf("project %q runtime %q, want %q on go", project.Name, project.Runtime, stacks.ProjectName)
+	if project.Name != tenantplan.ProjectName || project.Runtime != "go" {
+		t.Errorf("project %q runtime %q, want %q on go", project.Name, project.Runtime, tenantplan.ProjectName)
 	}
 	wd, err := os.Getwd()
 	if err != nil {

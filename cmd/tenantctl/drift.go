@@ -14,9 +14,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
+	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/ignore"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/drift/run"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
 )
@@ -67,17 +67,17 @@ func (f *driftCheckFlags) add(cmd *cobra.Command, g *globalOptions, selection bo
 }
 
 // mode is the check mode the flags ask for.
-func (f *driftCheckFlags) mode() (run.Mode, error) {
+func (f *driftCheckFlags) mode() (check.Mode, error) {
 	switch {
 	case f.engineOnly && f.inventory != "":
 		return "", exitcode.With(exitcode.Invalid, errors.New("--engine-only runs the engine against live APIs; it cannot check an --inventory snapshot"))
 	case f.engineOnly:
-		return run.ModeEngine, nil
+		return check.ModeEngine, nil
 	case f.confirm && f.inventory == "":
-		return run.ModeConfirm, nil
+		return check.ModeConfirm, nil
 	}
 	// offline, the engine never runs: --confirm has nothing to confirm with
-	return run.ModeFast, nil
+	return check.ModeFast, nil
 }
 
 // rules are the ignore file's rules followed by --ignore's (later rules win).
@@ -107,25 +107,25 @@ type driftCheckRunner struct {
 	State      *isolation.DesiredState
 	Kubeconfig string
 	Selection  fleet.Selection
-	Mode       run.Mode
-	Checker    *run.Checker
+	Mode       check.Mode
+	Checker    *check.Checker
 	closeAudit func() error
 }
 
 // newDriftCheckRunner resolves the flags. withIgnore false checks without ignore rules (baseline).
-func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, withIgnore bool, extra ...run.Option) (*driftCheckRunner, error) {
+func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, withIgnore bool, extra ...check.Option) (*driftCheckRunner, error) {
 	ctx := cmd.Context()
 	mode, err := f.mode()
 	if err != nil {
 		return nil, err
 	}
-	var opts []run.Option
+	var opts []check.Option
 	if f.shard != "" {
 		sh, err := report.ParseShard(f.shard)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, run.WithShard(sh))
+		opts = append(opts, check.WithShard(sh))
 	}
 	state, err := isolation.Load(ctx, g.dir)
 	if err != nil {
@@ -136,7 +136,7 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, run.WithIgnore(rules))
+		opts = append(opts, check.WithIgnore(rules))
 	}
 	kubeconfig, err := f.resolveKubeconfig(cmd)
 	switch {
@@ -145,25 +145,25 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 	case f.inventory != "":
 		// offline: no program runs and nothing is read live, so no cluster is needed
 		kubeconfig = ""
-		opts = append(opts, run.WithInventoryFile(f.inventory))
+		opts = append(opts, check.WithInventoryFile(f.inventory))
 	}
 	e, closeAudit, _, err := f.engine(nil)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, run.WithProgress(cmd.ErrOrStderr()))
+	opts = append(opts, check.WithProgress(cmd.ErrOrStderr()))
 	sel := f.sel
 	if len(sel.Tenants) == 0 {
 		sel.All = true
 	}
 	return &driftCheckRunner{
 		Engine: e, State: state, Kubeconfig: kubeconfig, Selection: sel, Mode: mode,
-		Checker: run.New(e, state, kubeconfig, append(opts, extra...)...), closeAudit: closeAudit,
+		Checker: check.New(e, state, kubeconfig, append(opts, extra...)...), closeAudit: closeAudit,
 	}, nil
 }
 
 // Run checks and, after a live check, keeps the report where `tenantctl status` reads it.
-func (r *driftCheckRunner) Run(ctx context.Context) (*run.Outcome, error) {
+func (r *driftCheckRunner) Run(ctx context.Context) (*check.Outcome, error) {
 	out, err := r.Checker.Run(ctx, r.Selection, r.Mode)
 	if err != nil {
 		return nil, err

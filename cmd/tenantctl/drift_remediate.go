@@ -12,9 +12,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/remediate"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/drift/run"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
@@ -48,19 +48,19 @@ func checkLive(ctx context.Context, g *globalOptions, f *driftCheckFlags, e *aut
 	if err != nil {
 		return nil, err
 	}
-	opts := []run.Option{run.WithIgnore(rules), run.WithProgress(progress)}
+	opts := []check.Option{check.WithIgnore(rules), check.WithProgress(progress)}
 	if f.shard != "" {
 		sh, err := report.ParseShard(f.shard)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, run.WithShard(sh))
+		opts = append(opts, check.WithShard(sh))
 	}
 	sel := f.sel
 	if len(sel.Tenants) == 0 {
 		sel.All = true
 	}
-	rep, err := run.New(e, state, kubeconfig, opts...).Check(ctx, sel, mode)
+	rep, err := check.New(e, state, kubeconfig, opts...).Check(ctx, sel, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (rt *remediation) plan(ctx context.Context, rep *report.Report, mode remedi
 	if err != nil {
 		return nil, err
 	}
-	p := remediate.NewPlanner(rt.cluster, remediate.NewStackDesired(rt.engine), remediate.EnvironmentsOf(rt.state), opts...)
+	p := remediate.NewPlanner(rt.cluster, remediate.NewStackInputs(rt.engine), remediate.EnvironmentsOf(rt.state), opts...)
 	plan, err := p.Build(ctx, rep, mode, digest)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("plan remediation: %w", err))
@@ -306,7 +306,7 @@ func (rt *remediation) apply(ctx context.Context, plan *remediate.Plan, source s
 		source = "(--mode auto)"
 	}
 	ex := remediate.NewExecutor(rt.cluster, remediate.NewEngineConverger(rt.engine, rt.state, rt.kubeconfig), rt.auditor,
-		remediate.EnvironmentsOf(rt.state), digest, remediate.WithDesiredCheck(remediate.NewStackDesired(rt.engine)),
+		remediate.EnvironmentsOf(rt.state), digest, remediate.WithDesiredCheck(remediate.NewStackInputs(rt.engine)),
 		remediate.WithPrincipal(audit.LocalPrincipal()), remediate.WithPlanSource(source), remediate.WithProgress(progress))
 	return ex.Apply(ctx, plan)
 }

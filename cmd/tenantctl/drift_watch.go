@@ -18,9 +18,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectsoft/tenantctl/automation"
-	"github.com/connectsoft/tenantctl/drift/loop"
 	"github.com/connectsoft/tenantctl/drift/remediate"
 	"github.com/connectsoft/tenantctl/drift/report"
+	"github.com/connectsoft/tenantctl/drift/watch"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
@@ -109,7 +109,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 			return exitcode.With(exitcode.Failed, err)
 		}
 	}
-	metrics := loop.NewMetrics()
+	metrics := watch.NewMetrics()
 	health := newWatchHealth(o.interval, time.Now())
 	stopServer, _, err := serveMetrics(o.metricsAddr, metrics, health, logger)
 	if err != nil {
@@ -134,7 +134,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 		return rep, nil
 	}
 	onReport := func(r *report.Report) { health.ran(time.Now(), r.ExitCode()) }
-	last, err := loop.New(check, metrics, loop.Options{Interval: o.interval, Jitter: o.jitter, Once: o.once, OnReport: onReport, Logger: logger}).Run(ctx)
+	last, err := watch.New(check, metrics, watch.Options{Interval: o.interval, Jitter: o.jitter, Once: o.once, OnReport: onReport, Logger: logger}).Run(ctx)
 	if !o.once {
 		logger.Info("drift watch stopped")
 		return nil
@@ -249,7 +249,7 @@ func (h *watchHealth) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 // serveMetrics serves /metrics and /healthz on addr until the returned stop is called, and
 // returns the address it listens on. The listener is opened before returning, so a taken
 // address fails the command at once.
-func serveMetrics(addr string, m *loop.Metrics, h *watchHealth, logger *slog.Logger) (func(), string, error) {
+func serveMetrics(addr string, m *watch.Metrics, h *watchHealth, logger *slog.Logger) (func(), string, error) {
 	if addr == "" {
 		return func() {}, "", nil
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/connectsoft/tenantctl/drift/loop"
+	"github.com/connectsoft/tenantctl/drift/watch"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
@@ -110,7 +110,7 @@ func TestWatchHealth(t *testing.T) {
 func TestServeMetrics(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := newWatchHealth(time.Hour, time.Now())
-	stop, addr, err := serveMetrics("127.0.0.1:0", loop.NewMetrics(), h, logger)
+	stop, addr, err := serveMetrics("127.0.0.1:0", watch.NewMetrics(), h, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestServeMetrics(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &s); err != nil || code != http.StatusOK || s.Status != "ok" {
 		t.Errorf("/healthz = %d %s (%v)", code, body, err)
 	}
-	if _, _, err := serveMetrics(addr, loop.NewMetrics(), h, logger); exitcode.Code(err) != exitcode.Invalid {
+	if _, _, err := serveMetrics(addr, watch.NewMetrics(), h, logger); exitcode.Code(err) != exitcode.Invalid {
 		t.Errorf("serving on a taken address = %v, want exit %d", err, exitcode.Invalid)
 	}
 }

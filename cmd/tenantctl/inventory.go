@@ -13,7 +13,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func init() { register(newInventoryCmd) }
@@ -168,7 +168,7 @@ func platformNamespaces(cmd *cobra.Command, dir string) ([]string, error) {
 	}
 	var out []string
 	for _, env := range state.Environments {
-		out = append(out, stacks.SharedNamespace(env), stacks.IngressNamespace(env))
+		out = append(out, tenantplan.SharedNamespace(env), tenantplan.IngressNamespace(env))
 	}
 	return out, nil
 }

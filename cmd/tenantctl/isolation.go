@@ -19,7 +19,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/isolation/reach/render"
 )
 
@@ -226,7 +226,7 @@ func liveSnapshot(ctx context.Context, env *isolation.Environment, o isolationOp
 		if err != nil {
 			return nil, fmt.Errorf("azure credential: %w", err)
 		}
-		res, err := azure.Read(ctx, cred, env.Spec.Azure.SubscriptionID)
+		res, err := azurenet.Read(ctx, cred, env.Spec.Azure.SubscriptionID)
 		if err != nil {
 			return nil, fmt.Errorf("read azure subscription %s: %w", env.Spec.Azure.SubscriptionID, err)
 		}

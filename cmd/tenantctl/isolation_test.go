@@ -32,7 +32,7 @@ func crossTenantSnapshot(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := reach.Desired(st.Environment("dev"), st.BindingsIn("dev"))
+	snap, err := reach.PlannedSnapshot(st.Environment("dev"), st.BindingsIn("dev"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/connectsoft/tenantctl/tenantplan"
 	"io"
 	"strings"
 
@@ -124,7 +125,7 @@ func recoverStacks(cmd *cobra.Command, f *fleet.Fleet, e *automation.Engine, bs 
 		targets = append(targets, f.PlatformTarget(env))
 	}
 	for _, b := range bs {
-		targets = append(targets, f.TenantTarget(b, fleet.ExpectedPlatformOutputs(envOf(envs, b))))
+		targets = append(targets, f.TenantTarget(b, tenantplan.ExpectedPlatformOutputs(envOf(envs, b))))
 	}
 	for _, t := range targets {
 		rec, err := e.Recover(cmd.Context(), t)

@@ -11,7 +11,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func init() {
@@ -151,12 +151,12 @@ func collectStatus(cmd *cobra.Command, e *automation.Engine, bs []*isolation.Run
 		return nil
 	}
 	for _, env := range envs {
-		if err := add(stacks.PlatformStackName(env.Name()), "", env.Name(), ""); err != nil {
+		if err := add(tenantplan.PlatformStackName(env.Name()), "", env.Name(), ""); err != nil {
 			return nil, err
 		}
 	}
 	for _, b := range bs {
-		if err := add(stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment), b.Spec.TenantID, b.Spec.Environment, b.Spec.Tier); err != nil {
+		if err := add(tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment), b.Spec.TenantID, b.Spec.Environment, b.Spec.Tier); err != nil {
 			return nil, err
 		}
 	}
@@ -182,7 +182,7 @@ func newListCmd(g *globalOptions) *cobra.Command {
 			}
 			var rows []row
 			for _, b := range state.Bindings {
-				rows = append(rows, row{b.Spec.TenantID, b.Spec.Environment, b.Spec.Tier, stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment), b.Source.File})
+				rows = append(rows, row{b.Spec.TenantID, b.Spec.Environment, b.Spec.Tier, tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment), b.Source.File})
 			}
 			if g.output == "json" {
 				return writeJSON(cmd.OutOrStdout(), rows)
@@ -221,7 +221,7 @@ func newOutputsCmd(g *globalOptions) *cobra.Command {
 func printOutputs(cmd *cobra.Command, g *globalOptions, s selectedStacks) error {
 	all := map[string]map[string]any{}
 	for _, b := range s.bindings {
-		stack := stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
+		stack := tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
 		out, err := s.engine.Outputs(cmd.Context(), stack)
 		if automation.IsNotFound(err) {
 			continue

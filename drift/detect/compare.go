@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"math"
 	"slices"
 	"strings"
@@ -89,12 +90,12 @@ func diffMap(p path, d, l map[string]any, opts compareOptions, out *[]fieldDiff)
 			continue
 		}
 		lv, ok := l[k]
-		diffValue(p.field(k), d[k], lv, ok, opts, out)
+		diffValue(p.Field(k), d[k], lv, ok, opts, out)
 	}
 }
 
 func diffList(p path, d, l []any, opts compareOptions, out *[]fieldDiff) {
-	if keys := mergeKeys(p.last(), d, l); keys != nil {
+	if keys := mergeKeys(p.Last(), d, l); keys != nil {
 		diffKeyedList(p, keys, d, l, opts, out)
 		return
 	}
@@ -109,7 +110,7 @@ func diffList(p path, d, l []any, opts compareOptions, out *[]fieldDiff) {
 		return
 	}
 	for i := range d {
-		diffValue(p.at(i), d[i], l[i], true, opts, out)
+		diffValue(p.At(i), d[i], l[i], true, opts, out)
 	}
 }
 
@@ -121,15 +122,15 @@ func diffKeyedList(p path, keys []string, d, l []any, opts compareOptions, out *
 		dm := di.(map[string]any)
 		j := slices.IndexFunc(l, func(li any) bool { return sameItem(keys, dm, li.(map[string]any)) })
 		if j < 0 {
-			*out = append(*out, fieldDiff{p.item(itemKeys(keys, dm)), di, nil, false})
+			*out = append(*out, fieldDiff{p.Item(itemKeys(keys, dm)), di, nil, false})
 			continue
 		}
 		matched[j] = true
-		diffMap(p.item(itemKeys(keys, l[j].(map[string]any))), dm, l[j].(map[string]any), opts, out)
+		diffMap(p.Item(itemKeys(keys, l[j].(map[string]any))), dm, l[j].(map[string]any), opts, out)
 	}
 	for j, li := range l {
 		if !matched[j] {
-			*out = append(*out, fieldDiff{p.item(itemKeys(keys, li.(map[string]any))), nil, li, true})
+			*out = append(*out, fieldDiff{p.Item(itemKeys(keys, li.(map[string]any))), nil, li, true})
 		}
 	}
 }
@@ -210,11 +211,11 @@ func sameItem(keys []string, desired, live map[string]any) bool {
 	return true
 }
 
-func itemKeys(keys []string, m map[string]any) []listKey {
-	var out []listKey
+func itemKeys(keys []string, m map[string]any) []fieldpath.Key {
+	var out []fieldpath.Key
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
-			out = append(out, listKey{name: k, value: v})
+			out = append(out, fieldpath.Key{Name: k, Value: v})
 		}
 	}
 	return out
@@ -252,7 +253,7 @@ func scalarEqual(p path, a, b any) bool {
 		if as == bs {
 			return true
 		}
-		if len(p) >= 2 && quantityParents[p[len(p)-2].field] {
+		if len(p) >= 2 && quantityParents[p[len(p)-2].Field] {
 			qa, errA := resource.ParseQuantity(as)
 			qb, errB := resource.ParseQuantity(bs)
 			return errA == nil && errB == nil && qa.Cmp(qb) == 0

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"github.com/connectsoft/tenantctl/tenantplan"
 	"regexp"
 	"strings"
 
@@ -25,9 +26,9 @@ var (
 // holds each field. urn is the resource whose step failed; message is the engine's diagnostic.
 // A message without a conflict gives no findings.
 func ConflictFindings(stack, urn, message string) ([]finding.Finding, error) {
-	owner, err := stackOwner(stack)
+	id, err := tenantplan.ParseStackName(stack)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine findings: %w", err)
 	}
 	u := resource.URN(urn)
 	if !u.IsValid() {
@@ -50,7 +51,7 @@ func ConflictFindings(stack, urn, message string) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, c := range cs {
 		out = append(out, finding.Finding{
-			Kind: finding.KindFieldConflict, TenantID: owner.tenant, Environment: owner.env, Stack: stack,
+			Kind: finding.KindFieldConflict, TenantID: id.Owner(), Environment: id.Environment, Stack: stack,
 			Resource: res, Field: c.field, Manager: c.manager, Detector: finding.DetectorEngine,
 			Evidence: []string{"server-side apply conflict with field manager " + c.manager},
 			Message:  fmt.Sprintf("%s: %s is held by field manager %s; the stack cannot apply it", res.Ref(), c.field, c.manager),
@@ -69,9 +70,9 @@ func ssaFieldPath(s string) string {
 		if key, ok := strings.CutPrefix(s, m); ok && !strings.ContainsAny(key, "[]") {
 			var p path
 			for _, f := range strings.Split(strings.TrimSuffix(m, "."), ".") {
-				p = p.field(f)
+				p = p.Field(f)
 			}
-			return p.field(key).String()
+			return p.Field(key).String()
 		}
 	}
 	return quotedKey.ReplaceAllString(s, "[$1=$2]")

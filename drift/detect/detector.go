@@ -2,7 +2,7 @@
 // from the stacks' desired inputs (or whose fields another field manager took), managed objects
 // that are gone, objects in a tenant scope that no stack manages, and workload images from
 // untrusted registries or not pinned by digest. It reads an inventory.Snapshot, live or from a
-// file, and the stacks' recorded state (Desired); cross-tenant routes come from a RouteAnalyzer.
+// file, and the stacks' recorded state (Managed); cross-tenant routes come from a RouteAnalyzer.
 // The engine-side conversion of Pulumi preview/refresh steps into findings is in engine.go.
 package detect
 
@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"slices"
 	"strings"
 
@@ -41,7 +43,7 @@ var AllChecks = []Check{CheckManaged, CheckUnmanaged, CheckImages, CheckRoutes}
 // Detector checks one environment's snapshot against its stacks' desired state.
 type Detector struct {
 	env       *isolation.Environment
-	desired   *Desired
+	desired   *Managed
 	routes    RouteAnalyzer
 	managers  []string
 	checks    []Check
@@ -77,9 +79,9 @@ func WithEnvironmentLocation(src isolation.Source) Option {
 	return func(d *Detector) { d.locations[isolation.Platform] = finding.Location(src) }
 }
 
-// New builds a Detector for env. desired may be empty (NewDesired()) but not nil when the
+// New builds a Detector for env. desired may be empty (NewManaged()) but not nil when the
 // managed or unmanaged checks run.
-func New(env *isolation.Environment, desired *Desired, opts ...Option) *Detector {
+func New(env *isolation.Environment, desired *Managed, opts ...Option) *Detector {
 	d := &Detector{env: env, desired: desired, managers: []string{PulumiManagerPrefix}, checks: AllChecks,
 		locations: map[string]finding.Location{}}
 	if env != nil {
@@ -102,6 +104,7 @@ func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]findi
 		return nil, errors.New("drift check: no inventory snapshot")
 	}
 	sc := newScope(d.env, snap)
+	lv := indexLive(snap)
 	var out []finding.Finding
 	for _, c := range d.checks {
 		switch c {
@@ -110,16 +113,16 @@ func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]findi
 				return nil, fmt.Errorf("drift check %s: no desired state", c)
 			}
 			if c == CheckManaged {
-				fs, err := d.managedDrift(snap)
+				fs, err := d.managedDrift(lv)
 				if err != nil {
 					return nil, err
 				}
 				out = append(out, fs...)
 			} else {
-				out = append(out, d.unmanaged(snap, sc)...)
+				out = append(out, d.unmanaged(lv, sc)...)
 			}
 		case CheckImages:
-			out = append(out, d.images(snap, sc)...)
+			out = append(out, d.images(lv, sc)...)
 		case CheckRoutes:
 			if d.routes == nil {
 				continue
@@ -153,4 +156,35 @@ func SortFindings(fs []finding.Finding) {
 			strings.Compare(a.Resource.Type, b.Resource.Type), strings.Compare(a.Resource.Namespace, b.Resource.Namespace),
 			strings.Compare(a.Resource.Name, b.Resource.Name), strings.Compare(a.Field, b.Field))
 	})
+}
+
+// live is a snapshot's Kubernetes objects indexed by key and by UID, built once per check for the
+// checks that follow owner references and look objects up.
+type live struct {
+	snap  *inventory.Snapshot
+	byKey map[inventory.Key]*unstructured.Unstructured
+	byUID map[string]*unstructured.Unstructured
+}
+
+func indexLive(snap *inventory.Snapshot) *live {
+	lv := &live{snap: snap, byKey: snap.Index(), byUID: make(map[string]*unstructured.Unstructured, len(snap.Kubernetes))}
+	for i := range snap.Kubernetes {
+		if uid := string(snap.Kubernetes[i].GetUID()); uid != "" {
+			lv.byUID[uid] = &snap.Kubernetes[i]
+		}
+	}
+	return lv
+}
+
+// inTenantScopes yields every object in a tenant scope (isolation.Platform's included) with the
+// tenant it belongs to.
+func (lv *live) inTenantScopes(sc *scope) iter.Seq2[*unstructured.Unstructured, string] {
+	return func(yield func(*unstructured.Unstructured, string) bool) {
+		for i := range lv.snap.Kubernetes {
+			u := &lv.snap.Kubernetes[i]
+			if tenant, ok := sc.tenantOf(u); ok && !yield(u, tenant) {
+				return
+			}
+		}
+	}
 }

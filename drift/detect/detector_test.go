@@ -33,7 +33,7 @@ func TestOfflineCheck(t *testing.T) {
 	if err := json.Unmarshal(raw, &state); err != nil {
 		t.Fatal(err)
 	}
-	d := NewDesired()
+	d := NewManaged()
 	if err := d.AddStack("tenant.acme.dev", state.Resources); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCheckRoutesAndErrors(t *testing.T) {
 		Resource: finding.Resource{Provider: finding.ProviderKubernetes, Type: "networking.k8s.io/v1/NetworkPolicy", Namespace: "t-acme", Name: "allow-globex"}}
 	snap := snapshot(object(t, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"t-acme"}}`))
 	routes := &fakeRoutes{findings: []finding.Finding{route}}
-	fs, err := New(testEnv(), NewDesired(), WithRouteAnalyzer(routes), WithBindings(testBinding("acme", "tenants/acme.yaml", 2))).Check(context.Background(), snap)
+	fs, err := New(testEnv(), NewManaged(), WithRouteAnalyzer(routes), WithBindings(testBinding("acme", "tenants/acme.yaml", 2))).Check(context.Background(), snap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +95,11 @@ func TestCheckRoutesAndErrors(t *testing.T) {
 		snap    *inventory.Snapshot
 		wantErr string
 	}{
-		{"route analyzer fails", New(testEnv(), NewDesired(), WithRouteAnalyzer(&fakeRoutes{err: errors.New("boom")})), snap, "drift check routes: boom"},
+		{"route analyzer fails", New(testEnv(), NewManaged(), WithRouteAnalyzer(&fakeRoutes{err: errors.New("boom")})), snap, "drift check routes: boom"},
 		{"no desired state", New(testEnv(), nil), snap, "drift check managed: no desired state"},
-		{"no snapshot", New(testEnv(), NewDesired()), nil, "no inventory snapshot"},
-		{"no environment", New(nil, NewDesired()), snap, "no environment"},
-		{"unknown check", New(testEnv(), NewDesired(), WithChecks("typos")), snap, `unknown check "typos"`},
+		{"no snapshot", New(testEnv(), NewManaged()), nil, "no inventory snapshot"},
+		{"no environment", New(nil, NewManaged()), snap, "no environment"},
+		{"unknown check", New(testEnv(), NewManaged(), WithChecks("typos")), snap, `unknown check "typos"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,8 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // StepSource says which engine operation produced step events.
@@ -37,9 +36,9 @@ const (
 // Only Kubernetes and Azure resources count; providers, components and the stack are skipped.
 // Values pass through finding.Value (redacted).
 func EngineFindings(stack string, source StepSource, steps []apitype.StepEventMetadata) ([]finding.Finding, error) {
-	owner, err := stackOwner(stack)
+	id, err := tenantplan.ParseStackName(stack)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine findings: %w", err)
 	}
 	var out []finding.Finding
 	for _, st := range steps {
@@ -47,7 +46,7 @@ func EngineFindings(stack string, source StepSource, steps []apitype.StepEventMe
 		if !ok {
 			continue
 		}
-		base := finding.Finding{TenantID: owner.tenant, Environment: owner.env, Stack: stack, Resource: res,
+		base := finding.Finding{TenantID: id.Owner(), Environment: id.Environment, Stack: stack, Resource: res,
 			Detector: finding.DetectorEngine}
 		var fs []finding.Finding
 		switch source {
@@ -68,19 +67,6 @@ func EngineFindings(stack string, source StepSource, steps []apitype.StepEventMe
 	}
 	SortFindings(out)
 	return out, nil
-}
-
-type stackOwnerInfo struct{ tenant, env string }
-
-func stackOwner(stack string) (stackOwnerInfo, error) {
-	id, err := stacks.ParseStackName(stack)
-	if err != nil {
-		return stackOwnerInfo{}, fmt.Errorf("engine findings: %w", err)
-	}
-	if id.Kind == stacks.StackPlatform {
-		return stackOwnerInfo{isolation.Platform, id.Environment}, nil
-	}
-	return stackOwnerInfo{id.TenantID, id.Environment}, nil
 }
 
 func refreshFindings(base finding.Finding, st apitype.StepEventMetadata) ([]finding.Finding, error) {
@@ -236,9 +222,9 @@ func propertyPathString(pp resource.PropertyPath) string {
 	for _, el := range pp {
 		switch k := el.(type) {
 		case string:
-			p = p.field(k)
+			p = p.Field(k)
 		case int:
-			p = p.at(k)
+			p = p.At(k)
 		}
 	}
 	return p.String()

@@ -65,9 +65,9 @@ func stateResource(t *testing.T, stack, typ, name, id, inputsJSON string) apityp
 	}
 }
 
-func desiredOf(t *testing.T, stack string, rs ...apitype.ResourceV3) *Desired {
+func desiredOf(t *testing.T, stack string, rs ...apitype.ResourceV3) *Managed {
 	t.Helper()
-	d := NewDesired()
+	d := NewManaged()
 	if err := d.AddStack(stack, rs); err != nil {
 		t.Fatal(err)
 	}

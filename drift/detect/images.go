@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,7 +40,7 @@ func containersOf(u *unstructured.Unstructured) ([]container, bool) {
 	var out []container
 	base := path(nil)
 	for _, f := range specPath {
-		base = base.field(f)
+		base = base.Field(f)
 	}
 	for _, list := range containerLists {
 		items, _, _ := unstructured.NestedSlice(u.Object, append(specPath, list)...)
@@ -47,13 +48,13 @@ func containersOf(u *unstructured.Unstructured) ([]container, bool) {
 			m, _ := it.(map[string]any)
 			name, _ := m["name"].(string)
 			image, _ := m["image"].(string)
-			p := base.field(list)
+			p := base.Field(list)
 			if name != "" {
-				p = p.item([]listKey{{name: "name", value: name}})
+				p = p.Item([]fieldpath.Key{{Name: "name", Value: name}})
 			} else {
-				p = p.at(i)
+				p = p.At(i)
 			}
-			out = append(out, container{list: list, name: name, image: image, field: p.field("image").String()})
+			out = append(out, container{list: list, name: name, image: image, field: p.Field("image").String()})
 		}
 	}
 	return out, true
@@ -65,26 +66,14 @@ func containersOf(u *unstructured.Unstructured) ([]container, bool) {
 // controller from a template in the snapshot (a Deployment's ReplicaSet, a ReplicaSet's Pod) is
 // only reported for containers whose image differs from its owner's template: the owner carries
 // the finding.
-func (d *Detector) images(snap *inventory.Snapshot, sc *scope) []finding.Finding {
-	idx := snap.Index()
-	byUID := map[string]*unstructured.Unstructured{}
-	for i := range snap.Kubernetes {
-		if uid := string(snap.Kubernetes[i].GetUID()); uid != "" {
-			byUID[uid] = &snap.Kubernetes[i]
-		}
-	}
+func (d *Detector) images(lv *live, sc *scope) []finding.Finding {
 	var out []finding.Finding
-	for i := range snap.Kubernetes {
-		u := &snap.Kubernetes[i]
-		tenant, ok := sc.tenantOf(u)
-		if !ok {
-			continue
-		}
+	for u, tenant := range lv.inTenantScopes(sc) {
 		containers, ok := containersOf(u)
 		if !ok {
 			continue
 		}
-		inherited := ownerImages(u, idx, byUID)
+		inherited := ownerImages(u, lv)
 		res := liveResource(u)
 		stack := ""
 		if ms := d.desired.lookup(inventory.KeyOf(u)); len(ms) > 0 {
@@ -136,18 +125,18 @@ func (d *Detector) imageFindings(u *unstructured.Unstructured, res finding.Resou
 
 // ownerImages returns the images of the template of u's controller owner, by "list/name",
 // when that owner is in the snapshot.
-func ownerImages(u *unstructured.Unstructured, idx map[inventory.Key]*unstructured.Unstructured, byUID map[string]*unstructured.Unstructured) map[string]string {
+func ownerImages(u *unstructured.Unstructured, lv *live) map[string]string {
 	for _, ref := range u.GetOwnerReferences() {
 		if ref.Controller == nil || !*ref.Controller {
 			continue
 		}
-		owner := byUID[string(ref.UID)]
+		owner := lv.byUID[string(ref.UID)]
 		if owner == nil || ref.UID == "" {
 			gv, err := schema.ParseGroupVersion(ref.APIVersion)
 			if err != nil {
 				continue
 			}
-			owner = idx[inventory.Key{Group: gv.Group, Kind: ref.Kind, Namespace: u.GetNamespace(), Name: ref.Name}]
+			owner = lv.byKey[inventory.Key{Group: gv.Group, Kind: ref.Kind, Namespace: u.GetNamespace(), Name: ref.Name}]
 		}
 		if owner == nil {
 			continue

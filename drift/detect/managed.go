@@ -25,16 +25,16 @@ func skipField(secret bool) func(p path) bool {
 		if len(p) == 0 {
 			return false
 		}
-		root := p[0].field
+		root := p[0].Field
 		switch {
 		case len(p) == 1 && (root == "apiVersion" || root == "kind" || root == "status"):
 			return true
 		case secret && len(p) == 1 && root != "metadata":
 			// only a Secret's metadata is ever read (data, stringData, type, immutable are not)
 			return true
-		case root == "metadata" && len(p) == 2 && serverMetadata[p[1].field]:
+		case root == "metadata" && len(p) == 2 && serverMetadata[p[1].Field]:
 			return true
-		case root == "metadata" && len(p) == 3 && p[1].field == "annotations" && strings.HasPrefix(p[2].field, "pulumi.com/"):
+		case root == "metadata" && len(p) == 3 && p[1].Field == "annotations" && strings.HasPrefix(p[2].Field, "pulumi.com/"):
 			return true
 		}
 		return false
@@ -45,8 +45,8 @@ func skipField(secret bool) func(p path) bool {
 // set are compared; a differing field owned (per managedFields) by a manager that is not the
 // stack's is a field-conflict naming that manager, any other difference managed-drift. A managed
 // object absent from a snapshot that looked for it is a missing-resource.
-func (d *Detector) managedDrift(snap *inventory.Snapshot) ([]finding.Finding, error) {
-	idx := snap.Index()
+func (d *Detector) managedDrift(lv *live) ([]finding.Finding, error) {
+	snap, idx := lv.snap, lv.byKey
 	var out []finding.Finding
 	for _, m := range d.desired.resources {
 		if m.External || m.Environment != d.env.Name() {
@@ -108,7 +108,7 @@ func (d *Detector) compareObject(m ManagedResource, res finding.Resource, live *
 			}
 		}
 		var others []string
-		for _, o := range owners.owners(df.path.fieldPath()) {
+		for _, o := range owners.owners(ownershipPath(df.path)) {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("managedFields: %s (%s) owns %s", o.manager, o.operation, field))
 			if !ownManager(o.manager, d.managers) {
 				others = append(others, o.manager)

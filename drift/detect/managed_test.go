@@ -182,7 +182,7 @@ func TestManagedDrift(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := NewDesired()
+			d := NewManaged()
 			for _, r := range tt.state {
 				if err := d.AddStack(acmeStack, []apitypeResource{r}); err != nil {
 					t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // scope tells which tenant a live object belongs to. The tenant scopes are:
@@ -30,14 +30,14 @@ type scope struct {
 func newScope(env *isolation.Environment, snap *inventory.Snapshot) *scope {
 	s := &scope{
 		env:      env.Name(),
-		shared:   stacks.SharedNamespace(env),
-		platform: map[string]bool{stacks.SharedNamespace(env): true, stacks.IngressNamespace(env): true},
+		shared:   tenantplan.SharedNamespace(env),
+		platform: map[string]bool{tenantplan.SharedNamespace(env): true, tenantplan.IngressNamespace(env): true},
 		nsTenant: map[string]string{},
 	}
 	for i := range snap.Kubernetes {
 		u := &snap.Kubernetes[i]
 		if u.GetKind() == "Namespace" && u.GetAPIVersion() == "v1" {
-			if t := u.GetLabels()[stacks.LabelTenant]; t != "" {
+			if t := u.GetLabels()[tenantplan.LabelTenant]; t != "" {
 				s.nsTenant[u.GetName()] = t
 			}
 		}
@@ -47,7 +47,7 @@ func newScope(env *isolation.Environment, snap *inventory.Snapshot) *scope {
 
 // tenantNamespace returns the tenant id a namespace name stands for.
 func tenantNamespace(ns string) (string, bool) {
-	id, ok := strings.CutPrefix(ns, stacks.TenantNamespace(""))
+	id, ok := strings.CutPrefix(ns, tenantplan.TenantNamespace(""))
 	return id, ok && id != ""
 }
 
@@ -68,7 +68,7 @@ func (s *scope) namespaceTenant(ns string) (string, bool) {
 // tenantOf returns the tenant (or isolation.Platform) an object belongs to; ok is false outside
 // every tenant scope.
 func (s *scope) tenantOf(u *unstructured.Unstructured) (string, bool) {
-	label := u.GetLabels()[stacks.LabelTenant]
+	label := u.GetLabels()[tenantplan.LabelTenant]
 	ns := u.GetNamespace()
 	switch {
 	case u.GetKind() == "Namespace" && u.GetAPIVersion() == "v1":

@@ -12,7 +12,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // generatedKinds are written by Kubernetes itself and never reported as unmanaged.
@@ -40,23 +40,11 @@ var stsClaim = regexp.MustCompile(`^(.+)-(\d+)$`)
 
 // unmanaged reports every object in a tenant scope that no stack manages, except what
 // Kubernetes creates itself (see generated).
-func (d *Detector) unmanaged(snap *inventory.Snapshot, sc *scope) []finding.Finding {
-	idx := snap.Index()
-	byUID := map[string]*unstructured.Unstructured{}
-	for i := range snap.Kubernetes {
-		if uid := string(snap.Kubernetes[i].GetUID()); uid != "" {
-			byUID[uid] = &snap.Kubernetes[i]
-		}
-	}
+func (d *Detector) unmanaged(lv *live, sc *scope) []finding.Finding {
 	var out []finding.Finding
-	for i := range snap.Kubernetes {
-		u := &snap.Kubernetes[i]
-		tenant, ok := sc.tenantOf(u)
-		if !ok {
-			continue
-		}
+	for u, tenant := range lv.inTenantScopes(sc) {
 		key := inventory.KeyOf(u)
-		if d.desired.Manages(key) || d.generated(u, snap, idx, byUID) {
+		if d.desired.Manages(key) || d.generated(u, lv) {
 			continue
 		}
 		res := liveResource(u)
@@ -91,9 +79,9 @@ func scopeEvidence(u *unstructured.Unstructured, sc *scope) []string {
 	var ev []string
 	switch {
 	case ns == "":
-		ev = append(ev, "cluster-scoped, labelled with tenant "+u.GetLabels()[stacks.LabelTenant])
-	case ns == sc.shared && u.GetLabels()[stacks.LabelTenant] != "":
-		ev = append(ev, "in the shared namespace "+ns+", labelled with tenant "+u.GetLabels()[stacks.LabelTenant])
+		ev = append(ev, "cluster-scoped, labelled with tenant "+u.GetLabels()[tenantplan.LabelTenant])
+	case ns == sc.shared && u.GetLabels()[tenantplan.LabelTenant] != "":
+		ev = append(ev, "in the shared namespace "+ns+", labelled with tenant "+u.GetLabels()[tenantplan.LabelTenant])
 	default:
 		ev = append(ev, "in namespace "+ns)
 	}
@@ -110,7 +98,7 @@ func scopeEvidence(u *unstructured.Unstructured, sc *scope) []string {
 //     any child of a custom resource): the owner is judged instead (see ownerKnown);
 //   - PersistentVolumeClaims of a StatefulSet's volumeClaimTemplates
 //     (<template>-<statefulset>-<ordinal>) when the StatefulSet is in the snapshot or managed.
-func (d *Detector) generated(u *unstructured.Unstructured, snap *inventory.Snapshot, idx map[inventory.Key]*unstructured.Unstructured, byUID map[string]*unstructured.Unstructured) bool {
+func (d *Detector) generated(u *unstructured.Unstructured, lv *live) bool {
 	gk := u.GroupVersionKind().GroupKind()
 	if generatedKinds[gk] {
 		return true
@@ -133,13 +121,13 @@ func (d *Detector) generated(u *unstructured.Unstructured, snap *inventory.Snaps
 				return true
 			}
 		case persistentClaimKind:
-			if d.statefulSetClaim(u, idx) {
+			if d.statefulSetClaim(u, lv.byKey) {
 				return true
 			}
 		}
 	}
 	for _, ref := range u.GetOwnerReferences() {
-		if d.ownerKnown(u, ref, snap, idx, byUID) {
+		if d.ownerKnown(u, ref, lv) {
 			return true
 		}
 	}
@@ -173,7 +161,7 @@ var builtinGroups = map[string]bool{
 // u's kind (see generatedBy; any kind for a custom resource) and that owner is in the snapshot
 // (by uid) or managed (by key). An owner of a built-in type the snapshot did not list is taken on
 // trust for the pairs of generatedBy, since it cannot be checked.
-func (d *Detector) ownerKnown(u *unstructured.Unstructured, ref metav1.OwnerReference, snap *inventory.Snapshot, idx map[inventory.Key]*unstructured.Unstructured, byUID map[string]*unstructured.Unstructured) bool {
+func (d *Detector) ownerKnown(u *unstructured.Unstructured, ref metav1.OwnerReference, lv *live) bool {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
 		return false
@@ -182,13 +170,13 @@ func (d *Detector) ownerKnown(u *unstructured.Unstructured, ref metav1.OwnerRefe
 	if builtinGroups[ownerGK.Group] && !slices.Contains(generatedBy[ownerGK], u.GroupVersionKind().GroupKind()) {
 		return false
 	}
-	if owner, ok := byUID[string(ref.UID)]; ok && ref.UID != "" {
+	if owner, ok := lv.byUID[string(ref.UID)]; ok && ref.UID != "" {
 		return owner.GroupVersionKind().GroupKind() == ownerGK
 	}
 	ns := u.GetNamespace()
 	// owners are in the same namespace, or cluster-scoped
 	for _, k := range []inventory.Key{{Group: ownerGK.Group, Kind: ownerGK.Kind, Namespace: ns, Name: ref.Name}, {Group: ownerGK.Group, Kind: ownerGK.Kind, Name: ref.Name}} {
-		if owner, ok := idx[k]; ok {
+		if owner, ok := lv.byKey[k]; ok {
 			// present under this name but another uid: the reference is stale or forged
 			return ref.UID == "" || owner.GetUID() == "" || owner.GetUID() == ref.UID
 		}
@@ -196,7 +184,7 @@ func (d *Detector) ownerKnown(u *unstructured.Unstructured, ref metav1.OwnerRefe
 			return true
 		}
 	}
-	return builtinGroups[ownerGK.Group] && !snap.Covers(ownerGK, ns)
+	return builtinGroups[ownerGK.Group] && !lv.snap.Covers(ownerGK, ns)
 }
 
 func (d *Detector) statefulSetClaim(u *unstructured.Unstructured, idx map[inventory.Key]*unstructured.Unstructured) bool {

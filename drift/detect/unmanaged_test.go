@@ -73,7 +73,7 @@ func TestUnmanaged(t *testing.T) {
 		object(t, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"coredns","namespace":"kube-system"}}`),
 		object(t, `{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"system-node-critical"}}`),
 	}
-	d := NewDesired()
+	d := NewManaged()
 	if err := d.AddStack(acmeStack, state); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestUnmanaged(t *testing.T) {
 
 func TestUnmanagedFindingNamesTheScope(t *testing.T) {
 	snap := snapshot(object(t, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cache","namespace":"t-acme"},"data":{"size":"10"}}`))
-	fs, err := New(testEnv(), NewDesired(), WithChecks(CheckUnmanaged), WithBindings(testBinding("acme", "tenants/acme.yaml", 3))).Check(context.Background(), snap)
+	fs, err := New(testEnv(), NewManaged(), WithChecks(CheckUnmanaged), WithBindings(testBinding("acme", "tenants/acme.yaml", 3))).Check(context.Background(), snap)
 	if err != nil {
 		t.Fatal(err)
 	}

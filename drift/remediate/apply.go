@@ -18,7 +18,7 @@ import (
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Converger runs the engine for a stack after its objects were restored.
@@ -44,7 +44,7 @@ type Executor struct {
 	principal string
 	source    string
 	progress  io.Writer
-	desired   Desired
+	desired   ManagedInputs
 }
 
 // ExecOption configures an Executor.
@@ -59,7 +59,7 @@ func WithPlanSource(s string) ExecOption { return func(e *Executor) { e.source =
 // WithDesiredCheck makes Apply verify, before changing anything, that every object a plan
 // restores is still recorded by its stack and that every planned value is still the stack's
 // desired value: a plan edited by hand, or made before another up, is refused.
-func WithDesiredCheck(d Desired) ExecOption { return func(e *Executor) { e.desired = d } }
+func WithDesiredCheck(d ManagedInputs) ExecOption { return func(e *Executor) { e.desired = d } }
 
 // WithProgress receives one line per action.
 func WithProgress(w io.Writer) ExecOption { return func(e *Executor) { e.progress = w } }
@@ -223,7 +223,7 @@ func (e *Executor) check(plan *Plan) error {
 		}
 		if a.Kind == ActionDelete && a.Target.kubernetes() {
 			// the labels are checked against the live object in preflight
-			labels := map[string]string{stacks.LabelTenant: a.Tenant}
+			labels := map[string]string{tenantplan.LabelTenant: a.Tenant}
 			if err := deleteScope(env, a.Tenant, a.Target.Namespace, labels); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s is outside tenant %s's own scope: %w", a.ID, a.Target.Ref(), a.Tenant, err))
 			}

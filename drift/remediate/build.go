@@ -22,7 +22,7 @@ import (
 // whose objects it restores.
 type Planner struct {
 	cluster  Cluster
-	desired  Desired
+	desired  ManagedInputs
 	envs     Environments
 	managers []string
 	imports  bool
@@ -48,7 +48,7 @@ func WithClock(now func() time.Time) PlanOption { return func(p *Planner) { p.no
 
 // NewPlanner builds a Planner. cluster reads live Kubernetes objects; desired gives the stacks'
 // desired inputs; envs describes the environments (shared namespace for the scope rule).
-func NewPlanner(cluster Cluster, desired Desired, envs Environments, opts ...PlanOption) *Planner {
+func NewPlanner(cluster Cluster, desired ManagedInputs, envs Environments, opts ...PlanOption) *Planner {
 	p := &Planner{cluster: cluster, desired: desired, envs: envs, managers: []string{detect.PulumiManagerPrefix}, now: time.Now}
 	for _, o := range opts {
 		o(p)

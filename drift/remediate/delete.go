@@ -12,7 +12,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/inventory"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // planDelete deletes an unmanaged object that opens a cross-tenant route, if it lies in the
@@ -78,7 +78,7 @@ func (p *Planner) managed(ctx context.Context, g *group, tenant string, gvk sche
 		return false, nil
 	}
 	key := inventory.Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: g.resource.Namespace, Name: g.resource.Name}
-	for _, stack := range []string{stacks.TenantStackName(tenant, g.env), stacks.PlatformStackName(g.env)} {
+	for _, stack := range []string{tenantplan.TenantStackName(tenant, g.env), tenantplan.PlatformStackName(g.env)} {
 		mrs, err := p.desired.Lookup(ctx, stack, key)
 		if err != nil {
 			return false, err

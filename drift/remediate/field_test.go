@@ -1,60 +1,12 @@
 package remediate
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseFieldRoundTrip(t *testing.T) {
-	tests := []struct {
-		in       string
-		segments int
-		unit     string
-	}{
-		{"spec.policyTypes", 2, "spec.policyTypes"},
-		{`metadata.labels["tenantctl.io/tenant"]`, 3, `metadata.labels["tenantctl.io/tenant"]`},
-		{"spec.template.spec.containers[name=app].image", 6, "spec.template.spec.containers[name=app].image"},
-		{"spec.ports[port=80,protocol=TCP].targetPort", 4, "spec.ports[port=80,protocol=TCP].targetPort"},
-		{"spec.ingress[0].from", 4, "spec.ingress"},
-		{`data["a\"b"]`, 2, `data["a\"b"]`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			p, err := parseField(tt.in)
-			if err != nil {
-				t.Fatalf("parseField: %v", err)
-			}
-			got := []any{len(p), p.String(), p.unit().String()}
-			if diff := cmp.Diff([]any{tt.segments, tt.in, tt.unit}, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestParseFieldErrors(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "empty"},
-		{".spec", "misplaced"},
-		{"spec..x", "misplaced"},
-		{"spec.", "misplaced"},
-		{"[0].x", "starts with a list item"},
-		{"spec[name", "unterminated"},
-		{`data["x`, "unterminated quoted key"},
-		{"spec[=x]", "want [key=value"},
-		{"spec.a/b", "needs quoting"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			_, err := parseField(tt.in)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("parseField(%q) = %v, want error containing %q", tt.in, err, tt.want)
-			}
-		})
-	}
-}
+// Parsing and rendering paths is internal/fieldpath's, tested there.
 
 func deployment() map[string]any {
 	return map[string]any{

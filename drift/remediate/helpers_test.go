@@ -150,7 +150,7 @@ func (c *fakeCluster) Delete(_ context.Context, gvk schema.GroupVersionKind, ns,
 type apiResource = apitype.ResourceV3
 
 // fakeDesired is a map of stack → desired model.
-type fakeDesired map[string]*detect.Desired
+type fakeDesired map[string]*detect.Managed
 
 func (d fakeDesired) Lookup(_ context.Context, stack string, key inventory.Key) ([]detect.ManagedResource, error) {
 	m, ok := d[stack]
@@ -227,7 +227,7 @@ func configMap(ns, name string) *unstructured.Unstructured {
 // globexDesired is the state of tenant.globex.dev holding default-deny.
 func globexDesired(t *testing.T) fakeDesired {
 	t.Helper()
-	d := detect.NewDesired()
+	d := detect.NewManaged()
 	err := d.AddStack("tenant.globex.dev", []apiResource{{
 		URN:    "urn:pulumi:tenant.globex.dev::tenantctl::kubernetes:networking.k8s.io/v1:NetworkPolicy::t-globex/default-deny",
 		Custom: true, Type: "kubernetes:networking.k8s.io/v1:NetworkPolicy", ID: "t-globex/default-deny",
@@ -249,7 +249,7 @@ func globexDesired(t *testing.T) fakeDesired {
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty := detect.NewDesired()
+	empty := detect.NewManaged()
 	return fakeDesired{"tenant.globex.dev": d, "platform.dev": empty, "tenant.acme.dev": empty}
 }
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // SchemaVersion names the plan file layout; Decode refuses any other.
@@ -247,11 +247,11 @@ func (a Action) validate() error {
 
 func (a Action) validateRestore() []error {
 	var errs []error
-	id, err := stacks.ParseStackName(a.Stack)
+	id, err := tenantplan.ParseStackName(a.Stack)
 	switch {
 	case err != nil:
 		errs = append(errs, err)
-	case id.Environment != a.Environment || (id.Kind == stacks.StackTenant && id.TenantID != a.Tenant):
+	case id.Environment != a.Environment || (id.Kind == tenantplan.StackTenant && id.TenantID != a.Tenant):
 		errs = append(errs, fmt.Errorf("stack %s is not tenant %s's in %s", a.Stack, a.Tenant, a.Environment))
 	}
 	if a.Engine != EngineUp && a.Engine != EngineRefreshUp {
@@ -294,7 +294,7 @@ func (f FieldChange) validate() error {
 	if err != nil {
 		return err
 	}
-	if len(p.unit()) != len(p) {
+	if len(p.Unit()) != len(p) {
 		return fmt.Errorf("field %s: a positional item cannot be applied alone; restore the whole list", f.Path)
 	}
 	for n := 1; n <= len(p); n++ {

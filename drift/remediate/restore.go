@@ -29,7 +29,7 @@ func restoreFields(res finding.Resource, fs []finding.Finding, inputs map[string
 			bad = append(bad, reported{f, "cannot restore: " + err.Error()})
 			continue
 		}
-		unit := fp.unit()
+		unit := fp.Unit()
 		if serverField(unit) {
 			bad = append(bad, reported{f, fmt.Sprintf("%s is set by the API server, not restorable", unit)})
 			continue
@@ -44,7 +44,7 @@ func restoreFields(res finding.Resource, fs []finding.Finding, inputs map[string
 			continue
 		}
 		restored = append(restored, f)
-		i := slices.IndexFunc(units, func(u *planned) bool { return unit.hasPrefix(u.path) || u.path.hasPrefix(unit) })
+		i := slices.IndexFunc(units, func(u *planned) bool { return unit.HasPrefix(u.path) || u.path.HasPrefix(unit) })
 		switch {
 		case i < 0:
 			units = append(units, &planned{path: unit, desired: dv})

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Environment is what remediation needs to know of an environment.
@@ -23,7 +23,7 @@ type Environments map[string]Environment
 func EnvironmentsOf(s *isolation.DesiredState) Environments {
 	out := Environments{}
 	for name, env := range s.Environments {
-		out[name] = Environment{Name: name, SharedNamespace: stacks.SharedNamespace(env), Production: env.Spec.Production}
+		out[name] = Environment{Name: name, SharedNamespace: tenantplan.SharedNamespace(env), Production: env.Spec.Production}
 	}
 	return out
 }
@@ -39,13 +39,13 @@ func deleteScope(env Environment, tenant, namespace string, labels map[string]st
 		return fmt.Errorf("no tenant owns it")
 	case namespace == "":
 		return fmt.Errorf("it is cluster-scoped, outside every tenant namespace")
-	case namespace == stacks.TenantNamespace(tenant):
+	case namespace == tenantplan.TenantNamespace(tenant):
 		return nil
 	case env.SharedNamespace != "" && namespace == env.SharedNamespace:
-		if labels[stacks.LabelTenant] == tenant {
+		if labels[tenantplan.LabelTenant] == tenant {
 			return nil
 		}
-		return fmt.Errorf("it is in the shared namespace %s without the label %s=%s", namespace, stacks.LabelTenant, tenant)
+		return fmt.Errorf("it is in the shared namespace %s without the label %s=%s", namespace, tenantplan.LabelTenant, tenant)
 	}
-	return fmt.Errorf("namespace %s is not tenant %s's own (%s)", namespace, tenant, stacks.TenantNamespace(tenant))
+	return fmt.Errorf("namespace %s is not tenant %s's own (%s)", namespace, tenant, tenantplan.TenantNamespace(tenant))
 }

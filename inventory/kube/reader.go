@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/connectsoft/tenantctl/inventory"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Reader lists a cluster's objects into an inventory.Snapshot.
@@ -93,14 +93,14 @@ func NewReaderFromClients(dyn dynamic.Interface, meta metadata.Interface, opts .
 // app.kubernetes.io/managed-by=tenantctl). A namespace named "t-..." is in scope even without
 // labels, so an out-of-band "tenant" namespace is inventoried too.
 func InScope(ns *unstructured.Unstructured) bool {
-	if strings.HasPrefix(ns.GetName(), stacks.TenantNamespace("")) {
+	if strings.HasPrefix(ns.GetName(), tenantplan.TenantNamespace("")) {
 		return true
 	}
 	return labelledByTenantctl(ns.GetLabels())
 }
 
 func labelledByTenantctl(l map[string]string) bool {
-	return l[stacks.LabelTenant] != "" || l[stacks.LabelOwner] != "" || l[stacks.LabelManagedBy] == stacks.ManagedBy
+	return l[tenantplan.LabelTenant] != "" || l[tenantplan.LabelOwner] != "" || l[tenantplan.LabelManagedBy] == tenantplan.ManagedBy
 }
 
 // Read lists every configured type across all namespaces and returns the objects in the tenant

@@ -12,37 +12,37 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
-	"github.com/connectsoft/tenantctl/isolation/reach/kube"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/netpol"
 )
 
-// The graph vocabulary lives in model so the analysers can share it; these aliases are the
+// The graph vocabulary lives in package graph so the analysers can share it; these aliases are the
 // public names.
 type (
-	Graph        = model.Graph
-	Node         = model.Node
-	Edge         = model.Edge
-	EvidenceStep = model.EvidenceStep
-	Exposure     = model.Exposure
-	Verdict      = model.Verdict
-	EdgeKind     = model.EdgeKind
-	PortSet      = model.PortSet
+	Graph        = graph.Graph
+	Node         = graph.Node
+	Edge         = graph.Edge
+	EvidenceStep = graph.EvidenceStep
+	Exposure     = graph.Exposure
+	Verdict      = graph.Verdict
+	EdgeKind     = graph.EdgeKind
+	PortSet      = graph.PortSet
 )
 
 // Verdicts and kinds, re-exported.
 const (
-	VerdictAllowed    = model.VerdictAllowed
-	VerdictUnexpected = model.VerdictUnexpected
-	VerdictUnknown    = model.VerdictUnknown
+	VerdictAllowed    = graph.VerdictAllowed
+	VerdictUnexpected = graph.VerdictUnexpected
+	VerdictUnknown    = graph.VerdictUnknown
 
-	KindNetworkPolicy   = model.KindNetworkPolicy
-	KindPeering         = model.KindPeering
-	KindRoute           = model.KindRoute
-	KindNSG             = model.KindNSG
-	KindPrivateEndpoint = model.KindPrivateEndpoint
-	KindFirewall        = model.KindFirewall
+	KindNetworkPolicy   = graph.KindNetworkPolicy
+	KindPeering         = graph.KindPeering
+	KindRoute           = graph.KindRoute
+	KindNSG             = graph.KindNSG
+	KindPrivateEndpoint = graph.KindPrivateEndpoint
+	KindFirewall        = graph.KindFirewall
 )
 
 // Analysis modes recorded in Graph.Mode.
@@ -57,9 +57,9 @@ func Analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 }
 
 // AnalyzeDesired proves the bindings and programs before anything is provisioned: it analyses
-// the objects the programs would create (Desired) exactly as it would analyse live ones.
+// the objects the programs' plans create (PlannedSnapshot) exactly as it would analyse live ones.
 func AnalyzeDesired(ctx context.Context, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding) (*Graph, error) {
-	snap, err := Desired(env, bindings)
+	snap, err := PlannedSnapshot(env, bindings)
 	if err != nil {
 		return nil, fmt.Errorf("reachability of %s (desired): %w", env.Name(), err)
 	}
@@ -70,16 +70,16 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	if snap == nil {
 		snap = &inventory.Snapshot{}
 	}
-	scope, err := model.NewScope(env, bindings)
+	scope, err := graph.NewScope(env, bindings)
 	if err != nil {
 		return nil, fmt.Errorf("reachability of %s: %w", env.Name(), err)
 	}
 	// The two platforms' routes are independent: analyse them side by side.
-	kb, ab, ib := model.NewBuilder(scope), model.NewBuilder(scope), model.NewBuilder(scope)
+	kb, ab, ib := graph.NewBuilder(scope), graph.NewBuilder(scope), graph.NewBuilder(scope)
 	var kerr, aerr, ierr error
 	var wg sync.WaitGroup
-	wg.Go(func() { kerr = kube.Analyze(ctx, scope, snap.Kubernetes, kb) })
-	wg.Go(func() { aerr = azure.Analyze(ctx, scope, snap.Azure, ab) })
+	wg.Go(func() { kerr = netpol.Analyze(ctx, scope, snap.Kubernetes, kb) })
+	wg.Go(func() { aerr = azurenet.Analyze(ctx, scope, snap.Azure, ab) })
 	wg.Go(func() { _, ierr = identity.Analyze(ctx, scope, snap, ib) })
 	wg.Wait()
 	if ierr != nil {

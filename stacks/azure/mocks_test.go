@@ -11,7 +11,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
-	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const (
@@ -184,9 +184,9 @@ func testEnv() *isolation.Environment {
 	}
 }
 
-func testPlatform() stacks.PlatformOutputs {
-	return stacks.PlatformOutputs{Environment: "prod", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants",
-		AdmissionPolicies: append([]string(nil), kubernetes.AdmissionPolicies...)}
+func testPlatform() tenantplan.PlatformOutputs {
+	return tenantplan.PlatformOutputs{Environment: "prod", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants",
+		AdmissionPolicies: append([]string(nil), tenantplan.AdmissionPolicyNames...)}
 }
 
 // tenantSpecs gives every fixture tenant its own second octet.
@@ -227,6 +227,6 @@ func testBinding(id string, tier isolation.Tier) *isolation.RuntimeTenantBinding
 	return b
 }
 
-func testInputs(id string, tier isolation.Tier) stacks.Inputs {
-	return stacks.Inputs{Binding: testBinding(id, tier), Env: testEnv(), Platform: testPlatform()}
+func testInputs(id string, tier isolation.Tier) tenantplan.Inputs {
+	return tenantplan.Inputs{Binding: testBinding(id, tier), Env: testEnv(), Platform: testPlatform()}
 }

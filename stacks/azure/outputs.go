@@ -2,13 +2,12 @@ package azure
 
 import (
 	"maps"
-	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Tenant stack output keys of the azure target, in addition to the kubernetes target's
@@ -60,7 +59,7 @@ type TenantOutputs struct {
 	// KeyVaultReferences maps each SecretBinding name to its Key Vault secret URI.
 	KeyVaultReferences map[string]string
 	Database           DatabaseRef
-	RoleAssignments    []roleGrant
+	RoleAssignments    []tenantplan.AzureRoleGrant
 }
 
 // Map is the outputs as stack exports: the Kubernetes part's keys plus the Azure ones. Every key
@@ -81,10 +80,10 @@ func (o *TenantOutputs) Map() pulumi.Map {
 	m[OutputResourceGroup] = pulumi.String(o.ResourceGroup)
 	m[OutputVNet] = pulumi.String(o.VNet)
 	m[OutputVNetID] = pulumi.String(o.VNetID)
-	m[OutputSubnets] = pulumi.ToStringMap(nonNilMap(o.Subnets))
+	m[OutputSubnets] = pulumi.ToStringMap(o.Subnets)
 	m[OutputNetworkSecurityGroup] = pulumi.String(o.NetworkSecurityGroup)
 	m[OutputRouteTable] = pulumi.String(o.RouteTable)
-	m[OutputPeerings] = pulumi.ToStringArray(nonNil(o.Peerings))
+	m[OutputPeerings] = pulumi.ToStringArray(o.Peerings)
 	m[OutputNodePool] = pulumi.String(o.NodePool)
 	m[OutputIdentity] = pulumi.String(o.Identity)
 	m[OutputIdentityID] = pulumi.String(o.IdentityID)
@@ -93,7 +92,7 @@ func (o *TenantOutputs) Map() pulumi.Map {
 	m[OutputVault] = pulumi.String(o.Vault)
 	m[OutputVaultURI] = pulumi.String(o.VaultURI)
 	m[OutputPrivateEndpoint] = pulumi.String(o.PrivateEndpoint)
-	m[OutputKeyVaultReferences] = pulumi.ToStringMap(nonNilMap(o.KeyVaultReferences))
+	m[OutputKeyVaultReferences] = pulumi.ToStringMap(o.KeyVaultReferences)
 	m[OutputDatabase] = pulumi.StringMap{
 		"engine": pulumi.String(o.Database.Engine), "server": pulumi.String(o.Database.Server),
 		"serverId": pulumi.String(o.Database.ServerID), "database": pulumi.String(o.Database.Name),
@@ -103,7 +102,7 @@ func (o *TenantOutputs) Map() pulumi.Map {
 	return m
 }
 
-// Platform stack output keys of the azure target, in addition to stacks.Output*.
+// Platform stack output keys of the azure target, in addition to tenantplan.Output*.
 const (
 	OutputPlatformResourceGroup = "resourceGroup"
 	OutputHubVNetID             = "hubVnetId"
@@ -118,10 +117,10 @@ const (
 )
 
 // PlatformOutputs is what a platform stack on the azure target exports: the kubernetes target's
-// outputs, which tenant stacks consume (stacks.PlatformOutputsFromMap), and the ids of the shared
+// outputs, which tenant stacks consume (tenantplan.PlatformOutputsFromMap), and the ids of the shared
 // Azure resources.
 type PlatformOutputs struct {
-	stacks.PlatformOutputs
+	tenantplan.PlatformOutputs
 	ResourceGroup          string
 	HubVNetID              string
 	SharedVaultID          string
@@ -134,36 +133,19 @@ type PlatformOutputs struct {
 	OIDCIssuerURL          string
 }
 
-// Map is the outputs as stack exports.
+// Map is the outputs as stack exports: what every platform stack exports for its tenants, and
+// the Azure ids.
 func (o *PlatformOutputs) Map() pulumi.Map {
-	return pulumi.Map{
-		stacks.OutputEnvironment:       pulumi.String(o.Environment),
-		stacks.OutputIngressNamespace:  pulumi.String(o.IngressNamespace),
-		stacks.OutputSharedNamespace:   pulumi.String(o.SharedNamespace),
-		stacks.OutputAdmissionPolicies: pulumi.ToStringArray(nonNil(slices.Clone(o.AdmissionPolicies))),
-		OutputPlatformResourceGroup:    pulumi.String(o.ResourceGroup),
-		OutputHubVNetID:                pulumi.String(o.HubVNetID),
-		OutputSharedVaultID:            pulumi.String(o.SharedVaultID),
-		OutputSharedVaultURI:           pulumi.String(o.SharedVaultURI),
-		OutputSharedDatabaseServer:     pulumi.String(o.SharedDatabaseServerID),
-		OutputSharedDatabase:           pulumi.String(o.SharedDatabase),
-		OutputLogAnalyticsWorkspace:    pulumi.String(o.LogAnalyticsWorkspace),
-		OutputVaultDNSZoneID:           pulumi.String(o.VaultDNSZoneID),
-		OutputClusterID:                pulumi.String(o.ClusterID),
-		OutputOIDCIssuerURL:            pulumi.String(o.OIDCIssuerURL),
-	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
+	m := kubernetes.PlatformExports(&o.PlatformOutputs)
+	m[OutputPlatformResourceGroup] = pulumi.String(o.ResourceGroup)
+	m[OutputHubVNetID] = pulumi.String(o.HubVNetID)
+	m[OutputSharedVaultID] = pulumi.String(o.SharedVaultID)
+	m[OutputSharedVaultURI] = pulumi.String(o.SharedVaultURI)
+	m[OutputSharedDatabaseServer] = pulumi.String(o.SharedDatabaseServerID)
+	m[OutputSharedDatabase] = pulumi.String(o.SharedDatabase)
+	m[OutputLogAnalyticsWorkspace] = pulumi.String(o.LogAnalyticsWorkspace)
+	m[OutputVaultDNSZoneID] = pulumi.String(o.VaultDNSZoneID)
+	m[OutputClusterID] = pulumi.String(o.ClusterID)
+	m[OutputOIDCIssuerURL] = pulumi.String(o.OIDCIssuerURL)
 	return m
 }

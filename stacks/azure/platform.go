@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Component types of a platform stack on the azure target.
@@ -34,55 +36,39 @@ const (
 )
 
 // PlatformProgram is the inline program of an azure environment's platform stack
-// (stacks.PlatformStackName). Run it before any tenant stack of the environment.
+// (tenantplan.PlatformStackName). Run it before any tenant stack of the environment.
 func PlatformProgram(env *isolation.Environment) pulumi.RunFunc { return platformProgram(env, nil) }
 
 func platformProgram(env *isolation.Environment, observe func(*PlatformOutputs)) pulumi.RunFunc {
+	var pl *tenantplan.Platform
 	return kubernetes.Program(
-		func() error {
-			if err := checkAzureEnv(env); err != nil {
-				return fmt.Errorf("platform: %w", err)
-			}
-			return nil
-		},
+		func() (err error) { pl, err = planPlatform(env); return err },
 		func(ctx *pulumi.Context) (Providers, error) { return newProviders(ctx, env) },
-		func(ctx *pulumi.Context, p Providers) (*PlatformOutputs, error) { return DeployPlatform(ctx, env, p) },
+		func(ctx *pulumi.Context, p Providers) (*PlatformOutputs, error) { return DeployPlatform(ctx, pl, p) },
 		(*PlatformOutputs).Map, observe)
 }
 
-// PlatformResourceGroups are the resource groups a platform stack creates: the platform's, the
-// hub's, the shared vault's and the shared database's, each once, except the shared cluster's.
-// The cluster exists before the platform stack runs (the Kubernetes part needs it), so its
-// resource group does too; the stack creates resources in it but does not claim it.
-func PlatformResourceGroups(env *isolation.Environment) []string {
-	var out []string
-	for _, g := range []string{PlatformResourceGroup(env), HubResourceGroup(env), VaultResourceGroup(env), DatabaseResourceGroup(env)} {
-		if g != ClusterResourceGroup(env) && !slices.Contains(out, g) {
-			out = append(out, g)
-		}
+// planPlatform plans the platform of an azure environment, and refuses another target's.
+func planPlatform(env *isolation.Environment) (*tenantplan.Platform, error) {
+	if env != nil && env.Spec.Target != isolation.TargetAzure {
+		return nil, fmt.Errorf("platform: environment %s has target %q; the azure programs run only %q environments", env.Name(), env.Spec.Target, isolation.TargetAzure)
 	}
-	return out
+	if env == nil {
+		return nil, errors.New("platform: environment is nil")
+	}
+	return tenantplan.ForPlatform(env)
 }
 
-// DeployPlatform creates an azure environment's shared resources: resource groups, the hub VNet,
-// the private DNS zone of vault endpoints, the Log Analytics workspace, the shared Key Vault, the
-// shared database server and its shared tenants' database, and the Kubernetes platform part on
-// the referenced AKS cluster.
-func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers) (*PlatformOutputs, error) {
-	if err := checkAzureEnv(env); err != nil {
-		return nil, fmt.Errorf("platform: %w", err)
-	}
-	name, sub, location := env.Name(), env.Spec.Azure.SubscriptionID, env.Spec.Azure.Location
-	tags := pulumi.ToStringMap(PlatformTags(env))
-	engine, err := DatabaseEngine(env)
-	if err != nil {
-		return nil, err
-	}
-	cc, err := clientConfig(ctx, env, p.Azure)
+// DeployPlatform creates a planned azure environment's shared resources (tenantplan.AzurePlatform)
+// and the Kubernetes platform part on the referenced AKS cluster.
+func DeployPlatform(ctx *pulumi.Context, pl *tenantplan.Platform, p Providers) (*PlatformOutputs, error) {
+	name, az := pl.Environment, pl.Azure
+	tags := pulumi.ToStringMap(az.Tags)
+	cc, err := clientConfig(ctx, az.SubscriptionID, name, p.Azure)
 	if err != nil {
 		return nil, fmt.Errorf("platform %s: %w", name, err)
 	}
-	cluster, err := sharedCluster(ctx, env, p.Azure)
+	cluster, err := sharedCluster(ctx, az.Cluster, az.ClusterResourceGroup, p.Azure)
 	if err != nil {
 		return nil, fmt.Errorf("platform %s: %w", name, err)
 	}
@@ -94,51 +80,48 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 	o := func(parent pulumi.Resource, extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
 		return azOpts(parent, p.Azure, extra...)
 	}
-	groups := map[string]pulumi.StringInput{ClusterResourceGroup(env): pulumi.String(ClusterResourceGroup(env))}
-	for _, g := range PlatformResourceGroups(env) {
+	groups := map[string]pulumi.StringInput{az.ClusterResourceGroup: pulumi.String(az.ClusterResourceGroup)}
+	for _, g := range az.ResourceGroups {
 		rg, err := resources.NewResourceGroup(ctx, g, &resources.ResourceGroupArgs{
-			ResourceGroupName: pulumi.String(g), Location: pulumi.String(location), Tags: tags,
+			ResourceGroupName: pulumi.String(g), Location: pulumi.String(az.Location), Tags: tags,
 		}, o(root)...)
 		if err != nil {
 			return nil, fmt.Errorf("platform %s resource group %s: %w", name, g, err)
 		}
 		groups[g] = rg.Name
 	}
-	platformRG := groups[PlatformResourceGroup(env)]
-	out := &PlatformOutputs{ResourceGroup: PlatformResourceGroup(env), ClusterID: cluster.ID, OIDCIssuerURL: cluster.OidcIssuerProfile.IssuerURL}
+	platformRG := groups[az.ResourceGroup]
+	out := &PlatformOutputs{ResourceGroup: az.ResourceGroup, ClusterID: cluster.ID, OIDCIssuerURL: cluster.OidcIssuerProfile.IssuerURL}
 
 	netc, err := kubernetes.NewComponent(ctx, TypePlatformNetwork, name, root)
 	if err != nil {
 		return nil, err
 	}
-	hubName := HubVNet(env)
-	// The hub declares no subnets: they are the platform team's (firewall, gateway, resolvers),
-	// and tenant stacks add their peerings to it.
-	hub, err := network.NewVirtualNetwork(ctx, hubName, &network.VirtualNetworkArgs{
-		ResourceGroupName:  groups[HubResourceGroup(env)],
-		VirtualNetworkName: pulumi.String(hubName),
-		Location:           pulumi.String(location),
-		AddressSpace:       &network.AddressSpaceArgs{AddressPrefixes: pulumi.ToStringArray(env.Spec.Hub.AddressSpace)},
+	hub, err := network.NewVirtualNetwork(ctx, az.Hub.Name, &network.VirtualNetworkArgs{
+		ResourceGroupName:  groups[az.Hub.ResourceGroup],
+		VirtualNetworkName: pulumi.String(az.Hub.Name),
+		Location:           pulumi.String(az.Location),
+		AddressSpace:       &network.AddressSpaceArgs{AddressPrefixes: pulumi.ToStringArray(az.Hub.AddressSpace)},
 		Tags:               tags,
 	}, o(netc)...)
 	if err != nil {
 		return nil, fmt.Errorf("platform %s hub vnet: %w", name, err)
 	}
-	out.HubVNetID = ResourceID(sub, HubResourceGroup(env), typeVirtualNetwork, hubName)
-	zone, err := network.NewPrivateZone(ctx, VaultPrivateDNSZone, &network.PrivateZoneArgs{
-		ResourceGroupName: platformRG, PrivateZoneName: pulumi.String(VaultPrivateDNSZone), Location: pulumi.String("global"), Tags: tags,
+	out.HubVNetID = az.Hub.ID
+	zone, err := network.NewPrivateZone(ctx, az.VaultDNSZone.Name, &network.PrivateZoneArgs{
+		ResourceGroupName: platformRG, PrivateZoneName: pulumi.String(az.VaultDNSZone.Name), Location: pulumi.String("global"), Tags: tags,
 	}, o(netc)...)
 	if err != nil {
 		return nil, fmt.Errorf("platform %s private DNS zone: %w", name, err)
 	}
-	if _, err := network.NewVirtualNetworkLink(ctx, VaultPrivateDNSZone+"/"+hubName, &network.VirtualNetworkLinkArgs{
-		ResourceGroupName: platformRG, PrivateZoneName: zone.Name, VirtualNetworkLinkName: pulumi.String(hubName),
+	if _, err := network.NewVirtualNetworkLink(ctx, az.VaultDNSZone.Name+"/"+az.Hub.Name, &network.VirtualNetworkLinkArgs{
+		ResourceGroupName: platformRG, PrivateZoneName: zone.Name, VirtualNetworkLinkName: pulumi.String(az.Hub.Name),
 		Location: pulumi.String("global"), VirtualNetwork: &network.SubResourceArgs{Id: hub.ID().ToStringOutput()},
 		RegistrationEnabled: pulumi.Bool(false), Tags: tags,
 	}, o(netc)...); err != nil {
 		return nil, fmt.Errorf("platform %s private DNS zone link: %w", name, err)
 	}
-	out.VaultDNSZoneID = ResourceID(sub, PlatformResourceGroup(env), typePrivateDNSZone, VaultPrivateDNSZone)
+	out.VaultDNSZoneID = az.VaultDNSZone.ID
 	if err := ctx.RegisterResourceOutputs(netc, pulumi.Map{OutputHubVNetID: pulumi.String(out.HubVNetID)}); err != nil {
 		return nil, err
 	}
@@ -147,18 +130,14 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 	if err != nil {
 		return nil, err
 	}
-	wsName := LogAnalyticsWorkspace(env)
-	retention := 30
-	if env.Spec.Production {
-		retention = 90
-	}
-	if _, err := operationalinsights.NewWorkspace(ctx, wsName, &operationalinsights.WorkspaceArgs{
-		ResourceGroupName: platformRG, WorkspaceName: pulumi.String(wsName), Location: pulumi.String(location),
-		Sku: &operationalinsights.WorkspaceSkuArgs{Name: pulumi.String("PerGB2018")}, RetentionInDays: pulumi.Int(retention), Tags: tags,
+	ws := az.LogAnalytics
+	if _, err := operationalinsights.NewWorkspace(ctx, ws.Name, &operationalinsights.WorkspaceArgs{
+		ResourceGroupName: platformRG, WorkspaceName: pulumi.String(ws.Name), Location: pulumi.String(az.Location),
+		Sku: &operationalinsights.WorkspaceSkuArgs{Name: pulumi.String("PerGB2018")}, RetentionInDays: pulumi.Int(ws.RetentionDays), Tags: tags,
 	}, o(mon)...); err != nil {
 		return nil, fmt.Errorf("platform %s log analytics workspace: %w", name, err)
 	}
-	out.LogAnalyticsWorkspace = ResourceID(sub, PlatformResourceGroup(env), typeWorkspace, wsName)
+	out.LogAnalyticsWorkspace = ws.ID
 	if err := ctx.RegisterResourceOutputs(mon, pulumi.Map{OutputLogAnalyticsWorkspace: pulumi.String(out.LogAnalyticsWorkspace)}); err != nil {
 		return nil, err
 	}
@@ -167,12 +146,12 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 	if err != nil {
 		return nil, err
 	}
-	vaultName := env.Spec.SharedVault.Name
-	if _, err := keyvault.NewVault(ctx, vaultName, vaultArgs(vaultName, location, cc.TenantId, groups[VaultResourceGroup(env)], PlatformTags(env)), o(sec)...); err != nil {
+	vault := az.SharedVault
+	if _, err := keyvault.NewVault(ctx, vault.Name, vaultArgs(vault.Name, az.Location, cc.TenantId, groups[vault.ResourceGroup], az.Tags), o(sec)...); err != nil {
 		return nil, fmt.Errorf("platform %s shared vault: %w", name, err)
 	}
-	out.SharedVaultID = ResourceID(sub, VaultResourceGroup(env), typeVault, vaultName)
-	out.SharedVaultURI = vaultURI(vaultName)
+	out.SharedVaultID = vault.ID
+	out.SharedVaultURI = vault.URI
 	if err := ctx.RegisterResourceOutputs(sec, pulumi.Map{OutputSharedVaultID: pulumi.String(out.SharedVaultID)}); err != nil {
 		return nil, err
 	}
@@ -181,7 +160,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 	if err != nil {
 		return nil, err
 	}
-	if err := deploySharedDatabase(ctx, env, engine, groups[DatabaseResourceGroup(env)], cc.TenantId, cc.ObjectId, o(data), out); err != nil {
+	if err := deploySharedDatabase(ctx, name, az, groups[az.SharedDatabase.ResourceGroup], cc.TenantId, cc.ObjectId, o(data), out); err != nil {
 		return nil, fmt.Errorf("platform %s: %w", name, err)
 	}
 	if err := ctx.RegisterResourceOutputs(data, pulumi.Map{OutputSharedDatabaseServer: pulumi.String(out.SharedDatabaseServerID)}); err != nil {
@@ -192,7 +171,7 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 	if err != nil {
 		return nil, err
 	}
-	k8sOut, err := kubernetes.DeployPlatform(ctx, env, p.Kubernetes, pulumi.Parent(workloads))
+	k8sOut, err := kubernetes.DeployPlatform(ctx, pl, p.Kubernetes, pulumi.Parent(workloads))
 	if err != nil {
 		return nil, err
 	}
@@ -213,19 +192,17 @@ func DeployPlatform(ctx *pulumi.Context, env *isolation.Environment, p Providers
 // ad-admin create), because the API needs their display name, which the stack cannot know.
 // Neither server gets a public endpoint rule: clients reach it through a private endpoint the
 // platform team places in its network.
-func deploySharedDatabase(ctx *pulumi.Context, env *isolation.Environment, engine string, group pulumi.StringInput, tenantID, deployer string, opts []pulumi.ResourceOption, out *PlatformOutputs) error {
-	server, location := env.Spec.SharedDatabase.Server, env.Spec.Azure.Location
-	tags := pulumi.ToStringMap(PlatformTags(env))
-	out.SharedDatabase = SharedDatabaseName
-	key := server + "/" + SharedDatabaseName
-	switch engine {
-	case EnginePostgres:
-		backup, ha := 7, "Disabled"
-		if env.Spec.Production {
-			backup, ha = 35, "ZoneRedundant"
-		}
+func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantplan.AzurePlatform, group pulumi.StringInput, tenantID, deployer string, opts []pulumi.ResourceOption, out *PlatformOutputs) error {
+	db := az.SharedDatabase
+	server, location := db.Server, az.Location
+	tags := pulumi.ToStringMap(az.Tags)
+	out.SharedDatabase = db.Database
+	key := server + "/" + db.Database
+	retain := pulumi.RetainOnDelete(az.Production)
+	switch db.Engine {
+	case tenantplan.EnginePostgres:
 		srv := &FlexibleServer{}
-		if err := byToken(ctx, TypeFlexibleServer, server, &FlexibleServerArgs{
+		if err := registerResource(ctx, TypeFlexibleServer, server, &FlexibleServerArgs{
 			ResourceGroupName: group,
 			ServerName:        pulumi.String(server),
 			Location:          pulumi.String(location),
@@ -233,20 +210,20 @@ func deploySharedDatabase(ctx *pulumi.Context, env *isolation.Environment, engin
 			Sku:               &PostgresSku{Name: postgresSku, Tier: postgresTier},
 			Storage:           &PostgresStorage{StorageSizeGB: postgresStorage},
 			AuthConfig:        &PostgresAuthConfig{ActiveDirectoryAuth: "Enabled", PasswordAuth: "Disabled", TenantID: tenantID},
-			Backup:            &PostgresBackup{BackupRetentionDays: backup, GeoRedundantBackup: "Disabled"},
-			HighAvailability:  &PostgresHighAvailability{Mode: ha},
+			Backup:            &PostgresBackup{BackupRetentionDays: db.BackupRetentionDays, GeoRedundantBackup: "Disabled"},
+			HighAvailability:  &PostgresHighAvailability{Mode: db.HighAvailability},
 			Tags:              tags,
 		}, srv, opts); err != nil {
 			return err
 		}
-		if err := byToken(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
-			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(SharedDatabaseName),
+		if err := registerResource(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
+			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(db.Database),
 			Charset: pulumi.String("UTF8"), Collation: pulumi.String("en_US.utf8"),
-		}, &FlexibleServerDatabase{}, append(slices.Clone(opts), pulumi.RetainOnDelete(env.Spec.Production))); err != nil {
+		}, &FlexibleServerDatabase{}, append(slices.Clone(opts), retain)); err != nil {
 			return err
 		}
-		out.SharedDatabaseServerID = ResourceID(env.Spec.Azure.SubscriptionID, DatabaseResourceGroup(env), typePostgres, server)
-	case EngineSQL:
+		out.SharedDatabaseServerID = db.ServerID
+	case tenantplan.EngineSQL:
 		srv, err := sql.NewServer(ctx, server, &sql.ServerArgs{
 			ResourceGroupName:   group,
 			ServerName:          pulumi.String(server),
@@ -257,7 +234,7 @@ func deploySharedDatabase(ctx *pulumi.Context, env *isolation.Environment, engin
 			Administrators: &sql.ServerExternalAdministratorArgs{
 				AdministratorType:         pulumi.String("ActiveDirectory"),
 				AzureADOnlyAuthentication: pulumi.Bool(true),
-				Login:                     pulumi.String("tenantctl-" + env.Name()),
+				Login:                     pulumi.String("tenantctl-" + environment),
 				Sid:                       pulumi.String(deployer),
 				TenantId:                  pulumi.String(tenantID),
 			},
@@ -267,14 +244,14 @@ func deploySharedDatabase(ctx *pulumi.Context, env *isolation.Environment, engin
 			return fmt.Errorf("sql server %s: %w", server, err)
 		}
 		if _, err := sql.NewDatabase(ctx, key, &sql.DatabaseArgs{
-			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(SharedDatabaseName),
+			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(db.Database),
 			Location: pulumi.String(location), Tags: tags,
-		}, append(slices.Clone(opts), pulumi.RetainOnDelete(env.Spec.Production))...); err != nil {
+		}, append(slices.Clone(opts), retain)...); err != nil {
 			return fmt.Errorf("sql database %s: %w", key, err)
 		}
-		out.SharedDatabaseServerID = ResourceID(env.Spec.Azure.SubscriptionID, DatabaseResourceGroup(env), typeSQLServer, server)
+		out.SharedDatabaseServerID = db.ServerID
 	default:
-		return fmt.Errorf("database engine %q is not supported", engine)
+		return fmt.Errorf("database engine %q is not supported", db.Engine)
 	}
 	return nil
 }

@@ -10,15 +10,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func platformRun(t *testing.T, env *isolation.Environment, rec *recorder) (*PlatformOutputs, error) {
 	t.Helper()
 	var out *PlatformOutputs
-	err := run(t, rec, stacks.PlatformStackName(env.Name()), platformProgram(env, func(o *PlatformOutputs) { out = o }))
+	err := run(t, rec, tenantplan.PlatformStackName(env.Name()), platformProgram(env, func(o *PlatformOutputs) { out = o }))
 	return out, err
 }
 
@@ -84,7 +84,7 @@ func TestPlatformResourceTree(t *testing.T) {
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("resource tree (-want +got):\n%s", d)
 			}
-			wantTags := map[string]string{TagOwner: "platform", TagEnvironment: "prod", TagManagedBy: "tenantctl", "cost-center": "platform"}
+			wantTags := map[string]string{tenantplan.TagOwner: "platform", tenantplan.TagEnvironment: "prod", tenantplan.TagManagedBy: "tenantctl", "cost-center": "platform"}
 			for _, r := range rec.All() {
 				if !strings.HasPrefix(r.Type, "azure-native:") {
 					continue
@@ -127,7 +127,7 @@ func TestPlatformResources(t *testing.T) {
 		"authConfig":       map[string]any{"activeDirectoryAuth": "Enabled", "passwordAuth": "Disabled", "tenantId": testTenantID},
 		"backup":           map[string]any{"backupRetentionDays": float64(35), "geoRedundantBackup": "Disabled"},
 		"highAvailability": map[string]any{"mode": "ZoneRedundant"},
-		"tags":             map[string]any{TagOwner: "platform", TagEnvironment: "prod", TagManagedBy: "tenantctl", "cost-center": "platform"},
+		"tags":             map[string]any{tenantplan.TagOwner: "platform", tenantplan.TagEnvironment: "prod", tenantplan.TagManagedBy: "tenantctl", "cost-center": "platform"},
 	}
 	if d := cmp.Diff(wantServer, srv.Inputs); d != "" {
 		t.Errorf("flexible server (-want +got):\n%s", d)
@@ -141,7 +141,7 @@ func TestPlatformResources(t *testing.T) {
 	}
 
 	want := PlatformOutputs{
-		PlatformOutputs:        stacks.PlatformOutputs{Environment: "prod", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants", AdmissionPolicies: kubernetes.AdmissionPolicies},
+		PlatformOutputs:        tenantplan.PlatformOutputs{Environment: "prod", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants", AdmissionPolicies: tenantplan.AdmissionPolicyNames},
 		ResourceGroup:          "rg-platform-prod",
 		HubVNetID:              hubVNet,
 		SharedVaultID:          arm + "rg-platform-prod/providers/Microsoft.KeyVault/vaults/kv-shared-prod",
@@ -180,7 +180,7 @@ func TestPlatformExportsFeedTenantStacks(t *testing.T) {
 			t.Fatalf("export %s is %T, want a plain value", k, v)
 		}
 	}
-	got, err := stacks.PlatformOutputsFromMap(exported)
+	got, err := tenantplan.PlatformOutputsFromMap(exported)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestPlatformResourceGroups(t *testing.T) {
 			env := testEnv()
 			env.Spec.Hub.ResourceGroup = ""
 			tc.spec(env)
-			if d := cmp.Diff(tc.want, PlatformResourceGroups(env)); d != "" {
+			if d := cmp.Diff(tc.want, tenantplan.PlatformResourceGroups(env)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})

@@ -56,13 +56,13 @@ func newProviders(ctx *pulumi.Context, env *isolation.Environment) (Providers, e
 
 // clientConfig reads who the provider runs as and refuses a subscription other than the
 // environment's: a stack must never land in the wrong subscription because of an ambient login.
-func clientConfig(ctx *pulumi.Context, env *isolation.Environment, p pulumi.ProviderResource) (*authorization.GetClientConfigResult, error) {
+func clientConfig(ctx *pulumi.Context, subscription, env string, p pulumi.ProviderResource) (*authorization.GetClientConfigResult, error) {
 	c, err := authorization.GetClientConfig(ctx, pulumi.Provider(p))
 	if err != nil {
 		return nil, fmt.Errorf("read azure client config: %w", err)
 	}
-	if !strings.EqualFold(c.SubscriptionId, env.Spec.Azure.SubscriptionID) {
-		return nil, fmt.Errorf("the azure-native provider runs in subscription %s, environment %s is in %s", c.SubscriptionId, env.Name(), env.Spec.Azure.SubscriptionID)
+	if !strings.EqualFold(c.SubscriptionId, subscription) {
+		return nil, fmt.Errorf("the azure-native provider runs in subscription %s, environment %s is in %s", c.SubscriptionId, env, subscription)
 	}
 	if c.TenantId == "" {
 		return nil, errors.New("the azure-native provider reports no Microsoft Entra tenant id")
@@ -74,9 +74,8 @@ func clientConfig(ctx *pulumi.Context, env *isolation.Environment, p pulumi.Prov
 // creating it: the platform team owns its shape (versions, system pool, network profile), and the
 // Kubernetes part needs it to exist before any stack runs, through the kubeconfig in config.
 // Workload identity federation needs the cluster's OIDC issuer and workload identity enabled.
-func sharedCluster(ctx *pulumi.Context, env *isolation.Environment, p pulumi.ProviderResource) (*managedCluster, error) {
+func sharedCluster(ctx *pulumi.Context, name, group string, p pulumi.ProviderResource) (*managedCluster, error) {
 	var c managedCluster
-	name, group := env.Spec.SharedCluster.Name, ClusterResourceGroup(env)
 	// InvokePackageRaw rather than Invoke: the response is the whole cluster, and the provider may
 	// mark parts of it secret; only the fields of managedCluster are kept.
 	if _, err := ctx.InvokePackageRaw(InvokeGetManagedCluster, getManagedClusterArgs{ResourceGroupName: group, ResourceName: name}, &c, "",

@@ -7,14 +7,13 @@ package azure
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Component types of a tenant stack on the azure target. The Azure part reads like a row of the
@@ -30,69 +29,80 @@ const (
 	TypeWorkloads      = "tenantctl:azure:Workloads"
 )
 
-// TenantProgram is the inline program of one tenant stack (stacks.TenantStackName) of an azure
-// environment. Besides in, it reads the stack config key tenantctl:kubeconfig (a path) for the
-// AKS cluster; Azure credentials are the provider's ambient ones.
-func TenantProgram(in stacks.Inputs) pulumi.RunFunc { return tenantProgram(in, nil) }
+// TenantProgram is the inline program of one tenant stack (tenantplan.TenantStackName) of an
+// azure environment. Besides in, it reads the stack config key tenantctl:kubeconfig (a path) for
+// the AKS cluster; Azure credentials are the provider's ambient ones.
+func TenantProgram(in tenantplan.Inputs) pulumi.RunFunc { return tenantProgram(in, nil) }
 
-func tenantProgram(in stacks.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
+func tenantProgram(in tenantplan.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
+	var pl *tenantplan.Tenant
 	return kubernetes.Program(
-		func() error { _, err := planTenant(in); return err },
+		func() (err error) { pl, err = planTenant(in); return err },
 		func(ctx *pulumi.Context) (Providers, error) { return newProviders(ctx, in.Env) },
-		func(ctx *pulumi.Context, p Providers) (*TenantOutputs, error) { return DeployTenant(ctx, in, p) },
+		func(ctx *pulumi.Context, p Providers) (*TenantOutputs, error) { return DeployTenant(ctx, pl, p) },
 		(*TenantOutputs).Map, observe)
 }
 
-// DeployTenant creates a tenant's Azure resources and its Kubernetes part on the shared cluster.
-func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOutputs, error) {
-	pl, err := planTenant(in)
-	if err != nil {
+// planTenant plans a tenant of an azure environment; the plan of another target's environment
+// is refused, so a kubernetes environment never runs an azure program.
+func planTenant(in tenantplan.Inputs) (*tenantplan.Tenant, error) {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	cc, err := clientConfig(ctx, in.Env, p.Azure)
+	if in.Env.Spec.Target != isolation.TargetAzure {
+		return nil, fmt.Errorf("environment %s has target %q; the azure programs run only %q environments", in.Env.Name(), in.Env.Spec.Target, isolation.TargetAzure)
+	}
+	return tenantplan.ForTenant(in)
+}
+
+// DeployTenant creates a planned tenant's Azure resources and its Kubernetes part on the shared
+// cluster.
+func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p Providers) (*TenantOutputs, error) {
+	id, az := pl.TenantID, pl.Azure
+	cc, err := clientConfig(ctx, az.SubscriptionID, pl.Environment, p.Azure)
 	if err != nil {
-		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
 	var cluster *managedCluster
-	if pl.identity != "" || pl.nodePool != nil {
-		if cluster, err = sharedCluster(ctx, in.Env, p.Azure); err != nil {
-			return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+	if pl.Identity.Azure != nil || pl.Compute.NodePool != nil {
+		if cluster, err = sharedCluster(ctx, az.Cluster, az.ClusterResourceGroup, p.Azure); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", id, err)
 		}
 	}
 
 	root := &kubernetes.Component{}
-	if err := ctx.RegisterComponentResource(TypeTenant, pl.id, root); err != nil {
-		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+	if err := ctx.RegisterComponentResource(TypeTenant, id, root); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
-	out := &TenantOutputs{Modes: pl.modes}
+	out := &TenantOutputs{Modes: pl.Modes}
 	var group pulumi.StringInput
-	if pl.group != "" {
-		rg, err := resources.NewResourceGroup(ctx, pl.group, &resources.ResourceGroupArgs{
-			ResourceGroupName: pulumi.String(pl.group),
-			Location:          pulumi.String(pl.location),
-			Tags:              pulumi.ToStringMap(pl.tags),
+	if az.ResourceGroup != "" {
+		rg, err := resources.NewResourceGroup(ctx, az.ResourceGroup, &resources.ResourceGroupArgs{
+			ResourceGroupName: pulumi.String(az.ResourceGroup),
+			Location:          pulumi.String(az.Location),
+			Tags:              pulumi.ToStringMap(az.Tags),
 		}, azOpts(root, p.Azure)...)
 		if err != nil {
-			return nil, fmt.Errorf("tenant %s resource group: %w", pl.id, err)
+			return nil, fmt.Errorf("tenant %s resource group: %w", id, err)
 		}
 		group = rg.Name
-		out.ResourceGroup = pl.group
+		out.ResourceGroup = az.ResourceGroup
 	}
 
 	layer := func(typ string, l isolation.Layer, deploy func(c *kubernetes.Component) error) error {
-		c, err := kubernetes.NewComponent(ctx, typ, pl.id, root)
+		c, err := kubernetes.NewComponent(ctx, typ, id, root)
 		if err != nil {
 			return err
 		}
 		if err := deploy(c); err != nil {
-			return fmt.Errorf("tenant %s %s: %w", pl.id, l, err)
+			return fmt.Errorf("tenant %s %s: %w", id, l, err)
 		}
-		return ctx.RegisterResourceOutputs(c, pulumi.Map{"mode": pulumi.String(string(pl.modes[l]))})
+		return ctx.RegisterResourceOutputs(c, pulumi.Map{"mode": pulumi.String(string(pl.Modes[l]))})
 	}
 
 	var net *tenantNetwork
 	if err := layer(TypeTenantNetwork, isolation.LayerNetwork, func(c *kubernetes.Component) error {
-		if pl.vnet == nil {
+		if pl.Network.VNet == nil {
 			return nil
 		}
 		net, err = deployNetwork(ctx, pl, c, p.Azure, group, out)
@@ -101,22 +111,22 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 		return nil, err
 	}
 	if err := layer(TypeTenantCompute, isolation.LayerCompute, func(c *kubernetes.Component) error {
-		if pl.nodePool == nil {
+		if pl.Compute.NodePool == nil {
 			return nil
 		}
-		return deployNodePool(ctx, pl, c, p.Azure, cluster, net.subnets[pl.vnet.nodes], out)
+		return deployNodePool(ctx, pl, c, p.Azure, cluster, net.subnets[pl.Compute.NodePool.Subnet], out)
 	}); err != nil {
 		return nil, err
 	}
 
 	var identity *UserAssignedIdentity
-	idComp, err := kubernetes.NewComponent(ctx, TypeTenantIdentity, pl.id, root)
+	idComp, err := kubernetes.NewComponent(ctx, TypeTenantIdentity, id, root)
 	if err != nil {
 		return nil, err
 	}
-	if pl.identity != "" {
+	if pl.Identity.Azure != nil {
 		if identity, err = deployIdentity(ctx, pl, idComp, p.Azure, group, cluster, out); err != nil {
-			return nil, fmt.Errorf("tenant %s identity: %w", pl.id, err)
+			return nil, fmt.Errorf("tenant %s identity: %w", id, err)
 		}
 	}
 
@@ -131,17 +141,13 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 		return nil, err
 	}
 
-	workloads, err := kubernetes.NewComponent(ctx, TypeWorkloads, pl.id, root)
+	workloads, err := kubernetes.NewComponent(ctx, TypeWorkloads, id, root)
 	if err != nil {
 		return nil, err
 	}
-	k8sOut, err := kubernetes.DeployTenant(ctx, in, p.Kubernetes, pulumi.Parent(workloads))
+	k8sOut, err := kubernetes.DeployTenant(ctx, pl, p.Kubernetes, pulumi.Parent(workloads))
 	if err != nil {
 		return nil, err
-	}
-	if k8sOut.Namespace != pl.namespace || !slices.Equal(k8sOut.ServiceAccounts, []string{pl.serviceAccount}) {
-		return nil, fmt.Errorf("tenant %s: the Kubernetes part runs as %s/%v, the workload identity federates with %s/%s",
-			pl.id, k8sOut.Namespace, k8sOut.ServiceAccounts, pl.namespace, pl.serviceAccount)
 	}
 	out.Kubernetes = k8sOut
 	if err := ctx.RegisterResourceOutputs(workloads, pulumi.Map{kubernetes.OutputNamespace: pulumi.String(k8sOut.Namespace)}); err != nil {
@@ -149,7 +155,7 @@ func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p Providers) (*TenantOu
 	}
 	if identity != nil {
 		if err := annotateServiceAccount(ctx, pl, idComp, p.Kubernetes, workloads, identity.ClientID); err != nil {
-			return nil, fmt.Errorf("tenant %s identity: %w", pl.id, err)
+			return nil, fmt.Errorf("tenant %s identity: %w", id, err)
 		}
 	}
 	if err := ctx.RegisterResourceOutputs(idComp, pulumi.Map{OutputIdentity: pulumi.String(out.Identity)}); err != nil {

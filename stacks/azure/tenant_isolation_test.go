@@ -8,8 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // tenantMarks are the strings that identify a fixture tenant: its id (which every name it owns
@@ -81,7 +81,7 @@ func TestTenantResourcesStayInScope(t *testing.T) {
 			for _, r := range rec.All() {
 				rg, _ := r.Inputs["resourceGroupName"].(string)
 				if strings.HasPrefix(r.Type, "azure-native:") && rg != "" && rg != own {
-					named := strings.Contains(r.Name, "globex") || strings.Contains(r.Name, AgentPoolName("globex"))
+					named := strings.Contains(r.Name, "globex") || strings.Contains(r.Name, tenantplan.AgentPoolName("globex"))
 					if !named {
 						t.Errorf("%s %s in shared resource group %s is not named after the tenant", r.Type, r.Name, rg)
 					}
@@ -172,7 +172,7 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 			if tc.name == "no kubeconfig" {
 				cfg = map[string]string{}
 			}
-			in := stacks.Inputs{Binding: b, Env: env, Platform: testPlatform()}
+			in := tenantplan.Inputs{Binding: b, Env: env, Platform: testPlatform()}
 			err := stackstest.Run(TenantProgram(in), "tenant.acme.prod", rec, cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)

@@ -7,9 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
-	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const (
@@ -26,8 +25,8 @@ func tenantRun(t *testing.T, b *isolation.RuntimeTenantBinding, env *isolation.E
 	var out *TenantOutputs
 	platform := testPlatform()
 	platform.Environment = env.Name()
-	in := stacks.Inputs{Binding: b, Env: env, Platform: platform}
-	if err := run(t, rec, stacks.TenantStackName(b.Spec.TenantID, env.Name()), tenantProgram(in, func(o *TenantOutputs) { out = o })); err != nil {
+	in := tenantplan.Inputs{Binding: b, Env: env, Platform: platform}
+	if err := run(t, rec, tenantplan.TenantStackName(b.Spec.TenantID, env.Name()), tenantProgram(in, func(o *TenantOutputs) { out = o })); err != nil {
 		t.Fatal(err)
 	}
 	return rec, out
@@ -94,7 +93,7 @@ func TestSiloNetwork(t *testing.T) {
 	if d := cmp.Diff(wantRules, rec.Get(t, tNSG, "nsg-acme-prod").Inputs["securityRules"]); d != "" {
 		t.Errorf("NSG rules (-want +got):\n%s", d)
 	}
-	wantRoutes := []any{map[string]any{"name": RouteDefaultViaFirewall, "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.64.0.4"}}
+	wantRoutes := []any{map[string]any{"name": tenantplan.RouteDefaultViaFirewall, "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.64.0.4"}}
 	rt := rec.Get(t, tRT, "rt-acme-prod")
 	if d := cmp.Diff(wantRoutes, rt.Inputs["routes"]); d != "" {
 		t.Errorf("routes (-want +got):\n%s", d)
@@ -154,15 +153,15 @@ func TestSiloNetworkGatewayNoFirewall(t *testing.T) {
 
 func TestSiloNodePool(t *testing.T) {
 	rec, out := tenantRun(t, testBinding("acme", isolation.TierSilo), testEnv())
-	pool := rec.Get(t, TypeAgentPool, "aks-shared-prod/"+AgentPoolName("acme"))
+	pool := rec.Get(t, TypeAgentPool, "aks-shared-prod/"+tenantplan.AgentPoolName("acme"))
 	want := map[string]any{
-		"resourceGroupName": "rg-platform-prod", "resourceName": "aks-shared-prod", "agentPoolName": AgentPoolName("acme"),
+		"resourceGroupName": "rg-platform-prod", "resourceName": "aks-shared-prod", "agentPoolName": tenantplan.AgentPoolName("acme"),
 		"mode": "User", "osType": "Linux", "type": "VirtualMachineScaleSets", "vmSize": "Standard_D8s_v5",
 		"count": float64(1), "enableAutoScaling": true, "minCount": float64(1), "maxCount": float64(3),
 		"nodeLabels":   map[string]any{"tenantctl.io/tenant": "acme"},
 		"nodeTaints":   []any{"tenantctl.io/tenant=acme:NoSchedule"},
 		"vnetSubnetID": acmeVNet + "/subnets/nodes",
-		"tags":         map[string]any{TagTenant: "acme", TagTier: "silo", TagEnvironment: "prod", TagManagedBy: "tenantctl", "cost-center": "cc-acme"},
+		"tags":         map[string]any{tenantplan.TagTenant: "acme", tenantplan.TagTier: "silo", tenantplan.TagEnvironment: "prod", tenantplan.TagManagedBy: "tenantctl", "cost-center": "cc-acme"},
 	}
 	if d := cmp.Diff(want, pool.Inputs); d != "" {
 		t.Errorf("agent pool (-want +got):\n%s", d)
@@ -175,10 +174,10 @@ func TestSiloNodePool(t *testing.T) {
 	if d := cmp.Diff(map[string]string{"tenantctl.io/tenant": "acme"}, k.NodeSelector); d != "" {
 		t.Errorf("nodeSelector (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]kubernetes.Toleration{{Key: "tenantctl.io/tenant", Operator: "Equal", Value: "acme", Effect: "NoSchedule"}}, k.Tolerations); d != "" {
+	if d := cmp.Diff([]tenantplan.Toleration{{Key: "tenantctl.io/tenant", Operator: "Equal", Value: "acme", Effect: "NoSchedule"}}, k.Tolerations); d != "" {
 		t.Errorf("tolerations (-want +got):\n%s", d)
 	}
-	if out.NodePool != AgentPoolName("acme") {
+	if out.NodePool != tenantplan.AgentPoolName("acme") {
 		t.Errorf("nodePool output = %q", out.NodePool)
 	}
 }

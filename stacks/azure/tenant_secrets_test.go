@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"github.com/connectsoft/tenantctl/tenantplan"
 	"sort"
 	"testing"
 
@@ -151,20 +152,20 @@ func TestTenantData(t *testing.T) {
 		{"silo postgres", testBinding("acme", isolation.TierSilo), testEnv(), map[string]any{
 			TypeFlexibleServerDatabase + " psql-shared-prod/acme_db": map[string]any{"resourceGroupName": "rg-platform-prod", "serverName": "psql-shared-prod",
 				"databaseName": "acme_db", "charset": "UTF8", "collation": "en_US.utf8"},
-		}, true, DatabaseRef{Engine: EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: "acme_db"}},
+		}, true, DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: "acme_db"}},
 		{"silo sql", testBinding("acme", isolation.TierSilo), sqlEnv(), map[string]any{
 			tSQLDB + " sql-shared-prod/acme_db": map[string]any{"resourceGroupName": "rg-data-prod", "serverName": "sql-shared-prod", "databaseName": "acme_db",
-				"location": "westeurope", "tags": map[string]any{TagTenant: "acme", TagTier: "silo", TagEnvironment: "prod", TagManagedBy: "tenantctl", "cost-center": "cc-acme"}},
-		}, true, DatabaseRef{Engine: EngineSQL, Server: "sql-shared-prod", ServerID: arm + "rg-data-prod/providers/Microsoft.Sql/servers/sql-shared-prod", Name: "acme_db"}},
+				"location": "westeurope", "tags": map[string]any{tenantplan.TagTenant: "acme", tenantplan.TagTier: "silo", tenantplan.TagEnvironment: "prod", tenantplan.TagManagedBy: "tenantctl", "cost-center": "cc-acme"}},
+		}, true, DatabaseRef{Engine: tenantplan.EngineSQL, Server: "sql-shared-prod", ServerID: arm + "rg-data-prod/providers/Microsoft.Sql/servers/sql-shared-prod", Name: "acme_db"}},
 		// Outside production a dedicated database goes with its stack.
 		{"silo outside production", stageBinding(), devEnv(), map[string]any{
 			TypeFlexibleServerDatabase + " psql-shared-prod/acme_db": map[string]any{"resourceGroupName": "rg-platform-stage", "serverName": "psql-shared-prod",
 				"databaseName": "acme_db", "charset": "UTF8", "collation": "en_US.utf8"},
-		}, false, DatabaseRef{Engine: EnginePostgres, Server: "psql-shared-prod", ServerID: arm + "rg-platform-stage/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-shared-prod", Name: "acme_db"}},
+		}, false, DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: arm + "rg-platform-stage/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-shared-prod", Name: "acme_db"}},
 		{"pool partition", testBinding("acme", isolation.TierPool), testEnv(), map[string]any{}, false,
-			DatabaseRef{Engine: EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: SharedDatabaseName, Schema: "acme"}},
+			DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: tenantplan.SharedDatabaseName, Schema: "acme"}},
 		{"shared row filter", testBinding("acme", isolation.TierShared), testEnv(), map[string]any{}, false,
-			DatabaseRef{Engine: EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: SharedDatabaseName}},
+			DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: tenantplan.SharedDatabaseName}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const (
@@ -37,7 +37,7 @@ const (
 // arm is the start of every ARM id in the test subscription.
 const arm = "/subscriptions/" + testSub + "/resourceGroups/"
 
-var roleNames = map[string]string{RoleKeyVaultSecretsUser: "Key Vault Secrets User", RoleNetworkContributor: "Network Contributor"}
+var roleNames = map[string]string{tenantplan.RoleKeyVaultSecretsUser: "Key Vault Secrets User", tenantplan.RoleNetworkContributor: "Network Contributor"}
 
 // azureTree renders the Azure part of a stack as "type name <- parent": every resource except the
 // kubernetes target's own tree (checked in stacks/kubernetes), of which only its root is kept to
@@ -103,7 +103,7 @@ func TestTenantResourceTree(t *testing.T) {
 			tPeering + " vnet-acme-prod/to-hub <- " + network,
 			tPeering + " vnet-hub-prod/to-acme <- " + network,
 			tRole + " Network Contributor @ " + vnetID + "/subnets/nodes <- " + compute,
-			TypeAgentPool + " aks-shared-prod/" + AgentPoolName("acme") + " <- " + compute,
+			TypeAgentPool + " aks-shared-prod/" + tenantplan.AgentPoolName("acme") + " <- " + compute,
 			TypeUserAssignedIdentity + " id-acme-prod <- " + identity,
 			TypeFederatedIdentityCredential + " id-acme-prod/fic-acme <- " + identity,
 			tSAPatch + " t-acme/t-acme <- " + identity,
@@ -156,7 +156,7 @@ func TestTenantTagsVersionAndProvider(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantTags := map[string]string{
-				TagTenant: "acme", TagTier: string(tier), TagEnvironment: "prod", TagManagedBy: stacks.ManagedBy, "cost-center": "cc-acme",
+				tenantplan.TagTenant: "acme", tenantplan.TagTier: string(tier), tenantplan.TagEnvironment: "prod", tenantplan.TagManagedBy: tenantplan.ManagedBy, "cost-center": "cc-acme",
 			}
 			const providerRef = "urn:pulumi:tenant.acme.prod::tenantctl::pulumi:providers:azure-native::azure::azure-id"
 			for _, r := range rec.All() {

@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // celEnv declares the variables a ValidatingAdmissionPolicy expression sees. They are dynamic
@@ -55,12 +55,12 @@ func evalCEL(t *testing.T, env *cel.Env, expr string, vars map[string]any) any {
 func admit(t *testing.T, env *cel.Env, ns, pod map[string]any, op string) []string {
 	t.Helper()
 	labels, _ := stackstest.Path(ns, "metadata.labels").(map[string]any)
-	compute, labelled := labels[stacks.LayerLabel(isolation.LayerCompute)]
+	compute, labelled := labels[tenantplan.LayerLabel(isolation.LayerCompute)]
 	vars := map[string]any{"object": pod, "namespaceObject": ns, "request": map[string]any{"operation": op}}
-	tenant := evalCEL(t, env, celTenant, vars)
+	tenant := evalCEL(t, env, tenantplan.CELTenant, vars)
 	vars["variables"] = map[string]any{"tenant": tenant}
 	var denied []string
-	for _, ap := range admissionPolicies() {
+	for _, ap := range tenantplan.AdmissionPolicies() {
 		if !labelled || (len(ap.ComputeModes) > 0 && !slices.Contains(ap.ComputeModes, isolation.Mode(compute.(string)))) {
 			continue
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Names from examples/tenants (environment dev).
@@ -86,7 +86,7 @@ func TestIntegrationExamplesOnLocalCluster(t *testing.T) {
 	}
 	for _, kind := range managedKinds {
 		if len(before[kind.name]) == 0 {
-			t.Errorf("before destroy no %s labelled %s=%s: the destroy check below would be vacuous", kind.name, stacks.LabelManagedBy, stacks.ManagedBy)
+			t.Errorf("before destroy no %s labelled %s=%s: the destroy check below would be vacuous", kind.name, tenantplan.LabelManagedBy, tenantplan.ManagedBy)
 		}
 	}
 
@@ -130,7 +130,7 @@ func checkDestroyed(ctx context.Context, t *testing.T, cs kubernetes.Interface) 
 	if err != nil {
 		t.Fatalf("ingress namespace after destroy: %v (docs/stacks.md: retained on destroy)", err)
 	}
-	if ns.DeletionTimestamp != nil || ns.Labels[stacks.LabelRole] != stacks.RoleIngress {
+	if ns.DeletionTimestamp != nil || ns.Labels[tenantplan.LabelRole] != tenantplan.RoleIngress {
 		t.Errorf("ingress namespace after destroy: deleting=%v labels=%v, want retained as it was", ns.DeletionTimestamp != nil, ns.Labels)
 	}
 }
@@ -181,7 +181,7 @@ var managedKinds = []managedKind{
 // managedObjects is every object of managedKinds labelled managed-by tenantctl, by kind, as sorted
 // "namespace/name" (or "name" for cluster-scoped kinds); kinds with none are omitted.
 func managedObjects(ctx context.Context, cs kubernetes.Interface) (map[string][]string, error) {
-	opts := metav1.ListOptions{LabelSelector: stacks.LabelManagedBy + "=" + stacks.ManagedBy}
+	opts := metav1.ListOptions{LabelSelector: tenantplan.LabelManagedBy + "=" + tenantplan.ManagedBy}
 	out := map[string][]string{}
 	for _, k := range managedKinds {
 		list, err := k.list(ctx, cs, opts)

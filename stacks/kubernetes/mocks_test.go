@@ -9,6 +9,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // recorded is one resource the program registered, as the engine would receive it.
@@ -99,12 +100,12 @@ func testEnv() *isolation.Environment {
 	}
 }
 
-func testPlatform() stacks.PlatformOutputs {
-	return stacks.PlatformOutputs{
+func testPlatform() tenantplan.PlatformOutputs {
+	return tenantplan.PlatformOutputs{
 		Environment:       "dev",
 		IngressNamespace:  "platform-ingress",
 		SharedNamespace:   "shared-tenants",
-		AdmissionPolicies: append([]string(nil), AdmissionPolicies...),
+		AdmissionPolicies: append([]string(nil), tenantplan.AdmissionPolicyNames...),
 	}
 }
 
@@ -130,6 +131,6 @@ func testBinding(id string, tier isolation.Tier) *isolation.RuntimeTenantBinding
 	return b
 }
 
-func testInputs(id string, tier isolation.Tier) stacks.Inputs {
-	return stacks.Inputs{Binding: testBinding(id, tier), Env: testEnv(), Platform: testPlatform()}
+func testInputs(id string, tier isolation.Tier) tenantplan.Inputs {
+	return tenantplan.Inputs{Binding: testBinding(id, tier), Env: testEnv(), Platform: testPlatform()}
 }

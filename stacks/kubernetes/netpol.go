@@ -7,159 +7,97 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
-// NetworkPolicy names. Every tenant namespace and the shared namespace get the same predictable
-// names, so the drift engine can tell a managed policy from one added out of band.
-const (
-	PolicyDefaultDeny        = "default-deny"
-	PolicyAllowSameNamespace = "allow-same-namespace"
-	PolicyAllowDNS           = "allow-dns"
-	PolicyAllowFromIngress   = "allow-from-ingress"
-)
-
-// SharedTenantPolicyName is the policy that lets a shared tenant's pods reach each other, and
-// nothing else of the shared namespace.
-func SharedTenantPolicyName(tenantID string) string {
-	return stacks.TenantObjectName(tenantID) + "-allow-same-tenant"
-}
-
-// DNS is reached at the cluster DNS pods in kube-system; the selectors are the ones every
-// conformant distribution (kubeadm, AKS, kind) uses for CoreDNS.
-const (
-	kubeSystemNamespace = "kube-system"
-	dnsPodLabel         = "k8s-app"
-	dnsPodLabelValue    = "kube-dns"
-	// namespaceNameLabel is set by the API server on every namespace and cannot be forged, unlike
-	// any label a namespace owner chooses.
-	namespaceNameLabel = "kubernetes.io/metadata.name"
-)
-
-const (
-	policyIngress = "Ingress"
-	policyEgress  = "Egress"
-)
-
-// scope is the namespace objects are created in: its name (for logical names and selectors) and
-// the input that orders creation after the namespace when the same stack owns it.
+// scope is the namespace objects are created in: its name (for logical names) and the input that
+// orders creation after the namespace when the same stack owns it.
 type scope struct {
 	name string
 	ref  pulumi.StringPtrInput
 }
 
-func objectMeta(sc scope, name string, labels map[string]string) *metav1.ObjectMetaArgs {
-	return &metav1.ObjectMetaArgs{
-		Name:      pulumi.String(name),
-		Namespace: sc.ref,
-		Labels:    pulumi.ToStringMap(labels),
+// objectMeta renders a planned object's metadata in sc.
+func objectMeta(sc scope, m tenantplan.ObjectMeta) *metav1.ObjectMetaArgs {
+	args := &metav1.ObjectMetaArgs{Name: pulumi.String(m.Name), Labels: pulumi.ToStringMap(m.Labels)}
+	if sc.ref != nil {
+		args.Namespace = sc.ref
 	}
+	if len(m.Annotations) > 0 {
+		args.Annotations = pulumi.ToStringMap(m.Annotations)
+	}
+	return args
 }
 
-func selectAll() *metav1.LabelSelectorArgs { return &metav1.LabelSelectorArgs{} }
-
-func selectLabels(m map[string]string) *metav1.LabelSelectorArgs {
-	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(m)}
+func labelSelector(s tenantplan.LabelSelector) *metav1.LabelSelectorArgs {
+	if s.MatchLabels == nil {
+		return &metav1.LabelSelectorArgs{}
+	}
+	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.MatchLabels)}
 }
 
-func selectNamespace(name string) *metav1.LabelSelectorArgs {
-	return selectLabels(map[string]string{namespaceNameLabel: name})
-}
-
-// netpol is one NetworkPolicy to create: its name and its manifest.
-type netpol struct {
-	name string
-	args *networkingv1.NetworkPolicyArgs
-}
-
-func newNetpol(sc scope, name string, labels map[string]string, spec *networkingv1.NetworkPolicySpecArgs) netpol {
-	return netpol{name: name, args: &networkingv1.NetworkPolicyArgs{Metadata: objectMeta(sc, name, labels), Spec: spec}}
-}
-
-func ingressFrom(peers ...networkingv1.NetworkPolicyPeerArgs) networkingv1.NetworkPolicyIngressRuleArray {
-	from := networkingv1.NetworkPolicyPeerArray{}
+func peerArgs(peers []tenantplan.NetworkPolicyPeer) networkingv1.NetworkPolicyPeerArray {
+	out := networkingv1.NetworkPolicyPeerArray{}
 	for _, p := range peers {
-		from = append(from, p)
-	}
-	return networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{From: from}}
-}
-
-func egressTo(peer networkingv1.NetworkPolicyPeerArgs, ports ...networkingv1.NetworkPolicyPortArgs) networkingv1.NetworkPolicyEgressRuleArray {
-	rule := networkingv1.NetworkPolicyEgressRuleArgs{To: networkingv1.NetworkPolicyPeerArray{peer}}
-	if len(ports) > 0 {
-		arr := networkingv1.NetworkPolicyPortArray{}
-		for _, p := range ports {
-			arr = append(arr, p)
+		a := networkingv1.NetworkPolicyPeerArgs{}
+		if p.PodSelector != nil {
+			a.PodSelector = labelSelector(*p.PodSelector)
 		}
-		rule.Ports = arr
+		if p.NamespaceSelector != nil {
+			a.NamespaceSelector = labelSelector(*p.NamespaceSelector)
+		}
+		out = append(out, a)
 	}
-	return networkingv1.NetworkPolicyEgressRuleArray{rule}
+	return out
 }
 
-// defaultDeny selects every pod for both directions and allows nothing: any traffic must be
-// admitted by another, named policy.
-func defaultDeny(sc scope, labels map[string]string) netpol {
-	return newNetpol(sc, PolicyDefaultDeny, labels, &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: selectAll(),
-		PolicyTypes: pulumi.ToStringArray([]string{policyIngress, policyEgress}),
-	})
+func networkPolicyArgs(sc scope, np tenantplan.NetworkPolicy) *networkingv1.NetworkPolicyArgs {
+	spec := &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: labelSelector(np.PodSelector),
+		PolicyTypes: pulumi.ToStringArray(np.PolicyTypes),
+	}
+	// Ports stay unset on a rule without ports (every port), rather than an empty list.
+	if len(np.Ingress) > 0 {
+		spec.Ingress = networkingv1.NetworkPolicyIngressRuleArray(rulesOf(np.Ingress,
+			func(peers networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArrayInput) networkingv1.NetworkPolicyIngressRuleInput {
+				return networkingv1.NetworkPolicyIngressRuleArgs{From: peers, Ports: ports}
+			}))
+	}
+	if len(np.Egress) > 0 {
+		spec.Egress = networkingv1.NetworkPolicyEgressRuleArray(rulesOf(np.Egress,
+			func(peers networkingv1.NetworkPolicyPeerArray, ports networkingv1.NetworkPolicyPortArrayInput) networkingv1.NetworkPolicyEgressRuleInput {
+				return networkingv1.NetworkPolicyEgressRuleArgs{To: peers, Ports: ports}
+			}))
+	}
+	return &networkingv1.NetworkPolicyArgs{Metadata: objectMeta(sc, np.Metadata), Spec: spec}
 }
 
-// allowSameNamespace admits traffic between pods of one (tenant-owned) namespace.
-func allowSameNamespace(sc scope, labels map[string]string) netpol {
-	return newNetpol(sc, PolicyAllowSameNamespace, labels, &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: selectAll(),
-		PolicyTypes: pulumi.ToStringArray([]string{policyIngress, policyEgress}),
-		Ingress:     ingressFrom(networkingv1.NetworkPolicyPeerArgs{PodSelector: selectAll()}),
-		Egress:      egressTo(networkingv1.NetworkPolicyPeerArgs{PodSelector: selectAll()}),
-	})
+// rulesOf renders planned rules as ingress or egress rule arguments.
+func rulesOf[R any](rules []tenantplan.NetworkPolicyRule, rule func(networkingv1.NetworkPolicyPeerArray, networkingv1.NetworkPolicyPortArrayInput) R) []R {
+	out := make([]R, 0, len(rules))
+	for _, r := range rules {
+		var ports networkingv1.NetworkPolicyPortArrayInput
+		if len(r.Ports) > 0 {
+			arr := networkingv1.NetworkPolicyPortArray{}
+			for _, p := range r.Ports {
+				arr = append(arr, networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String(p.Protocol), Port: pulumi.Int(p.Port)})
+			}
+			ports = arr
+		}
+		out = append(out, rule(peerArgs(r.Peers), ports))
+	}
+	return out
 }
 
-// allowDNS lets every pod query the cluster DNS pods, and only them, on port 53.
-func allowDNS(sc scope, labels map[string]string) netpol {
-	return newNetpol(sc, PolicyAllowDNS, labels, &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: selectAll(),
-		PolicyTypes: pulumi.ToStringArray([]string{policyEgress}),
-		Egress: egressTo(
-			networkingv1.NetworkPolicyPeerArgs{
-				NamespaceSelector: selectNamespace(kubeSystemNamespace),
-				PodSelector:       selectLabels(map[string]string{dnsPodLabel: dnsPodLabelValue}),
-			},
-			networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)},
-			networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(53)},
-		),
-	})
-}
-
-// allowFromIngress admits traffic from the platform ingress namespace to every pod.
-func allowFromIngress(sc scope, ingressNamespace string, labels map[string]string) netpol {
-	return newNetpol(sc, PolicyAllowFromIngress, labels, &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: selectAll(),
-		PolicyTypes: pulumi.ToStringArray([]string{policyIngress}),
-		Ingress:     ingressFrom(networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: selectNamespace(ingressNamespace)}),
-	})
-}
-
-// allowSameTenant is allowSameNamespace narrowed to one tenant's pods in the shared namespace:
-// the shared namespace has no allow-same-namespace, so this is the only path between its pods.
-func allowSameTenant(sc scope, tenantID string, labels map[string]string) netpol {
-	own := map[string]string{stacks.LabelTenant: tenantID}
-	return newNetpol(sc, SharedTenantPolicyName(tenantID), labels, &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: selectLabels(own),
-		PolicyTypes: pulumi.ToStringArray([]string{policyIngress, policyEgress}),
-		Ingress:     ingressFrom(networkingv1.NetworkPolicyPeerArgs{PodSelector: selectLabels(own)}),
-		Egress:      egressTo(networkingv1.NetworkPolicyPeerArgs{PodSelector: selectLabels(own)}),
-	})
-}
-
-// createPolicies creates the policies under parent, in order, and returns their names.
-func createPolicies(ctx *pulumi.Context, parent pulumi.Resource, p pulumi.ProviderResource, sc scope, policies ...netpol) ([]string, error) {
+// createPolicies creates the planned policies under parent, in order, and returns their names.
+func createPolicies(ctx *pulumi.Context, parent pulumi.Resource, p pulumi.ProviderResource, sc scope, policies []tenantplan.NetworkPolicy) ([]string, error) {
 	names := make([]string, 0, len(policies))
 	for _, np := range policies {
-		if _, err := networkingv1.NewNetworkPolicy(ctx, objectKey(sc.name, np.name), np.args, resOpts(parent, p)...); err != nil {
-			return nil, fmt.Errorf("network policy %s: %w", objectKey(sc.name, np.name), err)
+		key := objectKey(sc.name, np.Metadata.Name)
+		if _, err := networkingv1.NewNetworkPolicy(ctx, key, networkPolicyArgs(sc, np), resOpts(parent, p)...); err != nil {
+			return nil, fmt.Errorf("network policy %s: %w", key, err)
 		}
-		names = append(names, np.name)
+		names = append(names, np.Metadata.Name)
 	}
 	return names, nil
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func TestPlatformProgramResourceTree(t *testing.T) {
@@ -32,7 +32,7 @@ func TestPlatformProgramResourceTree(t *testing.T) {
 		tNetworkPolicy + " shared-tenants/allow-dns <- " + shared,
 		tNetworkPolicy + " shared-tenants/allow-from-ingress <- " + shared,
 	}
-	for _, name := range AdmissionPolicies {
+	for _, name := range tenantplan.AdmissionPolicyNames {
 		want = append(want, tVAP+" "+name+" <- "+admission, tVAPBinding+" "+name+" <- "+admission)
 	}
 	sort.Strings(want)
@@ -44,7 +44,7 @@ func TestPlatformProgramResourceTree(t *testing.T) {
 	if d := cmp.Diff(want, tree(rec)); d != "" {
 		t.Errorf("resource tree (-want +got):\n%s", d)
 	}
-	platformLabels := map[string]string{stacks.LabelOwner: "platform", stacks.LabelEnvironment: "dev", stacks.LabelManagedBy: stacks.ManagedBy}
+	platformLabels := map[string]string{tenantplan.LabelOwner: "platform", tenantplan.LabelEnvironment: "dev", tenantplan.LabelManagedBy: tenantplan.ManagedBy}
 	pss := func(level string) map[string]string {
 		return map[string]string{
 			"pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": "latest",
@@ -52,9 +52,9 @@ func TestPlatformProgramResourceTree(t *testing.T) {
 		}
 	}
 	wantNS := map[string]map[string]string{
-		"platform-ingress": stacks.Merge(platformLabels, pss("baseline"), map[string]string{stacks.LabelRole: "ingress"}),
-		"shared-tenants": stacks.Merge(platformLabels, pss("restricted"), map[string]string{
-			stacks.LabelRole: "shared-tenants", "tenantctl.io/compute": "shared-namespace", "tenantctl.io/network": "shared-with-policy",
+		"platform-ingress": tenantplan.Merge(platformLabels, pss("baseline"), map[string]string{tenantplan.LabelRole: "ingress"}),
+		"shared-tenants": tenantplan.Merge(platformLabels, pss("restricted"), map[string]string{
+			tenantplan.LabelRole: "shared-tenants", "tenantctl.io/compute": "shared-namespace", "tenantctl.io/network": "shared-with-policy",
 		}),
 	}
 	for _, r := range rec.All() {
@@ -128,11 +128,11 @@ func TestPlatformAdmissionPolicies(t *testing.T) {
 		return map[string]any{"matchExpressions": []any{req}}
 	}
 	wantSelectors := map[string]map[string]any{
-		PolicySiloNodePinning:      selector("In", "dedicated-node-pool"),
-		PolicyTenantScheduling:     selector("Exists"),
-		PolicySharedTenantIdentity: selector("In", "shared-namespace"),
+		tenantplan.PolicySiloNodePinning:      selector("In", "dedicated-node-pool"),
+		tenantplan.PolicyTenantScheduling:     selector("Exists"),
+		tenantplan.PolicySharedTenantIdentity: selector("In", "shared-namespace"),
 	}
-	for _, ap := range admissionPolicies() {
+	for _, ap := range tenantplan.AdmissionPolicies() {
 		pol := rec.Get(t, tVAP, ap.Name)
 		vals := []any{}
 		for _, v := range ap.Validations {
@@ -143,7 +143,7 @@ func TestPlatformAdmissionPolicies(t *testing.T) {
 			"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
 				"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE", "UPDATE"}, "resources": []any{"pods"},
 			}}},
-			"variables":   []any{map[string]any{"name": "tenant", "expression": celTenant}},
+			"variables":   []any{map[string]any{"name": "tenant", "expression": tenantplan.CELTenant}},
 			"validations": vals,
 		}
 		if d := cmp.Diff(wantSpec, pol.Inputs["spec"]); d != "" {
@@ -168,17 +168,17 @@ func TestPlatformOutputs(t *testing.T) {
 	tests := []struct {
 		name string
 		env  *isolation.Environment
-		want stacks.PlatformOutputs
+		want tenantplan.PlatformOutputs
 	}{
 		{"namespaces from the environment", named, testPlatform()},
-		{"default namespaces", unnamed, stacks.PlatformOutputs{
-			Environment: "dev", IngressNamespace: "tenantctl-ingress", SharedNamespace: "tenantctl-shared", AdmissionPolicies: AdmissionPolicies,
+		{"default namespaces", unnamed, tenantplan.PlatformOutputs{
+			Environment: "dev", IngressNamespace: "tenantctl-ingress", SharedNamespace: "tenantctl-shared", AdmissionPolicies: tenantplan.AdmissionPolicyNames,
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var got *stacks.PlatformOutputs
-			if _, err := run(t, "platform.dev", testConfig, platformProgram(tc.env, func(o *stacks.PlatformOutputs) { got = o })); err != nil {
+			var got *tenantplan.PlatformOutputs
+			if _, err := run(t, "platform.dev", testConfig, platformProgram(tc.env, func(o *tenantplan.PlatformOutputs) { got = o })); err != nil {
 				t.Fatal(err)
 			}
 			if got == nil {

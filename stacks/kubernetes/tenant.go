@@ -7,7 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Component types. The state of a tenant stack reads like a row of the tier matrix: one Tenant
@@ -21,58 +21,56 @@ const (
 	TypeTenantSecrets = "tenantctl:secrets:TenantSecrets"
 )
 
-// TenantProgram is the inline program of one tenant stack (stacks.TenantStackName). It reads the
-// stack config key tenantctl:kubeconfig for the cluster and nothing else besides in.
-func TenantProgram(in stacks.Inputs) pulumi.RunFunc { return tenantProgram(in, nil) }
+// TenantProgram is the inline program of one tenant stack (tenantplan.TenantStackName). It reads
+// the stack config key tenantctl:kubeconfig for the cluster and nothing else besides in.
+func TenantProgram(in tenantplan.Inputs) pulumi.RunFunc { return tenantProgram(in, nil) }
 
 // tenantProgram lets tests observe the outputs the program exports.
-func tenantProgram(in stacks.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
+func tenantProgram(in tenantplan.Inputs, observe func(*TenantOutputs)) pulumi.RunFunc {
+	var pl *tenantplan.Tenant
 	return Program(
-		func() error { _, err := planTenant(in); return err },
+		func() (err error) { pl, err = tenantplan.ForTenant(in); return err },
 		func(ctx *pulumi.Context) (*k8s.Provider, error) { return NewProvider(ctx, in.Env) },
-		func(ctx *pulumi.Context, p *k8s.Provider) (*TenantOutputs, error) { return DeployTenant(ctx, in, p) },
+		func(ctx *pulumi.Context, p *k8s.Provider) (*TenantOutputs, error) { return DeployTenant(ctx, pl, p) },
 		(*TenantOutputs).Map, observe)
 }
 
-// DeployTenant creates the Kubernetes part of a tenant under provider p and returns what the stack
-// exports. The azure target calls it with a provider for the tenant's AKS cluster.
-func DeployTenant(ctx *pulumi.Context, in stacks.Inputs, p pulumi.ProviderResource, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
-	pl, err := planTenant(in)
-	if err != nil {
-		return nil, err
-	}
+// DeployTenant creates the Kubernetes part of a planned tenant under provider p and returns what
+// the stack exports. The azure target calls it with a provider for the tenant's AKS cluster.
+func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderResource, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
+	id := pl.TenantID
 	root := &Component{}
-	if err := ctx.RegisterComponentResource(TypeTenant, pl.id, root, opts...); err != nil {
-		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+	if err := ctx.RegisterComponentResource(TypeTenant, id, root, opts...); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
 	out := &TenantOutputs{
-		TenantID:          pl.id,
-		Environment:       pl.env,
-		Modes:             pl.modes,
-		Namespace:         pl.namespace,
-		NodeSelector:      pl.nodeSelector(),
-		Tolerations:       pl.tolerations(),
-		SecretRefs:        pl.secretRefs,
-		AdmissionPolicies: pl.guards,
+		TenantID:          id,
+		Environment:       pl.Environment,
+		Modes:             pl.Modes,
+		Namespace:         pl.Namespace,
+		NodeSelector:      pl.Compute.NodeSelector,
+		Tolerations:       pl.Compute.Tolerations,
+		SecretRefs:        pl.Secrets.Refs,
+		AdmissionPolicies: pl.Compute.AdmissionPolicies,
 	}
 	sc, err := deployCompute(ctx, root, p, pl, out)
 	if err != nil {
-		return nil, fmt.Errorf("tenant %s compute: %w", pl.id, err)
+		return nil, fmt.Errorf("tenant %s compute: %w", id, err)
 	}
 	if err := deployNetwork(ctx, root, p, pl, sc, out); err != nil {
-		return nil, fmt.Errorf("tenant %s network: %w", pl.id, err)
+		return nil, fmt.Errorf("tenant %s network: %w", id, err)
 	}
 	if err := deployQuota(ctx, root, p, pl, sc, out); err != nil {
-		return nil, fmt.Errorf("tenant %s quota: %w", pl.id, err)
+		return nil, fmt.Errorf("tenant %s quota: %w", id, err)
 	}
 	if err := deploySecrets(ctx, root, p, pl, sc, out); err != nil {
-		return nil, fmt.Errorf("tenant %s secrets: %w", pl.id, err)
+		return nil, fmt.Errorf("tenant %s secrets: %w", id, err)
 	}
 	if err := ctx.RegisterResourceOutputs(root, pulumi.Map{
 		OutputNamespace: pulumi.String(out.Namespace),
 		OutputModes:     modesMap(out.Modes),
 	}); err != nil {
-		return nil, fmt.Errorf("tenant %s: %w", pl.id, err)
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
 	return out, nil
 }
@@ -131,15 +129,16 @@ type TenantOutputs struct {
 	// PriorityClass keys a shared tenant's quota slice; empty otherwise.
 	PriorityClass       string
 	SecretRefsConfigMap string
-	SecretRefs          []stacks.SecretRef
+	SecretRefs          []tenantplan.SecretRef
 	// NodeSelector and Tolerations are what a pinned (silo) tenant's pods must carry.
 	NodeSelector map[string]string
-	Tolerations  []Toleration
+	Tolerations  []tenantplan.Toleration
 	// AdmissionPolicies are the platform policies this tenant's isolation relies on.
 	AdmissionPolicies []string
 }
 
-// Map is the outputs as stack exports. Every key is always present, so consumers need not guess.
+// Map is the outputs as stack exports. Every key is always present (pulumi.To* render nil as
+// empty), so consumers need not guess.
 func (o *TenantOutputs) Map() pulumi.Map {
 	refs := pulumi.Array{}
 	for _, r := range o.SecretRefs {
@@ -160,16 +159,16 @@ func (o *TenantOutputs) Map() pulumi.Map {
 		OutputEnvironment:         pulumi.String(o.Environment),
 		OutputModes:               modesMap(o.Modes),
 		OutputNamespace:           pulumi.String(o.Namespace),
-		OutputServiceAccounts:     pulumi.ToStringArray(nonNil(o.ServiceAccounts)),
-		OutputNetworkPolicies:     pulumi.ToStringArray(nonNil(o.NetworkPolicies)),
+		OutputServiceAccounts:     pulumi.ToStringArray(o.ServiceAccounts),
+		OutputNetworkPolicies:     pulumi.ToStringArray(o.NetworkPolicies),
 		OutputResourceQuota:       pulumi.String(o.ResourceQuota),
 		OutputLimitRange:          pulumi.String(o.LimitRange),
 		OutputPriorityClass:       pulumi.String(o.PriorityClass),
 		OutputSecretRefsConfigMap: pulumi.String(o.SecretRefsConfigMap),
 		OutputSecretRefs:          refs,
-		OutputNodeSelector:        pulumi.ToStringMap(nonNilMap(o.NodeSelector)),
+		OutputNodeSelector:        pulumi.ToStringMap(o.NodeSelector),
 		OutputTolerations:         tols,
-		OutputAdmissionPolicies:   pulumi.ToStringArray(nonNil(o.AdmissionPolicies)),
+		OutputAdmissionPolicies:   pulumi.ToStringArray(o.AdmissionPolicies),
 	}
 }
 
@@ -179,18 +178,4 @@ func modesMap(m map[isolation.Layer]isolation.Mode) pulumi.StringMap {
 		out[string(l)] = pulumi.String(string(mode))
 	}
 	return out
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }

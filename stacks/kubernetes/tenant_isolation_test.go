@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // objectID is a Kubernetes object's identity in the cluster: what two stacks must never both own.
@@ -27,8 +27,8 @@ func TestNoCrossTenantReferences(t *testing.T) {
 				tenants := map[string]isolation.Tier{"acme": ta, "globex": tb}
 				owned := map[string]map[string]bool{}
 				for id, tier := range tenants {
-					in := stacks.Inputs{Binding: testBinding(id, tier), Env: env, Platform: testPlatform()}
-					rec, err := run(t, stacks.TenantStackName(id, "dev"), testConfig, TenantProgram(in))
+					in := tenantplan.Inputs{Binding: testBinding(id, tier), Env: env, Platform: testPlatform()}
+					rec, err := run(t, tenantplan.TenantStackName(id, "dev"), testConfig, TenantProgram(in))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -51,7 +51,7 @@ func TestNoCrossTenantReferences(t *testing.T) {
 // checkTenantScope checks one tenant stack's objects and returns their identities.
 func checkTenantScope(t *testing.T, rec *recorder, id string, tier isolation.Tier, other string) map[string]bool {
 	t.Helper()
-	allowedNS := map[string]bool{stacks.TenantNamespace(id): true}
+	allowedNS := map[string]bool{tenantplan.TenantNamespace(id): true}
 	if tier == isolation.TierShared {
 		allowedNS = map[string]bool{"shared-tenants": true}
 	}
@@ -78,14 +78,14 @@ func checkTenantScope(t *testing.T, rec *recorder, id string, tier isolation.Tie
 		// Every tenant label and selector on the tenant key names this tenant.
 		walkTenantKeys(r.Inputs, func(v any) {
 			if v != id {
-				t.Errorf("%s %s of %s has %s=%v", r.Type, r.Name, id, stacks.LabelTenant, v)
+				t.Errorf("%s %s of %s has %s=%v", r.Type, r.Name, id, tenantplan.LabelTenant, v)
 			}
 		})
 		// Subjects granted anything must be this tenant's, in its own scope.
 		if subs, ok := r.Inputs["subjects"].([]any); ok {
 			for _, s := range subs {
 				m := s.(map[string]any)
-				if m["name"] != stacks.TenantObjectName(id) || !allowedNS[m["namespace"].(string)] {
+				if m["name"] != tenantplan.TenantObjectName(id) || !allowedNS[m["namespace"].(string)] {
 					t.Errorf("%s %s of %s grants %v", r.Type, r.Name, id, m)
 				}
 			}
@@ -100,7 +100,7 @@ func walkTenantKeys(v any, f func(any)) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if k == stacks.LabelTenant {
+			if k == tenantplan.LabelTenant {
 				f(e)
 			}
 			walkTenantKeys(e, f)
@@ -116,42 +116,42 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name    string
 		cfg     map[string]string
-		mutate  func(*stacks.Inputs)
+		mutate  func(*tenantplan.Inputs)
 		wantErr string
 	}{
 		{name: "no kubeconfig", cfg: map[string]string{}, wantErr: "tenantctl:kubeconfig is not set"},
 		{name: "kubeconfig contents instead of a path", cfg: map[string]string{"tenantctl:kubeconfig": "apiVersion: v1\nkind: Config\n"},
 			wantErr: "must be a path"},
-		{name: "nil binding", mutate: func(in *stacks.Inputs) { in.Binding = nil }, wantErr: "binding is nil"},
-		{name: "binding of another environment", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Environment = "prod" },
+		{name: "nil binding", mutate: func(in *tenantplan.Inputs) { in.Binding = nil }, wantErr: "binding is nil"},
+		{name: "binding of another environment", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Environment = "prod" },
 			wantErr: `is for environment "prod", not "dev"`},
-		{name: "tenant id not a DNS label", mutate: func(in *stacks.Inputs) { in.Binding.Spec.TenantID = "Acme_1" }, wantErr: "not a DNS label"},
-		{name: "tenant id reserved", mutate: func(in *stacks.Inputs) { in.Binding.Spec.TenantID = "platform" }, wantErr: "reserved for the platform"},
-		{name: "unknown tier", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Tier = "gold" }, wantErr: `unknown tier "gold"`},
-		{name: "stale platform outputs", mutate: func(in *stacks.Inputs) { in.Platform.SharedNamespace = "old-shared" },
+		{name: "tenant id not a DNS label", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.TenantID = "Acme_1" }, wantErr: "not a DNS label"},
+		{name: "tenant id reserved", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.TenantID = "platform" }, wantErr: "reserved for the platform"},
+		{name: "unknown tier", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Tier = "gold" }, wantErr: `unknown tier "gold"`},
+		{name: "stale platform outputs", mutate: func(in *tenantplan.Inputs) { in.Platform.SharedNamespace = "old-shared" },
 			wantErr: "update the platform stack first"},
-		{name: "platform of another environment", mutate: func(in *stacks.Inputs) { in.Platform.Environment = "prod" },
+		{name: "platform of another environment", mutate: func(in *tenantplan.Inputs) { in.Platform.Environment = "prod" },
 			wantErr: "run the platform stack first"},
-		{name: "silo without the pinning policy", mutate: func(in *stacks.Inputs) {
+		{name: "silo without the pinning policy", mutate: func(in *tenantplan.Inputs) {
 			in.Binding = testBinding("acme", isolation.TierSilo)
-			in.Platform.AdmissionPolicies = []string{PolicyTenantScheduling, PolicySharedTenantIdentity}
-		}, wantErr: "does not enforce admission policy " + PolicySiloNodePinning},
-		{name: "shared without the identity policy", mutate: func(in *stacks.Inputs) {
+			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity}
+		}, wantErr: "does not enforce admission policy " + tenantplan.PolicySiloNodePinning},
+		{name: "shared without the identity policy", mutate: func(in *tenantplan.Inputs) {
 			in.Binding = testBinding("acme", isolation.TierShared)
-			in.Platform.AdmissionPolicies = []string{PolicyTenantScheduling, PolicySiloNodePinning}
-		}, wantErr: "does not enforce admission policy " + PolicySharedTenantIdentity},
-		{name: "pool without any policy", mutate: func(in *stacks.Inputs) { in.Platform.AdmissionPolicies = nil },
-			wantErr: "does not enforce admission policy " + PolicyTenantScheduling},
-		{name: "allocated quota without cpu", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Quota.CPU = "" }, wantErr: "quota.cpu is required"},
-		{name: "allocated quota without pods", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Quota.Pods = 0 }, wantErr: "quota.pods must be positive"},
-		{name: "quantity that does not parse", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Quota.Memory = "four gigs" }, wantErr: `quota.memory "four gigs"`},
-		{name: "negative quantity", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Quota.CPU = "-1" }, wantErr: "must be positive"},
-		{name: "secret without secretName", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Secrets[0].SecretName = "" },
+			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySiloNodePinning}
+		}, wantErr: "does not enforce admission policy " + tenantplan.PolicySharedTenantIdentity},
+		{name: "pool without any policy", mutate: func(in *tenantplan.Inputs) { in.Platform.AdmissionPolicies = nil },
+			wantErr: "does not enforce admission policy " + tenantplan.PolicyTenantScheduling},
+		{name: "allocated quota without cpu", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Quota.CPU = "" }, wantErr: "quota.cpu is required"},
+		{name: "allocated quota without pods", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Quota.Pods = 0 }, wantErr: "quota.pods must be positive"},
+		{name: "quantity that does not parse", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Quota.Memory = "four gigs" }, wantErr: `quota.memory "four gigs"`},
+		{name: "negative quantity", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Quota.CPU = "-1" }, wantErr: "must be positive"},
+		{name: "secret without secretName", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Secrets[0].SecretName = "" },
 			wantErr: "needs keyVaultRef and secretName"},
-		{name: "secret bound twice", mutate: func(in *stacks.Inputs) {
+		{name: "secret bound twice", mutate: func(in *tenantplan.Inputs) {
 			in.Binding.Spec.Secrets = append(in.Binding.Spec.Secrets, in.Binding.Spec.Secrets[0])
 		}, wantErr: `secret "db" is bound twice`},
-		{name: "secret name not a DNS label", mutate: func(in *stacks.Inputs) { in.Binding.Spec.Secrets[0].Name = "DB_PASSWORD" },
+		{name: "secret name not a DNS label", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Secrets[0].Name = "DB_PASSWORD" },
 			wantErr: "not a DNS label"},
 	}
 	for _, tc := range tests {
@@ -194,7 +194,7 @@ func TestPrefixTenantsShareNothing(t *testing.T) {
 						ref = "corp-db"
 					}
 					in.Binding.Spec.Secrets = []isolation.SecretBinding{{Name: ref, KeyVaultRef: "kv", SecretName: id + "-" + ref}}
-					rec, err := run(t, stacks.TenantStackName(id, "dev"), testConfig, TenantProgram(in))
+					rec, err := run(t, tenantplan.TenantStackName(id, "dev"), testConfig, TenantProgram(in))
 					if err != nil {
 						t.Fatal(err)
 					}

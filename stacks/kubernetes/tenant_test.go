@@ -7,8 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 const providerRef = "urn:pulumi:tenant.acme.dev::tenantctl::pulumi:providers:kubernetes::k8s::k8s-id"
@@ -88,11 +88,11 @@ func TestTenantProgramResourceTree(t *testing.T) {
 				t.Errorf("resource tree (-want +got):\n%s", d)
 			}
 			wantLabels := map[string]string{
-				stacks.LabelTenant:      "acme",
-				stacks.LabelTier:        string(tc.tier),
-				stacks.LabelEnvironment: "dev",
-				stacks.LabelManagedBy:   stacks.ManagedBy,
-				"cost-center":           "cc-acme",
+				tenantplan.LabelTenant:      "acme",
+				tenantplan.LabelTier:        string(tc.tier),
+				tenantplan.LabelEnvironment: "dev",
+				tenantplan.LabelManagedBy:   tenantplan.ManagedBy,
+				"cost-center":               "cc-acme",
 			}
 			for _, r := range rec.All() {
 				if !r.Custom || r.Type == tProvider {
@@ -115,8 +115,8 @@ func TestTenantProgramResourceTree(t *testing.T) {
 func TestTenantNamespaceLabelsAndPinning(t *testing.T) {
 	base := func(tier string) map[string]string {
 		return map[string]string{
-			stacks.LabelTenant: "acme", stacks.LabelTier: tier, stacks.LabelEnvironment: "dev",
-			stacks.LabelManagedBy: stacks.ManagedBy, "cost-center": "cc-acme",
+			tenantplan.LabelTenant: "acme", tenantplan.LabelTier: tier, tenantplan.LabelEnvironment: "dev",
+			tenantplan.LabelManagedBy: tenantplan.ManagedBy, "cost-center": "cc-acme",
 			"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
 			"pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted",
 		}
@@ -141,8 +141,8 @@ func TestTenantNamespaceLabelsAndPinning(t *testing.T) {
 		wantAnnotations map[string]string
 	}{
 		{isolation.TierSilo, silo, map[string]string{
-			AnnotationNodeSelector:       "tenantctl.io/tenant=acme",
-			AnnotationDefaultTolerations: `[{"key":"tenantctl.io/tenant","operator":"Equal","value":"acme","effect":"NoSchedule"}]`,
+			tenantplan.AnnotationNodeSelector:       "tenantctl.io/tenant=acme",
+			tenantplan.AnnotationDefaultTolerations: `[{"key":"tenantctl.io/tenant","operator":"Equal","value":"acme","effect":"NoSchedule"}]`,
 		}},
 		{isolation.TierPool, pool, map[string]string{}},
 	}
@@ -398,26 +398,26 @@ func TestTenantOutputs(t *testing.T) {
 			Namespace: "t-acme", ServiceAccounts: []string{"t-acme"},
 			NetworkPolicies: []string{"default-deny", "allow-same-namespace", "allow-dns", "allow-from-ingress"},
 			ResourceQuota:   "t-acme", LimitRange: "t-acme", SecretRefsConfigMap: "t-acme-secret-refs",
-			SecretRefs:        []stacks.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "db"}},
+			SecretRefs:        []tenantplan.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "db"}},
 			NodeSelector:      map[string]string{"tenantctl.io/tenant": "acme"},
-			Tolerations:       []Toleration{{Key: "tenantctl.io/tenant", Operator: "Equal", Value: "acme", Effect: "NoSchedule"}},
-			AdmissionPolicies: []string{PolicyTenantScheduling, PolicySiloNodePinning},
+			Tolerations:       []tenantplan.Toleration{{Key: "tenantctl.io/tenant", Operator: "Equal", Value: "acme", Effect: "NoSchedule"}},
+			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySiloNodePinning},
 		}},
 		{isolation.TierPool, TenantOutputs{
 			TenantID: "acme", Environment: "dev", Modes: isolation.Resolve(testBinding("acme", isolation.TierPool)),
 			Namespace: "t-acme", ServiceAccounts: []string{"t-acme"},
 			NetworkPolicies: []string{"default-deny", "allow-same-namespace", "allow-dns", "allow-from-ingress"},
 			ResourceQuota:   "t-acme", LimitRange: "t-acme", SecretRefsConfigMap: "t-acme-secret-refs",
-			SecretRefs:        []stacks.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "db"}},
-			AdmissionPolicies: []string{PolicyTenantScheduling},
+			SecretRefs:        []tenantplan.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "db"}},
+			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling},
 		}},
 		{isolation.TierShared, TenantOutputs{
 			TenantID: "acme", Environment: "dev", Modes: isolation.Resolve(testBinding("acme", isolation.TierShared)),
 			Namespace: "shared-tenants", ServiceAccounts: []string{"t-acme"},
 			NetworkPolicies: []string{"t-acme-allow-same-tenant"},
 			ResourceQuota:   "t-acme", PriorityClass: "tenantctl-shared-acme", SecretRefsConfigMap: "t-acme-secret-refs",
-			SecretRefs:        []stacks.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "t-acme.db"}},
-			AdmissionPolicies: []string{PolicyTenantScheduling, PolicySharedTenantIdentity},
+			SecretRefs:        []tenantplan.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "t-acme.db"}},
+			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity},
 		}},
 	}
 	for _, tc := range tests {

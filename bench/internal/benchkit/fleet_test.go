@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // TestGeneratedStateIsValid loads the generated folder through the real loader and validator: the
@@ -27,10 +27,10 @@ func TestGeneratedStateIsValid(t *testing.T) {
 		}
 		var got, want []string
 		for i := 1; i <= n; i++ {
-			want = append(want, stacks.TenantStackName(TenantID(i), "dev")+" pool")
+			want = append(want, tenantplan.TenantStackName(TenantID(i), "dev")+" pool")
 		}
 		for _, b := range s.BindingsIn("dev") {
-			got = append(got, stacks.TenantStackName(b.Spec.TenantID, b.Spec.Environment)+" "+string(b.Spec.Tier))
+			got = append(got, tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)+" "+string(b.Spec.Tier))
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("n=%d: bindings (-want +got):\n%s", n, diff)

@@ -22,9 +22,9 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/authzprobe"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
@@ -46,7 +46,7 @@ func (c cluster) cleanup(del func(context.Context) error) {
 func (c cluster) namespace(name, tenant string) {
 	c.t.Helper()
 	ctx := context.Background()
-	if _, err := c.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{stacks.LabelTenant: tenant}}}, metav1.CreateOptions{}); err != nil {
+	if _, err := c.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{tenantplan.LabelTenant: tenant}}}, metav1.CreateOptions{}); err != nil {
 		c.t.Fatal(err)
 	}
 	c.cleanup(func(ctx context.Context) error {
@@ -126,10 +126,10 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 	ctx := context.Background()
 	suffix := strings.TrimPrefix(testenv.UniqueName("x"), "x-")
 	a, b, trap := "a"+suffix, "b"+suffix, "c"+suffix
-	nsA, nsB, nsC := stacks.TenantNamespace(a), stacks.TenantNamespace(b), stacks.TenantNamespace(trap)
+	nsA, nsB, nsC := tenantplan.TenantNamespace(a), tenantplan.TenantNamespace(b), tenantplan.TenantNamespace(trap)
 	for _, p := range [][2]string{{nsA, a}, {nsB, b}, {nsC, trap}} {
 		c.namespace(p[0], p[1])
-		c.serviceAccount(p[0], stacks.TenantObjectName(p[1]))
+		c.serviceAccount(p[0], tenantplan.TenantObjectName(p[1]))
 	}
 	for _, name := range []string{"editor", "admin", "aggregated", "impersonator", "minter", "execer", "trapped"} {
 		c.serviceAccount(nsA, name)
@@ -181,12 +181,12 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := identitytest.Env()
-	sc, err := model.NewScope(env, []*isolation.RuntimeTenantBinding{
+	sc, err := graph.NewScope(env, []*isolation.RuntimeTenantBinding{
 		identitytest.Binding(a, isolation.TierPool), identitytest.Binding(b, isolation.TierPool), identitytest.Binding(trap, isolation.TierPool)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	builder := model.NewBuilder(sc)
+	builder := graph.NewBuilder(sc)
 	res, err := identity.Analyze(ctx, sc, snap, builder)
 	if err != nil {
 		t.Fatal(err)
@@ -198,22 +198,22 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 
 	type route struct {
 		account, binding, check, to string
-		kind                        model.EdgeKind
+		kind                        graph.EdgeKind
 		attrs                       rbac.Attributes
 		ruleFrom                    string // the aggregated part the rule comes from
 	}
 	routes := []route{
-		{account: "editor", binding: "RoleBinding " + nsB + "/partner-access", check: "get secrets", to: b, kind: model.KindIdentityRBAC,
+		{account: "editor", binding: "RoleBinding " + nsB + "/partner-access", check: "get secrets", to: b, kind: graph.KindIdentityRBAC,
 			attrs: rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: nsB}, ruleFrom: "system:aggregate-to-edit"},
-		{account: "admin", binding: "ClusterRoleBinding debug-" + suffix, check: "create clusterrolebindings.rbac.authorization.k8s.io", to: "*", kind: model.KindIdentityEscalation,
+		{account: "admin", binding: "ClusterRoleBinding debug-" + suffix, check: "create clusterrolebindings.rbac.authorization.k8s.io", to: "*", kind: graph.KindIdentityEscalation,
 			attrs: rbac.Attributes{Verb: "create", Group: rbac.Group, Resource: "clusterrolebindings"}},
-		{account: "aggregated", binding: "RoleBinding " + nsB + "/partner-aggregated", check: "get configmaps", to: b, kind: model.KindIdentityRBAC,
+		{account: "aggregated", binding: "RoleBinding " + nsB + "/partner-aggregated", check: "get configmaps", to: b, kind: graph.KindIdentityRBAC,
 			attrs: rbac.Attributes{Verb: "get", Resource: "configmaps", Namespace: nsB}, ruleFrom: "partner-configmaps-" + suffix},
-		{account: "impersonator", binding: "RoleBinding " + nsB + "/impersonate", check: "impersonate serviceaccounts", to: b, kind: model.KindIdentityImpersonation,
+		{account: "impersonator", binding: "RoleBinding " + nsB + "/impersonate", check: "impersonate serviceaccounts", to: b, kind: graph.KindIdentityImpersonation,
 			attrs: rbac.Attributes{Verb: "impersonate", Resource: "serviceaccounts", Namespace: nsB, Name: "worker"}},
-		{account: "minter", binding: "RoleBinding " + nsB + "/tokens", check: "create serviceaccounts/token", to: b, kind: model.KindIdentityImpersonation,
-			attrs: rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: nsB, Name: stacks.TenantObjectName(b)}},
-		{account: "execer", binding: "RoleBinding " + nsB + "/exec", check: "create pods/exec", to: b, kind: model.KindIdentityImpersonation,
+		{account: "minter", binding: "RoleBinding " + nsB + "/tokens", check: "create serviceaccounts/token", to: b, kind: graph.KindIdentityImpersonation,
+			attrs: rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: nsB, Name: tenantplan.TenantObjectName(b)}},
+		{account: "execer", binding: "RoleBinding " + nsB + "/exec", check: "create pods/exec", to: b, kind: graph.KindIdentityImpersonation,
 			attrs: rbac.Attributes{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: nsB, Name: "web"}},
 	}
 	for _, r := range routes {
@@ -232,8 +232,8 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 		if to == "*" {
 			to = b
 		}
-		if !slices.ContainsFunc(g.Edges, func(e model.Edge) bool {
-			return e.From == a && e.To == to && e.Kind == r.kind && e.Verdict == model.VerdictUnexpected
+		if !slices.ContainsFunc(g.Edges, func(e graph.Edge) bool {
+			return e.From == a && e.To == to && e.Kind == r.kind && e.Verdict == graph.VerdictUnexpected
 		}) {
 			t.Errorf("%s: no unexpected %s edge %s → %s", r.account, r.kind, a, to)
 		}
@@ -249,7 +249,7 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 		}
 	}
 	for _, e := range g.Edges {
-		if e.To == trap && !slices.ContainsFunc(e.Evidence, func(st model.EvidenceStep) bool {
+		if e.To == trap && !slices.ContainsFunc(e.Evidence, func(st graph.EvidenceStep) bool {
 			return st.Kind == identity.StepBinding && st.Ref.Name == "debug-"+suffix
 		}) || e.From == trap {
 			t.Errorf("trap produced edge %s → %s %s: %v", e.From, e.To, e.Kind, e.Evidence)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // Option tunes Analyze.
@@ -58,10 +58,10 @@ type principal struct {
 }
 
 type analysis struct {
-	sc         *model.Scope
+	sc         *graph.Scope
 	d          *decoded
 	s          *scoper
-	b          *model.Builder
+	b          *graph.Builder
 	k          Kubernetes
 	o          options
 	principals map[string]principal // by lower-case principal id
@@ -73,7 +73,7 @@ type analysis struct {
 // Analyze adds to b the identity routes of the Azure resources: role assignments, Key Vault
 // access policies and federated identity credentials that cross tenants. k may be nil when the
 // snapshot has no cluster.
-func Analyze(ctx context.Context, sc *model.Scope, resources []inventory.AzureResource, k Kubernetes, b *model.Builder, opts ...Option) error {
+func Analyze(ctx context.Context, sc *graph.Scope, resources []inventory.AzureResource, k Kubernetes, b *graph.Builder, opts ...Option) error {
 	if len(resources) == 0 {
 		return nil
 	}
@@ -145,8 +145,8 @@ func (a *analysis) identityOwner(r resource) (string, string) {
 	return "", ""
 }
 
-func (a *analysis) principalStep(p principal) model.EvidenceStep {
-	return model.EvidenceStep{Kind: "principal", Resource: p.id, Detail: p.how}
+func (a *analysis) principalStep(p principal) graph.EvidenceStep {
+	return graph.EvidenceStep{Kind: "principal", Resource: p.id, Detail: p.how}
 }
 
 // assignments: a tenant's identity assigned a role with write or data actions on a scope holding
@@ -176,7 +176,7 @@ func (a *analysis) assignments(ctx context.Context) error {
 			continue
 		}
 		var unknown, grant string
-		kind := model.KindAzureRoleAssignment
+		kind := graph.KindAzureRoleAssignment
 		switch {
 		case def == nil:
 			unknown = "role definition " + defID + " is not in the snapshot: what it grants is unknown"
@@ -188,7 +188,7 @@ func (a *analysis) assignments(ctx context.Context) error {
 			}
 			if o.above {
 				if act := def.allows("Microsoft.Authorization/roleAssignments/write"); act != "" {
-					kind = model.KindIdentityEscalation
+					kind = graph.KindIdentityEscalation
 					grant = fmt.Sprintf("role %s allows Microsoft.Authorization/roleAssignments/write (action %s) at %s: it can grant itself anything anywhere", def.name, act, scope)
 				}
 			}
@@ -203,16 +203,16 @@ func (a *analysis) assignments(ctx context.Context) error {
 		if c := r.props.str("condition"); c != "" && unknown == "" {
 			unknown = "the assignment has a condition, which the analysis does not evaluate: " + c
 		}
-		steps := []model.EvidenceStep{
+		steps := []graph.EvidenceStep{
 			a.principalStep(p),
 			{Kind: "role-assignment", Resource: r.id, Opens: true, Detail: fmt.Sprintf("assigns %s to principal %s at scope %s", roleName(def, defID), p.name, scope),
-				Ref: model.ResourceRef{Provider: "azure", Type: TypeRoleAssignment, Name: r.name, ID: r.id, Owner: a.assignmentOwner(scope)}},
+				Ref: graph.ResourceRef{Provider: "azure", Type: TypeRoleAssignment, Name: r.name, ID: r.id, Owner: a.assignmentOwner(scope)}},
 			{Kind: "role", Resource: defID, Detail: grant},
 			{Kind: "target", Resource: scope, Detail: o.how},
 		}
 		for _, to := range a.targets(o) {
 			if to != p.tenant {
-				a.b.Add(model.Path{From: p.tenant, To: to, Kind: kind, Unknown: unknown, Evidence: func() []model.EvidenceStep { return steps }})
+				a.b.Add(graph.Path{From: p.tenant, To: to, Kind: kind, Unknown: unknown, Evidence: func() []graph.EvidenceStep { return steps }})
 			}
 		}
 	}
@@ -272,11 +272,11 @@ func (a *analysis) vaultDataExposure(r resource, p principal, def *roleDefinitio
 		if to == p.tenant {
 			continue
 		}
-		a.b.Expose(model.Exposure{Tenant: to, Peer: p.tenant, Kind: model.KindAzureRoleAssignment,
-			Resource: model.ResourceRef{Provider: "azure", Type: TypeRoleAssignment, Name: r.name, ID: r.id, Owner: to},
+		a.b.Expose(graph.Exposure{Tenant: to, Peer: p.tenant, Kind: graph.KindAzureRoleAssignment,
+			Resource: graph.ResourceRef{Provider: "azure", Type: TypeRoleAssignment, Name: r.name, ID: r.id, Owner: to},
 			Detail: fmt.Sprintf("role %s (data action %s) for %s's principal %s at %s: the vault authorizes with access policies, so it applies once enableRbacAuthorization is turned on",
 				def.name, data, p.tenant, p.name, scope),
-			Evidence: []model.EvidenceStep{a.principalStep(p), {Kind: "target", Resource: scope, Detail: o.how}}}, "")
+			Evidence: []graph.EvidenceStep{a.principalStep(p), {Kind: "target", Resource: scope, Detail: o.how}}}, "")
 	}
 }
 
@@ -303,7 +303,7 @@ func (a *analysis) accessPolicies(ctx context.Context) error {
 			if perms == "" {
 				continue
 			}
-			ref := model.ResourceRef{Provider: "azure", Type: TypeVault + "/accessPolicies", Name: oid, ID: v.id + "/accessPolicies/" + oid}
+			ref := graph.ResourceRef{Provider: "azure", Type: TypeVault + "/accessPolicies", Name: oid, ID: v.id + "/accessPolicies/" + oid}
 			detail := fmt.Sprintf("access policy of vault %s gives principal %s %s", v.name, p.name, perms)
 			for _, to := range a.targets(o) {
 				if to == p.tenant {
@@ -311,14 +311,14 @@ func (a *analysis) accessPolicies(ctx context.Context) error {
 				}
 				ref.Owner = to
 				if rbacMode {
-					a.b.Expose(model.Exposure{Tenant: to, Peer: p.tenant, Kind: model.KindKeyVaultAccessPolicy, Resource: ref,
+					a.b.Expose(graph.Exposure{Tenant: to, Peer: p.tenant, Kind: graph.KindKeyVaultAccessPolicy, Resource: ref,
 						Detail: detail + "; ignored while the vault uses RBAC authorization, and applies as soon as it does not"}, "")
 					continue
 				}
-				steps := []model.EvidenceStep{a.principalStep(p),
+				steps := []graph.EvidenceStep{a.principalStep(p),
 					{Kind: "access-policy", Resource: ref.ID, Opens: true, Detail: detail, Ref: ref},
 					{Kind: "target", Resource: v.id, Detail: o.how}}
-				a.b.Add(model.Path{From: p.tenant, To: to, Kind: model.KindKeyVaultAccessPolicy, Evidence: func() []model.EvidenceStep { return steps }})
+				a.b.Add(graph.Path{From: p.tenant, To: to, Kind: graph.KindKeyVaultAccessPolicy, Evidence: func() []graph.EvidenceStep { return steps }})
 			}
 		}
 	}
@@ -376,10 +376,10 @@ func (a *analysis) federated(ctx context.Context) error {
 		if expr := f.props.obj("claimsMatchingExpression").str("value"); expr != "" && subject == "" {
 			subject = expressionSubject(expr)
 		}
-		ref := model.ResourceRef{Provider: "azure", Type: TypeFederatedCredential, Name: f.name, ID: f.id, Owner: owner}
+		ref := graph.ResourceRef{Provider: "azure", Type: TypeFederatedCredential, Name: f.name, ID: f.id, Owner: owner}
 		base := fmt.Sprintf("federated credential %s on %s's identity %s trusts issuer %s, subject %s", f.name, owner, lastSegment(identity), issuer, subject)
 		if len(trusted) > 0 && (strings.Contains(issuer, "*") || !slices.Contains(trusted, issuer)) {
-			a.b.Expose(model.Exposure{Tenant: owner, Peer: model.AnyTenant, Kind: model.KindFederatedCredential, Resource: ref,
+			a.b.Expose(graph.Exposure{Tenant: owner, Peer: graph.AnyTenant, Kind: graph.KindFederatedCredential, Resource: ref,
 				Detail: base + ", which is not the environment's cluster: whoever holds a token of that issuer for the subject acts as the identity"}, "")
 			continue
 		}
@@ -387,12 +387,12 @@ func (a *analysis) federated(ctx context.Context) error {
 			if src.owner == owner {
 				continue
 			}
-			steps := []model.EvidenceStep{
+			steps := []graph.EvidenceStep{
 				{Kind: "principal", Resource: src.what, Detail: src.how},
 				{Kind: "federated-credential", Resource: f.id, Opens: true, Detail: base, Ref: ref},
 				{Kind: "target", Resource: identity, Detail: "the identity's roles are " + owner + "'s"},
 			}
-			a.b.Add(model.Path{From: src.owner, To: owner, Kind: model.KindFederatedCredential, Evidence: func() []model.EvidenceStep { return steps }})
+			a.b.Add(graph.Path{From: src.owner, To: owner, Kind: graph.KindFederatedCredential, Evidence: func() []graph.EvidenceStep { return steps }})
 		}
 	}
 	return nil

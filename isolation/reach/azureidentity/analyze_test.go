@@ -24,9 +24,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 const sub = "11111111-2222-3333-4444-555555555555"
@@ -120,7 +120,7 @@ func credential(identity, name, issuer, subject string) *armmsi.FederatedIdentit
 		Properties: &armmsi.FederatedIdentityCredentialProperties{Issuer: to.Ptr(issuer), Subject: to.Ptr(subject), Audiences: to.SliceOfPtrs("api://AzureADTokenExchange")}}
 }
 
-const issuer = "https://westeurope.oic.prod-aks.azure.com/tid/cluster/"
+const issuer = "https://westeurope.oic.prod-aks.azurenet.com/tid/cluster/"
 
 // world is what the fake subscription holds.
 type world struct {
@@ -210,7 +210,7 @@ func (w *world) clientOptions() arm.ClientOptions {
 
 func (w *world) read(t *testing.T) []inventory.AzureResource {
 	t.Helper()
-	res, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azure.WithClientOptions(w.clientOptions()))
+	res, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azurenet.WithClientOptions(w.clientOptions()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,24 +238,24 @@ func (kube) ServiceAccounts() [][3]string {
 	return [][3]string{{"shared-tenants", "t-initech", "initech"}}
 }
 
-func analyze(t *testing.T, res []inventory.AzureResource, opts ...azureidentity.Option) *model.Graph {
+func analyze(t *testing.T, res []inventory.AzureResource, opts ...azureidentity.Option) *graph.Graph {
 	t.Helper()
-	sc, err := model.NewScope(env(), bindings())
+	sc, err := graph.NewScope(env(), bindings())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := model.NewBuilder(sc)
+	b := graph.NewBuilder(sc)
 	if err := azureidentity.Analyze(context.Background(), sc, res, kube{}, b, append([]azureidentity.Option{azureidentity.WithTrustedIssuers(issuer)}, opts...)...); err != nil {
 		t.Fatal(err)
 	}
 	return b.Graph("snapshot")
 }
 
-func summary(g *model.Graph) []string {
+func summary(g *graph.Graph) []string {
 	var out []string
 	for _, e := range g.Edges {
 		s := fmt.Sprintf("%s→%s %s", e.From, e.To, e.Kind)
-		if e.Verdict != model.VerdictUnexpected {
+		if e.Verdict != graph.VerdictUnexpected {
 			s += " " + string(e.Verdict)
 		}
 		out = append(out, s)
@@ -267,7 +267,7 @@ func summary(g *model.Graph) []string {
 	return out
 }
 
-func every(from string, kind model.EdgeKind) []string {
+func every(from string, kind graph.EdgeKind) []string {
 	var out []string
 	for _, to := range []string{"acme", "globex", "initech", "platform"} {
 		if to != from {
@@ -296,13 +296,13 @@ func TestAzureIdentityRoutes(t *testing.T) {
 		}, want: []string{"acme→globex azure-role-assignment"}},
 		{name: "Contributor on the subscription reaches everyone but cannot assign roles", change: func(w *world) {
 			w.assignments = append(w.assignments, assignment("contrib", "acme", contributor, "/subscriptions/"+sub))
-		}, want: every("acme", model.KindAzureRoleAssignment)},
+		}, want: every("acme", graph.KindAzureRoleAssignment)},
 		{name: "Owner on the subscription escalates", change: func(w *world) {
 			w.assignments = append(w.assignments, assignment("owner", "globex", owner, "/subscriptions/"+sub))
-		}, want: every("globex", model.KindIdentityEscalation)},
+		}, want: every("globex", graph.KindIdentityEscalation)},
 		{name: "the platform resource group holds every tenant's shared infrastructure", change: func(w *world) {
 			w.assignments = append(w.assignments, assignment("platform", "globex", contributor, rg("rg-platform-test")))
-		}, want: every("globex", model.KindAzureRoleAssignment)},
+		}, want: every("globex", graph.KindAzureRoleAssignment)},
 		{name: "a shared-vault secret carries its tenant's prefix", change: func(w *world) {
 			w.assignments = append(w.assignments, assignment("secret", "acme", secretsUser, vaultID("rg-platform-test", "kv-shared")+"/secrets/initech-db"))
 		}, want: []string{"acme→initech azure-role-assignment"}},
@@ -380,11 +380,11 @@ func TestEvidence(t *testing.T) {
 	}
 	ev := g.Edges[0].Evidence
 	raID := resID("rg-globex-test", "Microsoft.Storage/storageAccounts", "stglobex") + "/providers/Microsoft.Authorization/roleAssignments/blobs"
-	want := []model.EvidenceStep{
+	want := []graph.EvidenceStep{
 		{Kind: "principal", Resource: identityID("acme"), Detail: "identity id-acme-test is in resource group rg-acme-test (rg-<tenant>-<environment>)"},
 		{Kind: "role-assignment", Resource: raID, Opens: true,
 			Detail: "assigns role Storage Blob Data Reader to principal id-acme-test at scope " + resID("rg-globex-test", "Microsoft.Storage/storageAccounts", "stglobex"),
-			Ref:    model.ResourceRef{Provider: "azure", Type: azureidentity.TypeRoleAssignment, Name: "blobs", ID: raID, Owner: "globex"}},
+			Ref:    graph.ResourceRef{Provider: "azure", Type: azureidentity.TypeRoleAssignment, Name: "blobs", ID: raID, Owner: "globex"}},
 		{Kind: "role", Resource: *blobReader.ID, Detail: "role Storage Blob Data Reader grants data action Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read (not excluded by notDataActions)"},
 		{Kind: "target", Resource: resID("rg-globex-test", "Microsoft.Storage/storageAccounts", "stglobex"), Detail: "resource group rg-globex-test follows rg-<tenant>-<environment>"},
 	}
@@ -430,7 +430,7 @@ func TestReadFailure(t *testing.T) {
 			resp.AddResponseError(http.StatusForbidden, "AuthorizationFailed")
 			return
 		}}})
-	_, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azure.WithClientOptions(opts))
+	_, err := azureidentity.Read(context.Background(), &azfake.TokenCredential{}, sub, azurenet.WithClientOptions(opts))
 	if err == nil || !strings.Contains(err.Error(), "list key vaults") || !strings.Contains(err.Error(), "AuthorizationFailed") {
 		t.Errorf("Read error = %v, want the failed vault list", err)
 	}

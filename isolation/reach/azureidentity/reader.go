@@ -11,17 +11,17 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 
 	"github.com/connectsoft/tenantctl/inventory"
-	"github.com/connectsoft/tenantctl/isolation/reach/azure"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 )
 
 // Read lists what the identity analysis needs in one subscription: every role assignment and
 // role definition (built-in and custom) visible at the subscription, Key Vaults with their access
 // policies, user-assigned identities and each identity's federated credentials. Each becomes an
 // inventory resource whose Raw is the SDK value marshalled back to ARM JSON, as the network
-// reader (isolation/reach/azure.Read) does. Any failed list fails the read.
+// reader (isolation/reach/azurenet.Read) does. Any failed list fails the read.
 //
-// Options are the network reader's (azure.WithClientOptions), so one set serves both readers.
-func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID string, opts ...azure.ReadOption) ([]inventory.AzureResource, error) {
+// Options are the network reader's (azurenet.WithClientOptions), so one set serves both readers.
+func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID string, opts ...azurenet.ReadOption) ([]inventory.AzureResource, error) {
 	var co arm.ClientOptions
 	for _, o := range opts {
 		o(&co)
@@ -52,14 +52,14 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 
 	var out []inventory.AzureResource
 	add := func(v any, id, name *string, typ string, tags map[string]*string) error {
-		r, err := azure.Resource(v, deref(id), deref(name), typ, tags)
+		r, err := azurenet.Resource(v, deref(id), deref(name), typ, tags)
 		if err != nil {
 			return err
 		}
 		out = append(out, r)
 		return nil
 	}
-	if err := azure.Drain(ctx, "role assignments", assignments.NewListForSubscriptionPager(nil), func(p armauthorization.RoleAssignmentsClientListForSubscriptionResponse) error {
+	if err := azurenet.Drain(ctx, "role assignments", assignments.NewListForSubscriptionPager(nil), func(p armauthorization.RoleAssignmentsClientListForSubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeRoleAssignment, nil); err != nil {
 				return err
@@ -69,7 +69,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := azure.Drain(ctx, "role definitions", definitions.NewListPager("/subscriptions/"+subscriptionID, nil), func(p armauthorization.RoleDefinitionsClientListResponse) error {
+	if err := azurenet.Drain(ctx, "role definitions", definitions.NewListPager("/subscriptions/"+subscriptionID, nil), func(p armauthorization.RoleDefinitionsClientListResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeRoleDefinition, nil); err != nil {
 				return err
@@ -79,7 +79,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	}); err != nil {
 		return nil, err
 	}
-	if err := azure.Drain(ctx, "key vaults", vaults.NewListBySubscriptionPager(nil), func(p armkeyvault.VaultsClientListBySubscriptionResponse) error {
+	if err := azurenet.Drain(ctx, "key vaults", vaults.NewListBySubscriptionPager(nil), func(p armkeyvault.VaultsClientListBySubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeVault, v.Tags); err != nil {
 				return err
@@ -90,7 +90,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 		return nil, err
 	}
 	var ids []*armmsi.Identity
-	if err := azure.Drain(ctx, "user-assigned identities", identities.NewListBySubscriptionPager(nil), func(p armmsi.UserAssignedIdentitiesClientListBySubscriptionResponse) error {
+	if err := azurenet.Drain(ctx, "user-assigned identities", identities.NewListBySubscriptionPager(nil), func(p armmsi.UserAssignedIdentitiesClientListBySubscriptionResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeIdentity, v.Tags); err != nil {
 				return err
@@ -105,7 +105,7 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	for _, id := range ids {
 		group, name := resourceGroup(deref(id.ID)), deref(id.Name)
 		what := "federated identity credentials of " + deref(id.ID)
-		if err := azure.Drain(ctx, what, credentials.NewListPager(group, name, nil), func(p armmsi.FederatedIdentityCredentialsClientListResponse) error {
+		if err := azurenet.Drain(ctx, what, credentials.NewListPager(group, name, nil), func(p armmsi.FederatedIdentityCredentialsClientListResponse) error {
 			for _, v := range p.Value {
 				if err := add(v, v.ID, v.Name, TypeFederatedCredential, nil); err != nil {
 					return err

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // Owners of ARM scopes, by the names stacks/azure derives (rg-<tenant>-<env>, id-<tenant>-<env>,
@@ -24,7 +24,7 @@ type owners struct {
 }
 
 type scoper struct {
-	sc   *model.Scope
+	sc   *graph.Scope
 	env  string
 	tags map[string]map[string]string
 	// platformGroups are the environment's resource groups for shared infrastructure.
@@ -33,7 +33,7 @@ type scoper struct {
 	vaultTenants []string
 }
 
-func newScoper(sc *model.Scope, tags map[string]map[string]string) *scoper {
+func newScoper(sc *graph.Scope, tags map[string]map[string]string) *scoper {
 	s := &scoper{sc: sc, env: sc.Env.Name(), tags: tags, platformGroups: map[string]bool{}}
 	spec := sc.Env.Spec
 	platform := "rg-platform-" + s.env

@@ -1,7 +1,7 @@
 package identity
 
 import (
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
 )
 
@@ -23,14 +23,14 @@ const (
 )
 
 // kind is the edge kind an effect yields.
-func (e effect) kind() model.EdgeKind {
+func (e effect) kind() graph.EdgeKind {
 	switch e {
 	case become:
-		return model.KindIdentityImpersonation
+		return graph.KindIdentityImpersonation
 	case escalate:
-		return model.KindIdentityEscalation
+		return graph.KindIdentityEscalation
 	}
-	return model.KindIdentityRBAC
+	return graph.KindIdentityRBAC
 }
 
 // scopeKind says where a permission applies.

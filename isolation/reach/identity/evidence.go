@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
 )
 
@@ -19,8 +19,8 @@ const (
 
 // evidence is the chain of a path from tenant src: who (s, p), then for each identity become on
 // the way the grant that allows it, then the grant of e.
-func (a *kubeAnalysis) evidence(src string, s rbac.Subject, p parties, e *exposure, via []viaStep) []model.EvidenceStep {
-	var out []model.EvidenceStep
+func (a *kubeAnalysis) evidence(src string, s rbac.Subject, p parties, e *exposure, via []viaStep) []graph.EvidenceStep {
+	var out []graph.EvidenceStep
 	if len(via) > 0 {
 		s, p = via[0].s, via[0].p
 	}
@@ -28,10 +28,10 @@ func (a *kubeAnalysis) evidence(src string, s rbac.Subject, p parties, e *exposu
 	if p.all {
 		detail += " (" + src + " among them)"
 	}
-	out = append(out, model.EvidenceStep{Kind: StepPrincipal, Resource: s.String(), Detail: detail})
+	out = append(out, graph.EvidenceStep{Kind: StepPrincipal, Resource: s.String(), Detail: detail})
 	for _, v := range via {
 		out = append(out, a.grantSteps(v.e, len(out) > 1)...)
-		out = append(out, model.EvidenceStep{Kind: StepBecome, Resource: v.e.becomes.String(),
+		out = append(out, graph.EvidenceStep{Kind: StepBecome, Resource: v.e.becomes.String(),
 			Detail: "acting as " + v.e.becomes.String() + " (" + v.e.how + "), with all it may do"})
 	}
 	return append(out, a.grantSteps(e, len(via) > 0)...)
@@ -40,7 +40,7 @@ func (a *kubeAnalysis) evidence(src string, s rbac.Subject, p parties, e *exposu
 // grantSteps are the binding, role and target of one exposure. Only the first binding of a
 // chain opens the route: deleting it closes the route, and the platform's own bindings further
 // down are not a tenant's to remove.
-func (a *kubeAnalysis) grantSteps(e *exposure, inherited bool) []model.EvidenceStep {
+func (a *kubeAnalysis) grantSteps(e *exposure, inherited bool) []graph.EvidenceStep {
 	where := "in namespace " + e.b.Namespace
 	if e.b.Kind == rbac.KindClusterRoleBinding {
 		where = "cluster-wide"
@@ -49,24 +49,24 @@ func (a *kubeAnalysis) grantSteps(e *exposure, inherited bool) []model.EvidenceS
 	for _, s := range e.b.Subjects {
 		subjects = append(subjects, s.String())
 	}
-	steps := []model.EvidenceStep{{
+	steps := []graph.EvidenceStep{{
 		Kind: StepBinding, Resource: typeOf(e.b.Kind) + " " + objectID(e.b.Namespace, e.b.Name), Opens: !inherited,
 		Detail: fmt.Sprintf("grants %s to %s %s", e.role, strings.Join(subjects, ", "), where),
-		Ref: model.ResourceRef{Provider: "kubernetes", Type: typeOf(e.b.Kind), Namespace: e.b.Namespace, Name: e.b.Name,
+		Ref: graph.ResourceRef{Provider: "kubernetes", Type: typeOf(e.b.Kind), Namespace: e.b.Namespace, Name: e.b.Name,
 			ID: objectID(e.b.Namespace, e.b.Name), Owner: a.w.bindingOwner(e.b)},
 	}}
 	rule := "rule " + e.rule.Rule.String()
 	if e.rule.From != "" {
 		rule += " (aggregated from ClusterRole " + e.rule.From + ", whose labels its aggregationRule selects)"
 	}
-	steps = append(steps, model.EvidenceStep{Kind: StepRole, Resource: typeOf(e.role.Kind) + " " + objectID(e.role.Namespace, e.role.Name), Detail: rule,
-		Ref: model.ResourceRef{Provider: "kubernetes", Type: typeOf(e.role.Kind), Namespace: e.role.Namespace, Name: e.role.Name,
+	steps = append(steps, graph.EvidenceStep{Kind: StepRole, Resource: typeOf(e.role.Kind) + " " + objectID(e.role.Namespace, e.role.Name), Detail: rule,
+		Ref: graph.ResourceRef{Provider: "kubernetes", Type: typeOf(e.role.Kind), Namespace: e.role.Namespace, Name: e.role.Name,
 			ID: objectID(e.role.Namespace, e.role.Name)}})
 	detail := e.c.what + ": " + e.attrs.String() + "; " + e.how
 	if e.unknown != "" {
 		detail += "; " + e.unknown
 	}
-	return append(steps, model.EvidenceStep{Kind: StepTarget, Resource: e.target, Detail: detail})
+	return append(steps, graph.EvidenceStep{Kind: StepTarget, Resource: e.target, Detail: detail})
 }
 
 func typeOf(kind string) string { return rbac.Group + "/v1/" + kind }

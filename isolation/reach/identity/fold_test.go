@@ -10,7 +10,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	. "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // TestFold: a grant from every tenant to every tenant is drawn as one edge per tenant to the
@@ -20,11 +20,11 @@ func TestFold(t *testing.T) {
 	foldPairs = 10
 	bs := []*isolation.RuntimeTenantBinding{Binding("a", isolation.TierPool), Binding("b", isolation.TierPool), Binding("c", isolation.TierPool)}
 	objs := append(Fleet(bs...), ClusterRoleBinding("everyone-admin", "cluster-admin", nil, Group("system:authenticated")))
-	sc, err := model.NewScope(Env(), bs)
+	sc, err := graph.NewScope(Env(), bs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := model.NewBuilder(sc)
+	b := graph.NewBuilder(sc)
 	if _, err := Analyze(context.Background(), sc, &inventory.Snapshot{Kubernetes: objs}, b); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestFold(t *testing.T) {
 	var got []string
 	for _, e := range g.Edges {
 		got = append(got, e.From+"→"+e.To+" "+string(e.Kind))
-		if !slices.ContainsFunc(e.Evidence, func(s model.EvidenceStep) bool { return s.Kind == "fold" }) {
+		if !slices.ContainsFunc(e.Evidence, func(s graph.EvidenceStep) bool { return s.Kind == "fold" }) {
 			t.Errorf("edge %s → %s %s: no fold step in %v", e.From, e.To, e.Kind, e.Evidence)
 		}
 	}

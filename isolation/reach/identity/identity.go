@@ -2,7 +2,7 @@
 // tenant's principal read or change what exposes another tenant, become one of its identities,
 // or take the whole cluster; and Azure role assignments, Key Vault access policies and federated
 // identity credentials that let one tenant's managed identity act on or as another's. Each route
-// is an edge of the reachability graph (model.Builder) with its evidence: the binding or
+// is an edge of the reachability graph (graph.Builder) with its evidence: the binding or
 // assignment, the role and the exact rule or action, and what it reaches.
 //
 // Ownership follows the network analysis: a namespace belongs to the tenant whose binding
@@ -23,7 +23,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
 )
 
@@ -69,7 +69,7 @@ func (g Grant) Attributes() rbac.Attributes { return g.e.attrs }
 func (g Grant) To() string { return g.e.to }
 
 // Kind is the edge kind the grant yields.
-func (g Grant) Kind() model.EdgeKind { return g.e.kind() }
+func (g Grant) Kind() graph.EdgeKind { return g.e.kind() }
 
 // Check names the exposing permission ("get secrets", "create pods/exec").
 func (g Grant) Check() string { return g.e.c.id }
@@ -79,7 +79,7 @@ func (g Grant) Check() string { return g.e.c.id }
 // (role assignments with their role definitions, Key Vault access policies, federated identity
 // credentials on user-assigned identities). It sits beside kube.Analyze and azure.Analyze in the
 // reachability analysis.
-func Analyze(ctx context.Context, s *model.Scope, snap *inventory.Snapshot, b *model.Builder, opts ...Option) (*Result, error) {
+func Analyze(ctx context.Context, s *graph.Scope, snap *inventory.Snapshot, b *graph.Builder, opts ...Option) (*Result, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -113,7 +113,7 @@ var identityTypes = []string{"ServiceAccount", "Role", "RoleBinding", "ClusterRo
 // noteCoverage records, for a live snapshot that did not list an identity type, that routes
 // through it are not analysed (a snapshot without coverage, a hand-written list, is taken as
 // it is).
-func (w *world) noteCoverage(b *model.Builder) {
+func (w *world) noteCoverage(b *graph.Builder) {
 	if w.snap.Coverage == nil {
 		return
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	. "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 func tenants() []*isolation.RuntimeTenantBinding {
@@ -27,13 +27,13 @@ func tenants() []*isolation.RuntimeTenantBinding {
 	}
 }
 
-func analyze(t *testing.T, env *isolation.Environment, snap *inventory.Snapshot) (*model.Graph, *identity.Result) {
+func analyze(t *testing.T, env *isolation.Environment, snap *inventory.Snapshot) (*graph.Graph, *identity.Result) {
 	t.Helper()
-	sc, err := model.NewScope(env, tenants())
+	sc, err := graph.NewScope(env, tenants())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := model.NewBuilder(sc)
+	b := graph.NewBuilder(sc)
 	res, err := identity.Analyze(context.Background(), sc, snap, b)
 	if err != nil {
 		t.Fatal(err)
@@ -42,11 +42,11 @@ func analyze(t *testing.T, env *isolation.Environment, snap *inventory.Snapshot)
 }
 
 // edges summarises the graph's edges: "from→to kind [verdict]" (verdict when not unexpected).
-func edges(g *model.Graph) []string {
+func edges(g *graph.Graph) []string {
 	var out []string
 	for _, e := range g.Edges {
 		s := fmt.Sprintf("%s→%s %s", e.From, e.To, e.Kind)
-		if e.Verdict != model.VerdictUnexpected {
+		if e.Verdict != graph.VerdictUnexpected {
 			s += " " + string(e.Verdict)
 		}
 		out = append(out, s)
@@ -56,7 +56,7 @@ func edges(g *model.Graph) []string {
 }
 
 // all is "from→every party kind" for the four test tenants and the platform.
-func all(from string, kinds ...model.EdgeKind) []string {
+func all(from string, kinds ...graph.EdgeKind) []string {
 	var out []string
 	for _, to := range []string{"acme", "globex", "initech", "platform", "umbrella"} {
 		if to == from {
@@ -79,9 +79,9 @@ func sorted(s ...[]string) []string {
 }
 
 const (
-	rbacKind    = model.KindIdentityRBAC
-	becomeKind  = model.KindIdentityImpersonation
-	escalation  = model.KindIdentityEscalation
+	rbacKind    = graph.KindIdentityRBAC
+	becomeKind  = graph.KindIdentityImpersonation
+	escalation  = graph.KindIdentityEscalation
 	acmeSA      = "t-acme"
 	acmeNS      = "t-acme"
 	globexNS    = "t-globex"
@@ -256,20 +256,20 @@ func TestKubernetesIdentityRoutes(t *testing.T) {
 func TestEvidence(t *testing.T) {
 	objs := append(Fleet(tenants()...), RoleBinding(globexNS, "partner-access", "edit", nil, SA(acmeNS, acmeSA)))
 	g, _ := analyze(t, Env(), &inventory.Snapshot{Kubernetes: objs})
-	var got []model.EvidenceStep
+	var got []graph.EvidenceStep
 	for _, e := range g.Edges {
-		if e.From == "acme" && e.To == "globex" && e.Kind == model.KindIdentityRBAC {
+		if e.From == "acme" && e.To == "globex" && e.Kind == graph.KindIdentityRBAC {
 			got = e.Evidence
 		}
 	}
-	want := []model.EvidenceStep{
+	want := []graph.EvidenceStep{
 		{Kind: "principal", Resource: "ServiceAccount t-acme/t-acme", Detail: "ServiceAccount t-acme/t-acme: namespace t-acme is declared by the binding of acme"},
 		{Kind: "binding", Resource: "rbac.authorization.k8s.io/v1/RoleBinding t-globex/partner-access", Opens: true,
 			Detail: "grants ClusterRole edit to ServiceAccount t-acme/t-acme in namespace t-globex",
-			Ref:    model.ResourceRef{Provider: "kubernetes", Type: "rbac.authorization.k8s.io/v1/RoleBinding", Namespace: "t-globex", Name: "partner-access", ID: "t-globex/partner-access", Owner: "globex"}},
+			Ref:    graph.ResourceRef{Provider: "kubernetes", Type: "rbac.authorization.k8s.io/v1/RoleBinding", Namespace: "t-globex", Name: "partner-access", ID: "t-globex/partner-access", Owner: "globex"}},
 		{Kind: "role", Resource: "rbac.authorization.k8s.io/v1/ClusterRole edit",
 			Detail: `rule verbs=[get list watch] apiGroups=[""] resources=[pods/attach pods/exec pods/portforward pods/proxy secrets services/proxy] (aggregated from ClusterRole system:aggregate-to-edit, whose labels its aggregationRule selects)`,
-			Ref:    model.ResourceRef{Provider: "kubernetes", Type: "rbac.authorization.k8s.io/v1/ClusterRole", Name: "edit", ID: "edit"}},
+			Ref:    graph.ResourceRef{Provider: "kubernetes", Type: "rbac.authorization.k8s.io/v1/ClusterRole", Name: "edit", ID: "edit"}},
 		{Kind: "target", Resource: "secrets of namespace t-globex", Detail: "read Secrets: get secrets in namespace t-globex; namespace t-globex is declared by the binding of globex"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -363,11 +363,11 @@ func TestFederatedCredentialSubjects(t *testing.T) {
 	if err := json.Unmarshal([]byte(doc), &az); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := model.NewScope(Env(), tenants())
+	sc, err := graph.NewScope(Env(), tenants())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := model.NewBuilder(sc)
+	b := graph.NewBuilder(sc)
 	if _, err := identity.Analyze(context.Background(), sc, &inventory.Snapshot{Kubernetes: Fleet(tenants()...), Azure: az}, b,
 		identity.WithAzure(azureidentity.WithTrustedIssuers("https://oidc.example/"))); err != nil {
 		t.Fatal(err)
@@ -383,11 +383,11 @@ func TestFederatedCredentialSubjects(t *testing.T) {
 func TestMalformedRBAC(t *testing.T) {
 	bad := RoleBinding(globexNS, "broken", "edit", nil, SA(acmeNS, acmeSA))
 	bad.Object["roleRef"] = "edit"
-	sc, err := model.NewScope(Env(), tenants())
+	sc, err := graph.NewScope(Env(), tenants())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = identity.Analyze(context.Background(), sc, &inventory.Snapshot{Kubernetes: append(Fleet(tenants()...), bad)}, model.NewBuilder(sc))
+	_, err = identity.Analyze(context.Background(), sc, &inventory.Snapshot{Kubernetes: append(Fleet(tenants()...), bad)}, graph.NewBuilder(sc))
 	if err == nil || err.Error() != "RBAC objects: RoleBinding t-globex/broken: roleRef: missing or not an object" {
 		t.Errorf("error = %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
 )
 
@@ -37,12 +37,12 @@ type exposure struct {
 	escalates bool
 }
 
-func (e *exposure) kind() model.EdgeKind {
+func (e *exposure) kind() graph.EdgeKind {
 	switch {
 	case e.escalates:
-		return model.KindIdentityEscalation
+		return graph.KindIdentityEscalation
 	case e.becomes != nil && e.c.eff != escalate:
-		return model.KindIdentityImpersonation
+		return graph.KindIdentityImpersonation
 	}
 	return e.c.eff.kind()
 }
@@ -61,7 +61,7 @@ var foldPairs = 200_000
 // kubeAnalysis finds the Kubernetes identity edges of one snapshot.
 type kubeAnalysis struct {
 	w         *world
-	b         *model.Builder
+	b         *graph.Builder
 	hits      map[*rbac.Role][]hit
 	exps      map[*rbac.Binding][]*exposure
 	closures  map[rbac.Subject][]inherited
@@ -149,11 +149,11 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 	srcs := a.sources(p)
 	if e.c.part != "" {
 		if p.all {
-			a.part(everyParty, e.c.part, p.fold, func() []model.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
+			a.part(everyParty, e.c.part, p.fold, func() []graph.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
 			return
 		}
 		for _, src := range srcs {
-			a.part(src, e.c.part, p.fold, func() []model.EvidenceStep { return a.evidence(src, s, p, e, via) })
+			a.part(src, e.c.part, p.fold, func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
 		}
 		return
 	}
@@ -163,19 +163,19 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 			a.inherit(src, p, s, e, via, fold)
 		}
 		if fold {
-			a.path(src, isolation.Platform, e, func() []model.EvidenceStep {
-				return append(a.evidence(src, s, p, e, via), model.EvidenceStep{Kind: "fold",
+			a.path(src, isolation.Platform, e, func() []graph.EvidenceStep {
+				return append(a.evidence(src, s, p, e, via), graph.EvidenceStep{Kind: "fold",
 					Detail: fmt.Sprintf("this grant reaches every one of %d tenants and the platform; its edges are folded into one per tenant to the platform", len(a.w.tenants))})
 			})
 			continue
 		}
 		if e.to != everyParty {
-			a.path(src, e.to, e, func() []model.EvidenceStep { return a.evidence(src, s, p, e, via) })
+			a.path(src, e.to, e, func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
 			continue
 		}
 		// One chain serves every target: the edges share it rather than each building its own.
-		var chain []model.EvidenceStep
-		ev := func() []model.EvidenceStep {
+		var chain []graph.EvidenceStep
+		ev := func() []graph.EvidenceStep {
 			if chain == nil {
 				chain = a.evidence(src, s, p, e, via)
 			}
@@ -196,17 +196,17 @@ func (a *kubeAnalysis) targetCount(e *exposure) int {
 	return 1
 }
 
-func (a *kubeAnalysis) path(from, to string, e *exposure, ev func() []model.EvidenceStep) {
-	a.b.Add(model.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev})
+func (a *kubeAnalysis) path(from, to string, e *exposure, ev func() []graph.EvidenceStep) {
+	a.b.Add(graph.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev})
 }
 
 // partGrant is one half of a conjunctive escalation held by a tenant (or every tenant).
 type partGrant struct {
-	steps []model.EvidenceStep
+	steps []graph.EvidenceStep
 	fold  bool
 }
 
-func (a *kubeAnalysis) part(src, part string, fold bool, ev func() []model.EvidenceStep) {
+func (a *kubeAnalysis) part(src, part string, fold bool, ev func() []graph.EvidenceStep) {
 	if a.parts[src] == nil {
 		a.parts[src] = map[string]partGrant{}
 	}
@@ -222,7 +222,7 @@ func (a *kubeAnalysis) conjunctions() {
 	parties := append([]string{isolation.Platform}, a.w.tenants...)
 	for _, src := range a.w.tenants {
 		own := a.parts[src]
-		var steps []model.EvidenceStep
+		var steps []graph.EvidenceStep
 		ok, everyone, fold := true, true, false
 		for _, part := range []string{partCSRApproval, partCSRSigner} {
 			g, has := own[part]
@@ -241,14 +241,14 @@ func (a *kubeAnalysis) conjunctions() {
 		if !ok {
 			continue
 		}
-		steps = append(steps, model.EvidenceStep{Kind: "escalation", Detail: "approving CertificateSigningRequests for a client-certificate signer mints a certificate for any user and group, system:masters included"})
+		steps = append(steps, graph.EvidenceStep{Kind: "escalation", Detail: "approving CertificateSigningRequests for a client-certificate signer mints a certificate for any user and group, system:masters included"})
 		targets := parties
 		if fold || everyone && len(a.w.tenants)*len(parties) > foldPairs {
 			targets = parties[:1]
-			steps = append(steps, model.EvidenceStep{Kind: "fold", Detail: "every tenant holds this; its edges are folded into one per tenant to the platform"})
+			steps = append(steps, graph.EvidenceStep{Kind: "fold", Detail: "every tenant holds this; its edges are folded into one per tenant to the platform"})
 		}
 		for _, to := range targets {
-			a.b.Add(model.Path{From: src, To: to, Kind: model.KindIdentityEscalation, Evidence: func() []model.EvidenceStep { return steps }})
+			a.b.Add(graph.Path{From: src, To: to, Kind: graph.KindIdentityEscalation, Evidence: func() []graph.EvidenceStep { return steps }})
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
 )
 
@@ -180,13 +180,13 @@ func (r *Result) answer(u rbac.User, c *check, a rbac.Attributes, to string) (bo
 }
 
 // Kind is the edge kind an allowed answer stands for.
-func (q Question) Kind() model.EdgeKind {
+func (q Question) Kind() graph.EdgeKind {
 	for _, c := range checks {
 		if c.id == q.Check {
 			return c.eff.kind()
 		}
 	}
-	return model.KindIdentityRBAC
+	return graph.KindIdentityRBAC
 }
 
 // String renders "ServiceAccount t-acme/t-acme: get secrets in namespace t-globex".

@@ -10,9 +10,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // namespace is a namespace with its owner (as the network analysis decides it: the binding that
@@ -78,7 +78,7 @@ var kindOf = func() map[string]schema.GroupKind {
 // the objects resourceNames rules can name, the RBAC policy and the principals the platform
 // declares.
 type world struct {
-	scope  *model.Scope
+	scope  *graph.Scope
 	snap   *inventory.Snapshot
 	policy *rbac.Policy
 	ns     map[string]*namespace
@@ -101,7 +101,7 @@ type world struct {
 	problems []string
 }
 
-func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.PlatformPrincipal) (*world, error) {
+func newWorld(s *graph.Scope, snap *inventory.Snapshot, declared []isolation.PlatformPrincipal) (*world, error) {
 	w := &world{scope: s, snap: snap, ns: map[string]*namespace{}, objects: map[objectKey]object{},
 		sas: map[rbac.Subject]*serviceAccount{}, boundIn: map[rbac.Subject][]string{}, tokens: map[string][]string{}}
 	w.platform = newPlatformPrincipals(declared)
@@ -123,7 +123,7 @@ func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.Pla
 	objs := snap.Kubernetes
 	for i := range objs {
 		if u := &objs[i]; u.GetKind() == "Namespace" && u.GroupVersionKind().Group == "" {
-			n := w.namespace(u.GetName(), metaValue(u, "labels", stacks.LabelTenant))
+			n := w.namespace(u.GetName(), metaValue(u, "labels", tenantplan.LabelTenant))
 			if n.owner != "" && n.owner != isolation.Platform {
 				tenants[n.owner] = true
 			}
@@ -143,12 +143,12 @@ func newWorld(s *model.Scope, snap *inventory.Snapshot, declared []isolation.Pla
 			owner = n.owner
 			if n.shared {
 				owner = isolation.Platform
-				if l := metaValue(u, "labels", stacks.LabelTenant); l != "" {
+				if l := metaValue(u, "labels", tenantplan.LabelTenant); l != "" {
 					owner = l
 					shared[l], tenants[l] = true, true
 				}
 			}
-		} else if l := metaValue(u, "labels", stacks.LabelTenant); l != "" {
+		} else if l := metaValue(u, "labels", tenantplan.LabelTenant); l != "" {
 			owner = l
 		} else {
 			owner = isolation.Platform
@@ -197,13 +197,13 @@ func (w *world) namespace(name, label string) *namespace {
 	n := &namespace{name: name}
 	switch id, declared := w.scope.DeclaredNamespace(name); {
 	case name == w.scope.SharedNamespace:
-		n.shared, n.how = true, "the environment's shared namespace, where each object belongs to the tenant its "+stacks.LabelTenant+" label names"
+		n.shared, n.how = true, "the environment's shared namespace, where each object belongs to the tenant its "+tenantplan.LabelTenant+" label names"
 	case name == w.scope.IngressNamespace:
 		n.owner, n.how = isolation.Platform, "the environment's platform ingress namespace"
 	case declared:
 		n.owner, n.how = id, "namespace "+name+" is declared by the binding of "+id
 	case label != "":
-		n.owner, n.how = label, fmt.Sprintf("namespace %s is labelled %s=%s (declared by no binding)", name, stacks.LabelTenant, label)
+		n.owner, n.how = label, fmt.Sprintf("namespace %s is labelled %s=%s (declared by no binding)", name, tenantplan.LabelTenant, label)
 	default:
 		n.owner, n.how = isolation.Platform, "namespace "+name+" is declared by no binding and carries no tenant label"
 	}
@@ -229,7 +229,7 @@ func (w *world) addServiceAccount(ns, name, owner string) {
 	case w.platform.declares(sa.subject()):
 		sa.owner, sa.how = isolation.Platform, "ServiceAccount "+ns+"/"+name+" is a declared platform principal"
 	case n.shared && owner != isolation.Platform:
-		sa.how = fmt.Sprintf("ServiceAccount %s/%s in the shared namespace is labelled %s=%s", ns, name, stacks.LabelTenant, owner)
+		sa.how = fmt.Sprintf("ServiceAccount %s/%s in the shared namespace is labelled %s=%s", ns, name, tenantplan.LabelTenant, owner)
 	default:
 		sa.how = "ServiceAccount " + ns + "/" + name + ": " + n.how
 	}
@@ -274,7 +274,7 @@ func (w *world) indexBoundUsers() {
 
 // bindingOwner is the party whose scope holds a binding.
 func (w *world) bindingOwner(b *rbac.Binding) string {
-	label := b.Labels[stacks.LabelTenant]
+	label := b.Labels[tenantplan.LabelTenant]
 	if b.Kind == rbac.KindClusterRoleBinding {
 		if label != "" {
 			return label
@@ -334,7 +334,7 @@ func (w *world) sharedNameOwner(name string) string {
 		if id == isolation.Platform {
 			continue
 		}
-		base := stacks.TenantObjectName(id)
+		base := tenantplan.TenantObjectName(id)
 		if (name == base || strings.HasPrefix(name, base+"-") || strings.HasPrefix(name, base+".")) && len(id) > len(best) {
 			best = id
 		}

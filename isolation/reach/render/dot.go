@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // quote makes s a DOT string literal.
@@ -17,12 +17,12 @@ func quote(s string) string {
 
 // DOT writes the graph in Graphviz DOT: one cluster per tier, allowed edges grey, unknown edges
 // dashed orange, unexpected edges bold red, evidence in each edge's tooltip.
-func DOT(w io.Writer, g *model.Graph) error {
+func DOT(w io.Writer, g *graph.Graph) error {
 	bw := bufio.NewWriter(w)
 	l := newLayout(g)
 	fmt.Fprintf(bw, "digraph reachability {\n  graph [rankdir=LR, label=%s, labelloc=t, fontname=\"sans-serif\"];\n",
 		quote(fmt.Sprintf("Reachability of %s (%s): %d unexpected, %d unknown, %d allowed", g.Environment, g.Mode,
-			g.Count(model.VerdictUnexpected), g.Count(model.VerdictUnknown), g.Count(model.VerdictAllowed))))
+			g.Count(graph.VerdictUnexpected), g.Count(graph.VerdictUnknown), g.Count(graph.VerdictAllowed))))
 	fmt.Fprint(bw, "  node [shape=circle, style=filled, fontname=\"sans-serif\", fontsize=10];\n  edge [fontname=\"sans-serif\", fontsize=9];\n")
 	fill := map[string]string{"platform": "#bdc1c6", "silo": "#aecbfa", "pool": "#a8dab5", "shared": "#d7aefb"}
 	for i, gr := range l.groups {
@@ -37,10 +37,10 @@ func DOT(w io.Writer, g *model.Graph) error {
 		fmt.Fprint(bw, "  }\n")
 	}
 	for _, e := range g.Edges {
-		attrs := map[model.Verdict]string{
-			model.VerdictAllowed:    `color="#9aa0a6", fontcolor="#9aa0a6"`,
-			model.VerdictUnknown:    `color="#e37400", fontcolor="#e37400", style=dashed, penwidth=2`,
-			model.VerdictUnexpected: `color="#d93025", fontcolor="#d93025", style=bold, penwidth=2.5`,
+		attrs := map[graph.Verdict]string{
+			graph.VerdictAllowed:    `color="#9aa0a6", fontcolor="#9aa0a6"`,
+			graph.VerdictUnknown:    `color="#e37400", fontcolor="#e37400", style=dashed, penwidth=2`,
+			graph.VerdictUnexpected: `color="#d93025", fontcolor="#d93025", style=bold, penwidth=2.5`,
 		}[e.Verdict]
 		fmt.Fprintf(bw, "  %s -> %s [%s, label=%s, tooltip=%s];\n", quote(e.From), quote(e.To), attrs,
 			quote(string(e.Kind)+" "+e.Ports.String()), quote(evidenceText(e)))

@@ -7,7 +7,7 @@ import (
 	"html"
 	"io"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 const pageStyle = `
@@ -83,7 +83,7 @@ const pageScript = `
 
 // HTML writes a self-contained page: the SVG inline, a table of edges and a panel that shows an
 // edge's evidence on hover or click. It loads nothing from the network.
-func HTML(w io.Writer, g *model.Graph) error {
+func HTML(w io.Writer, g *graph.Graph) error {
 	bw := bufio.NewWriter(w)
 	e := html.EscapeString
 	data := struct {
@@ -100,9 +100,9 @@ func HTML(w io.Writer, g *model.Graph) error {
 	title := fmt.Sprintf("Reachability of %s (%s)", g.Environment, g.Mode)
 	fmt.Fprintf(bw, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>%s</style>\n</head>\n", e(title), pageStyle)
 	fmt.Fprintf(bw, "<body data-state=\"loading\" data-console-errors=\"0\" data-edges=\"%d\" data-unexpected=\"%d\" data-unknown=\"%d\">\n",
-		len(g.Edges), g.Count(model.VerdictUnexpected), g.Count(model.VerdictUnknown))
+		len(g.Edges), g.Count(graph.VerdictUnexpected), g.Count(graph.VerdictUnknown))
 	fmt.Fprintf(bw, "<header><h1>%s</h1><div class=\"counts\"><span class=\"unexpected\" id=\"count-unexpected\">%d unexpected</span><span class=\"unknown\" id=\"count-unknown\">%d unknown</span><span class=\"allowed\" id=\"count-allowed\">%d allowed</span><span>%d exposures</span><label><input type=\"checkbox\" id=\"toggle-allowed\" checked> show allowed edges</label></div></header>\n",
-		e(title), g.Count(model.VerdictUnexpected), g.Count(model.VerdictUnknown), g.Count(model.VerdictAllowed), len(g.Exposures))
+		e(title), g.Count(graph.VerdictUnexpected), g.Count(graph.VerdictUnknown), g.Count(graph.VerdictAllowed), len(g.Exposures))
 	fmt.Fprint(bw, "<main>\n<div id=\"graph\">\n")
 	writeSVG(bw, g)
 	fmt.Fprint(bw, "</div>\n<aside><h2>Evidence</h2><pre id=\"evidence-text\">Hover over or click an edge to see the chain that opens it.</pre><pre id=\"console-errors\" hidden></pre></aside>\n</main>\n")

@@ -10,13 +10,13 @@ import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // group is one column of the picture: the platform, one tier, or tenants without a binding.
 type group struct {
 	key, title string
-	nodes      []model.Node
+	nodes      []graph.Node
 	cx, cy, r  float64
 }
 
@@ -36,9 +36,9 @@ const (
 	margin      = 70.0
 )
 
-func groupKey(n model.Node) (string, string) {
+func groupKey(n graph.Node) (string, string) {
 	switch {
-	case n.Kind == model.NodePlatform:
+	case n.Kind == graph.NodePlatform:
 		return "0-platform", "platform"
 	case !n.Declared || n.Tier == "":
 		return "9-undeclared", "undeclared tenants"
@@ -51,7 +51,7 @@ func groupKey(n model.Node) (string, string) {
 	return "8-" + string(n.Tier), string(n.Tier)
 }
 
-func newLayout(g *model.Graph) *layout {
+func newLayout(g *graph.Graph) *layout {
 	byKey := map[string]*group{}
 	for _, n := range g.Nodes {
 		key, title := groupKey(n)
@@ -64,7 +64,7 @@ func newLayout(g *model.Graph) *layout {
 	}
 	l := &layout{pos: map[string]point{}}
 	for _, gr := range byKey {
-		slices.SortFunc(gr.nodes, func(a, b model.Node) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(gr.nodes, func(a, b graph.Node) int { return cmp.Compare(a.ID, b.ID) })
 		l.groups = append(l.groups, gr)
 	}
 	slices.SortFunc(l.groups, func(a, b *group) int { return cmp.Compare(a.key, b.key) })
@@ -119,7 +119,7 @@ func (l *layout) curve(from, to string, lane int) (string, point) {
 }
 
 // lanes numbers the edges between each ordered pair, so curves do not overlap.
-func lanes(g *model.Graph) []int {
+func lanes(g *graph.Graph) []int {
 	seen := map[[2]string]int{}
 	out := make([]int, len(g.Edges))
 	for i, e := range g.Edges {
@@ -131,7 +131,7 @@ func lanes(g *model.Graph) []int {
 }
 
 // evidenceText is an edge's chain as plain lines, for tooltips and the evidence panel.
-func evidenceText(e model.Edge) string {
+func evidenceText(e graph.Edge) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s → %s: %s %s on %s\n%s\n", e.From, e.To, e.Verdict, e.Kind, e.Ports, e.Reason)
 	for i, st := range e.Evidence {

@@ -34,7 +34,7 @@ func fixtureGraph(t *testing.T) *reach.Graph {
 		f.Binding("hooli", isolation.TierPool, ""),
 		f.Binding("initech", isolation.TierShared, ""),
 	}
-	snap, err := reach.Desired(env, bs)
+	snap, err := reach.PlannedSnapshot(env, bs)
 	if err != nil {
 		t.Fatal(err)
 	}

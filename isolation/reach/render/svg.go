@@ -6,14 +6,14 @@ import (
 	"html"
 	"io"
 
-	"github.com/connectsoft/tenantctl/isolation/reach/model"
+	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 )
 
 // svgNS is the only URL the picture contains: the SVG namespace, which is an identifier and is
 // never fetched.
 const svgNS = "http://www.w3.org/2000/svg"
 
-var verdictOrder = []model.Verdict{model.VerdictAllowed, model.VerdictUnknown, model.VerdictUnexpected}
+var verdictOrder = []graph.Verdict{graph.VerdictAllowed, graph.VerdictUnknown, graph.VerdictUnexpected}
 
 const svgStyle = `
 .reach-graph { font-family: system-ui, sans-serif; font-size: 12px; }
@@ -41,7 +41,7 @@ const svgStyle = `
 `
 
 // SVG writes the graph as a standalone SVG document.
-func SVG(w io.Writer, g *model.Graph) error {
+func SVG(w io.Writer, g *graph.Graph) error {
 	bw := bufio.NewWriter(w)
 	writeSVG(bw, g)
 	if err := bw.Flush(); err != nil {
@@ -50,19 +50,19 @@ func SVG(w io.Writer, g *model.Graph) error {
 	return nil
 }
 
-func writeSVG(w *bufio.Writer, g *model.Graph) {
+func writeSVG(w *bufio.Writer, g *graph.Graph) {
 	l := newLayout(g)
 	e := html.EscapeString
 	fmt.Fprintf(w, `<svg xmlns="%s" class="reach-graph" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="reachability graph of %s">`+"\n",
 		svgNS, l.width, l.height, l.width, l.height, e(g.Environment))
 	fmt.Fprintf(w, "<style>%s</style>\n<defs>\n", svgStyle)
 	for _, v := range verdictOrder {
-		color := map[model.Verdict]string{model.VerdictAllowed: "#9aa0a6", model.VerdictUnknown: "#e37400", model.VerdictUnexpected: "#d93025"}[v]
+		color := map[graph.Verdict]string{graph.VerdictAllowed: "#9aa0a6", graph.VerdictUnknown: "#e37400", graph.VerdictUnexpected: "#d93025"}[v]
 		fmt.Fprintf(w, `<marker id="arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`+"\n", v, color)
 	}
 	fmt.Fprint(w, "</defs>\n")
 	fmt.Fprintf(w, `<text class="title" x="%.0f" y="28">Reachability of %s (%s): %d unexpected, %d unknown, %d allowed</text>`+"\n",
-		margin, e(g.Environment), e(g.Mode), g.Count(model.VerdictUnexpected), g.Count(model.VerdictUnknown), g.Count(model.VerdictAllowed))
+		margin, e(g.Environment), e(g.Mode), g.Count(graph.VerdictUnexpected), g.Count(graph.VerdictUnknown), g.Count(graph.VerdictAllowed))
 	for _, gr := range l.groups {
 		fmt.Fprintf(w, `<g class="group"><circle cx="%.1f" cy="%.1f" r="%.1f"/><text x="%.1f" y="%.1f">%s (%d)</text></g>`+"\n",
 			gr.cx, gr.cy, gr.r+nodeRadius+16, gr.cx, gr.cy-gr.r-nodeRadius-26, e(gr.title), len(gr.nodes))
@@ -87,7 +87,7 @@ func writeSVG(w *bufio.Writer, g *model.Graph) {
 			p := l.pos[n.ID]
 			class := string(n.Tier)
 			switch {
-			case n.Kind == model.NodePlatform:
+			case n.Kind == graph.NodePlatform:
 				class = "platform"
 			case !n.Declared || n.Tier == "":
 				class = "undeclared"

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Record is one registration as a target's mock monitor keeps it. Each target records what its
@@ -78,7 +78,7 @@ func (r *Records[R]) Get(t testing.TB, typ, name string) R {
 // Run runs prog as stack of the tenantctl project against the mock monitor m, with cfg as the
 // stack config.
 func Run(prog pulumi.RunFunc, stack string, m pulumi.MockResourceMonitor, cfg map[string]string) error {
-	return pulumi.RunErr(prog, pulumi.WithMocks(stacks.ProjectName, stack, m), withConfig(cfg))
+	return pulumi.RunErr(prog, pulumi.WithMocks(tenantplan.ProjectName, stack, m), withConfig(cfg))
 }
 
 // withConfig sets stack config the way the engine passes it to an inline program.

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/stacks"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Namespaces of the test environment.
@@ -62,7 +62,7 @@ func Object(apiVersion, kind, ns, name string, labels map[string]string, fields 
 }
 
 // Tenant is the tenant label.
-func Tenant(id string) map[string]string { return map[string]string{stacks.LabelTenant: id} }
+func Tenant(id string) map[string]string { return map[string]string{tenantplan.LabelTenant: id} }
 
 // Namespace is a namespace with labels.
 func Namespace(name string, labels map[string]string) unstructured.Unstructured {
@@ -204,22 +204,22 @@ var (
 // objects and the RoleBinding; a shared tenant's secret-references ConfigMap and one Secret.
 func TenantObjects(b *isolation.RuntimeTenantBinding) []unstructured.Unstructured {
 	id := b.Spec.TenantID
-	name := stacks.TenantObjectName(id)
+	name := tenantplan.TenantObjectName(id)
 	lbl := Tenant(id)
 	if b.Spec.Tier == isolation.TierShared {
 		ns := SharedNamespace
-		secret := stacks.SharedSecretObjectName(id, "db")
+		secret := tenantplan.SharedSecretObjectName(id, "db")
 		return []unstructured.Unstructured{
 			ServiceAccount(ns, name, lbl),
 			Role(ns, name, lbl,
-				Rule(S("get"), S(""), S("configmaps"), stacks.TenantSecretRefsName(id)),
+				Rule(S("get"), S(""), S("configmaps"), tenantplan.TenantSecretRefsName(id)),
 				Rule(S("get"), S(""), S("secrets"), secret)),
 			RoleBinding(ns, name, "Role/"+name, lbl, SA(ns, name)),
-			ConfigMap(ns, stacks.TenantSecretRefsName(id), lbl),
+			ConfigMap(ns, tenantplan.TenantSecretRefsName(id), lbl),
 			Secret(ns, secret, lbl),
 		}
 	}
-	ns := stacks.TenantNamespace(id)
+	ns := tenantplan.TenantNamespace(id)
 	return []unstructured.Unstructured{
 		Namespace(ns, lbl),
 		ServiceAccount(ns, "default", nil),
@@ -251,8 +251,8 @@ func Cluster() []unstructured.Unstructured {
 	return []unstructured.Unstructured{
 		Namespace("kube-system", nil),
 		Namespace("default", nil),
-		Namespace(SharedNamespace, map[string]string{stacks.LabelOwner: "platform"}),
-		Namespace(IngressNamespace, map[string]string{stacks.LabelOwner: "platform"}),
+		Namespace(SharedNamespace, map[string]string{tenantplan.LabelOwner: "platform"}),
+		Namespace(IngressNamespace, map[string]string{tenantplan.LabelOwner: "platform"}),
 		ServiceAccount("kube-system", "clusterrole-aggregation-controller", nil),
 		ServiceAccount("kube-system", "default", nil),
 		ServiceAccount(IngressNamespace, "ingress-controller", nil),

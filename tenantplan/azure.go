@@ -1,0 +1,622 @@
+package tenantplan
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+// The azure target's part of a tenant plan: Azure resources of every layer, next to the
+// Kubernetes part on the shared AKS cluster, which is the same as on the kubernetes target.
+
+// AzureTenant is what every Azure resource of a tenant shares, and the environment's shared
+// resources they refer to.
+type AzureTenant struct {
+	SubscriptionID string `json:"subscriptionId"`
+	Location       string `json:"location"`
+	Production     bool   `json:"production"`
+	// ResourceGroup holds the tenant's own Azure resources; empty when it owns none.
+	ResourceGroup         string            `json:"resourceGroup,omitempty"`
+	Tags                  map[string]string `json:"tags"`
+	PlatformResourceGroup string            `json:"platformResourceGroup"`
+	HubResourceGroup      string            `json:"hubResourceGroup"`
+	HubVNet               string            `json:"hubVnet"`
+	SharedVault           string            `json:"sharedVault"`
+	SharedVaultGroup      string            `json:"sharedVaultResourceGroup"`
+	Cluster               string            `json:"cluster"`
+	ClusterResourceGroup  string            `json:"clusterResourceGroup"`
+}
+
+// AzureVNet is a dedicated-vnet tenant's network: the VNet, its subnets (each with the NSG), the
+// route table through the hub firewall (when the hub has one) and the peering with the hub in
+// both directions. The VNet peers with the hub and nothing else.
+type AzureVNet struct {
+	Name          string        `json:"name"`
+	ID            string        `json:"id"`
+	ResourceGroup string        `json:"resourceGroup"`
+	AddressSpace  []string      `json:"addressSpace"`
+	Subnets       []AzureSubnet `json:"subnets"`
+	// NodesSubnet holds the node pool; EndpointsSubnet private endpoints ("" when none).
+	NodesSubnet     string           `json:"nodesSubnet"`
+	EndpointsSubnet string           `json:"endpointsSubnet,omitempty"`
+	NSG             AzureNSG         `json:"nsg"`
+	RouteTable      *AzureRouteTable `json:"routeTable,omitempty"`
+	// Peerings are the spoke side (to-hub) and the hub side (to-<tenant>).
+	Peerings []AzurePeering `json:"peerings"`
+}
+
+// AzureSubnet is one subnet of a tenant VNet. Every subnet gets the tenant NSG and private
+// endpoint network policies, so the NSG applies to private endpoints too.
+type AzureSubnet struct {
+	Name          string `json:"name"`
+	ID            string `json:"id"`
+	AddressPrefix string `json:"addressPrefix"`
+	Purpose       string `json:"purpose,omitempty"`
+	// RouteTable: the subnet's egress goes through the hub firewall (every subnet but the
+	// endpoints one, when there is a firewall).
+	RouteTable bool `json:"routeTable"`
+}
+
+// AzureNSG is the network security group on every subnet of a tenant VNet.
+type AzureNSG struct {
+	Name  string         `json:"name"`
+	ID    string         `json:"id"`
+	Rules []SecurityRule `json:"rules"`
+}
+
+// AzureRouteTable sends a tenant VNet's egress through the hub firewall. Routes learnt from the
+// hub's gateway must not bypass the firewall, so BGP route propagation is off.
+type AzureRouteTable struct {
+	Name   string       `json:"name"`
+	ID     string       `json:"id"`
+	Routes []AzureRoute `json:"routes"`
+}
+
+// AzureRoute is one user-defined route.
+type AzureRoute struct {
+	Name             string `json:"name"`
+	AddressPrefix    string `json:"addressPrefix"`
+	NextHopType      string `json:"nextHopType"`
+	NextHopIPAddress string `json:"nextHopIpAddress"`
+}
+
+// AzurePeering is one side of a VNet peering. Nothing the hub forwards (from another spoke or
+// on-premises) enters a tenant VNet: forwarded traffic is never allowed.
+type AzurePeering struct {
+	Name                  string `json:"name"`
+	ID                    string `json:"id"`
+	ResourceGroup         string `json:"resourceGroup"`
+	VNet                  string `json:"vnet"`
+	RemoteID              string `json:"remoteVnetId"`
+	AllowForwardedTraffic bool   `json:"allowForwardedTraffic"`
+	AllowGatewayTransit   bool   `json:"allowGatewayTransit"`
+	UseRemoteGateways     bool   `json:"useRemoteGateways"`
+}
+
+// Route names of a tenant VNet's route table.
+const RouteDefaultViaFirewall = "default-via-hub-firewall"
+
+// Service tags and wildcards of NSG rules.
+const (
+	tagVirtualNetwork    = "VirtualNetwork"
+	tagAzureLoadBalancer = "AzureLoadBalancer"
+	anyPrefix            = "*"
+)
+
+// SecurityRule is one NSG rule as tenantctl writes it: every protocol and port, so a rule says
+// only who may talk to whom. Exactly one of the prefix and prefixes fields is set per side.
+type SecurityRule struct {
+	Name                       string   `json:"name"`
+	Priority                   int      `json:"priority"`
+	Direction                  string   `json:"direction"` // Inbound, Outbound
+	Access                     string   `json:"access"`    // Allow, Deny
+	SourceAddressPrefix        string   `json:"sourceAddressPrefix,omitempty"`
+	SourceAddressPrefixes      []string `json:"sourceAddressPrefixes,omitempty"`
+	DestinationAddressPrefix   string   `json:"destinationAddressPrefix,omitempty"`
+	DestinationAddressPrefixes []string `json:"destinationAddressPrefixes,omitempty"`
+}
+
+// TenantSecurityRules are the rules of a dedicated VNet's NSG: the hub and the VNet itself may
+// talk to the VNet; every other address of the environment's tenant range, and the VirtualNetwork
+// service tag (which covers every peered network and the platform's own), is denied explicitly,
+// ahead of Azure's default AllowVnetInBound/OutBound rules. Other tenants are denied by range,
+// not by name, so adding a tenant changes no other tenant's stack and no stack names another
+// tenant's addresses. Internet egress keeps Azure's default (or the hub firewall route).
+func TenantSecurityRules(vnetSpace, hub, envSpace []string) []SecurityRule {
+	return []SecurityRule{
+		{Name: "allow-hub-inbound", Priority: 100, Direction: "Inbound", Access: "Allow", SourceAddressPrefixes: hub, DestinationAddressPrefixes: vnetSpace},
+		{Name: "allow-vnet-inbound", Priority: 110, Direction: "Inbound", Access: "Allow", SourceAddressPrefixes: vnetSpace, DestinationAddressPrefixes: vnetSpace},
+		// Health probes of the node pool's load balancers.
+		{Name: "allow-azure-load-balancer-inbound", Priority: 120, Direction: "Inbound", Access: "Allow", SourceAddressPrefix: tagAzureLoadBalancer, DestinationAddressPrefixes: vnetSpace},
+		{Name: "deny-tenant-ranges-inbound", Priority: 4000, Direction: "Inbound", Access: "Deny", SourceAddressPrefixes: envSpace, DestinationAddressPrefix: anyPrefix},
+		{Name: "deny-virtual-network-inbound", Priority: 4010, Direction: "Inbound", Access: "Deny", SourceAddressPrefix: tagVirtualNetwork, DestinationAddressPrefix: anyPrefix},
+		{Name: "deny-all-inbound", Priority: 4096, Direction: "Inbound", Access: "Deny", SourceAddressPrefix: anyPrefix, DestinationAddressPrefix: anyPrefix},
+		{Name: "allow-hub-outbound", Priority: 100, Direction: "Outbound", Access: "Allow", SourceAddressPrefixes: vnetSpace, DestinationAddressPrefixes: hub},
+		{Name: "allow-vnet-outbound", Priority: 110, Direction: "Outbound", Access: "Allow", SourceAddressPrefixes: vnetSpace, DestinationAddressPrefixes: vnetSpace},
+		{Name: "deny-tenant-ranges-outbound", Priority: 4000, Direction: "Outbound", Access: "Deny", SourceAddressPrefix: anyPrefix, DestinationAddressPrefixes: envSpace},
+		{Name: "deny-virtual-network-outbound", Priority: 4010, Direction: "Outbound", Access: "Deny", SourceAddressPrefix: anyPrefix, DestinationAddressPrefix: tagVirtualNetwork},
+	}
+}
+
+// AzureNodePool is a dedicated-node-pool tenant's AKS node pool, autoscaled, in the nodes subnet
+// of its VNet. Its nodes carry the label and taint the platform's admission policies pin the
+// tenant's pods to.
+type AzureNodePool struct {
+	Name                 string            `json:"name"`
+	Cluster              string            `json:"cluster"`
+	ClusterResourceGroup string            `json:"clusterResourceGroup"`
+	VMSize               string            `json:"vmSize"`
+	Min                  int               `json:"min"`
+	Max                  int               `json:"max"`
+	Subnet               string            `json:"subnet"`
+	SubnetID             string            `json:"subnetId"`
+	Labels               map[string]string `json:"labels"`
+	Taints               []string          `json:"taints"`
+}
+
+// AzureIdentity is a tenant's user-assigned workload identity, federated with its Kubernetes
+// ServiceAccount and nothing else: its roles are granted by the layers that own the scopes.
+type AzureIdentity struct {
+	Name                string   `json:"name"`
+	ID                  string   `json:"id"`
+	FederatedCredential string   `json:"federatedCredential"`
+	Subject             string   `json:"subject"`
+	Audiences           []string `json:"audiences"`
+	// Principal is the stable key of the identity in role assignment names (its object id is
+	// unknown until it exists).
+	Principal string `json:"principal"`
+}
+
+// AzureSecrets is the Key Vault side of a tenant's secrets. Dedicated vault: the tenant's vault,
+// reachable only through a private endpoint in its endpoints subnet, and Key Vault Secrets User on
+// that vault for the tenant identity. Shared vault with per-tenant access: that role on each
+// secret the binding references, because Azure RBAC scopes a data-plane role to a vault or to one
+// secret, never to a name prefix. Scoped references: nothing in Azure.
+type AzureSecrets struct {
+	// KeyVaultReferences maps each reference name to its Key Vault secret URI.
+	KeyVaultReferences map[string]string `json:"keyVaultReferences"`
+	Vault              *AzureVault       `json:"vault,omitempty"`
+	// SharedSecrets are the shared vault's secrets the tenant may read, one grant each.
+	SharedSecrets []AzureSharedSecret `json:"sharedSecrets,omitempty"`
+	// Grants are the tenant identity's role assignments of this layer.
+	Grants []AzureRoleGrant `json:"grants,omitempty"`
+}
+
+// AzureVault is a Key Vault.
+type AzureVault struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+	URI  string `json:"uri"`
+	// PrivateEndpoint connects a dedicated vault to its tenant's VNet; nil without a VNet.
+	PrivateEndpoint *AzurePrivateEndpoint `json:"privateEndpoint,omitempty"`
+}
+
+// AzurePrivateEndpoint is a vault's private endpoint, registered in the platform's private DNS
+// zone, which the tenant VNet resolves through a link of the same name as the VNet.
+type AzurePrivateEndpoint struct {
+	Name              string `json:"name"`
+	Subnet            string `json:"subnet"`
+	DNSZone           string `json:"dnsZone"`
+	DNSZoneID         string `json:"dnsZoneId"`
+	DNSZoneGroup      string `json:"dnsZoneResourceGroup"`
+	DNSZoneLink       string `json:"dnsZoneLink"`
+	DNSZoneLinkTarget string `json:"dnsZoneLinkVnetId"`
+}
+
+// AzureSharedSecret is one secret of the shared vault a tenant may read.
+type AzureSharedSecret struct {
+	Ref        string `json:"ref"`
+	SecretName string `json:"secretName"`
+	Scope      string `json:"scope"`
+}
+
+// AzureRoleGrant is one role assignment: a built-in role on one scope for one principal.
+type AzureRoleGrant struct {
+	// Name is the assignment's name (RoleAssignmentName of scope, principal and role).
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	Scope string `json:"scope"`
+	// Principal names who gets the role ("identity:<name>", "cluster:<name>").
+	Principal string `json:"principal"`
+}
+
+// NewAzureRoleGrant names the assignment of role on scope to principal.
+func NewAzureRoleGrant(role, scope, principal string) AzureRoleGrant {
+	return AzureRoleGrant{Name: RoleAssignmentName(scope, principal, role), Role: role, Scope: scope, Principal: principal}
+}
+
+// AzureDatabase locates a tenant's data on the environment's shared server. A dedicated database
+// is created by the tenant stack; a partition (schema) and a row filter live inside the shared
+// database, which the platform stack creates.
+type AzureDatabase struct {
+	Engine              string `json:"engine"`
+	Server              string `json:"server"`
+	ServerResourceGroup string `json:"serverResourceGroup"`
+	ServerID            string `json:"serverId"`
+	Database            string `json:"database"`
+	Schema              string `json:"schema,omitempty"`
+	Dedicated           bool   `json:"dedicated"`
+}
+
+// Database engines of sharedDatabase.engine.
+const (
+	EnginePostgres = "postgresql"
+	EngineSQL      = "sqlserver"
+)
+
+// DefaultVMSize sizes a dedicated node pool whose binding names none.
+const DefaultVMSize = "Standard_D4s_v5"
+
+// Workload identity on AKS: the token audience a federated credential accepts.
+const TokenExchangeAudience = "api://AzureADTokenExchange"
+
+// ServiceAccountSubject is the subject of a Kubernetes ServiceAccount's tokens.
+func ServiceAccountSubject(namespace, serviceAccount string) string {
+	return "system:serviceaccount:" + namespace + ":" + serviceAccount
+}
+
+// ARM resource types of the ids tenantctl computes.
+const (
+	TypeVirtualNetwork = "Microsoft.Network/virtualNetworks"
+	TypeNSG            = "Microsoft.Network/networkSecurityGroups"
+	TypeRouteTable     = "Microsoft.Network/routeTables"
+	TypeVault          = "Microsoft.KeyVault/vaults"
+	TypePrivateDNSZone = "Microsoft.Network/privateDnsZones"
+	TypeIdentity       = "Microsoft.ManagedIdentity/userAssignedIdentities"
+	TypeWorkspace      = "Microsoft.OperationalInsights/workspaces"
+	TypePostgres       = "Microsoft.DBforPostgreSQL/flexibleServers"
+	TypeSQLServer      = "Microsoft.Sql/servers"
+)
+
+// SubnetID is the ARM id of a subnet of a VNet.
+func SubnetID(vnetID, subnet string) string { return vnetID + "/subnets/" + subnet }
+
+// NodePoolTaint is the taint of a tenant's dedicated node pool: "tenantctl.io/tenant=<id>:NoSchedule".
+// The key is the kubernetes target's label key: the platform's admission policies pin a silo
+// tenant's pods to nodes labelled, and let them tolerate nodes tainted, with exactly this key.
+func NodePoolTaint(tenantID string) string {
+	return NodeLabelTenant + "=" + tenantID + ":" + NodeTaintEffect
+}
+
+// NodePoolLabels are the labels of a tenant's dedicated nodes; the pods' nodeSelector matches
+// them.
+func NodePoolLabels(tenantID string) map[string]string {
+	return map[string]string{NodeLabelTenant: tenantID}
+}
+
+// DatabaseEngine normalises sharedDatabase.engine; empty means PostgreSQL.
+func DatabaseEngine(env *isolation.Environment) (string, error) {
+	switch strings.ToLower(env.Spec.SharedDatabase.Engine) {
+	case "", "postgresql", "postgres":
+		return EnginePostgres, nil
+	case "sqlserver", "azuresql", "sql":
+		return EngineSQL, nil
+	}
+	return "", fmt.Errorf("environment %s: sharedDatabase.engine %q is neither postgresql nor sqlserver", env.Name(), env.Spec.SharedDatabase.Engine)
+}
+
+// checkAzureEnv reports what the azure target needs of the environment beyond what the isolation
+// package validates.
+func checkAzureEnv(env *isolation.Environment) error {
+	if env == nil {
+		return errors.New("environment is nil")
+	}
+	if env.Spec.Target != isolation.TargetAzure {
+		return fmt.Errorf("environment %s has target %q; the azure programs run only %q environments", env.Name(), env.Spec.Target, isolation.TargetAzure)
+	}
+	if env.Spec.Azure == nil || env.Spec.Azure.SubscriptionID == "" || env.Spec.Azure.Location == "" {
+		return fmt.Errorf("environment %s: spec.azure.subscriptionId and location are required for the azure target", env.Name())
+	}
+	if len(env.Spec.Hub.AddressSpace) == 0 {
+		return fmt.Errorf("environment %s: spec.hub.addressSpace is required for the azure target", env.Name())
+	}
+	if env.Spec.SharedCluster.Name == "" || env.Spec.SharedVault.Name == "" || env.Spec.SharedDatabase.Server == "" {
+		return fmt.Errorf("environment %s: sharedCluster.name, sharedVault.name and sharedDatabase.server are required", env.Name())
+	}
+	if _, ok := isolation.VaultName(env.Spec.SharedVault.Name); !ok {
+		return fmt.Errorf("environment %s: sharedVault.name %q is not a Key Vault name", env.Name(), env.Spec.SharedVault.Name)
+	}
+	if _, err := DatabaseEngine(env); err != nil {
+		return err
+	}
+	for _, n := range []derivedName{
+		{"platform resource group", PlatformResourceGroup(env), maxResourceGroup},
+		{"hub VNet", HubVNet(env), maxVNet},
+	} {
+		if err := checkLength(n.what, n.name, n.max); err != nil {
+			return fmt.Errorf("environment %s: %w", env.Name(), err)
+		}
+	}
+	return nil
+}
+
+// derivedName is a name tenantctl derives and the Azure limit on its length.
+type derivedName struct {
+	what, name string
+	max        int
+}
+
+func newAzureTenant(b *isolation.RuntimeTenantBinding, env *isolation.Environment) *AzureTenant {
+	return &AzureTenant{
+		SubscriptionID:        env.Spec.Azure.SubscriptionID,
+		Location:              env.Spec.Azure.Location,
+		Production:            env.Spec.Production,
+		Tags:                  TenantTags(b),
+		PlatformResourceGroup: PlatformResourceGroup(env),
+		HubResourceGroup:      HubResourceGroup(env),
+		HubVNet:               HubVNet(env),
+		SharedVault:           env.Spec.SharedVault.Name,
+		SharedVaultGroup:      VaultResourceGroup(env),
+		Cluster:               env.Spec.SharedCluster.Name,
+		ClusterResourceGroup:  ClusterResourceGroup(env),
+	}
+}
+
+func planVNet(b *isolation.RuntimeTenantBinding, env *isolation.Environment, az *AzureTenant) (*AzureVNet, error) {
+	n := b.Spec.Network
+	if n == nil || len(n.AddressSpace) == 0 || len(n.Subnets) == 0 {
+		return nil, fmt.Errorf("network mode %s needs spec.network with addressSpace and subnets", isolation.NetworkDedicatedVNet)
+	}
+	if len(env.Spec.AddressSpace) == 0 {
+		return nil, fmt.Errorf("environment %s declares no addressSpace; the VNet's NSG denies it", env.Name())
+	}
+	id, envName := b.Spec.TenantID, env.Name()
+	group := TenantResourceGroup(id, envName)
+	name := TenantVNet(id, envName)
+	v := &AzureVNet{
+		Name:          name,
+		ID:            ResourceID(az.SubscriptionID, group, TypeVirtualNetwork, name),
+		ResourceGroup: group,
+		AddressSpace:  slices.Clone(n.AddressSpace),
+	}
+	for _, s := range n.Subnets {
+		switch {
+		case s.Purpose == isolation.SubnetNodes && v.NodesSubnet == "":
+			v.NodesSubnet = s.Name
+		case s.Purpose == isolation.SubnetEndpoints && v.EndpointsSubnet == "":
+			v.EndpointsSubnet = s.Name
+		}
+	}
+	if v.NodesSubnet == "" {
+		return nil, fmt.Errorf("the dedicated VNet needs a subnet with purpose %s", isolation.SubnetNodes)
+	}
+	nsg := TenantNSG(id, envName)
+	v.NSG = AzureNSG{
+		Name:  nsg,
+		ID:    ResourceID(az.SubscriptionID, group, TypeNSG, nsg),
+		Rules: TenantSecurityRules(v.AddressSpace, slices.Clone(env.Spec.Hub.AddressSpace), slices.Clone(env.Spec.AddressSpace)),
+	}
+	if ip := env.Spec.Hub.FirewallIP; ip != "" {
+		rt := TenantRouteTable(id, envName)
+		v.RouteTable = &AzureRouteTable{
+			Name:   rt,
+			ID:     ResourceID(az.SubscriptionID, group, TypeRouteTable, rt),
+			Routes: []AzureRoute{{Name: RouteDefaultViaFirewall, AddressPrefix: "0.0.0.0/0", NextHopType: "VirtualAppliance", NextHopIPAddress: ip}},
+		}
+	}
+	for _, s := range n.Subnets {
+		v.Subnets = append(v.Subnets, AzureSubnet{
+			Name: s.Name, ID: SubnetID(v.ID, s.Name), AddressPrefix: s.AddressPrefix, Purpose: s.Purpose,
+			RouteTable: v.RouteTable != nil && s.Name != v.EndpointsSubnet,
+		})
+	}
+	hubID := ResourceID(az.SubscriptionID, az.HubResourceGroup, TypeVirtualNetwork, az.HubVNet)
+	gateways := env.Spec.Hub.UseRemoteGateways
+	v.Peerings = []AzurePeering{
+		{Name: PeeringToHub, ID: v.ID + "/virtualNetworkPeerings/" + PeeringToHub, ResourceGroup: group, VNet: name,
+			RemoteID: hubID, UseRemoteGateways: gateways},
+		{Name: PeeringToTenant(id), ID: hubID + "/virtualNetworkPeerings/" + PeeringToTenant(id), ResourceGroup: az.HubResourceGroup, VNet: az.HubVNet,
+			RemoteID: v.ID, AllowGatewayTransit: gateways},
+	}
+	return v, nil
+}
+
+// azureNodePool: a dedicated node pool needs the nodes subnet of the tenant's dedicated VNet.
+func (p *planner) azureNodePool() error {
+	t := p.t
+	if t.Compute.Mode != isolation.ComputeDedicatedNodePool {
+		return nil
+	}
+	np := p.in.Binding.Spec.Quota.NodePool
+	switch {
+	case t.Network.VNet == nil:
+		return p.fail("compute mode %s needs the nodes subnet of a dedicated VNet, network mode is %s", isolation.ComputeDedicatedNodePool, t.Network.Mode)
+	case np == nil:
+		return p.fail("compute mode %s needs spec.quota.nodePool", isolation.ComputeDedicatedNodePool)
+	case np.Min < 0 || np.Max < 1 || np.Min > np.Max:
+		return p.fail("spec.quota.nodePool min %d / max %d is not a valid range", np.Min, np.Max)
+	}
+	v := t.Network.VNet
+	t.Compute.NodePool = &AzureNodePool{
+		Name: AgentPoolName(p.id), Min: np.Min, Max: np.Max, VMSize: orDefault(np.VMSize, DefaultVMSize),
+		Cluster: t.Azure.Cluster, ClusterResourceGroup: t.Azure.ClusterResourceGroup,
+		Subnet: v.NodesSubnet, SubnetID: SubnetID(v.ID, v.NodesSubnet),
+		Labels: NodePoolLabels(p.id), Taints: []string{NodePoolTaint(p.id)},
+	}
+	return nil
+}
+
+// needsAzureIdentity: the platform's secret store resolves scoped references, so that tenant
+// gets no Azure identity; every other secrets mode reads through one.
+func needsAzureIdentity(secrets isolation.Mode) bool {
+	return secrets != isolation.SecretsScopedReferences
+}
+
+func planAzureIdentity(id, env, namespace, serviceAccount string, az *AzureTenant) *AzureIdentity {
+	name := TenantIdentity(id, env)
+	return &AzureIdentity{
+		Name:                name,
+		ID:                  ResourceID(az.SubscriptionID, TenantResourceGroup(id, env), TypeIdentity, name),
+		FederatedCredential: FederatedCredentialName(id),
+		Subject:             ServiceAccountSubject(namespace, serviceAccount),
+		Audiences:           []string{TokenExchangeAudience},
+		Principal:           identityPrincipal(name),
+	}
+}
+
+func identityPrincipal(name string) string { return "identity:" + name }
+
+func planAzureSecrets(b *isolation.RuntimeTenantBinding, env *isolation.Environment, t *Tenant) (*AzureSecrets, error) {
+	id, az, refs := t.TenantID, t.Azure, t.Secrets.Refs
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("tenant %s: %s", id, fmt.Sprintf(format, args...))
+	}
+	s := &AzureSecrets{KeyVaultReferences: map[string]string{}}
+	for _, r := range refs {
+		s.KeyVaultReferences[r.Name] = SecretURI(r)
+	}
+	principal := identityPrincipal(TenantIdentity(id, t.Environment))
+	switch m := t.Secrets.Mode; m {
+	case isolation.SecretsDedicatedVault:
+		name, err := dedicatedVaultName(id, env.Name(), az.SharedVault, refs)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", id, err)
+		}
+		v := &AzureVault{Name: name, ID: ResourceID(az.SubscriptionID, TenantResourceGroup(id, env.Name()), TypeVault, name), URI: VaultURI(name)}
+		if vn := t.Network.VNet; vn != nil {
+			if vn.EndpointsSubnet == "" {
+				return nil, fail("secrets mode %s: the dedicated VNet needs a subnet with purpose %s for the vault's private endpoint", m, isolation.SubnetEndpoints)
+			}
+			v.PrivateEndpoint = &AzurePrivateEndpoint{
+				Name: PrivateEndpointName(name), Subnet: vn.EndpointsSubnet,
+				DNSZone: VaultPrivateDNSZone, DNSZoneGroup: az.PlatformResourceGroup,
+				DNSZoneID:   ResourceID(az.SubscriptionID, az.PlatformResourceGroup, TypePrivateDNSZone, VaultPrivateDNSZone),
+				DNSZoneLink: vn.Name, DNSZoneLinkTarget: vn.ID,
+			}
+		}
+		s.Vault = v
+		s.Grants = []AzureRoleGrant{NewAzureRoleGrant(RoleKeyVaultSecretsUser, v.ID, principal)}
+	case isolation.SecretsVaultAccessPolicy:
+		sharedID := ResourceID(az.SubscriptionID, az.SharedVaultGroup, TypeVault, az.SharedVault)
+		seen := map[string]bool{}
+		for _, r := range refs {
+			if v, _ := isolation.VaultName(r.KeyVaultRef); !strings.EqualFold(v, az.SharedVault) {
+				return nil, fail("secret %s references vault %q; secrets mode %s grants access in the shared vault %s only", r.Name, r.KeyVaultRef, m, az.SharedVault)
+			}
+			if !strings.HasPrefix(r.SecretName, id+"-") {
+				return nil, fail("secret %s: %q is outside the tenant's prefix %q in the shared vault", r.Name, r.SecretName, id+"-")
+			}
+			if !seen[r.SecretName] {
+				seen[r.SecretName] = true
+				scope := SecretScope(sharedID, r.SecretName)
+				s.SharedSecrets = append(s.SharedSecrets, AzureSharedSecret{Ref: r.Name, SecretName: r.SecretName, Scope: scope})
+				s.Grants = append(s.Grants, NewAzureRoleGrant(RoleKeyVaultSecretsUser, scope, principal))
+			}
+		}
+	case isolation.SecretsScopedReferences:
+		// The platform's secret store resolves these; the tenant gets no Azure identity.
+	default:
+		return nil, fail("secrets mode %q is not supported by the azure target", m)
+	}
+	return s, nil
+}
+
+// dedicatedVaultName is the vault a dedicated-vault tenant's references name. A tenant has one
+// dedicated vault, which is never the shared one.
+func dedicatedVaultName(id, env, shared string, refs []SecretRef) (string, error) {
+	var names []string
+	for _, r := range refs {
+		v, ok := isolation.VaultName(r.KeyVaultRef)
+		if !ok {
+			return "", fmt.Errorf("secret %s: %q is not a Key Vault name or URI", r.Name, r.KeyVaultRef)
+		}
+		v = strings.ToLower(v)
+		if strings.EqualFold(v, shared) {
+			return "", fmt.Errorf("secret %s references the shared vault %s; secrets mode %s uses the tenant's own vault", r.Name, shared, isolation.SecretsDedicatedVault)
+		}
+		if !slices.Contains(names, v) {
+			names = append(names, v)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return DefaultVaultName(id, env), nil
+	case 1:
+		return names[0], nil
+	}
+	return "", fmt.Errorf("secret references name vaults %s; a tenant has one dedicated vault", strings.Join(names, ", "))
+}
+
+// azureData: the tenant's database on the environment's shared server.
+func (p *planner) azureData() error {
+	b, env := p.in.Binding, p.in.Env
+	engine, err := DatabaseEngine(env)
+	if err != nil {
+		return p.wrap(err)
+	}
+	d := &AzureDatabase{Engine: engine, Server: env.Spec.SharedDatabase.Server, ServerResourceGroup: DatabaseResourceGroup(env)}
+	d.ServerID = DatabaseServerID(p.t.Azure.SubscriptionID, d.ServerResourceGroup, engine, d.Server)
+	switch mode := p.t.Data.Mode; mode {
+	case isolation.DataDedicatedDatabase:
+		if b.Spec.Data.Database == "" {
+			return p.wrap(fmt.Errorf("data mode %s needs spec.data.database", mode))
+		}
+		if strings.EqualFold(b.Spec.Data.Database, SharedDatabaseName) {
+			return p.wrap(fmt.Errorf("spec.data.database %q is the shared tenants' database", b.Spec.Data.Database))
+		}
+		d.Database, d.Dedicated = b.Spec.Data.Database, true
+	case isolation.DataPartitioned:
+		if b.Spec.Data.Schema == "" {
+			return p.wrap(fmt.Errorf("data mode %s needs spec.data.schema", mode))
+		}
+		d.Database, d.Schema = SharedDatabaseName, b.Spec.Data.Schema
+	case isolation.DataRowFilter:
+		d.Database = SharedDatabaseName
+	default:
+		return p.wrap(fmt.Errorf("data mode %q is not supported by the azure target", mode))
+	}
+	p.t.Data.Azure = d
+	return nil
+}
+
+// DatabaseServerID is the ARM id of the shared database server of engine.
+func DatabaseServerID(subscription, group, engine, server string) string {
+	if engine == EnginePostgres {
+		return ResourceID(subscription, group, TypePostgres, server)
+	}
+	return ResourceID(subscription, group, TypeSQLServer, server)
+}
+
+// azureNames: the tenant's resource group exists when it owns an Azure resource, and every name
+// tenantctl derives must fit Azure's limits.
+func (p *planner) azureNames() error {
+	t := p.t
+	identity := ""
+	if t.Identity.Azure != nil {
+		identity = t.Identity.Azure.Name
+	}
+	if t.Network.VNet != nil || identity != "" || (t.Secrets.Azure != nil && t.Secrets.Azure.Vault != nil) {
+		t.Azure.ResourceGroup = TenantResourceGroup(p.id, t.Environment)
+	}
+	names := []derivedName{{"resource group", t.Azure.ResourceGroup, maxResourceGroup}, {"identity", identity, maxIdentity}}
+	if v := t.Network.VNet; v != nil {
+		names = append(names, derivedName{"VNet", v.Name, maxVNet}, derivedName{"network security group", v.NSG.Name, maxNSG})
+	}
+	for _, n := range names {
+		if err := checkLength(n.what, n.name, n.max); err != nil {
+			return p.wrap(err)
+		}
+	}
+	return nil
+}
+
+// SecretURI is the Key Vault reference of one secret: https://<vault>/secrets/<name>[/<version>].
+// Without a version it resolves to the latest, which is what rotation relies on.
+func SecretURI(r SecretRef) string {
+	host := r.KeyVaultRef + ".vault.azure.net"
+	if u, err := url.Parse(r.KeyVaultRef); err == nil && u.Scheme == "https" && u.Host != "" {
+		host = u.Hostname()
+	}
+	out := "https://" + strings.ToLower(host) + "/secrets/" + r.SecretName
+	if r.Version != "" {
+		out += "/" + r.Version
+	}
+	return out
+}
+
+// VaultURI is a vault's data-plane URI in the public cloud.
+func VaultURI(name string) string { return "https://" + name + ".vault.azure.net/" }
