@@ -8,8 +8,8 @@ import (
 
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
-	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/graph"
+	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 )
 
 // analyze runs the identity analysis of a fleet as the reachability analysis does: the scope

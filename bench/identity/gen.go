@@ -18,8 +18,8 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
+	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	t "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )

@@ -9,8 +9,8 @@ import (
 
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
-	. "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
 	"github.com/connectsoft/tenantctl/isolation/reach/graph"
+	. "github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
 )
 
 // TestFold: a grant from every tenant to every tenant is drawn as one edge per tenant to the
