@@ -2,17 +2,22 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Approval authorises one mutation of production tenants at one desired-state commit. A change
@@ -28,6 +33,10 @@ type Approval struct {
 	Commit      string    `yaml:"commit"`
 	Expires     time.Time `yaml:"expires"`
 	Reason      string    `yaml:"reason"`
+	// PlanDigest pins an approved up to the update plans a preview saved (`preview --plan-dir
+	// DIR` prints it): up must be given the same plans (--plan-dir DIR), and the engine then
+	// refuses any change beyond them. Required for up.
+	PlanDigest string `yaml:"planDigest,omitempty"`
 }
 
 // checkApproval refuses a mutation that touches a production environment unless --yes or a
@@ -75,10 +84,62 @@ func checkApproval(o *opOptions, op automation.Operation, s *isolation.DesiredSt
 			problems = append(problems, fmt.Errorf("tenants: %s is not approved", b.Spec.TenantID))
 		}
 	}
+	if op == automation.OpUp {
+		problems = append(problems, checkPlanPin(a, o.sel.PlanDir, planStacks(o.sel, bs, envs))...)
+	}
 	if len(problems) > 0 {
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("approval file %s: %w", o.approvalFile, errors.Join(problems...)))
 	}
 	return nil
+}
+
+// checkPlanPin requires an approved up to apply exactly the plans its approver saw: the approval
+// names their digest, and --plan-dir must hold the same plans for every stack the up runs.
+func checkPlanPin(a Approval, dir string, stacks []string) []error {
+	if a.PlanDigest == "" {
+		return []error{errors.New("planDigest: required for up: run `tenantctl preview --plan-dir DIR` on the approved commit and approve the digest it prints")}
+	}
+	if dir == "" {
+		return []error{errors.New("--plan-dir: required: the approved up applies the plans its preview saved")}
+	}
+	got, err := planDigest(dir, stacks)
+	if err != nil {
+		return []error{fmt.Errorf("--plan-dir %s: %w", dir, err)}
+	}
+	if got != a.PlanDigest {
+		return []error{fmt.Errorf("planDigest: approves %s, the plans in %s are %s", a.PlanDigest, dir, got)}
+	}
+	return nil
+}
+
+// planStacks are the stacks an up of the selection runs, each of which needs a plan.
+func planStacks(sel fleet.Selection, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) []string {
+	var out []string
+	if !sel.TenantsOnly {
+		for _, e := range envs {
+			out = append(out, tenantplan.PlatformStackName(e.Name()))
+		}
+	}
+	for _, b := range bs {
+		out = append(out, tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment))
+	}
+	return out
+}
+
+// planDigest is "sha256:" and the hex SHA-256 over each stack's name and plan file, in stack
+// name order, so it changes with any plan and with the set of stacks.
+func planDigest(dir string, stacks []string) (string, error) {
+	stacks = slices.Sorted(slices.Values(stacks))
+	h := sha256.New()
+	for _, st := range stacks {
+		b, err := os.ReadFile(filepath.Join(dir, st+".plan"))
+		if err != nil {
+			return "", fmt.Errorf("plan of %s: %w", st, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", st, len(b))
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func readApproval(path string) (Approval, error) {

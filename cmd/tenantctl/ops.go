@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/connectsoft/tenantctl/tenantplan"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +14,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func init() {
@@ -57,6 +58,12 @@ func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
 		fs.StringVar(&o.approvalFile, "approval-file", "", "approval for production mutations (see README: Approvals)")
 		fs.BoolVar(&o.recover, "recover", false, "first recover stacks left locked or with pending operations by a killed run")
 	}
+	switch op {
+	case automation.OpPreview:
+		fs.StringVar(&o.sel.PlanDir, "plan-dir", "", "save each stack's update plan in this folder and print their digest (for an approval's planDigest)")
+	case automation.OpUp:
+		fs.StringVar(&o.sel.PlanDir, "plan-dir", "", "apply exactly the update plans a preview saved in this folder; the engine refuses any other change")
+	}
 	if op == automation.OpDestroy {
 		fs.BoolVar(&o.sel.IncludePlatform, "include-platform", false, "also destroy the platform stacks of the selected environments")
 	}
@@ -99,9 +106,21 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 			return err
 		}
 	}
+	if o.sel.PlanDir != "" && op == automation.OpPreview {
+		if err := os.MkdirAll(o.sel.PlanDir, 0o700); err != nil {
+			return exitcode.With(exitcode.Failed, fmt.Errorf("--plan-dir: %w", err))
+		}
+	}
 	out, err := f.Run(ctx, op, o.sel)
 	if err != nil {
 		return err
+	}
+	if o.sel.PlanDir != "" && op == automation.OpPreview && out.ExitCode() == exitcode.OK {
+		d, err := planDigest(o.sel.PlanDir, planStacks(o.sel, bindings, envs))
+		if err != nil {
+			return exitcode.With(exitcode.Failed, err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "plans saved in %s; planDigest: %s\n", o.sel.PlanDir, d)
 	}
 	if jsonOut {
 		if err := writeJSON(cmd.OutOrStdout(), outcomeJSON(out)); err != nil {
