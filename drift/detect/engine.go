@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
+	"github.com/connectsoft/tenantctl/internal/secretclass"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -230,8 +231,10 @@ func propertyPathString(pp resource.PropertyPath) string {
 	return p.String()
 }
 
+// isSecretResource asks the project's one classifier, so an Azure Key Vault secret's value is
+// skipped here as a Kubernetes Secret's data is.
 func isSecretResource(r finding.Resource) bool {
-	return r.Provider == finding.ProviderKubernetes && (r.Type == "v1/Secret")
+	return secretclass.IsSecretResourceType(r.Type)
 }
 
 // stepResource identifies the resource of a step; ok is false for what is not a Kubernetes or

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -154,5 +155,41 @@ The resource managed by field manager "pulumi-kubernetes-4f3c2a1b" had an apply 
 	}
 	if _, err := ConflictFindings("tenant.acme.dev", "not-a-urn", "conflict"); err == nil {
 		t.Errorf("invalid URN accepted")
+	}
+}
+
+// TestEngineFindingsNeverCarrySecretResourceValues: a Kubernetes Secret's data and an azure-native
+// Key Vault secret's value changed out of band are never read into a finding; the classifier
+// decides which types are secret for both providers.
+func TestEngineFindingsNeverCarrySecretResourceValues(t *testing.T) {
+	const canary = "canary-7f3a9e21-secret-value"
+	kvURN := "urn:pulumi:tenant.acme.dev::tenantctl::azure-native:keyvault:Secret::db-password"
+	kvTyp := "azure-native:keyvault:Secret"
+	kv := func(value string) *apitype.StepEventStateMetadata {
+		o := map[string]any{"name": "db-password", "properties": map[string]any{"value": value, "contentType": "text/plain"}}
+		return &apitype.StepEventStateMetadata{Type: kvTyp, URN: kvURN, Custom: true,
+			ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-acme/secrets/db-password", Inputs: o, Outputs: o}
+	}
+	secURN := "urn:pulumi:tenant.acme.dev::tenantctl::kubernetes:core/v1:Secret::t-acme/db"
+	secTyp := "kubernetes:core/v1:Secret"
+	sec := func(value string) *apitype.StepEventStateMetadata {
+		o := map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db", "namespace": "t-acme"},
+			"stringData": map[string]any{"password": value}}
+		return &apitype.StepEventStateMetadata{Type: secTyp, URN: secURN, Custom: true, ID: "t-acme/db", Inputs: o, Outputs: o}
+	}
+	steps := []apitype.StepEventMetadata{
+		{Op: apitype.OpUpdate, URN: kvURN, Type: kvTyp, Old: kv("old"), New: kv(canary)},
+		{Op: apitype.OpUpdate, URN: secURN, Type: secTyp, Old: sec("old"), New: sec(canary)},
+	}
+	fs, err := EngineFindings("tenant.acme.dev", SourceRefresh, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), canary) || strings.Contains(string(b), `"old"`) {
+		t.Errorf("findings carry a secret resource's value: %s", b)
 	}
 }
