@@ -100,6 +100,8 @@ type world struct {
 	intern   interner
 	cache    satCache
 	problems []string
+	// cross receives pod ↔ address paths instead of the builder (WithCrossings).
+	cross func(graph.Crossing)
 }
 
 func newWorld(s *graph.Scope, objs []unstructured.Unstructured) (*world, error) {
