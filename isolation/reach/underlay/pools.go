@@ -19,7 +19,7 @@ import (
 
 // ARM types of a managed cluster and of its agent pools listed as resources of their own.
 const (
-	TypeManagedCluster = "Microsoft.ContainerService/managedClusters"
+	TypeManagedCluster = azurenet.TypeManagedCluster
 	TypeAgentPool      = "Microsoft.ContainerService/managedClusters/agentPools"
 )
 
