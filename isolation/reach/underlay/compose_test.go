@@ -271,3 +271,46 @@ func TestKubernetesTargetIsUnchanged(t *testing.T) {
 	}
 }
 
+
+// TestPlannedNodePools: the plans place a silo's dedicated pool in its nodes subnet, so desired
+// state decides a silo's pods' egress to another silo's VNet: its NSG denies the tenant ranges,
+// and there is no edge (not even an unknown one).
+func TestPlannedNodePools(t *testing.T) {
+	env := f.Env("azure")
+	bs := bindings()[:2]
+	for _, b := range bs {
+		b.Spec.Quota.NodePool = &isolation.NodePoolSpec{Min: 1, Max: 2}
+	}
+	snap, err := reach.PlannedSnapshot(env, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := 0
+	for _, r := range snap.Azure {
+		if r.Type == underlay.TypeAgentPool {
+			pools++
+		}
+	}
+	if pools != 2 {
+		t.Fatalf("planned snapshot has %d agent pools, want 2", pools)
+	}
+	snap.Kubernetes = append(snap.Kubernetes, f.Policy("t-acme", "to-globex-vnet", egressTo("10.30.0.0/16", 5432)))
+	g, err := reach.Analyze(context.Background(), env, bs, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := edges(g, "acme", "globex"); len(got) != 0 {
+		t.Fatalf("acme's NSG denies the tenant ranges, yet: %v", got)
+	}
+	bs[0].Spec.Quota.NodePool = nil // the compute plan refuses it: no pool, so nothing places acme's pods
+	if snap, err = reach.PlannedSnapshot(env, bs); err != nil {
+		t.Fatal(err)
+	}
+	snap.Kubernetes = append(snap.Kubernetes, f.Policy("t-acme", "to-globex-vnet", egressTo("10.30.0.0/16", 5432)))
+	if g, err = reach.Analyze(context.Background(), env, bs, snap); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"unknown node-subnet TCP/5432"}, edges(g, "acme", "globex")); diff != "" {
+		t.Errorf("a silo whose pool is not planned (-want +got):\n%s", diff)
+	}
+}
