@@ -271,7 +271,6 @@ func TestKubernetesTargetIsUnchanged(t *testing.T) {
 	}
 }
 
-
 // TestPlannedNodePools: the plans place a silo's dedicated pool in its nodes subnet, so desired
 // state decides a silo's pods' egress to another silo's VNet: its NSG denies the tenant ranges,
 // and there is no edge (not even an unknown one).

@@ -37,7 +37,7 @@ type pool struct {
 	// subnet is where the pool's pods' traffic leaves from: the pod subnet (Azure CNI with
 	// dynamic pod IPs) or the nodes' subnet.
 	subnet, subnetField string
-	nodes              []node
+	nodes               []node
 }
 
 type node struct {
