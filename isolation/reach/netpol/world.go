@@ -55,8 +55,8 @@ type endpoint struct {
 	// rangesHow the address plan that says so.
 	ranges    []netip.Prefix
 	rangesHow string
-	what   string // address endpoints: "node n1", "silo address space"
-	pods   []podObj
+	what      string // address endpoints: "node n1", "silo address space"
+	pods      []podObj
 	// policies are those that may select pods here; inSet and outSet their selectors by type.
 	policies      []*policy
 	inSet, outSet *policySet
