@@ -61,13 +61,20 @@ type pools struct {
 	clusters []string
 	net      *azurenet.Network
 	scope    *graph.Scope
+	// cache holds of's answers by owner ("" for every party on the shared pools).
+	cache map[string]placements
+}
+
+type placements struct {
+	list []placement
+	why  string
 }
 
 // readPools finds the environment's node pools: the managed cluster's agent pool profiles and
 // agent pool resources (their subnets), and the Node objects (their agent pool label, their
 // tenant label and their addresses).
 func readPools(s *graph.Scope, snap *inventory.Snapshot, net *azurenet.Network) (*pools, error) {
-	ps := &pools{net: net, scope: s}
+	ps := &pools{net: net, scope: s, cache: map[string]placements{}}
 	byName := map[string]*pool{}
 	get := func(cluster, name string) *pool {
 		key := strings.ToLower(name)
@@ -239,6 +246,19 @@ func dedicatedTo(s *graph.Scope, owner string) bool {
 // of returns the subnets owner's pods may send from: its own pools' when admission pins its pods
 // to them, the shared pools' otherwise; and, when there is none, why.
 func (ps *pools) of(owner string) ([]placement, string) {
+	key := ""
+	if dedicatedTo(ps.scope, owner) {
+		key = owner
+	}
+	c, ok := ps.cache[key]
+	if !ok {
+		c.list, c.why = ps.find(owner)
+		ps.cache[key] = c
+	}
+	return c.list, c.why
+}
+
+func (ps *pools) find(owner string) ([]placement, string) {
 	pinned := dedicatedTo(ps.scope, owner)
 	var out []placement
 	var why []string
@@ -247,7 +267,7 @@ func (ps *pools) of(owner string) ([]placement, string) {
 		case pinned && p.tenant != owner, !pinned && p.tenant != "":
 			continue
 		}
-		scope := "a shared pool: " + owner + "'s pods may be scheduled there"
+		scope := "a shared pool, where every party without a dedicated node pool runs"
 		if pinned {
 			scope = fmt.Sprintf("dedicated to %s (%s), where admission policy %s pins its pods", owner, p.dedicated, tenantplan.PolicySiloNodePinning)
 		}
@@ -283,7 +303,7 @@ func (ps *pools) of(owner string) ([]placement, string) {
 		}
 		for _, ip := range n.ips {
 			if sn, ok := ps.net.SubnetOf(ip); ok {
-				out = append(out, placement{subnet: sn.ID, how: fmt.Sprintf("node %s (%s=%q) of %s's nodes is in subnet %s", n.name, tenantplan.NodeLabelTenant, t, owner, sn.ID)})
+				out = append(out, placement{subnet: sn.ID, how: fmt.Sprintf("node %s (%s=%q), in no agent pool of the snapshot, is in subnet %s", n.name, tenantplan.NodeLabelTenant, t, sn.ID)})
 			}
 		}
 	}
@@ -292,11 +312,11 @@ func (ps *pools) of(owner string) ([]placement, string) {
 	if len(out) > 0 {
 		return out, ""
 	}
-	kind := "shared node pools"
+	whose := "the shared node pools' pods send from"
 	if pinned {
-		kind = "dedicated node pool"
+		whose = owner + "'s pods send from (its dedicated node pool)"
 	}
-	reason := fmt.Sprintf("the subnet %s's pods send from cannot be determined: the snapshot has no %s (no managed cluster agent pool profile, agent pool or Node object that places it in a subnet)", owner, kind)
+	reason := fmt.Sprintf("the subnet %s cannot be determined: no managed cluster agent pool profile, agent pool or Node object of the snapshot places it", whose)
 	if len(why) > 0 {
 		reason += "; " + strings.Join(why, "; ")
 	}
