@@ -26,6 +26,7 @@ func DOT(w io.Writer, g *graph.Graph, o Options) error {
 		o.View = ViewFull
 	}
 	v := pick(g, o)
+	kc := colours(g)
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "digraph reachability {\n  graph [rankdir=LR, label=%s, labelloc=t, fontname=\"sans-serif\"];\n",
 		quote(fmt.Sprintf("Reachability of %s (%s), %s: %d unexpected, %d unknown, %d allowed, %d exposures", g.Environment, g.Mode, v.title,
@@ -58,7 +59,7 @@ func DOT(w io.Writer, g *graph.Graph, o Options) error {
 			style = "dotted"
 		}
 		fmt.Fprintf(bw, "  %s -> %s [color=%s, fontcolor=%s, style=%s, class=%s, label=%s, tooltip=%s];\n", quote(e.from), quote(e.to),
-			quote(kindColour(e.kind)), quote(verdictColour[e.verdict]), style, quote(string(e.verdict)+" "+e.style), quote(e.label), quote(e.text))
+			quote(kc[e.kind]), quote(verdictColour[e.verdict]), style, quote(string(e.verdict)+" "+e.style), quote(e.label), quote(e.text))
 	}
 	if v.omitted > 0 {
 		fmt.Fprintf(bw, "  omitted [shape=note, label=%s];\n", quote(fmt.Sprintf("%d more lines not drawn", v.omitted)))

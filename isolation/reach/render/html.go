@@ -23,8 +23,10 @@ header h1 { font-size: 17px; margin: 0 0 6px; font-weight: 600; }
 .legend { margin-top: 6px; display: flex; flex-wrap: wrap; gap: 4px 14px; color: #3c4043; font-size: 12px; }
 .legend .key { display: inline-flex; align-items: center; gap: 5px; }
 .legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
-.legend line { stroke-width: 2.5; } .legend .v-unexpected { stroke: #d93025; } .legend .v-unknown { stroke: #e37400; stroke-dasharray: 6 3; }
-.legend .v-allowed { stroke: #9aa0a6; } .legend .v-exposure { stroke: #5f6368; stroke-dasharray: 2 3; }
+.legend line { stroke: #3c4043; } .legend .v-unexpected { stroke-width: 2.6; } .legend .v-unknown { stroke-width: 2.2; stroke-dasharray: 7 4; }
+.legend .v-allowed { stroke-width: 1.3; opacity: 0.55; } .legend .v-exposure { stroke-width: 1.6; stroke-dasharray: 2 3; }
+.legend rect { stroke: #3c4043; stroke-width: 1; fill: #fff; } .legend .b-unexpected { fill: #fce8e6; stroke: #d93025; } .legend .b-unknown { fill: #fef3e0; stroke: #e37400; }
+.legend .kind { margin-left: 2px; } .legend .kinds-title { color: #5f6368; }
 nav { display: flex; gap: 2px; padding: 0 18px; border-bottom: 1px solid #dadce0; }
 nav a { padding: 8px 14px; text-decoration: none; color: #3c4043; border-bottom: 3px solid transparent; }
 nav a.active { color: #1a73e8; border-bottom-color: #1a73e8; font-weight: 600; }
@@ -105,7 +107,7 @@ const pageScript = `
     var n = rows.length;
     if (!cellSize) { cellSize = Math.max(1, Math.min(18, Math.floor(860 / Math.max(n, 1)))); }
     var c = cellSize, showNames = c >= 11;
-    labelRoom = showNames ? 150 : 70;
+    labelRoom = showNames ? 150 : 96;
     Array.prototype.forEach.call(wrap.querySelectorAll(".mlabel"), function (l) { l.remove(); });
     canvas.width = n * c; canvas.height = n * c;
     canvas.style.left = labelRoom + "px"; canvas.style.top = labelRoom + "px";
@@ -151,7 +153,7 @@ const pageScript = `
     }
     bands.forEach(function (b) {
       var h = b.count * c;
-      if (h >= 14) { label(b.name + " (" + b.count + ")", "band", 2, labelRoom + b.first * c + 1, labelRoom - 6, Math.min(h - 2, 14), 11); }
+      if (h >= 14) { label(showNames ? b.name : b.name + " (" + b.count + ")", "band", 2, labelRoom + b.first * c + 1, (showNames ? 70 : labelRoom) - 4, Math.min(h - 2, 14), 11); }
       if (h >= 14 && !showNames) { label(b.name, "band col", labelRoom + b.first * c + 1, 2, Math.min(h - 2, 14), labelRoom - 6, 11); }
     });
     if (showNames) {

@@ -66,8 +66,9 @@ func buildMatrix(g *graph.Graph) matrixData {
 		}
 		m.Tiers[len(m.Tiers)-1].Count++
 	}
+	kc := colours(g)
 	for _, k := range kindsOf(g) {
-		m.Kinds = append(m.Kinds, matrixKey{Name: string(k), Colour: kindColour(k)})
+		m.Kinds = append(m.Kinds, matrixKey{Name: string(k), Colour: kc[k]})
 	}
 	kindIdx := func(k graph.EdgeKind) int {
 		return slices.IndexFunc(m.Kinds, func(x matrixKey) bool { return x.Name == string(k) })

@@ -34,6 +34,8 @@ const svgStyle = `
 .reach-graph .edge { cursor: pointer; }
 .reach-graph .edge:hover .line, .reach-graph .edge.selected .line { stroke-width: 4; opacity: 1; }
 .reach-graph .elabel rect { fill: #ffffff; stroke-width: 1.2; rx: 3; }
+.reach-graph .elabel.unexpected rect { fill: #fce8e6; }
+.reach-graph .elabel.unknown rect { fill: #fef3e0; }
 .reach-graph .elabel.unexpected text { fill: #a50e0e; font-weight: 600; }
 .reach-graph .elabel.unknown text { fill: #b06000; }
 .reach-graph .elabel.allowed text { fill: #5f6368; }
@@ -44,13 +46,14 @@ const svgStyle = `
 // holds several views.
 func drawView(w *bufio.Writer, g *graph.Graph, v *view, p *placed, prefix, focus string) {
 	e := html.EscapeString
+	kc := colours(g)
 	const m = 8.0
 	fmt.Fprintf(w, `<svg xmlns="%s" class="reach-graph" id="%s-svg" width="%.0f" height="%.0f" viewBox="%.0f %.0f %.0f %.0f" role="img" aria-label="%s of %s" data-edges="%d" data-omitted="%d">`+"\n",
 		svgNS, prefix, p.w+2*m, p.h+2*m, -m, -m, p.w+2*m, p.h+2*m, e(v.title), e(g.Environment), len(v.edges), v.omitted)
 	fmt.Fprintf(w, "<style>%s</style>\n<defs>\n", svgStyle)
 	for _, k := range kindsOf(g) {
 		fmt.Fprintf(w, `<marker id="%s-arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`+"\n",
-			prefix, e(markerID(k)), kindColour(k))
+			prefix, e(markerID(k)), kc[k])
 	}
 	fmt.Fprint(w, "</defs>\n<g class=\"edges\">\n")
 	for i, ed := range v.edges {
@@ -62,7 +65,7 @@ func drawView(w *bufio.Writer, g *graph.Graph, v *view, p *placed, prefix, focus
 			class, prefix, i, i, ed.edge, e(ed.from), e(ed.to), e(string(ed.kind)), ed.verdict, ed.style)
 		fmt.Fprintf(w, "<title>%s</title>", e(ed.text))
 		fmt.Fprintf(w, `<path class="hit" d="%s"/><path class="line" d="%s" stroke="%s" marker-end="url(#%s-arrow-%s)"/></g>`+"\n",
-			p.paths[i], p.paths[i], kindColour(ed.kind), prefix, e(markerID(ed.kind)))
+			p.paths[i], p.paths[i], kc[ed.kind], prefix, e(markerID(ed.kind)))
 	}
 	fmt.Fprint(w, "</g>\n<g class=\"labels\">\n")
 	for i, ed := range v.edges {
@@ -72,7 +75,7 @@ func drawView(w *bufio.Writer, g *graph.Graph, v *view, p *placed, prefix, focus
 			class = "exposure"
 		}
 		fmt.Fprintf(w, `<g class="elabel %s" data-view-index="%d"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" stroke="%s"/>`,
-			class, i, b.x, b.y, b.w, b.h, kindColour(ed.kind))
+			class, i, b.x, b.y, b.w, b.h, kc[ed.kind])
 		writeText(w, b, ed.label)
 		fmt.Fprint(w, "</g>\n")
 	}
@@ -110,13 +113,14 @@ func markerID(k graph.EdgeKind) string {
 
 // legend writes the verdict and kind keys as HTML.
 func legend(w *bufio.Writer, g *graph.Graph) {
+	kc := colours(g)
 	fmt.Fprint(w, `<div class="legend" id="legend">`)
-	for _, v := range []graph.Verdict{graph.VerdictUnexpected, graph.VerdictUnknown, graph.VerdictAllowed} {
-		fmt.Fprintf(w, `<span class="key verdict-%s"><svg width="30" height="10"><line x1="0" y1="5" x2="30" y2="5" class="v-%s"/></svg>%s</span>`, v, v, v)
+	for _, v := range []string{string(graph.VerdictUnexpected), string(graph.VerdictUnknown), string(graph.VerdictAllowed), "exposure"} {
+		fmt.Fprintf(w, `<span class="key verdict-%s"><svg width="44" height="14"><line x1="0" y1="7" x2="44" y2="7" class="v-%s"/><rect x="13" y="2" width="18" height="10" rx="2" class="b-%s"/></svg>%s</span>`, v, v, v, v)
 	}
-	fmt.Fprint(w, `<span class="key"><svg width="30" height="10"><line x1="0" y1="5" x2="30" y2="5" class="v-exposure"/></svg>exposure</span>`)
+	fmt.Fprint(w, `<span class="kinds-title">line colour = kind:</span>`)
 	for _, k := range kindsOf(g) {
-		fmt.Fprintf(w, `<span class="key kind" data-kind="%s"><i style="background:%s"></i>%s</span>`, html.EscapeString(string(k)), kindColour(k), html.EscapeString(string(k)))
+		fmt.Fprintf(w, `<span class="key kind" data-kind="%s"><i style="background:%s"></i>%s</span>`, html.EscapeString(string(k)), kc[k], html.EscapeString(string(k)))
 	}
 	fmt.Fprint(w, "</div>\n")
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"hash/fnv"
 	"slices"
 
@@ -19,21 +20,35 @@ var verdictColour = map[graph.Verdict]string{
 	graph.VerdictAllowed:    "#9aa0a6",
 }
 
-// palette holds colours distinguishable from each other and from the verdict colours' reds.
+// palette holds colours distinguishable from each other and from the verdicts' red, orange and
+// grey; the first len(graph.EdgeKinds) go to the vocabulary's kinds in its order.
 var palette = []string{
-	"#1a73e8", "#188038", "#9334e6", "#12b5cb", "#e8710a", "#b31412", "#5f6368", "#f538a0",
-	"#7cb342", "#3949ab", "#00897b", "#c0ca33", "#8d6e63", "#ff7043", "#5e35b1", "#039be5",
-	"#6d4c41", "#43a047", "#d81b60", "#546e7a",
+	"#1a73e8", "#188038", "#9334e6", "#12b5cb", "#c2185b", "#6d4c41", "#3949ab", "#827717",
+	"#00897b", "#ad1457", "#0277bd", "#558b2f", "#7b1fa2", "#455a64", "#8e24aa", "#2e7d32",
+	"#5d4037", "#1565c0", "#9e9d24", "#00838f", "#6a1b9a", "#4e342e",
 }
 
-// kindColour is the colour of an edge kind.
-func kindColour(k graph.EdgeKind) string {
-	if i := slices.Index(graph.EdgeKinds, k); i >= 0 {
-		return palette[i%len(palette)]
+// colours gives every kind of g its colour: a kind of the vocabulary its place in
+// graph.EdgeKinds, a kind the vocabulary does not list yet the next palette colour no kind of
+// the vocabulary holds (in name order), and past the palette a hue from the name's hash.
+func colours(g *graph.Graph) map[graph.EdgeKind]string {
+	out := map[graph.EdgeKind]string{}
+	next := len(graph.EdgeKinds)
+	for _, k := range kindsOf(g) {
+		if i := slices.Index(graph.EdgeKinds, k); i >= 0 && i < len(palette) {
+			out[k] = palette[i]
+			continue
+		}
+		if next < len(palette) {
+			out[k] = palette[next]
+			next++
+			continue
+		}
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		out[k] = fmt.Sprintf("hsl(%d, 60%%, 38%%)", h.Sum32()%360)
 	}
-	h := fnv.New32a()
-	h.Write([]byte(k))
-	return palette[int(h.Sum32()%uint32(len(palette)))]
+	return out
 }
 
 // kindsOf lists the kinds a legend shows: those of the vocabulary the graph uses, in its order,
