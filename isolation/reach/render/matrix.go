@@ -109,4 +109,3 @@ func classRank(c string) int {
 func matrixCells(g *graph.Graph) int {
 	return len(buildMatrix(g).Cells)
 }
-
