@@ -36,7 +36,7 @@ main { display: flex; align-items: flex-start; }
 .pane .note { color: #5f6368; margin: 4px 0 10px; }
 aside { flex: 0 0 360px; border-left: 1px solid #dadce0; padding: 10px 14px; position: sticky; top: 0; max-height: calc(100vh - 150px); overflow: auto; }
 aside h2 { font-size: 14px; margin: 0 0 6px; }
-aside pre { white-space: pre-wrap; font-size: 12px; margin: 0; }
+aside pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; margin: 0; }
 .toolbar { display: flex; gap: 14px; align-items: center; margin-bottom: 8px; flex-wrap: wrap; }
 #matrix-wrap { position: relative; }
 #matrix-canvas { position: absolute; image-rendering: pixelated; cursor: crosshair; }
@@ -228,7 +228,15 @@ const pageScript = `
     return true;
   }
   Array.prototype.forEach.call(tabs, function (a) { a.addEventListener("click", function (e) { e.preventDefault(); history.replaceState(null, "", "#" + a.getAttribute("data-tab")); open(a.getAttribute("data-tab")); }); });
-  if (!open(location.hash.slice(1))) { open(document.body.getAttribute("data-default-view")); }
+  // #view opens a view; #view:N also selects its N-th drawn line, so a link can point at one
+  // edge's evidence.
+  var hash = location.hash.slice(1).split(":");
+  if (!open(hash[0])) { open(document.body.getAttribute("data-default-view")); }
+  if (hash.length > 1) {
+    var line = document.querySelector("#pane-" + hash[0] + " svg .edge[data-view-index='" + Number(hash[1]) + "']");
+    if (line) { line.dispatchEvent(new MouseEvent("click")); }
+  }
+  document.body.setAttribute("data-evidence", panel.textContent === hint ? "" : panel.textContent.split("\n")[0]);
   document.body.setAttribute("data-state", "ready");
   report();
 })();

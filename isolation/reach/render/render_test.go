@@ -398,6 +398,12 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 				}
 				b.screenshot(url, filepath.Join(shots, fmt.Sprintf("reach-%d-%s.png", n, view)))
 			}
+			// A link to one line of the focus view opens its evidence.
+			url := "file://" + page + "#focus:0"
+			if a := b.body(url); !strings.Contains(a["data-evidence"], "→") {
+				t.Errorf("#focus:0 shows no evidence: %q", a["data-evidence"])
+			}
+			b.screenshot(url, filepath.Join(shots, fmt.Sprintf("reach-%d-focus-evidence.png", n)))
 		})
 	}
 }
