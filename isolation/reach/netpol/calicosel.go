@@ -51,33 +51,26 @@ func (p *selParser) eat(tok string) bool {
 }
 
 func (p *selParser) or() (pred, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.eat("||") {
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		a := l
-		l = func(m map[string]string) bool { return a(m) || r(m) }
-	}
-	return l, nil
+	return p.chain("||", p.and, func(a, b bool) bool { return a || b })
 }
 
 func (p *selParser) and() (pred, error) {
-	l, err := p.unary()
+	return p.chain("&&", p.unary, func(a, b bool) bool { return a && b })
+}
+
+// chain parses operands joined by op, left to right.
+func (p *selParser) chain(op string, operand func() (pred, error), join func(a, b bool) bool) (pred, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.eat("&&") {
-		r, err := p.unary()
+	for p.eat(op) {
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
 		a := l
-		l = func(m map[string]string) bool { return a(m) && r(m) }
+		l = func(m map[string]string) bool { return join(a(m), r(m)) }
 	}
 	return l, nil
 }

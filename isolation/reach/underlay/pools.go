@@ -107,7 +107,7 @@ func readPools(s *graph.Scope, snap *inventory.Snapshot, net *azurenet.Network) 
 				}
 			}
 		case strings.EqualFold(r.Type, TypeAgentPool):
-			cluster := clusterOf(r.ID)
+			cluster := azurenet.IDSegment(r.ID, "managedClusters")
 			if want != "" && !strings.EqualFold(cluster, want) {
 				continue
 			}
@@ -164,17 +164,6 @@ func properties(r inventory.AzureResource) (map[string]any, error) {
 		return nil, fmt.Errorf("azure resource %s (%s): %w", r.ID, r.Type, err)
 	}
 	return env.Properties, nil
-}
-
-// clusterOf is the managed cluster segment of an agent pool's id.
-func clusterOf(id string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], "managedClusters") {
-			return parts[i+1]
-		}
-	}
-	return ""
 }
 
 // read takes a pool's subnets, labels and taints from an agent pool profile or resource.
