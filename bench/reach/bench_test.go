@@ -19,6 +19,15 @@ func check(tb testing.TB, f *Fleet, g *reach.Graph) {
 	if got := g.Count(reach.VerdictUnknown); got != 0 {
 		tb.Fatalf("%d unknown edges", got)
 	}
+	crossings := 0
+	for _, e := range g.Edges {
+		if e.Kind == reach.KindNodeSubnet && e.Verdict == reach.VerdictUnexpected {
+			crossings++
+		}
+	}
+	if crossings != f.Crossings {
+		tb.Fatalf("%d edges through a node subnet, planted %d", crossings, f.Crossings)
+	}
 }
 
 func benchmarkAnalyze(b *testing.B, n int) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -25,8 +26,9 @@ type Fleet struct {
 	Snapshot *inventory.Snapshot
 	// Objects counts Kubernetes objects, ARM resources and the subnets and peerings inside them.
 	Objects int
-	// Planted is how many tenant-to-tenant edges the generator opened on purpose.
-	Planted int
+	// Planted is how many tenant-to-tenant edges the generator opened on purpose; Crossings how
+	// many of them leave the cluster through a node pool's subnet.
+	Planted, Crossings int
 }
 
 const sub = "00000000-0000-0000-0000-0000000000be"
@@ -63,6 +65,7 @@ func Generate(n int) (*Fleet, error) {
 		if b.Spec.Tier == isolation.TierSilo {
 			k := len(silos)
 			silos = append(silos, i)
+			b.Spec.Quota.NodePool = &isolation.NodePoolSpec{Min: 1, Max: 3}
 			b.Spec.Network = &isolation.NetworkSpec{AddressSpace: []string{siloRange(k)}, Subnets: []isolation.SubnetSpec{
 				{Name: "nodes", AddressPrefix: siloPrefix(k) + ".0/25", Purpose: isolation.SubnetNodes},
 				{Name: "endpoints", AddressPrefix: siloPrefix(k) + ".128/26", Purpose: isolation.SubnetEndpoints},
@@ -81,6 +84,8 @@ func Generate(n int) (*Fleet, error) {
 		k.pods(i, b)
 	}
 	f.Planted += k.plant(f.Bindings)
+	f.Crossings = k.plantCrossings(f.Bindings, silos)
+	f.Planted += f.Crossings
 	az, planted, objects, err := azureFleet(f.Env, f.Bindings, silos)
 	if err != nil {
 		return nil, err
@@ -151,6 +156,28 @@ func (k *kubeGen) plant(bs []*isolation.RuntimeTenantBinding) int {
 	return planted
 }
 
+// plantCrossings lets pods out of the cluster towards silo VNets: every 100th pool tenant's pods
+// may reach the next silo's nodes subnet, which the shared node pool's hub subnet reaches over
+// the hub peering and the silo's NSG admits (a planted route, composed through the node subnet),
+// and every 100th silo's pods may reach another silo's VNet, which its NSG refuses (no route).
+func (k *kubeGen) plantCrossings(bs []*isolation.RuntimeTenantBinding, silos []int) int {
+	planted := 0
+	egress := func(ns, name, cidr string) {
+		k.add(policy(ns, name, map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Egress"},
+			"egress": []any{map[string]any{"to": []any{map[string]any{"ipBlock": map[string]any{"cidr": cidr}}},
+				"ports": []any{map[string]any{"protocol": "TCP", "port": int64(443)}}}}}))
+	}
+	for i, s := 7, 0; i < len(bs) && s+1 < len(silos); i, s = i+100, s+33 {
+		if bs[i].Spec.Tier != isolation.TierPool {
+			continue
+		}
+		egress(tenantplan.TenantNamespace(bs[i].Spec.TenantID), "to-silo-nodes", siloPrefix(s)+".0/25")
+		planted++
+		egress(tenantplan.TenantNamespace(bs[silos[s]].Spec.TenantID), "to-next-silo", siloRange(s+1))
+	}
+	return planted
+}
+
 // azureFleet is the hub (with its firewall) and one spoke per silo as stacks/azure lays them
 // out; every 100th silo is also peered with the next one, a planted route both ways.
 func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding, silos []int) ([]inventory.AzureResource, int, int, error) {
@@ -181,13 +208,26 @@ func azureFleet(env *isolation.Environment, bs []*isolation.RuntimeTenantBinding
 	hub.Properties.Subnets = []*armnetwork.Subnet{
 		{ID: to.Ptr(hubID + "/subnets/AzureFirewallSubnet"), Name: to.Ptr("AzureFirewallSubnet"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.0.0/26")}},
 		{ID: to.Ptr(hubID + "/subnets/shared"), Name: to.Ptr("shared"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.1.0/24")}},
+		{ID: to.Ptr(hubID + "/subnets/aks"), Name: to.Ptr("aks"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.0.2.0/24")}},
 	}
+	// The shared cluster: a system pool in the hub's aks subnet; each silo's dedicated pool is
+	// planned (reach.PlannedSnapshot) in its own nodes subnet.
+	cluster := &armcontainerservice.ManagedCluster{ID: to.Ptr(tenantplan.ResourceID(sub, "rg-aks-bench", azurenet.TypeManagedCluster, "aks")), Name: to.Ptr("aks"),
+		Properties: &armcontainerservice.ManagedClusterProperties{AgentPoolProfiles: []*armcontainerservice.ManagedClusterAgentPoolProfile{
+			{Name: to.Ptr("system"), VnetSubnetID: to.Ptr(hubID + "/subnets/aks")},
+		}}}
+	clusterRes, err := azurenet.Resource(cluster, *cluster.ID, "aks", azurenet.TypeManagedCluster, nil)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	res = append(res, clusterRes)
+	objects++
 	hubRes, err := azurenet.Resource(&hub, hubID, hubName, azurenet.TypeVirtualNetwork, hub.Tags)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	res[byName[hubName]] = hubRes
-	objects += 2
+	objects += 3
 
 	planted := 0
 	for k := 0; k+1 < len(silos); k += 100 {

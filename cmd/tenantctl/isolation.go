@@ -86,13 +86,19 @@ Exit codes: 0 no unexpected edge, 2 unexpected or unknown edges, 3 invalid input
 
 func newIsolationGraphCmd(opts *globalOptions) *cobra.Command {
 	var o isolationOptions
+	var view render.Options
 	cmd := &cobra.Command{
-		Use:   "graph -o html|svg|dot [--out FILE]",
+		Use:   "graph -o html|svg|dot [--view attention|matrix|focus|full] [--tenant ID] [--out FILE]",
 		Short: "Draw the reachability graph of one environment",
-		Long: `Graph draws one environment's reachability graph: tenants grouped by tier, allowed platform
-edges muted, unexpected edges red and unknown ones dashed orange, each with its evidence (on hover
-or click in HTML, as a tooltip in SVG and DOT). The HTML page is self-contained: it loads nothing
-from the network. Output: html (default), svg or dot, to --out or stdout.
+		Long: `Graph draws one environment's reachability graph. The HTML page (the default) opens on what needs
+attention: every unexpected and unknown edge and every exposure drawn (laid out with Graphviz),
+and the allowed edges between the platform and the tenants folded into one line per tier, under a
+summary of the counts. Its other tabs are the tenants × tenants adjacency matrix (grouped by
+tier, cells coloured by verdict or by kind, evidence on hover and click; readable at thousands
+of tenants), the focus view of --tenant (its in and out edges and exposures), and every edge as a
+table. --view picks the tab the page opens on. The page is self-contained: it loads nothing from
+the network. Output: html, svg or dot (svg and dot draw the attention, focus or full view), to
+--out or stdout.
 
 Exit codes: 0 drawn (whatever the graph shows), 3 invalid input, 1 error.`,
 		Args: invalidArgs(cobra.NoArgs),
@@ -101,13 +107,26 @@ Exit codes: 0 drawn (whatever the graph shows), 3 invalid input, 1 error.`,
 			if !cmd.Flags().Changed("output") && format == "text" {
 				format = "html"
 			}
-			draw := map[string]func(io.Writer, *reach.Graph) error{"html": render.HTML, "svg": render.SVG, "dot": render.DOT}[format]
+			draw := map[string]func(io.Writer, *reach.Graph) error{
+				"html": func(w io.Writer, g *reach.Graph) error { return render.HTML(cmd.Context(), w, g, view) },
+				"svg":  func(w io.Writer, g *reach.Graph) error { return render.SVG(cmd.Context(), w, g, view) },
+				"dot":  func(w io.Writer, g *reach.Graph) error { return render.DOT(w, g, view) },
+			}[format]
 			if draw == nil {
 				return exitcode.With(exitcode.Invalid, fmt.Errorf("isolation graph: unsupported output %q (want html, svg or dot)", format))
+			}
+			if view.View != "" && !slices.Contains(render.Views, view.View) {
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("isolation graph: --view %q: want one of %v", view.View, render.Views))
 			}
 			_, graphs, err := analyseIsolation(cmd, opts, o, true)
 			if err != nil {
 				return err
+			}
+			if view.Tenant != "" && graphs[0].Node(view.Tenant) == nil {
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("isolation graph: --tenant %q is not a party of environment %s", view.Tenant, graphs[0].Environment))
+			}
+			if view.View == render.ViewFocus && view.Tenant == "" {
+				return exitcode.With(exitcode.Invalid, errors.New("isolation graph: --view focus needs --tenant"))
 			}
 			if o.out == "" {
 				return draw(cmd.OutOrStdout(), graphs[0])
@@ -120,6 +139,8 @@ Exit codes: 0 drawn (whatever the graph shows), 3 invalid input, 1 error.`,
 	}
 	addSourceFlags(cmd, &o)
 	cmd.Flags().StringVar(&o.out, "out", "", "write the picture to this file (default: stdout)")
+	cmd.Flags().StringVar((*string)(&view.View), "view", "", "view to draw or open on: attention (default), matrix (HTML), focus (needs --tenant) or full")
+	cmd.Flags().StringVar(&view.Tenant, "tenant", "", "focus on this tenant: its in and out edges and exposures (opens the focus view)")
 	return cmd
 }
 

@@ -131,6 +131,12 @@ func TestIsolationGraph(t *testing.T) {
 		{"html by default, to a file", []string{"isolation", "graph", "-d", examplesDir, "--inventory", snap, "--out", filepath.Join(dir, "g.html")}, exitcode.OK, filepath.Join(dir, "g.html"), "<!DOCTYPE html>"},
 		{"text is not a picture", []string{"isolation", "graph", "-d", examplesDir, "--desired-only", "-o", "text"}, exitcode.Invalid, "", ""},
 		{"one environment only", []string{"isolation", "graph", "-d", examplesDir, "--desired-only", "--env", "dev", "--env", "prod"}, exitcode.Invalid, "", ""},
+		{"focus on a tenant", []string{"isolation", "graph", "-d", examplesDir, "--inventory", snap, "--tenant", "acme", "--out", filepath.Join(dir, "focus.html")}, exitcode.OK, filepath.Join(dir, "focus.html"), "<!DOCTYPE html>"},
+		{"matrix view", []string{"isolation", "graph", "-d", examplesDir, "--inventory", snap, "--view", "matrix", "--out", filepath.Join(dir, "matrix.html")}, exitcode.OK, filepath.Join(dir, "matrix.html"), "<!DOCTYPE html>"},
+		{"focus svg", []string{"isolation", "graph", "-d", examplesDir, "--inventory", snap, "--tenant", "globex", "-o", "svg"}, exitcode.OK, "", "<svg xmlns="},
+		{"unknown view", []string{"isolation", "graph", "-d", examplesDir, "--desired-only", "--view", "pie"}, exitcode.Invalid, "", ""},
+		{"focus needs a tenant", []string{"isolation", "graph", "-d", examplesDir, "--desired-only", "--view", "focus"}, exitcode.Invalid, "", ""},
+		{"focus on a tenant the graph lacks", []string{"isolation", "graph", "-d", examplesDir, "--desired-only", "--tenant", "nobody"}, exitcode.Invalid, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,6 +153,9 @@ func TestIsolationGraph(t *testing.T) {
 			}
 			if !strings.HasPrefix(out, tc.prefix) {
 				t.Errorf("output starts %.80q, want %q", out, tc.prefix)
+			}
+			if strings.Contains(tc.name, "focus on a tenant") && tc.code == exitcode.OK && !strings.Contains(out, `data-default-view="focus"`) {
+				t.Errorf("the page does not open on the focus view")
 			}
 			for _, u := range regexp.MustCompile(`https?://[^\s"'<>]+`).FindAllString(out, -1) {
 				if u != "http://www.w3.org/2000/svg" {

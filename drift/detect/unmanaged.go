@@ -23,6 +23,9 @@ var generatedKinds = map[schema.GroupKind]bool{
 	{Kind: "Endpoints"}:                                true,
 	{Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true,
 	{Group: "apps", Kind: "ControllerRevision"}:        true,
+	// Nodes register themselves (kubelet, the cloud's node pools); a silo's carry its tenant
+	// label, and reachability reads them from the same snapshot.
+	{Kind: "Node"}: true,
 }
 
 const (

@@ -12,6 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/connectsoft/tenantctl/internal/testenv"
@@ -131,6 +134,71 @@ func TestReaderLiveIdentity(t *testing.T) {
 			if rules, _ := u.Object["rules"].([]any); len(rules) == 0 {
 				t.Errorf("%s has no rules: aggregation did not run", k)
 			}
+		}
+	}
+}
+
+// TestReaderLiveAddressPlans: a default read lists Nodes (their pod CIDRs) and the IPAM pools a
+// cluster serves, here Calico's crd.projectcalico.org/v1 IPPools from a real CRD; the pool types
+// the cluster does not serve (projectcalico.org/v3, Cilium's) are skipped and left out of the
+// coverage instead of failing the read.
+func TestReaderLiveAddressPlans(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.RESTConfig(t)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "ippools.crd.projectcalico.org"},
+		"spec": map[string]any{"group": "crd.projectcalico.org", "scope": "Cluster",
+			"names": map[string]any{"plural": "ippools", "singular": "ippool", "kind": "IPPool", "listKind": "IPPoolList"},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}},
+	}}
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = crds.Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{}) })
+	pools := dyn.Resource(schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"})
+	pool := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool",
+		"metadata": map[string]any{"name": testenv.UniqueName("acme")}, "spec": map[string]any{"cidr": "10.244.1.0/24", "nodeSelector": "all()"}}}
+	testenv.Eventually(t, time.Minute, "the IPPool CRD is served", func() (bool, error) {
+		_, err := pools.Create(ctx, pool, metav1.CreateOptions{})
+		return err == nil, nil
+	})
+	cs := testenv.Client(t)
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: testenv.UniqueName("aks-system"), Labels: map[string]string{"kubernetes.azure.com/agentpool": "system"}},
+		Spec: corev1.NodeSpec{PodCIDR: "10.244.7.0/24", PodCIDRs: []string{"10.244.7.0/24"}}}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Nodes().Delete(context.Background(), node.Name, metav1.DeleteOptions{}) })
+
+	r, err := NewReader(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := snap.Index()
+	if _, ok := idx[inventory.Key{Group: "crd.projectcalico.org", Kind: "IPPool", Name: pool.GetName()}]; !ok {
+		t.Errorf("IPPool %s missing from a default read", pool.GetName())
+	}
+	n, ok := idx[inventory.Key{Kind: "Node", Name: node.Name}]
+	if !ok {
+		t.Fatalf("Node %s missing from a default read", node.Name)
+	}
+	if cidrs, _, _ := unstructured.NestedStringSlice(n.Object, "spec", "podCIDRs"); !slices.Equal(cidrs, []string{"10.244.7.0/24"}) {
+		t.Errorf("node podCIDRs %v", cidrs)
+	}
+	for typ, want := range map[string]bool{"crd.projectcalico.org/v1/IPPool": true, "v1/Node": true, "projectcalico.org/v3/IPPool": false, "cilium.io/v2alpha1/CiliumPodIPPool": false} {
+		if got := slices.Contains(snap.Coverage.Types, typ); got != want {
+			t.Errorf("coverage lists %s: %v, want %v", typ, got, want)
 		}
 	}
 }

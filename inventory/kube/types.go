@@ -79,7 +79,32 @@ func DefaultTypes() []ResourceType {
 		grouped("batch", "v1", "cronjobs", "CronJob", true),
 		grouped("networking.k8s.io", "v1", "ingresses", "Ingress", true),
 		grouped("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false),
+		// Address plans: which pods get which addresses, and where nodes sit. Reachability reads
+		// them (isolation/reach/netpol, isolation/reach/underlay); the IPAM types are optional so
+		// a cluster without Calico or Cilium reads as before.
+		everyScope(core("nodes", "Node", false)),
+		optional(everyScope(grouped("crd.projectcalico.org", "v1", "ippools", "IPPool", false))),
+		optional(everyScope(grouped("projectcalico.org", "v3", "ippools", "IPPool", false))),
+		optional(everyScope(grouped("cilium.io", "v2alpha1", "ciliumpodippools", "CiliumPodIPPool", false))),
 	}
+}
+
+// AddressPlanTypes are the types that say where pods get their addresses and where nodes sit:
+// Nodes (spec.podCIDRs, addresses, agent pool labels), Calico IPPools in both API groups and
+// Cilium's CiliumPodIPPools. They are part of DefaultTypes.
+func AddressPlanTypes() []ResourceType {
+	var out []ResourceType
+	for _, t := range DefaultTypes() {
+		if t.Kind == "Node" || t.Kind == "IPPool" || t.Kind == "CiliumPodIPPool" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func optional(t ResourceType) ResourceType {
+	t.Optional = true
+	return t
 }
 
 // ParseTypes selects default types by resource name ("networkpolicies,configmaps"); Namespace

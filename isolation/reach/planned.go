@@ -39,9 +39,15 @@ func PlannedSnapshot(env *isolation.Environment, bindings []*isolation.RuntimeTe
 		if b.Spec.Environment != env.Name() {
 			continue
 		}
-		pl, err := tenantplan.ForTenant(tenantplan.Inputs{Binding: b, Env: env, Platform: platform.Outputs()}, tenantplan.Layers(isolation.LayerNetwork))
+		in := tenantplan.Inputs{Binding: b, Env: env, Platform: platform.Outputs()}
+		pl, err := tenantplan.ForTenant(in, tenantplan.Layers(isolation.LayerNetwork))
 		if err != nil {
 			return nil, err
+		}
+		// A dedicated node pool places the tenant's pods' traffic in its nodes subnet; a binding
+		// the compute layer refuses keeps its network plan without one.
+		if withPool, err := tenantplan.ForTenant(in, tenantplan.Layers(isolation.LayerNetwork, isolation.LayerCompute)); err == nil {
+			pl.Compute.NodePool = withPool.Compute.NodePool
 		}
 		add(pl.KubernetesObjects()...)
 		tenants = append(tenants, pl)
@@ -140,7 +146,28 @@ func plannedNetwork(platform *tenantplan.AzurePlatform, tenants []*tenantplan.Te
 	if err := add(hub, h.ID, h.Name, azurenet.TypeVirtualNetwork, hub.Tags); err != nil {
 		return nil, err
 	}
+	for _, t := range tenants {
+		if np := t.Compute.NodePool; np != nil {
+			res = append(res, plannedAgentPool(platform, np))
+		}
+	}
 	return res, nil
+}
+
+// plannedAgentPool is a tenant's dedicated node pool as ARM lists it under the shared cluster:
+// its subnet, labels and taints.
+func plannedAgentPool(platform *tenantplan.AzurePlatform, np *tenantplan.AzureNodePool) inventory.AzureResource {
+	cluster := tenantplan.ResourceID(platform.SubscriptionID, np.ClusterResourceGroup, azurenet.TypeManagedCluster, np.Cluster)
+	labels := map[string]any{}
+	for k, v := range np.Labels {
+		labels[k] = v
+	}
+	taints := make([]any, len(np.Taints))
+	for i, t := range np.Taints {
+		taints[i] = t
+	}
+	return inventory.AzureResource{ID: cluster + "/agentPools/" + np.Name, Name: np.Name, Type: azurenet.TypeManagedCluster + "/agentPools",
+		Properties: map[string]any{"vnetSubnetID": np.SubnetID, "nodeLabels": labels, "nodeTaints": taints, "minCount": float64(np.Min), "maxCount": float64(np.Max)}}
 }
 
 // plannedNSG is a planned NSG's rules (every protocol and port); the analysis adds Azure's

@@ -16,6 +16,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/netpol"
+	"github.com/connectsoft/tenantctl/isolation/reach/underlay"
 )
 
 // The graph vocabulary lives in package graph so the analysers can share it; these aliases are the
@@ -43,6 +44,7 @@ const (
 	KindNSG             = graph.KindNSG
 	KindPrivateEndpoint = graph.KindPrivateEndpoint
 	KindFirewall        = graph.KindFirewall
+	KindNodeSubnet      = graph.KindNodeSubnet
 )
 
 // Analysis modes recorded in Graph.Mode.
@@ -74,12 +76,27 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	if err != nil {
 		return nil, fmt.Errorf("reachability of %s: %w", env.Name(), err)
 	}
-	// The two platforms' routes are independent: analyse them side by side.
+	// The two platforms' routes are independent: analyse them side by side. Paths between pods
+	// and addresses outside the cluster also cross the network under it (package underlay): the
+	// Kubernetes analysis hands them over, and they are decided once the Azure network is built.
 	kb, ab, ib := graph.NewBuilder(scope), graph.NewBuilder(scope), graph.NewBuilder(scope)
 	var kerr, aerr, ierr error
+	var crossings []graph.Crossing
+	var kopts []netpol.Option
+	if underlay.Applies(env) {
+		kopts = append(kopts, netpol.WithCrossings(func(c graph.Crossing) { crossings = append(crossings, c) }))
+	}
+	var net *azurenet.Network
 	var wg sync.WaitGroup
-	wg.Go(func() { kerr = netpol.Analyze(ctx, scope, snap.Kubernetes, kb) })
-	wg.Go(func() { aerr = azurenet.Analyze(ctx, scope, snap.Azure, ab) })
+	wg.Go(func() { kerr = netpol.Analyze(ctx, scope, snap.Kubernetes, kb, kopts...) })
+	wg.Go(func() {
+		if len(snap.Azure) == 0 {
+			return
+		}
+		if net, aerr = azurenet.Build(scope, snap.Azure); aerr == nil {
+			aerr = net.Analyze(ctx, ab)
+		}
+	})
 	wg.Go(func() { _, ierr = identity.Analyze(ctx, scope, snap, ib) })
 	wg.Wait()
 	if ierr != nil {
@@ -90,6 +107,18 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	}
 	if aerr != nil {
 		return nil, fmt.Errorf("reachability of %s: azure: %w", env.Name(), aerr)
+	}
+	if len(crossings) > 0 {
+		comp, err := underlay.New(scope, snap, net)
+		if err != nil {
+			return nil, fmt.Errorf("reachability of %s: %w", env.Name(), err)
+		}
+		for _, c := range crossings {
+			comp.Add(ctx, c, kb)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	kb.Merge(ab)
 	kb.Merge(ib)

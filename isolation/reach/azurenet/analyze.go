@@ -22,15 +22,16 @@ func Analyze(ctx context.Context, sc *graph.Scope, resources []inventory.AzureRe
 	if len(resources) == 0 {
 		return nil
 	}
-	d, err := decode(resources)
+	n, err := Build(sc, resources)
 	if err != nil {
 		return err
 	}
-	t, err := build(sc, d)
-	if err != nil {
-		return err
-	}
-	units, byVNet, trie := t.units()
+	return n.Analyze(ctx, b)
+}
+
+// Analyze adds the network's routes and exposures to b (see the package function Analyze).
+func (n *Network) Analyze(ctx context.Context, b *graph.Builder) error {
+	t, units, byVNet, trie := n.t, n.units, n.byVNet, n.trie
 	for _, p := range t.problems {
 		b.Unresolved("%s", p)
 	}
@@ -129,7 +130,52 @@ type hopResult struct {
 
 // evalPair checks every piece of dst's ranges along the route it takes from src.
 func (t *topology) evalPair(src, dst *unit, b *graph.Builder) {
-	for _, r := range dst.ranges {
+	t.walk(src, dst, dst.ranges, func(l leg) {
+		kind, builtin := l.hop.kind, l.hop.builtin
+		if dst.kind == unitEndpoint && dst.owner != dst.vnet.owner {
+			kind = graph.KindPrivateEndpoint
+			builtin = ""
+			if dst.owner == isolation.Platform || src.owner == isolation.Platform {
+				builtin = "platform private endpoint"
+			}
+		}
+		b.Add(graph.Path{
+			From: src.owner, To: dst.owner, Kind: kind, Ports: l.ports, Unknown: l.unknown, Builtin: builtin,
+			Evidence: func() []graph.EvidenceStep {
+				steps := []graph.EvidenceStep{t.ownerStep(src)}
+				steps = append(steps, l.steps()...)
+				return append(steps, t.ownerStep(dst), graph.EvidenceStep{Kind: "ports", Detail: "ports every hop admits: " + l.ports.String()})
+			},
+		})
+	})
+}
+
+// leg is one way traffic from a source unit reaches a piece of a destination unit: the route's
+// hop, both NSGs' verdicts and the ports all of them admit.
+type leg struct {
+	src, dst *unit
+	hop      hopResult
+	out, in  verdictOf
+	ports    graph.PortSet
+	unknown  string
+}
+
+// steps are the leg's Azure hops: the source's outbound NSG rules, the route (peerings,
+// firewall), the destination's inbound NSG rules and private endpoint.
+func (l leg) steps() []graph.EvidenceStep {
+	steps := nsgSteps(l.src, outbound, l.out)
+	steps = append(steps, l.hop.steps()...)
+	steps = append(steps, nsgSteps(l.dst, inbound, l.in)...)
+	if l.dst.kind == unitEndpoint {
+		steps = append(steps, endpointStep(l.dst))
+	}
+	return steps
+}
+
+// walk follows every piece of ranges (inside dst) along the route it takes from src and calls fn
+// for each one that some port gets through.
+func (t *topology) walk(src, dst *unit, ranges []netip.Prefix, fn func(leg)) {
+	for _, r := range ranges {
 		for _, h := range t.routesFor(src.sub, r) {
 			hr := t.evalHop(src, dst, h)
 			if !hr.ok {
@@ -142,29 +188,7 @@ func (t *topology) evalPair(src, dst *unit, b *graph.Builder) {
 			if ports.IsEmpty() {
 				continue
 			}
-			unknown := firstOf(hr.unknown, out.unknown, in.unknown)
-			kind, builtin := hr.kind, hr.builtin
-			if dst.kind == unitEndpoint && dst.owner != dst.vnet.owner {
-				kind = graph.KindPrivateEndpoint
-				builtin = ""
-				if dst.owner == isolation.Platform || src.owner == isolation.Platform {
-					builtin = "platform private endpoint"
-				}
-			}
-			b.Add(graph.Path{
-				From: src.owner, To: dst.owner, Kind: kind, Ports: ports, Unknown: unknown, Builtin: builtin,
-				Evidence: func() []graph.EvidenceStep {
-					steps := []graph.EvidenceStep{t.ownerStep(src)}
-					steps = append(steps, nsgSteps(src, outbound, out)...)
-					steps = append(steps, hr.steps()...)
-					steps = append(steps, nsgSteps(dst, inbound, in)...)
-					if dst.kind == unitEndpoint {
-						steps = append(steps, endpointStep(dst))
-					}
-					steps = append(steps, t.ownerStep(dst), graph.EvidenceStep{Kind: "ports", Detail: "ports every hop admits: " + ports.String()})
-					return steps
-				},
-			})
+			fn(leg{src: src, dst: dst, hop: hr, out: out, in: in, ports: ports, unknown: firstOf(hr.unknown, out.unknown, in.unknown)})
 		}
 	}
 }

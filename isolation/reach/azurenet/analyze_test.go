@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+	aksfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8/fake"
 	"github.com/google/go-cmp/cmp"
@@ -67,9 +71,29 @@ func servers(n *f.Net) *fake.ServerFactory {
 	}
 }
 
+// dispatch sends managed cluster calls to the container service fake and the rest to the
+// network fake, as ARM routes them by resource provider.
+type dispatch struct{ network, aks policy.Transporter }
+
+func (d dispatch) Do(req *http.Request) (*http.Response, error) {
+	if strings.Contains(strings.ToLower(req.URL.Path), "/microsoft.containerservice/") {
+		return d.aks.Do(req)
+	}
+	return d.network.Do(req)
+}
+
+func transport(n *f.Net) policy.Transporter {
+	aks := &aksfake.ServerFactory{ManagedClustersServer: aksfake.ManagedClustersServer{
+		NewListPager: func(*armcontainerservice.ManagedClustersClientListOptions) (resp azfake.PagerResponder[armcontainerservice.ManagedClustersClientListResponse]) {
+			resp.AddPage(http.StatusOK, armcontainerservice.ManagedClustersClientListResponse{ManagedClusterListResult: armcontainerservice.ManagedClusterListResult{Value: n.Clusters}}, nil)
+			return
+		}}}
+	return dispatch{network: fake.NewServerFactoryTransport(servers(n)), aks: aksfake.NewServerFactoryTransport(aks)}
+}
+
 func readFake(t *testing.T, n *f.Net) *reach.Graph {
 	t.Helper()
-	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: fake.NewServerFactoryTransport(servers(n))}}
+	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: transport(n)}}
 	res, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +314,7 @@ func contains(list []string, s string) bool {
 // properties object, so snapshots written from them read back like REST responses.
 func TestReaderKeepsARMShape(t *testing.T) {
 	n := spokes()
-	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: fake.NewServerFactoryTransport(servers(n))}}
+	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: transport(n)}}
 	res, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
 	if err != nil {
 		t.Fatal(err)
@@ -326,5 +350,36 @@ func TestReaderReportsAPIErrors(t *testing.T) {
 	_, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
 	if err == nil {
 		t.Fatal("Read succeeded although listing route tables was forbidden")
+	}
+}
+
+// TestReadListsManagedClusters: the live reader lists the managed clusters with their agent pool
+// profiles, whose subnets place each node pool's traffic (package underlay).
+func TestReadListsManagedClusters(t *testing.T) {
+	n := spokes()
+	sub := *n.Subnet("acme", "nodes").ID
+	n.Clusters = []*armcontainerservice.ManagedCluster{{
+		ID: to.Ptr(f.ID("rg-aks-test", azurenet.TypeManagedCluster, "aks")), Name: to.Ptr("aks"), Location: to.Ptr("westeurope"),
+		Properties: &armcontainerservice.ManagedClusterProperties{AgentPoolProfiles: []*armcontainerservice.ManagedClusterAgentPoolProfile{
+			{Name: to.Ptr("tacme"), VnetSubnetID: to.Ptr(sub), NodeLabels: map[string]*string{"tenantctl.io/tenant": to.Ptr("acme")}},
+		}},
+	}}
+	opts := arm.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: transport(n)}}
+	res, err := azurenet.Read(context.Background(), &azfake.TokenCredential{}, f.Subscription, azurenet.WithClientOptions(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res {
+		if r.Type != azurenet.TypeManagedCluster {
+			continue
+		}
+		for _, p := range r.Properties["agentPoolProfiles"].([]any) {
+			m := p.(map[string]any)
+			got = append(got, fmt.Sprintf("%s %s %s", r.Name, m["name"], m["vnetSubnetID"]))
+		}
+	}
+	if diff := cmp.Diff([]string{"aks tacme " + sub}, got); diff != "" {
+		t.Errorf("managed clusters (-want +got):\n%s", diff)
 	}
 }

@@ -180,10 +180,14 @@ func parentID(id string) string {
 }
 
 // resourceGroup returns the resource group segment of an ARM id.
-func resourceGroup(id string) string {
+func resourceGroup(id string) string { return IDSegment(id, "resourceGroups") }
+
+// IDSegment returns the name that follows key in an ARM id ("resourceGroups",
+// "managedClusters"), compared case-insensitively as ARM does; "" when the id has no such key.
+func IDSegment(id, key string) string {
 	parts := strings.Split(id, "/")
 	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], "resourceGroups") {
+		if strings.EqualFold(parts[i], key) {
 			return parts[i+1]
 		}
 	}

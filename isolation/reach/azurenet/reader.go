@@ -7,6 +7,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v8"
 
 	"github.com/connectsoft/tenantctl/inventory"
@@ -21,8 +22,13 @@ func WithClientOptions(o arm.ClientOptions) ReadOption {
 	return func(c *arm.ClientOptions) { *c = o }
 }
 
+// TypeManagedCluster is an AKS cluster: its agent pool profiles say which subnet each node pool's
+// traffic leaves from (package underlay reads them).
+const TypeManagedCluster = "Microsoft.ContainerService/managedClusters"
+
 // Read lists the network resources reachability needs in one subscription: VNets (their subnets
-// and peerings come inline), route tables, NSGs, private endpoints, Azure Firewalls and NICs. Each
+// and peerings come inline), route tables, NSGs, private endpoints, Azure Firewalls, NICs and the
+// managed clusters (their agent pools and subnets come inline). Each
 // becomes an inventory resource whose Raw is the SDK value marshalled back to ARM JSON, so a
 // snapshot written from it reads exactly like one written from the REST API.
 func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID string, opts ...ReadOption) ([]inventory.AzureResource, error) {
@@ -96,6 +102,20 @@ func Read(ctx context.Context, cred azcore.TokenCredential, subscriptionID strin
 	if err := Drain(ctx, "network interfaces", f.NewInterfacesClient().NewListAllPager(nil), func(p armnetwork.InterfacesClientListAllResponse) error {
 		for _, v := range p.Value {
 			if err := add(v, v.ID, v.Name, TypeInterface, v.Tags); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	clusters, err := armcontainerservice.NewManagedClustersClient(subscriptionID, cred, &co)
+	if err != nil {
+		return nil, fmt.Errorf("azure managed cluster client for subscription %s: %w", subscriptionID, err)
+	}
+	if err := Drain(ctx, "managed clusters", clusters.NewListPager(nil), func(p armcontainerservice.ManagedClustersClientListResponse) error {
+		for _, v := range p.Value {
+			if err := add(v, v.ID, v.Name, TypeManagedCluster, v.Tags); err != nil {
 				return err
 			}
 		}

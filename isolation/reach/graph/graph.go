@@ -64,6 +64,10 @@ const (
 	KindNSG             EdgeKind = "nsg"
 	KindPrivateEndpoint EdgeKind = "private-endpoint"
 	KindFirewall        EdgeKind = "firewall"
+	// KindNodeSubnet: pods' traffic that leaves the cluster's pod and service ranges (or enters
+	// pods from outside them) through their node pool's subnet: the NetworkPolicy and the Azure
+	// path from (or to) that subnet both admit it. Its evidence holds both layers' hops.
+	KindNodeSubnet EdgeKind = "node-subnet"
 
 	// Identity-plane kinds: one tenant's principal can act on, or as, another tenant. They carry
 	// no ports.
@@ -89,7 +93,7 @@ const (
 )
 
 // EdgeKinds lists every kind in a stable order.
-var EdgeKinds = []EdgeKind{KindNetworkPolicy, KindPeering, KindRoute, KindNSG, KindPrivateEndpoint, KindFirewall,
+var EdgeKinds = []EdgeKind{KindNetworkPolicy, KindPeering, KindRoute, KindNSG, KindPrivateEndpoint, KindFirewall, KindNodeSubnet,
 	KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential}
 
 // Identity reports whether the kind is an identity-plane route (no traffic, so no ports).

@@ -27,10 +27,13 @@ var dnsPorts = graph.Ports(graph.PortRange{Protocol: "UDP", From: 53, To: 53}, g
 //   - A: egress rules naming peers → the endpoints they name → their ingress alternatives;
 //   - B: ingress rules naming peers → the endpoints they name → those endpoints' open egress;
 //   - C: open egress × open ingress, grouped by owner (every such pair is an edge).
-func Analyze(ctx context.Context, s *graph.Scope, objs []unstructured.Unstructured, b *graph.Builder) error {
+func Analyze(ctx context.Context, s *graph.Scope, objs []unstructured.Unstructured, b *graph.Builder, opts ...Option) error {
 	w, err := newWorld(s, objs)
 	if err != nil {
 		return err
+	}
+	for _, o := range opts {
+		o(w)
 	}
 	for _, p := range w.problems {
 		b.Unresolved("%s", p)
@@ -56,6 +59,14 @@ func Analyze(ctx context.Context, s *graph.Scope, objs []unstructured.Unstructur
 	w.openPhase(b)
 	return nil
 }
+
+// Option tunes Analyze.
+type Option func(*world)
+
+// WithCrossings hands every path between pods and an address range (a VNet, a node, the
+// platform's space) to fn instead of adding it to the graph: whether such a path exists also
+// depends on the network under the cluster, which the caller knows (graph.Crossing).
+func WithCrossings(fn func(graph.Crossing)) Option { return func(w *world) { w.cross = fn } }
 
 // allowAllExposures records every rule that names no peer: it admits every tenant.
 func (w *world) allowAllExposures(b *graph.Builder) {
@@ -258,9 +269,34 @@ func (w *world) addPath(b *graph.Builder, src *endpoint, a alt, q *peer, m match
 	if unknown == "" {
 		unknown = m2.unknown
 	}
-	b.Add(graph.Path{
+	p := graph.Path{
 		From: src.owner, To: dst.owner, Kind: graph.KindNetworkPolicy, Ports: ports, Unknown: unknown,
 		Builtin:  builtin(src, dst, ports),
 		Evidence: func() []graph.EvidenceStep { return w.evidence(src, a, q, m, dst, i, q2, m2, ports) },
-	})
+	}
+	if w.cross != nil && src.owner != dst.owner && src.isPod() != dst.isPod() {
+		w.crossing(p, src, q, dst, q2)
+		return
+	}
+	b.Add(p)
+}
+
+// crossing hands a path between pods and an address endpoint to the caller, with the part of
+// the addresses the ipBlock that named them admits.
+func (w *world) crossing(p graph.Path, src *endpoint, q *peer, dst *endpoint, q2 *peer) {
+	c := graph.Crossing{Path: p, Egress: src.isPod()}
+	pods, addrs, block := src, dst, q
+	if !c.Egress {
+		pods, addrs, block = dst, src, q2
+	}
+	c.PodOwner, c.Namespace, c.AddrOwner, c.AddrWhat = pods.owner, pods.ns.name, addrs.owner, addrs.what
+	for _, r := range addrs.ranges {
+		if block != nil && block.block != nil {
+			c.Addrs = append(c.Addrs, graph.Intersect(r, block.block.allowed)...)
+		} else {
+			c.Addrs = append(c.Addrs, r)
+		}
+	}
+	c.Addrs = graph.Merge(c.Addrs)
+	w.cross(c)
 }

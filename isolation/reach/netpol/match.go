@@ -81,6 +81,8 @@ func blockMatch(b *ipBlock, e *endpoint) match {
 	switch {
 	case !some:
 		return match{}
+	case full && e.isPod():
+		return match{ok: true, detail: fmt.Sprintf("ipBlock %s covers %v, where %s get addresses from (%s)", b.text, e.ranges, e, e.plan())}
 	case full:
 		return match{ok: true, detail: fmt.Sprintf("ipBlock %s covers %v (%s)", b.text, e.ranges, e)}
 	case !e.isPod():
@@ -93,8 +95,16 @@ func blockMatch(b *ipBlock, e *endpoint) match {
 			}
 		}
 	}
-	return match{ok: true, unknown: fmt.Sprintf("ipBlock %s covers part of %v, the range %s get addresses from; which pods land there is decided at run time", b.text, e.ranges, e),
+	return match{ok: true, unknown: fmt.Sprintf("ipBlock %s covers part of %v, the range %s get addresses from (%s); which pods land there is decided at run time", b.text, e.ranges, e, e.plan()),
 		detail: fmt.Sprintf("ipBlock %s covers part of %v (%s)", b.text, e.ranges, e)}
+}
+
+// plan says which address plan gave a pod endpoint its ranges.
+func (e *endpoint) plan() string {
+	if e.rangesHow == "" {
+		return "no address plan in the snapshot; live pod IPs only"
+	}
+	return e.rangesHow
 }
 
 // visitor deduplicates endpoints within one candidate enumeration.

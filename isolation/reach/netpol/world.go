@@ -16,8 +16,9 @@ import (
 
 // namespace is a namespace with its live labels, its owner and its policies.
 type namespace struct {
-	name   string
-	labels map[string]string
+	name        string
+	labels      map[string]string
+	annotations map[string]string
 	// owner is the tenant (or platform) whose pods run here; "" for the shared namespace, whose
 	// pods belong to the tenant their label names.
 	owner string
@@ -50,10 +51,12 @@ type endpoint struct {
 	owner string
 	ns    *namespace // nil for address endpoints
 	pin   *selector  // what admission forces on the labels of pods here
-	// ranges hold the endpoint's addresses: for pods, the ranges pod IPs are allocated from.
-	ranges []netip.Prefix
-	what   string // address endpoints: "node n1", "silo address space"
-	pods   []podObj
+	// ranges hold the endpoint's addresses: for pods, the ranges pod IPs are allocated from, and
+	// rangesHow the address plan that says so.
+	ranges    []netip.Prefix
+	rangesHow string
+	what      string // address endpoints: "node n1", "silo address space"
+	pods      []podObj
 	// policies are those that may select pods here; inSet and outSet their selectors by type.
 	policies      []*policy
 	inSet, outSet *policySet
@@ -100,6 +103,9 @@ type world struct {
 	intern   interner
 	cache    satCache
 	problems []string
+	ipam     ipam
+	// cross receives pod ↔ address paths instead of the builder (WithCrossings).
+	cross func(graph.Crossing)
 }
 
 func newWorld(s *graph.Scope, objs []unstructured.Unstructured) (*world, error) {
@@ -118,6 +124,8 @@ func newWorld(s *graph.Scope, objs []unstructured.Unstructured) (*world, error) 
 			}
 			// The API server sets this label on every namespace; hand-written snapshots may omit it.
 			n.labels[labelMetadataName] = n.name
+			n.annotations = u.GetAnnotations()
+		case w.ipam.read(u):
 		case gvk.Group == "" && gvk.Kind == "Pod":
 			pods = append(pods, parsePod(u))
 		case gvk.Group == "" && gvk.Kind == "Node":
@@ -252,35 +260,26 @@ func (e *endpoint) applicable() {
 	}
 }
 
-// podRanges are the ranges pods of owner get addresses from: a silo tenant's own nodes' pod CIDRs
-// when the snapshot has them, else the shared nodes' pod CIDRs, else the environment's pod CIDR.
-func podRanges(s *graph.Scope, owner string, byTenant map[string][]netip.Prefix) []netip.Prefix {
-	switch {
-	case owner != "" && len(byTenant[owner]) > 0:
-		return byTenant[owner]
-	case len(byTenant[""]) > 0:
-		return byTenant[""]
-	case s.PodCIDR.IsValid():
-		return []netip.Prefix{s.PodCIDR}
-	}
-	return nil
-}
-
 func (w *world) buildEndpoints(pods []podObj, nodes []nodeObj) {
 	byNS := map[string][]podObj{}
 	for _, p := range pods {
 		byNS[p.ns] = append(byNS[p.ns], p)
 	}
 	// Pod CIDRs by the tenant label of their node ("" for shared nodes).
-	byTenant := map[string][]netip.Prefix{}
+	w.ipam.nodes, w.ipam.nodeCIDRs = nodes, map[string][]netip.Prefix{}
 	for _, n := range nodes {
 		t := n.labels[tenantplan.LabelTenant]
-		byTenant[t] = append(byTenant[t], n.podCIDRs...)
+		w.ipam.nodeCIDRs[t] = append(w.ipam.nodeCIDRs[t], n.podCIDRs...)
 	}
-	for t, rs := range byTenant {
-		byTenant[t] = graph.Merge(rs)
+	for t, rs := range w.ipam.nodeCIDRs {
+		w.ipam.nodeCIDRs[t] = graph.Merge(rs)
 	}
-	ranges := func(owner string) []netip.Prefix { return podRanges(w.scope, owner, byTenant) }
+	for _, p := range w.ipam.calico {
+		if p.problem != "" {
+			w.problems = append(w.problems, p.problem)
+		}
+	}
+	ranges := func(n *namespace, owner string) ([]netip.Prefix, string) { return w.ipam.rangesFor(w.scope, n, owner) }
 	add := func(e *endpoint) {
 		e.id = len(w.eps)
 		w.eps = append(w.eps, e)
@@ -288,7 +287,8 @@ func (w *world) buildEndpoints(pods []podObj, nodes []nodeObj) {
 	for _, n := range w.nsList {
 		nsPods := byNS[n.name]
 		if !n.shared {
-			e := &endpoint{owner: n.owner, ns: n, pin: emptySelector, ranges: ranges(n.owner), pods: nsPods}
+			e := &endpoint{owner: n.owner, ns: n, pin: emptySelector, pods: nsPods}
+			e.ranges, e.rangesHow = ranges(n, n.owner)
 			e.ranges = withPodIPs(e.ranges, nsPods)
 			n.eps = append(n.eps, e)
 			add(e)
@@ -312,7 +312,9 @@ func (w *world) buildEndpoints(pods []podObj, nodes []nodeObj) {
 			if owner == isolation.Platform {
 				pin = absentSelector(tenantplan.LabelTenant)
 			}
-			e := &endpoint{owner: owner, ns: n, pin: w.intern.intern(pin), ranges: withPodIPs(ranges(owner), owners[owner]), pods: owners[owner]}
+			e := &endpoint{owner: owner, ns: n, pin: w.intern.intern(pin), pods: owners[owner]}
+			e.ranges, e.rangesHow = ranges(n, owner)
+			e.ranges = withPodIPs(e.ranges, owners[owner])
 			n.eps = append(n.eps, e)
 			add(e)
 		}

@@ -15,35 +15,54 @@ func quote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// DOT writes the graph in Graphviz DOT: one cluster per tier, allowed edges grey, unknown edges
-// dashed orange, unexpected edges bold red, evidence in each edge's tooltip.
-func DOT(w io.Writer, g *graph.Graph) error {
+// DOT writes one view in Graphviz DOT, for other tools to lay out: tenants grouped by tier, edges
+// coloured by kind, unknown edges dashed, unexpected ones bold, exposures dotted, evidence in each
+// edge's tooltip. The matrix view has no DOT form: it writes every edge (the full view).
+func DOT(w io.Writer, g *graph.Graph, o Options) error {
+	if err := o.check(g); err != nil {
+		return fmt.Errorf("render dot: %w", err)
+	}
+	if o.View == ViewMatrix {
+		o.View = ViewFull
+	}
+	v := pick(g, o)
+	kc := colours(g)
 	bw := bufio.NewWriter(w)
-	l := newLayout(g)
 	fmt.Fprintf(bw, "digraph reachability {\n  graph [rankdir=LR, label=%s, labelloc=t, fontname=\"sans-serif\"];\n",
-		quote(fmt.Sprintf("Reachability of %s (%s): %d unexpected, %d unknown, %d allowed", g.Environment, g.Mode,
-			g.Count(graph.VerdictUnexpected), g.Count(graph.VerdictUnknown), g.Count(graph.VerdictAllowed))))
-	fmt.Fprint(bw, "  node [shape=circle, style=filled, fontname=\"sans-serif\", fontsize=10];\n  edge [fontname=\"sans-serif\", fontsize=9];\n")
-	fill := map[string]string{"platform": "#bdc1c6", "silo": "#aecbfa", "pool": "#a8dab5", "shared": "#d7aefb"}
-	for i, gr := range l.groups {
-		fmt.Fprintf(bw, "  subgraph cluster_%d {\n    label=%s; style=dashed; color=\"#dadce0\";\n", i, quote(gr.title))
-		for _, n := range gr.nodes {
-			color, ok := fill[gr.title]
+		quote(fmt.Sprintf("Reachability of %s (%s), %s: %d unexpected, %d unknown, %d allowed, %d exposures", g.Environment, g.Mode, v.title,
+			g.Count(graph.VerdictUnexpected), g.Count(graph.VerdictUnknown), g.Count(graph.VerdictAllowed), len(g.Exposures))))
+	fmt.Fprint(bw, "  node [shape=box, style=\"rounded,filled\", fontname=\"sans-serif\", fontsize=10];\n  edge [fontname=\"sans-serif\", fontsize=9];\n")
+	fill := map[string]string{"platform": "#dadce0", "silo": "#d2e3fc", "pool": "#ceead6", "shared": "#e9d2fd"}
+	byClass := map[string][]vnode{}
+	var classes []string
+	for _, n := range v.nodes {
+		c := strings.Fields(n.class)[0]
+		if byClass[c] == nil {
+			classes = append(classes, c)
+		}
+		byClass[c] = append(byClass[c], n)
+	}
+	for i, c := range classes {
+		fmt.Fprintf(bw, "  subgraph cluster_%d {\n    label=%s; style=dashed; color=\"#dadce0\";\n", i, quote(c))
+		for _, n := range byClass[c] {
+			color, ok := fill[c]
 			if !ok {
 				color = "#ffffff"
 			}
-			fmt.Fprintf(bw, "    %s [fillcolor=%s, tooltip=%s];\n", quote(n.ID), quote(color), quote(fmt.Sprintf("%s (%s)", n.ID, gr.title)))
+			fmt.Fprintf(bw, "    %s [label=%s, fillcolor=%s, tooltip=%s];\n", quote(n.id), quote(n.label), quote(color), quote(n.label+" ("+n.class+")"))
 		}
 		fmt.Fprint(bw, "  }\n")
 	}
-	for _, e := range g.Edges {
-		attrs := map[graph.Verdict]string{
-			graph.VerdictAllowed:    `color="#9aa0a6", fontcolor="#9aa0a6"`,
-			graph.VerdictUnknown:    `color="#e37400", fontcolor="#e37400", style=dashed, penwidth=2`,
-			graph.VerdictUnexpected: `color="#d93025", fontcolor="#d93025", style=bold, penwidth=2.5`,
-		}[e.Verdict]
-		fmt.Fprintf(bw, "  %s -> %s [%s, label=%s, tooltip=%s];\n", quote(e.From), quote(e.To), attrs,
-			quote(string(e.Kind)+" "+e.Ports.String()), quote(evidenceText(e)))
+	for _, e := range v.edges {
+		style := map[graph.Verdict]string{graph.VerdictAllowed: "solid", graph.VerdictUnknown: "dashed", graph.VerdictUnexpected: "bold"}[e.verdict]
+		if e.style == "exposure" {
+			style = "dotted"
+		}
+		fmt.Fprintf(bw, "  %s -> %s [color=%s, fontcolor=%s, style=%s, class=%s, label=%s, tooltip=%s];\n", quote(e.from), quote(e.to),
+			quote(kc[e.kind]), quote(verdictColour[e.verdict]), style, quote(string(e.verdict)+" "+e.style), quote(e.label), quote(e.text))
+	}
+	if v.omitted > 0 {
+		fmt.Fprintf(bw, "  omitted [shape=note, label=%s];\n", quote(fmt.Sprintf("%d more lines not drawn", v.omitted)))
 	}
 	fmt.Fprint(bw, "}\n")
 	if err := bw.Flush(); err != nil {

@@ -1,145 +1,162 @@
-// Package render draws a reachability graph as DOT, as a hand-laid-out SVG, and as a
-// self-contained HTML page (the SVG plus inline script for the evidence; no network fetch).
 package render
 
 import (
-	"cmp"
+	"bufio"
+	"bytes"
+	"context"
 	"fmt"
-	"math"
-	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/connectsoft/tenantctl/isolation"
-	"github.com/connectsoft/tenantctl/isolation/reach/graph"
+	"github.com/goccy/go-graphviz"
 )
 
-// group is one column of the picture: the platform, one tier, or tenants without a binding.
-type group struct {
-	key, title string
-	nodes      []graph.Node
-	cx, cy, r  float64
-}
-
-type point struct{ x, y float64 }
-
-// layout places groups as columns left to right (platform, silo, pool, shared, undeclared) and
-// the nodes of a group on a circle, so edges inside a group stay visible as chords.
-type layout struct {
-	groups        []*group
-	pos           map[string]point
-	width, height float64
-}
+// Layout goes through Graphviz's dot (compiled to WebAssembly and run by wazero: no cgo, no
+// program on PATH). Every label is a node of its own, sized to its text: an edge's label sits on
+// a small node the edge passes through, so dot, which never lets two nodes overlap, keeps every
+// label clear of every other. The SVG then fits each text to its box (textLength), whatever the
+// browser's font.
 
 const (
-	nodeRadius  = 18.0
-	columnWidth = 220.0
-	margin      = 70.0
+	dpi       = 72.0
+	fontSize  = 11.0
+	charWidth = 6.6 // a generous average advance of an 11px sans-serif character
+	padX      = 10.0
+	nodeH     = 24.0
+	labelH    = 17.0
 )
 
-func groupKey(n graph.Node) (string, string) {
-	switch {
-	case n.Kind == graph.NodePlatform:
-		return "0-platform", "platform"
-	case !n.Declared || n.Tier == "":
-		return "9-undeclared", "undeclared tenants"
-	}
-	for i, t := range isolation.Tiers {
-		if n.Tier == t {
-			return fmt.Sprintf("%d-%s", i+1, t), string(t)
-		}
-	}
-	return "8-" + string(n.Tier), string(n.Tier)
+// box is a placed rectangle, in pixels from the top left.
+type box struct{ x, y, w, h float64 }
+
+func (b box) cx() float64 { return b.x + b.w/2 }
+func (b box) cy() float64 { return b.y + b.h/2 }
+
+// placed is a laid-out view.
+type placed struct {
+	w, h   float64
+	nodes  []box // by view node
+	labels []box // by view edge
+	paths  []string
 }
 
-func newLayout(g *graph.Graph) *layout {
-	byKey := map[string]*group{}
-	for _, n := range g.Nodes {
-		key, title := groupKey(n)
-		gr := byKey[key]
-		if gr == nil {
-			gr = &group{key: key, title: title}
-			byKey[key] = gr
-		}
-		gr.nodes = append(gr.nodes, n)
-	}
-	l := &layout{pos: map[string]point{}}
-	for _, gr := range byKey {
-		slices.SortFunc(gr.nodes, func(a, b graph.Node) int { return cmp.Compare(a.ID, b.ID) })
-		l.groups = append(l.groups, gr)
-	}
-	slices.SortFunc(l.groups, func(a, b *group) int { return cmp.Compare(a.key, b.key) })
-	maxR := 0.0
-	for _, gr := range l.groups {
-		// Circumference enough for every node with a gap of one node between neighbours.
-		gr.r = max(float64(len(gr.nodes))*nodeRadius*4/(2*math.Pi), 0)
-		if len(gr.nodes) > 1 {
-			gr.r = max(gr.r, 70)
-		}
-		maxR = max(maxR, gr.r)
-	}
-	x := margin
-	for _, gr := range l.groups {
-		w := max(columnWidth, 2*gr.r+2*margin)
-		gr.cx = x + w/2
-		x += w
-	}
-	l.width = x + margin
-	l.height = 2*maxR + 3*margin + 40
-	for _, gr := range l.groups {
-		gr.cy = margin + 40 + maxR
-		for i, n := range gr.nodes {
-			if len(gr.nodes) == 1 {
-				l.pos[n.ID] = point{gr.cx, gr.cy}
-				continue
-			}
-			a := -math.Pi/2 + 2*math.Pi*float64(i)/float64(len(gr.nodes))
-			l.pos[n.ID] = point{gr.cx + gr.r*math.Cos(a), gr.cy + gr.r*math.Sin(a)}
-		}
-	}
-	return l
-}
+func textWidth(s string) float64 { return float64(len([]rune(s)))*charWidth + padX }
 
-// curve is the path of one edge: a quadratic Bézier bowed to one side, more for each further
-// edge between the same pair so parallel edges (different kinds) stay apart. Endpoints stop at
-// the node circles.
-func (l *layout) curve(from, to string, lane int) (string, point) {
-	a, b := l.pos[from], l.pos[to]
-	dx, dy := b.x-a.x, b.y-a.y
-	d := math.Hypot(dx, dy)
-	if d == 0 {
-		d = 1
-	}
-	ux, uy := dx/d, dy/d
-	start := point{a.x + ux*nodeRadius, a.y + uy*nodeRadius}
-	end := point{b.x - ux*(nodeRadius+4), b.y - uy*(nodeRadius+4)}
-	bow := 30.0 + 22.0*float64(lane)
-	mid := point{(a.x+b.x)/2 - uy*bow, (a.y+b.y)/2 + ux*bow}
-	label := point{(start.x + 2*mid.x + end.x) / 4, (start.y + 2*mid.y + end.y) / 4}
-	return fmt.Sprintf("M%.1f,%.1f Q%.1f,%.1f %.1f,%.1f", start.x, start.y, mid.x, mid.y, end.x, end.y), label
-}
-
-// lanes numbers the edges between each ordered pair, so curves do not overlap.
-func lanes(g *graph.Graph) []int {
-	seen := map[[2]string]int{}
-	out := make([]int, len(g.Edges))
-	for i, e := range g.Edges {
-		k := [2]string{e.From, e.To}
-		out[i] = seen[k]
-		seen[k]++
-	}
-	return out
-}
-
-// evidenceText is an edge's chain as plain lines, for tooltips and the evidence panel.
-func evidenceText(e graph.Edge) string {
+func (v *view) dot() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s → %s: %s %s on %s\n%s\n", e.From, e.To, e.Verdict, e.Kind, e.Ports, e.Reason)
-	for i, st := range e.Evidence {
-		fmt.Fprintf(&b, "%d. [%s] %s", i+1, st.Kind, st.Detail)
-		if st.Resource != "" {
-			fmt.Fprintf(&b, " (%s)", st.Resource)
-		}
-		b.WriteByte('\n')
+	b.WriteString("digraph v {\n  graph [rankdir=LR, nodesep=0.18, ranksep=0.45, splines=true, outputorder=edgesfirst];\n")
+	b.WriteString("  node [shape=box, fixedsize=true, label=\"\"];\n  edge [arrowhead=none];\n")
+	idx := map[string]int{}
+	for i, n := range v.nodes {
+		idx[n.id] = i
+		fmt.Fprintf(&b, "  n%d [width=%.3f, height=%.3f];\n", i, textWidth(n.label)/dpi, nodeH/dpi)
 	}
-	return strings.TrimRight(b.String(), "\n")
+	for i, e := range v.edges {
+		fmt.Fprintf(&b, "  l%d [width=%.3f, height=%.3f];\n  n%d -> l%d;\n  l%d -> n%d;\n", i, textWidth(e.label)/dpi, labelH/dpi, idx[e.from], i, i, idx[e.to])
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// layout places a view with dot.
+func layout(ctx context.Context, v *view) (*placed, error) {
+	gv, err := graphviz.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("graphviz: %w", err)
+	}
+	defer gv.Close()
+	gr, err := graphviz.ParseBytes([]byte(v.dot()))
+	if err != nil {
+		return nil, fmt.Errorf("graphviz: %w", err)
+	}
+	defer gr.Close()
+	var out bytes.Buffer
+	if err := gv.Render(ctx, gr, graphviz.Format("plain"), &out); err != nil {
+		return nil, fmt.Errorf("graphviz layout: %w", err)
+	}
+	return parsePlain(out.Bytes(), len(v.nodes), len(v.edges))
+}
+
+// parsePlain reads dot's plain output: inches, y growing upwards.
+func parsePlain(out []byte, nodes, edges int) (*placed, error) {
+	p := &placed{nodes: make([]box, nodes), labels: make([]box, edges), paths: make([]string, edges)}
+	type seg struct{ pts [][2]float64 }
+	in, outSeg := make([]seg, edges), make([]seg, edges)
+	var height float64
+	num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "graph":
+			if len(f) < 4 {
+				return nil, fmt.Errorf("graphviz: bad graph line %q", sc.Text())
+			}
+			p.w, height = num(f[2])*dpi, num(f[3])
+			p.h = height * dpi
+		case "node":
+			if len(f) < 6 {
+				return nil, fmt.Errorf("graphviz: bad node line %q", sc.Text())
+			}
+			i, err := strconv.Atoi(f[1][1:])
+			if err != nil {
+				return nil, fmt.Errorf("graphviz: node %q: %w", f[1], err)
+			}
+			w, h := num(f[4])*dpi, num(f[5])*dpi
+			b := box{x: num(f[2])*dpi - w/2, y: (height-num(f[3]))*dpi - h/2, w: w, h: h}
+			if f[1][0] == 'n' && i < nodes {
+				p.nodes[i] = b
+			} else if f[1][0] == 'l' && i < edges {
+				p.labels[i] = b
+			}
+		case "edge":
+			if len(f) < 4 {
+				return nil, fmt.Errorf("graphviz: bad edge line %q", sc.Text())
+			}
+			n, _ := strconv.Atoi(f[3])
+			var pts [][2]float64
+			for k := range n {
+				if 5+2*k >= len(f) {
+					break
+				}
+				pts = append(pts, [2]float64{num(f[4+2*k]) * dpi, (height - num(f[5+2*k])) * dpi})
+			}
+			switch {
+			case f[2][0] == 'l': // n -> l
+				i, _ := strconv.Atoi(f[2][1:])
+				if i < edges {
+					in[i] = seg{pts}
+				}
+			case f[1][0] == 'l': // l -> n
+				i, _ := strconv.Atoi(f[1][1:])
+				if i < edges {
+					outSeg[i] = seg{pts}
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("graphviz output: %w", err)
+	}
+	for i := range edges {
+		p.paths[i] = strings.TrimSpace(bezier(in[i].pts) + " " + bezier(outSeg[i].pts))
+	}
+	return p, nil
+}
+
+// bezier writes dot's spline control points (1 + 3k) as an SVG path.
+func bezier(pts [][2]float64) string {
+	if len(pts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "M%.1f,%.1f", pts[0][0], pts[0][1])
+	for i := 1; i+2 < len(pts); i += 3 {
+		fmt.Fprintf(&b, " C%.1f,%.1f %.1f,%.1f %.1f,%.1f", pts[i][0], pts[i][1], pts[i+1][0], pts[i+1][1], pts[i+2][0], pts[i+2][1])
+	}
+	return b.String()
 }
