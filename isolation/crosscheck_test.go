@@ -86,7 +86,7 @@ func TestCrossFileRules(t *testing.T) {
 		{"a silo tenant reads one dedicated vault", func(t *testing.T) map[string]string {
 			return map[string]string{
 				"environments/dev.yaml": devEnv,
-				"tenants/s.yaml": binding("s-dev", siloBody+"    - name: other\n      keyVaultRef: kv-s-other\n      secretName: s-other\n"),
+				"tenants/s.yaml":        binding("s-dev", siloBody+"    - name: other\n      keyVaultRef: kv-s-other\n      secretName: s-other\n"),
 			}
 		}, []wantErr{{"tenants/s.yaml", "spec.secrets[1].keyVaultRef", "a tenant has one dedicated vault, and spec.secrets[0].keyVaultRef already names kv-s-dev", 33}}},
 		{"declared workload identities: GUIDs, bound tenants, one identity each", func(t *testing.T) map[string]string {
