@@ -185,7 +185,9 @@ func mountClass(class string) func(*corev1.Pod) {
 	}
 }
 
-func runAs(sa string) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Spec.ServiceAccountName = sa } }
+func runAs(sa string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Spec.ServiceAccountName = sa }
+}
 
 // sharedAs makes a pod of the shared namespace: tenant label, ServiceAccount and PriorityClass.
 // An empty argument leaves that field unset.
