@@ -43,7 +43,6 @@ func validateDocuments(docs []*document) (map[string]*envEntry, []*bindingEntry,
 		checkDataSharing(&errs, in)
 		checkRoutes(&errs, env, in)
 		checkSecretPrefixes(&errs, in)
-		checkWorkloadIdentityTenants(&errs, env, in)
 	}
 	checkVaultSharing(&errs, envOrder, bindings)
 	return envs, bindings, errs.errs
@@ -230,24 +229,6 @@ func checkSecretPrefixes(errs *errorList, bindings []*bindingEntry) {
 					"%s is inside the prefix %q of tenant %s in the shared vault; name tenant %s's secrets so that no other tenant's prefix matches",
 					shown(sb.SecretName), other+"-", other, id)
 			}
-		}
-	}
-}
-
-// checkWorkloadIdentityTenants requires every tenant a declared workload identity names to be
-// bound in the environment, so a typo cannot leave a tenant without its identity.
-func checkWorkloadIdentityTenants(errs *errorList, env *envEntry, bindings []*bindingEntry) {
-	w := env.env.Spec.WorkloadIdentity
-	if w == nil || env.env.Spec.Target != TargetKubernetes {
-		return
-	}
-	tenants := map[string]bool{}
-	for _, b := range bindings {
-		tenants[b.b.Spec.TenantID] = true
-	}
-	for _, t := range sortedKeys(w.ClientIDs) {
-		if dnsLabelProblem(t) == "" && !tenants[t] {
-			errs.at(env.d, "spec.workloadIdentity.clientIds."+t, "no binding declares tenant %s in environment %s", shown(t), env.env.Name())
 		}
 	}
 }

@@ -79,7 +79,15 @@ func DefaultTypes() []ResourceType {
 		grouped("batch", "v1", "cronjobs", "CronJob", true),
 		grouped("networking.k8s.io", "v1", "ingresses", "Ingress", true),
 		grouped("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false),
+		// A tenant's SecretProviderClass names its vault, secrets and identity; optional because a
+		// cluster without the Secrets Store CSI driver does not serve the type.
+		optional(grouped("secrets-store.csi.x-k8s.io", "v1", "secretproviderclasses", "SecretProviderClass", true)),
 	}
+}
+
+func optional(t ResourceType) ResourceType {
+	t.Optional = true
+	return t
 }
 
 // ParseTypes selects default types by resource name ("networkpolicies,configmaps"); Namespace
