@@ -55,6 +55,9 @@ func Expires(t time.Time) VersionOption {
 	return func(v *keyvault.Version) { u := t.UTC(); v.Expires = &u }
 }
 
+// ID gives the version a chosen id (32 hex digits) instead of a random one.
+func ID(id string) VersionOption { return func(v *keyvault.Version) { v.ID = id } }
+
 // Created sets the version's creation time.
 func Created(t time.Time) VersionOption { return func(v *keyvault.Version) { v.Created = t.UTC() } }
 
