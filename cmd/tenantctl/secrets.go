@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/connectsoft/tenantctl/api"
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/drift/secretversions"
@@ -373,4 +375,50 @@ func printRotation(w io.Writer, res *rotation.Result) {
 	for _, r := range res.Released {
 		fmt.Fprintf(w, "released: %s/%s version %s is referenced by no stack any more; it may be disabled\n", r.Vault, r.Secret, r.Version)
 	}
+}
+
+// serveRotator is the API's secret rotation: the server's desired-state folder, engine, audit log
+// and journal, with the caller as principal.
+type serveRotator struct {
+	dir, kubeconfig string
+	engine          *automation.Engine
+	auditor         *audit.Auditor
+	journal         *rotation.Journal
+	reader          keyvault.Reader
+}
+
+func newServeRotator(dir string, e *automation.Engine, kubeconfig string, auditor *audit.Auditor) (*serveRotator, error) {
+	j, err := journalDir(e.DataDir())
+	if err != nil {
+		return nil, err
+	}
+	reader, err := vaultReader()
+	if err != nil {
+		return nil, err
+	}
+	return &serveRotator{dir: dir, kubeconfig: kubeconfig, engine: e, auditor: auditor, journal: j, reader: reader}, nil
+}
+
+func (s *serveRotator) rotator(req api.SecretsRequest) (*rotation.Rotator, rotation.Selection) {
+	r := rotation.New(s.dir, s.reader, s.journal,
+		rotation.WithRunner(rotation.FleetRunner{Engine: s.engine, Kubeconfig: s.kubeconfig}),
+		rotation.WithAuditor(s.auditor), rotation.WithPrincipal(req.Principal),
+		rotation.WithGit(rotation.GitMode{InPlace: req.InPlace, Branch: req.Branch}))
+	return r, rotation.Selection{Tenants: []string{req.TenantID}, Env: req.Environment}
+}
+
+// Pending implements api.SecretsRotator.
+func (s *serveRotator) Pending(ctx context.Context, req api.SecretsRequest) (int, error) {
+	r, sel := s.rotator(req)
+	rows, _, err := r.Status(ctx, sel, 0)
+	if rows == nil && err != nil {
+		return 0, err
+	}
+	return rotation.WouldMove(rows), nil
+}
+
+// Rotate implements api.SecretsRotator.
+func (s *serveRotator) Rotate(ctx context.Context, req api.SecretsRequest) (*rotation.Result, error) {
+	r, sel := s.rotator(req)
+	return r.Rotate(ctx, sel)
 }

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/connectsoft/tenantctl/drift/secretversions"
@@ -50,4 +51,18 @@ func (r *Rotator) Status(ctx context.Context, sel Selection, grace time.Duration
 		rows = append(rows, row)
 	}
 	return rows, st, vaultErr
+}
+
+// WouldMove counts the rows a rotation would act on: pins that differ from the vault's current
+// version, and rotations waiting for their stack.
+func WouldMove(rows []StatusRow) int {
+	n := 0
+	for _, r := range rows {
+		switch {
+		case r.Pinned == "" || r.Current == nil:
+		case r.Pending != nil || !strings.EqualFold(r.Pinned, r.Current.ID):
+			n++
+		}
+	}
+	return n
 }
