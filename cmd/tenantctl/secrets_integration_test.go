@@ -101,6 +101,12 @@ func TestSecretsRotationCanary(t *testing.T) {
 		t.Errorf("status: %v", states)
 	}
 
+	// The drift check reports the disabled pin as a finding at the binding's line.
+	drift := append([]string{"drift", "check", "--secret-versions", "-o", "json"}, common...)
+	stdout.Reset()
+	if code := run(drift...); code != exitcode.Findings || !strings.Contains(stdout.String(), `"stale-secret-version"`) || !strings.Contains(stdout.String(), "acme.yaml") {
+		t.Errorf("drift check with a disabled pin: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
 	stdout.Reset()
 	if code := run(append([]string{"secrets", "rotate", "--all"}, common...)...); code != 0 {
 		t.Fatalf("rotate exit %d\n%s", code, stderr.String())
@@ -115,6 +121,10 @@ func TestSecretsRotationCanary(t *testing.T) {
 	stdout.Reset()
 	if code := run("secrets", "status", "--tenant", "acme", "-d", dir, "--data-dir", dataDir); code != 0 || !strings.Contains(stdout.String(), "current") {
 		t.Errorf("status after the rotation: exit %d\n%s", code, stdout.String())
+	}
+	stdout.Reset()
+	if code := run(drift...); code != 0 {
+		t.Errorf("drift check after the rotation: exit %d, want clean\n%s", code, stdout.String())
 	}
 
 	hits, scans := w.finish()
