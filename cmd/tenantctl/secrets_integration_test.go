@@ -48,19 +48,7 @@ func TestSecretsRotationCanary(t *testing.T) {
 	dataDir, auditLog := filepath.Join(work, "data"), filepath.Join(work, "audit.jsonl")
 	common := []string{"-d", dir, "--kubeconfig", cluster.Kubeconfig, "--data-dir", dataDir, "--audit-log", auditLog, "--audit-stdout", "--parallel", "2"}
 	var stdout, stderr bytes.Buffer
-	run := func(args ...string) int {
-		cmd := newRootCmd()
-		cmd.SetOut(&stdout)
-		cmd.SetErr(&stderr)
-		cmd.SetArgs(args)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		err := cmd.ExecuteContext(ctx)
-		if err != nil {
-			fmt.Fprintln(&stderr, "tenantctl:", err)
-		}
-		return exitcode.Code(err)
-	}
+	run := inProcessCLI(&stdout, &stderr)
 	// --audit-stdout writes every audit event to the process's stderr: capture it.
 	events, err := os.Create(filepath.Join(work, "events.jsonl"))
 	if err != nil {
@@ -170,5 +158,23 @@ func TestSecretsRotationCanary(t *testing.T) {
 	}
 	if n := vaults.ValueReads(); n != 0 {
 		t.Errorf("the commands read %d secret values", n)
+	}
+}
+
+// inProcessCLI runs tenantctl commands in this process, writing to stdout and stderr, and
+// returns their exit codes.
+func inProcessCLI(stdout, stderr *bytes.Buffer) func(args ...string) int {
+	return func(args ...string) int {
+		cmd := newRootCmd()
+		cmd.SetOut(stdout)
+		cmd.SetErr(stderr)
+		cmd.SetArgs(args)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		err := cmd.ExecuteContext(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "tenantctl:", err)
+		}
+		return exitcode.Code(err)
 	}
 }

@@ -340,3 +340,34 @@ func mustJournal(t *testing.T) *rotation.Journal {
 	}
 	return j
 }
+
+// TestWatchRotatesUntilStopped: watch rotates at once, then on every interval, hands each run to
+// the report function, and stops when its context ends; a failing run does not stop it.
+func TestWatchRotatesUntilStopped(t *testing.T) {
+	f := newFixture(t)
+	runner := &fakeRunner{fail: map[string]error{"acme": errors.New("stack locked")}}
+	r := f.rotator(t, runner)
+	ctx, cancel := context.WithCancel(context.Background())
+	var runs []*rotation.Result
+	err := r.Watch(ctx, rotation.Selection{Tenants: []string{"acme"}}, 10*time.Millisecond, func(res *rotation.Result, err error) {
+		if err != nil {
+			t.Errorf("run %d: %v", len(runs), err)
+		}
+		runs = append(runs, res)
+		delete(runner.fail, "acme") // the stack is free from the second run on
+		if len(runs) == 3 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{actions(runs[0])["acme/db-connection"], actions(runs[1])["acme/db-connection"], actions(runs[2])["acme/db-connection"]}
+	want := []string{"failed " + f.aOld + "->" + f.aNew, "resumed " + f.aOld + "->" + f.aNew, ""}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("watch runs (-want +got):\n%s", d)
+	}
+	if err := r.Watch(context.Background(), rotation.Selection{All: true}, 0, nil); err == nil {
+		t.Error("a zero interval was accepted")
+	}
+}
