@@ -112,8 +112,11 @@ func AdmissionPolicies() []AdmissionPolicy {
 					`v.csi.volumeAttributes['` + VolumeAttributeSecretProviderClass + `'] == '` + TenantSecretProviderClassName("") + `' + variables.tenant))`,
 					"tenant pods may mount only their own tenant's SecretProviderClass t-<tenant>"},
 				// ... and run only as its tenant's account, which is the one federated with the
-				// tenant's identity; the namespace's default account has no identity.
-				{`!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == '' || object.spec.serviceAccountName == 'default' || ` +
+				// tenant's identity; the namespace's default account has no identity. In the
+				// shared namespace (no tenant label of its own) PolicySharedTenantIdentity
+				// already requires the pod's tenant's account, and says why.
+				{`!has(namespaceObject.metadata.labels) || !('` + LabelTenant + `' in namespaceObject.metadata.labels) || ` +
+					`!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == '' || object.spec.serviceAccountName == 'default' || ` +
 					`object.spec.serviceAccountName == '` + TenantObjectName("") + `' + variables.tenant`,
 					"tenant pods may run only as their tenant's ServiceAccount t-<tenant> (or the namespace's default account)"},
 			},
