@@ -230,3 +230,39 @@ func TestStackOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretProviderClassPlan: every example tenant's class reads its one vault as its workload
+// identity: declared by the environment on the kubernetes target, filled in by the program from
+// the identity the stack creates on the azure target.
+func TestSecretProviderClassPlan(t *testing.T) {
+	st := loadExamples(t)
+	type view struct {
+		Namespace, Vault, Client, Directory, Source, Annotation string
+		Objects                                                 []SecretProviderObject
+	}
+	got := map[string]view{}
+	for _, pl := range append(planAll(t, st.Environment("dev"), st.BindingsIn("dev")), planAll(t, st.Environment("prod"), prodBindings(st))...) {
+		c := pl.Secrets.ProviderClass
+		v := view{Namespace: c.Metadata.Namespace, Vault: c.KeyVaultName, Client: c.ClientID, Directory: c.TenantID, Objects: c.Objects,
+			Source: pl.Identity.Workload.Source, Annotation: pl.Identity.ServiceAccount.Metadata.Annotations[AnnotationWorkloadClientID]}
+		if c.Metadata.Name != "t-"+pl.TenantID || c.Metadata.Labels[LabelTenant] != pl.TenantID {
+			t.Errorf("%s: class %s labels %v", pl.Stack, c.Metadata.Name, c.Metadata.Labels)
+		}
+		got[pl.Stack] = v
+	}
+	dir := "11111111-2222-4333-8444-555555555555"
+	acme := []SecretProviderObject{{Name: "acme-db-connection", Type: "secret", Version: "3f2a9c4be1d84b6f9a0c5d7e8f1a2b3c", Alias: "db-connection"}}
+	globex := []SecretProviderObject{{Name: "globex-db-connection", Type: "secret", Alias: "db-connection"}}
+	initech := []SecretProviderObject{{Name: "initech-api-key", Type: "secret", Alias: "api-key"}}
+	want := map[string]view{
+		"tenant.acme.dev":     {"t-acme", "kv-acme-dev", "0a1c0000-0000-4000-8000-00000000ac3e", dir, WorkloadIdentityFromEnvironment, "0a1c0000-0000-4000-8000-00000000ac3e", acme},
+		"tenant.globex.dev":   {"t-globex", "kv-connectsoft-dev", "0a1c0000-0000-4000-8000-0000000091be", dir, WorkloadIdentityFromEnvironment, "0a1c0000-0000-4000-8000-0000000091be", globex},
+		"tenant.initech.dev":  {"shared-tenants", "kv-connectsoft-dev", "0a1c0000-0000-4000-8000-000000001bec", dir, WorkloadIdentityFromEnvironment, "0a1c0000-0000-4000-8000-000000001bec", initech},
+		"tenant.acme.prod":    {"t-acme", "kv-acme-dev", "", "", WorkloadIdentityFromStack, "", acme},
+		"tenant.globex.prod":  {"t-globex", "kv-connectsoft-prod", "", "", WorkloadIdentityFromStack, "", globex},
+		"tenant.initech.prod": {"shared-tenants", "kv-connectsoft-prod", "", "", WorkloadIdentityFromStack, "", initech},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("classes (-want +got):\n%s", d)
+	}
+}
