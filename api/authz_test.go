@@ -135,6 +135,7 @@ func TestRouteScopes(t *testing.T) {
 		{"up", "POST", "/v1/tenants/globex/operations", map[string]string{"operation": "up"}, "runtime.deployments.write", http.StatusAccepted},
 		{"drift check", "POST", "/v1/tenants/acme/drift:check", nil, "runtime.drift.read", http.StatusNotImplemented},
 		{"drift remediate", "POST", "/v1/tenants/acme/drift:remediate", map[string]string{"mode": "plan"}, "runtime.drift.remediate", http.StatusNotImplemented},
+		{"secrets rotate", "POST", "/v1/tenants/acme/secrets:rotate", map[string]string{"environment": "dev"}, "runtime.secrets.rotate", http.StatusNotImplemented},
 		{"audit", "GET", "/v1/audit", nil, "runtime.audit.read", http.StatusOK},
 	}
 	for _, tc := range tests {
@@ -144,7 +145,7 @@ func TestRouteScopes(t *testing.T) {
 				tenant = "globex"
 			}
 			others := []string{"runtime.bindings.read", "runtime.tenants.read", "runtime.deployments.read", "runtime.deployments.write",
-				"runtime.drift.read", "runtime.drift.remediate", "runtime.audit.read"}
+				"runtime.drift.read", "runtime.drift.remediate", "runtime.secrets.rotate", "runtime.audit.read"}
 			var without []string
 			for _, s := range others {
 				if s != tc.scope {

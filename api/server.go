@@ -30,7 +30,9 @@ type Config struct {
 	Verifier TokenVerifier
 	Backend  Backend
 	// Drift runs drift checks and remediation; nil answers those routes with 501.
-	Drift   DriftRunner
+	Drift DriftRunner
+	// Secrets rotates secret references; nil answers the rotation route with 501.
+	Secrets SecretsRotator
 	Policy  *policy.Evaluator
 	Auditor *audit.Auditor
 	Logger  *slog.Logger
@@ -145,6 +147,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /v1/tenants/{tenant}/operations", handler: s.submitOperation},
 		{pattern: "POST /v1/tenants/{tenant}/drift:check", scope: auth.ScopeDriftRead, handler: s.submitDriftCheck},
 		{pattern: "POST /v1/tenants/{tenant}/drift:remediate", scope: auth.ScopeDriftRemediate, handler: s.submitRemediation},
+		{pattern: "POST /v1/tenants/{tenant}/secrets:rotate", scope: auth.ScopeSecretsRotate, handler: s.submitRotation},
 		{pattern: "GET /v1/jobs/{id}", handler: s.getJob},
 		{pattern: "GET /v1/jobs/{id}/events", handler: s.jobEvents},
 		{pattern: "GET /v1/audit", scope: auth.ScopeAuditRead, handler: s.queryAudit},

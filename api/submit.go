@@ -187,6 +187,8 @@ func readScopes(kind string) []string {
 		return []string{auth.ScopeDriftRead, auth.ScopeDriftRemediate}
 	case kindDriftRemediate:
 		return []string{auth.ScopeDriftRemediate, auth.ScopeDriftRead}
+	case kindSecretsRotate:
+		return []string{auth.ScopeSecretsRotate}
 	}
 	return []string{auth.ScopeDeploymentsRead, auth.ScopeDeploymentsWrite}
 }
@@ -195,4 +197,5 @@ const (
 	kindOperation      = "operation"
 	kindDriftCheck     = "drift-check"
 	kindDriftRemediate = "drift-remediate"
+	kindSecretsRotate  = "secrets-rotate"
 )

@@ -42,6 +42,7 @@ func validateDocuments(docs []*document) (map[string]*envEntry, []*bindingEntry,
 		checkOverlaps(&errs, env, in)
 		checkDataSharing(&errs, in)
 		checkRoutes(&errs, env, in)
+		checkSecretPrefixes(&errs, in)
 	}
 	checkVaultSharing(&errs, envOrder, bindings)
 	return envs, bindings, errs.errs
@@ -199,6 +200,35 @@ func checkRoutes(errs *errorList, env *envEntry, bindings []*bindingEntry) {
 				continue
 			}
 			errs.at(env.d, fieldpath.AppendIndex("spec.allowedRoutes", i)+"."+end.name, "no binding declares tenant %s in environment %s", shown(end.value), env.env.Name())
+		}
+	}
+}
+
+// checkSecretPrefixes refuses a shared-vault reference that falls inside another tenant's
+// prefix: tenant "acme" naming "acme-corp-db" is inside its own prefix "acme-" but also inside
+// tenant "acme-corp"'s, whose grants and SecretProviderClass cover "acme-corp-*". Prefixes are how
+// the shared vault is scoped, so a name must belong to exactly one tenant.
+func checkSecretPrefixes(errs *errorList, bindings []*bindingEntry) {
+	var tenants []string
+	for _, b := range bindings {
+		if b.idOK {
+			tenants = append(tenants, b.b.Spec.TenantID)
+		}
+	}
+	for _, e := range bindings {
+		if e.modes == nil || e.modes[LayerSecrets] == SecretsDedicatedVault || !e.idOK {
+			continue
+		}
+		id := e.b.Spec.TenantID
+		for i, sb := range e.b.Spec.Secrets {
+			for _, other := range tenants {
+				if other == id || !strings.HasPrefix(other, id+"-") || !strings.HasPrefix(sb.SecretName, other+"-") {
+					continue
+				}
+				errs.at(e.d, fieldpath.AppendIndex("spec.secrets", i)+".secretName",
+					"%s is inside the prefix %q of tenant %s in the shared vault; name tenant %s's secrets so that no other tenant's prefix matches",
+					shown(sb.SecretName), other+"-", other, id)
+			}
 		}
 	}
 }

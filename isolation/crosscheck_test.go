@@ -76,6 +76,43 @@ func TestCrossFileRules(t *testing.T) {
 				"tenants/s.yaml":         binding("s-dev", sub(t, siloBody, "kv-s-dev", "kv-shared-prod")),
 			}
 		}, []wantErr{{"tenants/s.yaml", "spec.secrets[0].keyVaultRef", "vault kv-shared-prod is the shared vault of environment prod", 30}}},
+		{"a shared-vault name inside another tenant's prefix", func(t *testing.T) map[string]string {
+			return map[string]string{
+				"environments/dev.yaml": devEnv,
+				"tenants/t.yaml":        binding("t-dev", sub(t, poolBody, "secretName: t-db", "secretName: t-x-db")),
+				"tenants/tx.yaml":       binding("tx-dev", sub(t, poolBody, "tenantId: t", "tenantId: t-x", "schema: t", "schema: tx", "secretName: t-db", "secretName: t-x-db")),
+			}
+		}, []wantErr{{"tenants/t.yaml", "spec.secrets[0].secretName", `"t-x-db" is inside the prefix "t-x-" of tenant t-x in the shared vault`, 18}}},
+		{"a silo tenant reads one dedicated vault", func(t *testing.T) map[string]string {
+			return map[string]string{
+				"environments/dev.yaml": devEnv,
+				"tenants/s.yaml":        binding("s-dev", siloBody+"    - name: other\n      keyVaultRef: kv-s-other\n      secretName: s-other\n"),
+			}
+		}, []wantErr{{"tenants/s.yaml", "spec.secrets[1].keyVaultRef", "a tenant has one dedicated vault, and spec.secrets[0].keyVaultRef already names kv-s-dev", 33}}},
+		// Keys are not checked against the bindings: a stack's config holds its environment and
+		// one binding only (cmd/tenantctl-program), which must validate alone.
+		{"declared workload identities: GUIDs, one identity each", func(t *testing.T) map[string]string {
+			return map[string]string{
+				"environments/dev.yaml": devEnv + `  workloadIdentity:
+    tenantId: not-a-guid
+    clientIds:
+      t: 11111111-1111-4111-8111-111111111111
+      s: 11111111-1111-4111-8111-111111111111
+      ghost: 22222222-2222-4222-8222-222222222222
+`,
+				"tenants/t.yaml": binding("t-dev", poolBody),
+				"tenants/s.yaml": binding("s-dev", siloBody),
+			}
+		}, []wantErr{
+			{"environments/dev.yaml", "spec.workloadIdentity.tenantId", "must be a Microsoft Entra tenant id (a GUID)", 32},
+			{"environments/dev.yaml", "spec.workloadIdentity.clientIds.t", "is also the identity of tenant s: a shared identity lets each tenant read the other's secrets", 34},
+		}},
+		{"the azure target declares no workload identities", func(t *testing.T) map[string]string {
+			return map[string]string{
+				"environments/dev.yaml": sub(t, devEnv, "target: kubernetes", "target: azure\n  azure: {subscriptionId: 00000000-0000-0000-0000-000000000000, location: westeurope}") +
+					"  workloadIdentity:\n    tenantId: 33333333-3333-4333-8333-333333333333\n",
+			}
+		}, []wantErr{{"environments/dev.yaml", "spec.workloadIdentity", "the azure target creates each tenant's workload identity in its stack", 32}}},
 		{"allowed routes name bound tenants", func(t *testing.T) map[string]string {
 			return map[string]string{
 				"environments/dev.yaml": sub(t, devEnv, "  allowedRoutes: []\n", "  allowedRoutes:\n    - from: t\n      to: s\n      reason: agreed integration\n"),

@@ -148,6 +148,23 @@ type EnvironmentSpec struct {
 	// the ServiceAccounts of platform namespaces. The identity analysis never counts a declared
 	// principal as a tenant's, even where a binding in a tenant's scope names it.
 	PlatformPrincipals []PlatformPrincipal `yaml:"platformPrincipals,omitempty" json:"platformPrincipals,omitempty"`
+	// WorkloadIdentity declares, on the kubernetes target, the Microsoft Entra identities the
+	// tenants' workloads use to read Key Vault (Azure workload identity on a cluster tenantctl does
+	// not create identities for). The azure target creates each tenant's identity itself and
+	// refuses this field.
+	WorkloadIdentity *WorkloadIdentitySpec `yaml:"workloadIdentity,omitempty" json:"workloadIdentity,omitempty"`
+}
+
+// WorkloadIdentitySpec names Microsoft Entra identities, never credentials: a directory (tenant)
+// id and application (client) ids are identifiers; what authenticates a workload is the federated
+// credential between its ServiceAccount and the identity, which the platform team creates.
+type WorkloadIdentitySpec struct {
+	// TenantID is the Microsoft Entra directory of the vaults (the SecretProviderClass tenantId).
+	TenantID string `yaml:"tenantId" json:"tenantId"`
+	// ClientIDs maps a tenant id to the client id of the identity its ServiceAccount t-<tenant>
+	// is federated with. One identity per tenant: two tenants sharing one would read each
+	// other's secrets.
+	ClientIDs map[string]string `yaml:"clientIds,omitempty" json:"clientIds,omitempty"`
 }
 
 // PlatformPrincipal is one Kubernetes identity of the platform, as an RBAC subject names it.

@@ -4,6 +4,8 @@ import (
 	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"net/netip"
 	"regexp"
+	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -123,7 +125,54 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 		}
 	}
 	checkPlatformPrincipals(errs, d, s.PlatformPrincipals)
+	checkWorkloadIdentity(errs, d, s)
 	return entry
+}
+
+// checkWorkloadIdentity: the kubernetes target's declared Entra identities are GUIDs, keyed by
+// tenant ids, one identity per tenant. Which tenants the keys name is checked against the
+// bindings (checkWorkloadIdentityTenants).
+func checkWorkloadIdentity(errs *errorList, d *document, s *EnvironmentSpec) {
+	w := s.WorkloadIdentity
+	if w == nil {
+		return
+	}
+	if s.Target == TargetAzure {
+		errs.at(d, "spec.workloadIdentity", "the azure target creates each tenant's workload identity in its stack; declare identities only for the %s target", TargetKubernetes)
+		return
+	}
+	if w.TenantID == "" {
+		errs.at(d, "spec.workloadIdentity.tenantId", "required: the Microsoft Entra tenant (directory) id of the vaults")
+	} else if !azureGUID.MatchString(w.TenantID) {
+		errs.at(d, "spec.workloadIdentity.tenantId", "must be a Microsoft Entra tenant id (a GUID)")
+	}
+	owner := map[string]string{}
+	for _, tenant := range sortedKeys(w.ClientIDs) {
+		f := "spec.workloadIdentity.clientIds." + tenant
+		id := w.ClientIDs[tenant]
+		if p := dnsLabelProblem(tenant); p != "" {
+			errs.at(d, "spec.workloadIdentity.clientIds", "key %s is not a tenant id: %s", shown(tenant), p)
+			continue
+		}
+		if !azureGUID.MatchString(id) {
+			errs.at(d, f, "must be a client (application) id, a GUID")
+			continue
+		}
+		if first, dup := owner[strings.ToLower(id)]; dup {
+			errs.at(d, f, "is also the identity of tenant %s: a shared identity lets each tenant read the other's secrets", first)
+			continue
+		}
+		owner[strings.ToLower(id)] = tenant
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func checkPlatformPrincipals(errs *errorList, d *document, list []PlatformPrincipal) {

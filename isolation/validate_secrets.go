@@ -96,7 +96,12 @@ func checkSecrets(errs *errorList, e *bindingEntry) {
 			errs.at(d, f+".keyVaultRef", "secrets layer %s: reference the tenant's own vault, not the shared vault %s", mode, shared)
 		}
 		if ok && !scoped {
-			e.vaults = append(e.vaults, vaultRef{name: strings.ToLower(vault), field: f + ".keyVaultRef"})
+			v := vaultRef{name: strings.ToLower(vault), field: f + ".keyVaultRef"}
+			if len(e.vaults) > 0 && e.vaults[0].name != v.name {
+				errs.at(d, v.field, "secrets layer %s: a tenant has one dedicated vault, and %s already names %s; one SecretProviderClass reads one vault",
+					mode, e.vaults[0].field, e.vaults[0].name)
+			}
+			e.vaults = append(e.vaults, v)
 		}
 	}
 }

@@ -19,10 +19,14 @@ const (
 	// PolicySharedTenantIdentity: pods in the shared namespace must say which tenant they belong to
 	// and run under that tenant's ServiceAccount and quota slice.
 	PolicySharedTenantIdentity = "tenantctl-shared-tenant-identity"
+	// PolicyTenantSecrets: pods in any tenant namespace (and the shared one) may mount only their
+	// tenant's SecretProviderClass and run only as their tenant's ServiceAccount (or the
+	// namespace's default account, which has no workload identity).
+	PolicyTenantSecrets = "tenantctl-tenant-secrets"
 )
 
 // AdmissionPolicyNames lists every policy the platform creates, in order.
-var AdmissionPolicyNames = []string{PolicySiloNodePinning, PolicyTenantScheduling, PolicySharedTenantIdentity}
+var AdmissionPolicyNames = []string{PolicySiloNodePinning, PolicyTenantScheduling, PolicySharedTenantIdentity, PolicyTenantSecrets}
 
 // Node pinning vocabulary: silo nodes carry the label tenantctl.io/tenant=<id> and the taint
 // tenantctl.io/tenant=<id>:NoSchedule; silo pods carry the matching nodeSelector and toleration.
@@ -95,6 +99,26 @@ func AdmissionPolicies() []AdmissionPolicy {
 					"pods in the shared namespace must run as their tenant's ServiceAccount t-<tenant>"},
 				{`has(object.spec.priorityClassName) && object.spec.priorityClassName == '` + SharedPriorityClassName("") + `' + variables.tenant`,
 					"pods in the shared namespace must use their tenant's quota slice, priorityClassName tenantctl-shared-<tenant>"},
+			},
+		},
+		{
+			Name: PolicyTenantSecrets,
+			Validations: []Validation{
+				// The Secrets Store CSI driver mounts whatever class a volume names, as the pod's
+				// ServiceAccount; the class names the identity and the secrets. A pod may therefore
+				// name only its tenant's class (t-<tenant>, in its own namespace) ...
+				{`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.csi) || v.csi.driver != '` + SecretsStoreCSIDriver + `' || ` +
+					`(has(v.csi.volumeAttributes) && '` + VolumeAttributeSecretProviderClass + `' in v.csi.volumeAttributes && ` +
+					`v.csi.volumeAttributes['` + VolumeAttributeSecretProviderClass + `'] == '` + TenantSecretProviderClassName("") + `' + variables.tenant))`,
+					"tenant pods may mount only their own tenant's SecretProviderClass t-<tenant>"},
+				// ... and run only as its tenant's account, which is the one federated with the
+				// tenant's identity; the namespace's default account has no identity. In the
+				// shared namespace (no tenant label of its own) PolicySharedTenantIdentity
+				// already requires the pod's tenant's account, and says why.
+				{`!has(namespaceObject.metadata.labels) || !('` + LabelTenant + `' in namespaceObject.metadata.labels) || ` +
+					`!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == '' || object.spec.serviceAccountName == 'default' || ` +
+					`object.spec.serviceAccountName == '` + TenantObjectName("") + `' + variables.tenant`,
+					"tenant pods may run only as their tenant's ServiceAccount t-<tenant> (or the namespace's default account)"},
 			},
 		},
 	}

@@ -159,7 +159,8 @@ type AzureNodePool struct {
 }
 
 // AzureIdentity is a tenant's user-assigned workload identity, federated with its Kubernetes
-// ServiceAccount and nothing else: its roles are granted by the layers that own the scopes.
+// ServiceAccount and nothing else: its roles are granted by the layers that own the scopes. Every
+// tenant of an azure environment has one: its SecretProviderClass reads Key Vault as it.
 type AzureIdentity struct {
 	Name                string   `json:"name"`
 	ID                  string   `json:"id"`
@@ -173,9 +174,9 @@ type AzureIdentity struct {
 
 // AzureSecrets is the Key Vault side of a tenant's secrets. Dedicated vault: the tenant's vault,
 // reachable only through a private endpoint in its endpoints subnet, and Key Vault Secrets User on
-// that vault for the tenant identity. Shared vault with per-tenant access: that role on each
-// secret the binding references, because Azure RBAC scopes a data-plane role to a vault or to one
-// secret, never to a name prefix. Scoped references: nothing in Azure.
+// that vault for the tenant identity. Shared vault (per-tenant access, scoped references): that
+// role on each secret the binding references, because Azure RBAC scopes a data-plane role to a
+// vault or to one secret, never to a name prefix.
 type AzureSecrets struct {
 	// KeyVaultReferences maps each reference name to its Key Vault secret URI.
 	KeyVaultReferences map[string]string `json:"keyVaultReferences"`
@@ -440,12 +441,6 @@ func (p *planner) azureNodePool() error {
 	return nil
 }
 
-// needsAzureIdentity: the platform's secret store resolves scoped references, so that tenant
-// gets no Azure identity; every other secrets mode reads through one.
-func needsAzureIdentity(secrets isolation.Mode) bool {
-	return secrets != isolation.SecretsScopedReferences
-}
-
 func planAzureIdentity(id, env, namespace, serviceAccount string, az *AzureTenant) *AzureIdentity {
 	name := TenantIdentity(id, env)
 	return &AzureIdentity{
@@ -490,7 +485,11 @@ func planAzureSecrets(b *isolation.RuntimeTenantBinding, env *isolation.Environm
 		}
 		s.Vault = v
 		s.Grants = []AzureRoleGrant{NewAzureRoleGrant(RoleKeyVaultSecretsUser, v.ID, principal)}
-	case isolation.SecretsVaultAccessPolicy:
+	case isolation.SecretsVaultAccessPolicy, isolation.SecretsScopedReferences:
+		// Both shared-vault modes read through the tenant's own identity with one grant per
+		// referenced secret: Azure RBAC has no prefix scope, and one platform identity federated
+		// with several tenants' ServiceAccounts would let each act as the others (a
+		// federated-credential route the identity analysis reports).
 		sharedID := ResourceID(az.SubscriptionID, az.SharedVaultGroup, TypeVault, az.SharedVault)
 		seen := map[string]bool{}
 		for _, r := range refs {
@@ -507,8 +506,6 @@ func planAzureSecrets(b *isolation.RuntimeTenantBinding, env *isolation.Environm
 				s.Grants = append(s.Grants, NewAzureRoleGrant(RoleKeyVaultSecretsUser, scope, principal))
 			}
 		}
-	case isolation.SecretsScopedReferences:
-		// The platform's secret store resolves these; the tenant gets no Azure identity.
 	default:
 		return nil, fail("secrets mode %q is not supported by the azure target", m)
 	}

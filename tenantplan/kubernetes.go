@@ -1,7 +1,5 @@
 package tenantplan
 
-import "encoding/json"
-
 // The Kubernetes objects a plan holds. Each is what a program creates, field for field, with
 // nothing a program learns at run time; Manifest renders it as the object the API server gets,
 // which is also what a program under Pulumi mocks records and what reachability analyses.
@@ -107,12 +105,6 @@ type PriorityClass struct {
 	Value            int        `json:"value"`
 	PreemptionPolicy string     `json:"preemptionPolicy"`
 	Description      string     `json:"description"`
-}
-
-// ConfigMap is a ConfigMap of plain (never secret) data.
-type ConfigMap struct {
-	Metadata ObjectMeta        `json:"metadata"`
-	Data     map[string]string `json:"data"`
 }
 
 // Toleration is a pod toleration, as exported for the tenant's deployment tooling.
@@ -290,24 +282,4 @@ func (c PriorityClass) Manifest() map[string]any {
 	o["globalDefault"] = false
 	o["description"] = c.Description
 	return o
-}
-
-// Manifest is the ConfigMap object.
-func (c ConfigMap) Manifest() map[string]any {
-	o := object("v1", "ConfigMap", c.Metadata)
-	o["data"] = stringMap(c.Data)
-	return o
-}
-
-// jsonData renders each value as JSON under its key, for a ConfigMap of structured entries.
-func jsonData[T any](items []T, key func(T) string) (map[string]string, error) {
-	out := make(map[string]string, len(items))
-	for _, it := range items {
-		b, err := json.Marshal(it)
-		if err != nil {
-			return nil, err
-		}
-		out[key(it)] = string(b)
-	}
-	return out, nil
 }

@@ -65,7 +65,13 @@ func TenantNamespace(tenantID string) string { return tenantPrefix + tenantID }
 // LimitRange, in its own namespace and in the shared one alike.
 func TenantObjectName(tenantID string) string { return tenantPrefix + tenantID }
 
-// TenantSecretRefsName is the ConfigMap listing a tenant's secret references.
+// TenantSecretProviderClassName is a tenant's SecretProviderClass, in its own namespace or, named
+// by tenant like every tenant object there, in the shared one.
+func TenantSecretProviderClassName(tenantID string) string { return tenantPrefix + tenantID }
+
+// TenantSecretRefsName is the ConfigMap of secret references that tenant stacks created before
+// the SecretProviderClass replaced it. It is no longer in any plan, so the next `up` of a stack
+// that still holds it deletes it (docs/secrets.md, "Migration").
 func TenantSecretRefsName(tenantID string) string { return tenantPrefix + tenantID + "-secret-refs" }
 
 // SharedPriorityClassName is the PriorityClass that keys a shared tenant's quota slice.

@@ -3,6 +3,7 @@ package tenantplan
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,8 +122,8 @@ func TestTenantPlanPerTier(t *testing.T) {
 		"tenant.globex.dev":   {Target: "kubernetes", Namespace: "t-globex", ServiceAccount: "t-globex", OwnNamespace: true, Policies: own},
 		"tenant.initech.dev":  {Target: "kubernetes", Namespace: "shared-tenants", ServiceAccount: "t-initech", Policies: []string{"t-initech-allow-same-tenant"}, PriorityClass: "tenantctl-shared-initech"},
 		"tenant.acme.prod":    {Target: "azure", Namespace: "t-acme", ServiceAccount: "t-acme", OwnNamespace: true, Policies: own, AzureIdentity: "id-acme-prod", VNet: "vnet-acme-prod", NodePool: AgentPoolName("acme"), Vault: "kv-acme-dev", Grants: 1},
-		"tenant.globex.prod":  {Target: "azure", Namespace: "t-globex", ServiceAccount: "t-globex", OwnNamespace: true, Policies: own, AzureIdentity: "id-globex-prod"},
-		"tenant.initech.prod": {Target: "azure", Namespace: "shared-tenants", ServiceAccount: "t-initech", Policies: []string{"t-initech-allow-same-tenant"}, PriorityClass: "tenantctl-shared-initech"},
+		"tenant.globex.prod":  {Target: "azure", Namespace: "t-globex", ServiceAccount: "t-globex", OwnNamespace: true, Policies: own, AzureIdentity: "id-globex-prod", Grants: 1},
+		"tenant.initech.prod": {Target: "azure", Namespace: "shared-tenants", ServiceAccount: "t-initech", Policies: []string{"t-initech-allow-same-tenant"}, PriorityClass: "tenantctl-shared-initech", AzureIdentity: "id-initech-prod", Grants: 1},
 	}
 	got := map[string]summary{}
 	for _, pl := range append(planAll(t, st.Environment("dev"), st.BindingsIn("dev")), planAll(t, st.Environment("prod"), prodBindings(st))...) {
@@ -133,14 +134,20 @@ func TestTenantPlanPerTier(t *testing.T) {
 	}
 }
 
-// prodBindings are the example bindings in prod. globex's reference names dev's shared vault,
-// which a pool tenant of prod may not read (TestSharedVaultOnly), so it is dropped here.
+// prodBindings are the example bindings in prod. The pool and shared tenants' references name
+// dev's shared vault, which a tenant of prod may not read (TestSharedVaultOnly), so they are
+// moved to prod's shared vault here.
 func prodBindings(st *isolation.DesiredState) []*isolation.RuntimeTenantBinding {
 	bs := inProd(st)
 	for _, b := range bs {
-		if b.Spec.TenantID == "globex" {
-			b.Spec.Secrets = nil
+		if b.Spec.Tier == isolation.TierSilo {
+			continue
 		}
+		secrets := slices.Clone(b.Spec.Secrets)
+		for i := range secrets {
+			secrets[i].KeyVaultRef = "kv-connectsoft-prod"
+		}
+		b.Spec.Secrets = secrets
 	}
 	return bs
 }
@@ -154,7 +161,7 @@ func TestSharedVaultOnly(t *testing.T) {
 	if in.Binding.Spec.TenantID != "globex" {
 		t.Fatalf("examples changed: %s", in.Binding.Spec.TenantID)
 	}
-	if _, err := ForTenant(in); err == nil || !strings.Contains(err.Error(), "grants access in the shared vault kv-connectsoft-prod only") {
+	if _, err := ForTenant(in); err == nil || !strings.Contains(err.Error(), "reads the shared vault kv-connectsoft-prod only") {
 		t.Fatalf("dev vault in prod: error = %v", err)
 	}
 	in.Binding.Spec.Secrets = []isolation.SecretBinding{{Name: "db", KeyVaultRef: "kv-connectsoft-prod", SecretName: "globex-db"}, {Name: "db2", KeyVaultRef: "kv-connectsoft-prod", SecretName: "globex-db"}}
@@ -221,5 +228,41 @@ func TestStackOwner(t *testing.T) {
 		if got := id.Owner(); got != want {
 			t.Errorf("%s: owner %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestSecretProviderClassPlan: every example tenant's class reads its one vault as its workload
+// identity: declared by the environment on the kubernetes target, filled in by the program from
+// the identity the stack creates on the azure target.
+func TestSecretProviderClassPlan(t *testing.T) {
+	st := loadExamples(t)
+	type view struct {
+		Namespace, Vault, Client, Directory, Source, Annotation string
+		Objects                                                 []SecretProviderObject
+	}
+	got := map[string]view{}
+	for _, pl := range append(planAll(t, st.Environment("dev"), st.BindingsIn("dev")), planAll(t, st.Environment("prod"), prodBindings(st))...) {
+		c := pl.Secrets.ProviderClass
+		v := view{Namespace: c.Metadata.Namespace, Vault: c.KeyVaultName, Client: c.ClientID, Directory: c.TenantID, Objects: c.Objects,
+			Source: pl.Identity.Workload.Source, Annotation: pl.Identity.ServiceAccount.Metadata.Annotations[AnnotationWorkloadClientID]}
+		if c.Metadata.Name != "t-"+pl.TenantID || c.Metadata.Labels[LabelTenant] != pl.TenantID {
+			t.Errorf("%s: class %s labels %v", pl.Stack, c.Metadata.Name, c.Metadata.Labels)
+		}
+		got[pl.Stack] = v
+	}
+	dir := "11111111-2222-4333-8444-555555555555"
+	acme := []SecretProviderObject{{Name: "acme-db-connection", Type: "secret", Version: "3f2a9c4be1d84b6f9a0c5d7e8f1a2b3c", Alias: "db-connection"}}
+	globex := []SecretProviderObject{{Name: "globex-db-connection", Type: "secret", Alias: "db-connection"}}
+	initech := []SecretProviderObject{{Name: "initech-api-key", Type: "secret", Alias: "api-key"}}
+	want := map[string]view{
+		"tenant.acme.dev":     {"t-acme", "kv-acme-dev", "0a1c0000-0000-4000-8000-00000000ac3e", dir, WorkloadIdentityFromEnvironment, "0a1c0000-0000-4000-8000-00000000ac3e", acme},
+		"tenant.globex.dev":   {"t-globex", "kv-connectsoft-dev", "0a1c0000-0000-4000-8000-0000000091be", dir, WorkloadIdentityFromEnvironment, "0a1c0000-0000-4000-8000-0000000091be", globex},
+		"tenant.initech.dev":  {"shared-tenants", "kv-connectsoft-dev", "0a1c0000-0000-4000-8000-000000001bec", dir, WorkloadIdentityFromEnvironment, "0a1c0000-0000-4000-8000-000000001bec", initech},
+		"tenant.acme.prod":    {"t-acme", "kv-acme-dev", "", "", WorkloadIdentityFromStack, "", acme},
+		"tenant.globex.prod":  {"t-globex", "kv-connectsoft-prod", "", "", WorkloadIdentityFromStack, "", globex},
+		"tenant.initech.prod": {"shared-tenants", "kv-connectsoft-prod", "", "", WorkloadIdentityFromStack, "", initech},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("classes (-want +got):\n%s", d)
 	}
 }

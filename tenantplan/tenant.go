@@ -65,8 +65,10 @@ type Identity struct {
 	ServiceAccount ServiceAccount `json:"serviceAccount"`
 	Role           Role           `json:"role"`
 	RoleBinding    RoleBinding    `json:"roleBinding"`
-	// Azure is the user-assigned identity federated with the ServiceAccount (azure target, every
-	// secrets mode but scoped references).
+	// Workload is the Microsoft Entra identity the ServiceAccount is annotated with (Azure
+	// workload identity); nil on the kubernetes target when the environment declares none.
+	Workload *WorkloadIdentity `json:"workload,omitempty"`
+	// Azure is the user-assigned identity federated with the ServiceAccount (azure target).
 	Azure *AzureIdentity `json:"azure,omitempty"`
 }
 
@@ -84,8 +86,10 @@ type Quota struct {
 type Secrets struct {
 	Mode isolation.Mode `json:"mode"`
 	Refs []SecretRef    `json:"refs"`
-	// RefsConfigMap publishes Refs in Tenant.Namespace.
-	RefsConfigMap ConfigMap `json:"refsConfigMap"`
+	// ProviderClass is the tenant's SecretProviderClass in Tenant.Namespace: the Secrets Store CSI
+	// driver mounts Refs from Key Vault into the tenant's pods with it, as the tenant's workload
+	// identity.
+	ProviderClass *SecretProviderClass `json:"providerClass,omitempty"`
 	// Azure is the Key Vault side (azure target).
 	Azure *AzureSecrets `json:"azure,omitempty"`
 }
@@ -221,7 +225,7 @@ func (p *planner) wrap(err error) error { return fmt.Errorf("tenant %s: %w", p.i
 func (p *planner) placement() error {
 	t := p.t
 	c := &t.Compute
-	c.AdmissionPolicies = []string{PolicyTenantScheduling}
+	c.AdmissionPolicies = []string{PolicyTenantScheduling, PolicyTenantSecrets}
 	switch c.Mode {
 	case isolation.ComputeDedicatedNodePool:
 		p.own = true
@@ -358,9 +362,9 @@ func (p *planner) quota() error {
 	return nil
 }
 
-// secrets: the tenant's references, published as a ConfigMap with one key per reference whose
-// value names the Key Vault secret and version and the in-cluster Secret it is synced to. On the
-// azure target, the vault side.
+// secrets: the tenant's references and its SecretProviderClass, which mounts them in its pods
+// and syncs each to a Kubernetes Secret (SecretRef.SecretObject). On the azure target, the vault
+// side.
 func (p *planner) secrets() error {
 	t := p.t
 	switch m := t.Secrets.Mode; m {
@@ -377,11 +381,9 @@ func (p *planner) secrets() error {
 		return err
 	}
 	t.Secrets.Refs = refs
-	data, err := jsonData(refs, func(r SecretRef) string { return r.Name })
-	if err != nil {
-		return fmt.Errorf("tenant %s secret references: %w", p.id, err)
+	if t.Secrets.ProviderClass, err = p.secretProviderClass(refs, p.workloadIdentity()); err != nil {
+		return err
 	}
-	t.Secrets.RefsConfigMap = ConfigMap{Metadata: meta(TenantSecretRefsName(p.id), t.Namespace, t.Labels), Data: data}
 	if p.azure {
 		s, err := planAzureSecrets(p.in.Binding, p.in.Env, t)
 		if err != nil {
@@ -413,19 +415,21 @@ func namespaceWorkloadRules() []PolicyRule {
 	}
 }
 
-// identity: the tenant's ServiceAccount, limited by a Role to the tenant's own objects. In the
-// shared namespace it may only read its own references ConfigMap and its own referenced
-// Secrets, by name: the platform runs shared workloads, and RBAC cannot scope create/list to one
-// tenant's objects. On the azure target, the workload identity federated with the account.
+// identity: the tenant's ServiceAccount, limited by a Role to the tenant's own objects and
+// annotated with its workload identity. In the shared namespace it may only read its own
+// SecretProviderClass and its own synced Secrets, by name: the platform runs shared workloads,
+// and RBAC cannot scope create/list to one tenant's objects. On the azure target, the
+// user-assigned identity federated with the account.
 func (p *planner) identity() error {
 	t := p.t
 	name := TenantObjectName(p.id)
 	var rules []PolicyRule
 	if p.own {
 		rules = namespaceWorkloadRules()
-	} else {
-		rules = []PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"},
-			ResourceNames: []string{TenantSecretRefsName(p.id)}}}
+	}
+	if c := t.Secrets.ProviderClass; c != nil {
+		rules = append(rules, PolicyRule{APIGroups: []string{SecretProviderClassGroup}, Resources: []string{SecretProviderClassResource},
+			Verbs: []string{"get"}, ResourceNames: []string{c.Metadata.Name}})
 	}
 	// An empty resourceNames would grant every Secret in the namespace, so the rule exists only
 	// when there is something to name.
@@ -440,8 +444,14 @@ func (p *planner) identity() error {
 		ServiceAccount: ServiceAccount{Metadata: meta(name, t.Namespace, t.Labels)},
 		Role:           Role{Metadata: meta(name, t.Namespace, t.Labels), Rules: rules},
 		RoleBinding:    RoleBinding{Metadata: meta(name, t.Namespace, t.Labels), Role: name, ServiceAccount: name},
+		Workload:       p.workloadIdentity(),
 	}
-	if p.azure && needsAzureIdentity(t.Secrets.Mode) {
+	// The annotations are known here only where the environment declares the identity; on the
+	// azure target the program adds them from the identity it creates.
+	if w := t.Identity.Workload; w != nil && w.ClientID != "" {
+		t.Identity.ServiceAccount.Metadata.Annotations = map[string]string{AnnotationWorkloadClientID: w.ClientID, AnnotationWorkloadTenantID: w.TenantID}
+	}
+	if p.azure {
 		t.Identity.Azure = planAzureIdentity(p.id, t.Environment, t.Namespace, name, t.Azure)
 	}
 	return nil
@@ -470,8 +480,8 @@ func (t *Tenant) KubernetesObjects() []map[string]any {
 	if lr := t.Quota.LimitRange; lr != nil {
 		out = append(out, lr.Manifest())
 	}
-	if t.Secrets.RefsConfigMap.Metadata.Name != "" {
-		out = append(out, t.Secrets.RefsConfigMap.Manifest())
+	if c := t.Secrets.ProviderClass; c != nil {
+		out = append(out, c.Manifest())
 	}
 	return out
 }

@@ -11,14 +11,17 @@ import (
 
 // Scopes the API checks. Each route needs one; see docs/api.md.
 const (
-	ScopeBindingsRead       = "runtime.bindings.read"
-	ScopeTenantsRead        = "runtime.tenants.read"
-	ScopeDeploymentsRead    = "runtime.deployments.read"
-	ScopeDeploymentsWrite   = "runtime.deployments.write"
-	ScopeDeploymentsProd    = "runtime.deployments.prod"
-	ScopeDriftRead          = "runtime.drift.read"
-	ScopeDriftRemediate     = "runtime.drift.remediate"
-	ScopeAuditRead          = "runtime.audit.read"
+	ScopeBindingsRead     = "runtime.bindings.read"
+	ScopeTenantsRead      = "runtime.tenants.read"
+	ScopeDeploymentsRead  = "runtime.deployments.read"
+	ScopeDeploymentsWrite = "runtime.deployments.write"
+	ScopeDeploymentsProd  = "runtime.deployments.prod"
+	ScopeDriftRead        = "runtime.drift.read"
+	ScopeDriftRemediate   = "runtime.drift.remediate"
+	ScopeAuditRead        = "runtime.audit.read"
+	// ScopeSecretsRotate moves a tenant's pinned secret references to their vault's current
+	// version (a Git commit and an up of the tenant's stack).
+	ScopeSecretsRotate      = "runtime.secrets.rotate"
 	ScopeTenantsCrossTenant = "runtime.tenants.all"
 	// ScopePlatformWrite lets a platform operator (cross-tenant, no tenant_id) change an
 	// environment's platform stack through a tenant operation. Tenant-bound callers never do.

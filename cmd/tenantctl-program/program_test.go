@@ -68,7 +68,7 @@ func (e *engine) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 func platformOutputsFor(env string) map[string]any {
 	return map[string]any{
 		tenantplan.OutputEnvironment: env, tenantplan.OutputIngressNamespace: "platform-ingress", tenantplan.OutputSharedNamespace: "shared-tenants",
-		tenantplan.OutputAdmissionPolicies: []any{tenantplan.PolicySiloNodePinning, tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity},
+		tenantplan.OutputAdmissionPolicies: []any{tenantplan.PolicySiloNodePinning, tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity, tenantplan.PolicyTenantSecrets},
 	}
 }
 

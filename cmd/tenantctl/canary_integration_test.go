@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
@@ -104,19 +103,7 @@ func TestSecretsCanary(t *testing.T) {
 		"--passphrase-file", passFile, "--audit-log", auditLog, "--audit-stdout"}
 
 	var stdout, stderr bytes.Buffer
-	run := func(args ...string) int {
-		cmd := newRootCmd()
-		cmd.SetOut(&stdout)
-		cmd.SetErr(&stderr)
-		cmd.SetArgs(args)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		err := cmd.ExecuteContext(ctx)
-		if err != nil {
-			fmt.Fprintln(&stderr, "tenantctl:", err)
-		}
-		return exitcode.Code(err)
-	}
+	run := inProcessCLI(&stdout, &stderr)
 	w := watchProcs(secretValue, passphrase)
 	if code := run(append([]string{"up", "--all"}, common...)...); code != 0 {
 		w.finish()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/ignore"
 	"github.com/connectsoft/tenantctl/drift/report"
+	"github.com/connectsoft/tenantctl/drift/secretversions"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
 )
@@ -47,6 +49,9 @@ type driftCheckFlags struct {
 	shard      string
 	ignores    []string
 	ignoreFile string
+	// secretVersions reads Key Vault for stale-secret-version findings.
+	secretVersions bool
+	secretGrace    time.Duration
 }
 
 func (f *driftCheckFlags) add(cmd *cobra.Command, g *globalOptions, selection bool) {
@@ -64,6 +69,8 @@ func (f *driftCheckFlags) add(cmd *cobra.Command, g *globalOptions, selection bo
 	fs.BoolVar(&f.confirm, "confirm", true, "confirm with the engine the tenants where the fast path found drift or whose state is older than the desired state")
 	fs.StringSliceVar(&f.ignores, "ignore", nil, "ignore rule (repeatable), in .tenantctl-driftignore syntax")
 	fs.StringVar(&f.ignoreFile, "ignore-file", "", "ignore file (default DIR/"+ignore.DefaultFile+" when it exists)")
+	fs.BoolVar(&f.secretVersions, "secret-versions", false, "also read Key Vault (default Azure credential) and report pins that are disabled, expired, missing or stale")
+	fs.DurationVar(&f.secretGrace, "secret-grace", secretversions.DefaultGrace, "with --secret-versions: how long a pin may lag the vault's current version")
 }
 
 // mode is the check mode the flags ask for.
@@ -130,6 +137,16 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 	state, err := isolation.Load(ctx, g.dir)
 	if err != nil {
 		return nil, err
+	}
+	if f.secretVersions {
+		if f.inventory != "" {
+			return nil, exitcode.With(exitcode.Invalid, errors.New("--secret-versions reads Key Vault; it cannot judge an --inventory snapshot offline"))
+		}
+		reader, err := vaultReader()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, check.WithSecretVersions(reader, f.secretGrace))
 	}
 	if withIgnore {
 		rules, err := f.rules(g.dir)

@@ -29,6 +29,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/secrets/keyvault"
 )
 
 // Mode selects how the desired state is obtained and whether the engine runs.
@@ -70,6 +71,8 @@ type Checker struct {
 	staleCheck    bool
 	progress      io.Writer
 	now           func() time.Time
+	secretReader  keyvault.Reader
+	secretGrace   time.Duration
 }
 
 // Option configures a Checker.

@@ -26,6 +26,9 @@ const (
 	KindUntrustedImage Kind = "untrusted-image"
 	// KindUnpinnedImage: a workload image referenced by tag instead of by digest.
 	KindUnpinnedImage Kind = "unpinned-image"
+	// KindStaleSecretVersion: a secret reference pinned to a Key Vault version that is disabled,
+	// expired, gone, or older than the vault's current version for longer than the grace period.
+	KindStaleSecretVersion Kind = "stale-secret-version"
 )
 
 // KindInfo describes a kind for people (text, SARIF rule descriptions) and gives the defaults a
@@ -58,6 +61,10 @@ var kindInfos = []KindInfo{
 		"A resource the tenant's stack manages no longer exists in the live environment.",
 		"Re-apply the tenant's stack to recreate the resource.",
 		SeverityHigh, RemediationRestore},
+	{KindStaleSecretVersion, "Secret pinned to a stale Key Vault version",
+		"A secret reference is pinned to a Key Vault version that is disabled, expired or no longer exists (workloads cannot mount it once they restart), or that a newer version has superseded for longer than the grace period.",
+		"Move the reference to the vault's current version: `tenantctl secrets rotate --tenant <id>` commits the new currentVersion to Git and updates the tenant's stack.",
+		SeverityHigh, RemediationReport},
 	{KindManagedDrift, "Managed resource drifted",
 		"A field of a resource the tenant's stack manages differs from the desired state in Git.",
 		"Re-apply the tenant's stack to restore the desired value, or change the desired state in Git if the live value is right.",

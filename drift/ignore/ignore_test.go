@@ -112,7 +112,7 @@ func TestParseErrors(t *testing.T) {
 		{"bare negation", "!", []string{`f:1: rule "!": empty rule: write at least one key=value (keys: kind, severity, env, tenant, peer, stack, provider, type, namespace, name, id, field, manager)`}},
 		{"unterminated quote", `name="abc`, []string{`f:1: rule "name=\"abc": unterminated double quote`}},
 		{"trailing backslash", `name=abc\`, []string{`f:1: rule "name=abc\\": trailing backslash escapes nothing`}},
-		{"kind typo", "kind=managed-drfit", []string{`f:1: rule "kind=managed-drfit": kind=managed-drfit matches none of cross-tenant-route, untrusted-image, field-conflict, missing-resource, managed-drift, unpinned-image, unmanaged-resource`}},
+		{"kind typo", "kind=managed-drfit", []string{`f:1: rule "kind=managed-drfit": kind=managed-drfit matches none of cross-tenant-route, untrusted-image, field-conflict, missing-resource, stale-secret-version, managed-drift, unpinned-image, unmanaged-resource`}},
 		{"severity typo", "severity=urgent", []string{`f:1: rule "severity=urgent": severity=urgent matches none of critical, high, medium, low, info`}},
 		{"route with wildcard peer", "kind=cross-tenant-route tenant=acme peer=*", []string{routeErr("kind=cross-tenant-route tenant=acme peer=*")}},
 		{"route with wildcard tenant", "kind=cross-tenant-route tenant=ac?e peer=globex", []string{routeErr("kind=cross-tenant-route tenant=ac?e peer=globex")}},

@@ -64,12 +64,12 @@ func TestJUnit(t *testing.T) {
 		return out
 	}
 	want := junitView{
-		Tests: 18, Failures: 4, Errors: 2,
-		Suites: []string{"prod/acme 7/2/0", "prod/globex 2/1/1", "prod/hooli 7/0/0", "(no tenant) 2/1/1"},
+		Tests: 20, Failures: 4, Errors: 2,
+		Suites: []string{"prod/acme 8/2/0", "prod/globex 2/1/1", "prod/hooli 8/0/0", "(no tenant) 2/1/1"},
 		Cases: map[string][]string{
 			"prod/acme": append(append([]string{
 				"cross-tenant-route: networking.k8s.io/v1/NetworkPolicy tenant-acme/allow-globex → globex: failure[cross-tenant-route] [critical] NetworkPolicy admits pods of tenant globex"},
-				pass(finding.KindUntrustedImage, finding.KindFieldConflict, finding.KindMissingResource)...),
+				pass(finding.KindUntrustedImage, finding.KindFieldConflict, finding.KindMissingResource, finding.KindStaleSecretVersion)...),
 				append([]string{"managed-drift: apps/v1/Deployment tenant-acme/api spec.replicas: failure[managed-drift] [medium] replicas changed outside Pulumi"},
 					pass(finding.KindUnpinnedImage, finding.KindUnmanagedResource)...)...),
 			"prod/globex": {

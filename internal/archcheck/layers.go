@@ -28,11 +28,11 @@ var Layers = []Layer{
 	{"plan", []string{"tenantplan"}},
 	{"programs", []string{"stacks", "sdk"}},
 	{"engine", []string{"automation"}},
-	{"state/inventory", []string{"inventory"}},
+	{"state/inventory", []string{"inventory", "secrets/keyvault"}},
 	{"analysis", []string{"isolation/reach"}},
-	{"findings", []string{"drift/finding", "drift/detect", "drift/ignore"}},
+	{"findings", []string{"drift/finding", "drift/detect", "drift/ignore", "drift/secretversions"}},
 	{"reports", []string{"drift/report"}},
-	{"drift operations", []string{"drift/check", "drift/remediate", "drift/watch"}},
+	{"drift operations", []string{"drift/check", "drift/remediate", "drift/watch", "secrets/rotation"}},
 	{"entrypoints", []string{"api", "cmd", "bench"}},
 }
 

@@ -2,6 +2,7 @@
 // kube-controller-manager built from source by hack/build-tool.sh) on loopback, for the embedded
 // default, the demo and the integration tests. There is no kubelet: objects are stored and admitted,
 // controllers run, pods are never scheduled — which is all the engine and the drift detectors need.
+// The API server also serves the Secrets Store CSI driver's CRDs (crds.go), though no driver runs.
 package localcluster
 
 import (
@@ -127,6 +128,9 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	if err := c.writeKubeconfig(); err != nil {
+		return nil, err
+	}
+	if err := c.installCRDs(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.launch(controllerBin,

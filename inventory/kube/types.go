@@ -86,6 +86,9 @@ func DefaultTypes() []ResourceType {
 		optional(everyScope(grouped("crd.projectcalico.org", "v1", "ippools", "IPPool", false))),
 		optional(everyScope(grouped("projectcalico.org", "v3", "ippools", "IPPool", false))),
 		optional(everyScope(grouped("cilium.io", "v2alpha1", "ciliumpodippools", "CiliumPodIPPool", false))),
+		// A tenant's SecretProviderClass names its vault, secrets and identity; optional because a
+		// cluster without the Secrets Store CSI driver does not serve the type.
+		optional(grouped("secrets-store.csi.x-k8s.io", "v1", "secretproviderclasses", "SecretProviderClass", true)),
 	}
 }
 

@@ -145,18 +145,19 @@ func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p Providers) (*Ten
 	if err != nil {
 		return nil, err
 	}
-	k8sOut, err := kubernetes.DeployTenant(ctx, pl, p.Kubernetes, pulumi.Parent(workloads))
+	// The ServiceAccount and the SecretProviderClass name the identity created above: its client
+	// id and the directory the deployment signed in to.
+	wi := kubernetes.WorkloadIdentity{}
+	if identity != nil {
+		wi = kubernetes.WorkloadIdentity{ClientID: identity.ClientID, TenantID: pulumi.String(cc.TenantId)}
+	}
+	k8sOut, err := kubernetes.DeployTenant(ctx, pl, p.Kubernetes, wi, pulumi.Parent(workloads))
 	if err != nil {
 		return nil, err
 	}
 	out.Kubernetes = k8sOut
 	if err := ctx.RegisterResourceOutputs(workloads, pulumi.Map{kubernetes.OutputNamespace: pulumi.String(k8sOut.Namespace)}); err != nil {
 		return nil, err
-	}
-	if identity != nil {
-		if err := annotateServiceAccount(ctx, pl, idComp, p.Kubernetes, workloads, identity.ClientID); err != nil {
-			return nil, fmt.Errorf("tenant %s identity: %w", id, err)
-		}
 	}
 	if err := ctx.RegisterResourceOutputs(idComp, pulumi.Map{OutputIdentity: pulumi.String(out.Identity)}); err != nil {
 		return nil, err

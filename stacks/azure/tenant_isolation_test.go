@@ -117,7 +117,7 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 			mutate: func(_ *isolation.RuntimeTenantBinding, env *isolation.Environment, _ *recorder) {
 				env.Spec.SharedDatabase.Engine = "mysql"
 			}},
-		{name: "two dedicated vaults", tier: isolation.TierSilo, planOnly: true, wantErr: "name vaults kv-acme-prod, kv-acme-other",
+		{name: "two dedicated vaults", tier: isolation.TierSilo, planOnly: true, wantErr: "a SecretProviderClass reads one vault",
 			mutate: func(b *isolation.RuntimeTenantBinding, _ *isolation.Environment, _ *recorder) {
 				b.Spec.Secrets = append(b.Spec.Secrets, isolation.SecretBinding{Name: "x", KeyVaultRef: "kv-acme-other", SecretName: "x"})
 			}},
@@ -137,7 +137,7 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 			mutate: func(b *isolation.RuntimeTenantBinding, _ *isolation.Environment, _ *recorder) {
 				b.Spec.Secrets[0].SecretName = "globex-db"
 			}},
-		{name: "pool secret in another vault", tier: isolation.TierPool, planOnly: true, wantErr: "grants access in the shared vault kv-shared-prod only",
+		{name: "pool secret in another vault", tier: isolation.TierPool, planOnly: true, wantErr: "reads the shared vault kv-shared-prod only",
 			mutate: func(b *isolation.RuntimeTenantBinding, _ *isolation.Environment, _ *recorder) {
 				b.Spec.Secrets[0].KeyVaultRef = "kv-acme-own"
 			}},

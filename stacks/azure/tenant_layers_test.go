@@ -199,7 +199,9 @@ func TestTenantRoleAssignments(t *testing.T) {
 			{"Key Vault Secrets User", sharedVault + "/secrets/acme-db-connection", "principal-id-acme-prod", "ServicePrincipal"},
 			{"Key Vault Secrets User", sharedVault + "/secrets/acme-api-key", "principal-id-acme-prod", "ServicePrincipal"},
 		}},
-		{isolation.TierShared, nil},
+		{isolation.TierShared, []grant{
+			{"Key Vault Secrets User", sharedVault + "/secrets/acme-api-key", "principal-id-acme-prod", "ServicePrincipal"},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.tier), func(t *testing.T) {

@@ -1,11 +1,16 @@
 package azure
 
 import (
-	"github.com/connectsoft/tenantctl/tenantplan"
+	"context"
 	"sort"
+	"strings"
 	"testing"
 
+	"github.com/connectsoft/tenantctl/tenantplan"
+
 	"github.com/google/go-cmp/cmp"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks/internal/stackstest"
@@ -78,25 +83,27 @@ func TestDedicatedVaultWithoutVNet(t *testing.T) {
 	}
 }
 
+// TestWorkloadIdentity: every tier's tenant gets a user-assigned identity federated with its
+// ServiceAccount, and the identity's client id (known only once it exists) reaches the
+// Kubernetes part: the ServiceAccount's azure.workload.identity annotations, the
+// SecretProviderClass's clientID and tenantId, and the stack outputs.
 func TestWorkloadIdentity(t *testing.T) {
 	tests := []struct {
 		name      string
-		binding   func() *isolation.RuntimeTenantBinding
+		tier      isolation.Tier
 		namespace string
+		vault     string
+		secret    string
 	}{
-		{"silo", func() *isolation.RuntimeTenantBinding { return testBinding("acme", isolation.TierSilo) }, "t-acme"},
-		{"pool", func() *isolation.RuntimeTenantBinding { return testBinding("acme", isolation.TierPool) }, "t-acme"},
-		// A shared tenant with per-tenant vault access federates the ServiceAccount the kubernetes
-		// part gives it in the shared namespace.
-		{"shared with vault access", func() *isolation.RuntimeTenantBinding {
-			b := testBinding("acme", isolation.TierShared)
-			b.Spec.Overrides = map[isolation.Layer]isolation.Mode{isolation.LayerSecrets: isolation.SecretsVaultAccessPolicy}
-			return b
-		}, "shared-tenants"},
+		{"silo", isolation.TierSilo, "t-acme", "kv-acme-prod", "db-connection"},
+		{"pool", isolation.TierPool, "t-acme", "kv-shared-prod", "acme-db-connection"},
+		// A shared tenant reads the shared vault as its own identity too, federated with the
+		// ServiceAccount the kubernetes part gives it in the shared namespace.
+		{"shared", isolation.TierShared, "shared-tenants", "kv-shared-prod", "acme-api-key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, out := tenantRun(t, tc.binding(), testEnv())
+			rec, out := tenantRun(t, testBinding("acme", tc.tier), testEnv())
 			id := rec.Get(t, TypeUserAssignedIdentity, "id-acme-prod")
 			if id.Inputs["resourceGroupName"] != "rg-acme-prod" || id.Inputs["resourceName"] != "id-acme-prod" || id.Inputs["location"] != "westeurope" {
 				t.Errorf("identity = %v", id.Inputs)
@@ -109,16 +116,35 @@ func TestWorkloadIdentity(t *testing.T) {
 			if d := cmp.Diff(want, fic.Inputs); d != "" {
 				t.Errorf("federated credential (-want +got):\n%s", d)
 			}
-			patch := rec.Get(t, tSAPatch, tc.namespace+"/t-acme")
-			wantMeta := map[string]any{"name": "t-acme", "namespace": tc.namespace, "annotations": map[string]any{AnnotationWorkloadClientID: "client-id-acme-prod"}}
-			if d := cmp.Diff(wantMeta, patch.Inputs["metadata"]); d != "" {
-				t.Errorf("service account patch (-want +got):\n%s", d)
+			const clientID = "client-id-acme-prod" // the mock's client id of the identity
+			sa := rec.Get(t, tSA, tc.namespace+"/t-acme")
+			wantAnn := map[string]any{tenantplan.AnnotationWorkloadClientID: clientID, tenantplan.AnnotationWorkloadTenantID: testTenantID}
+			if d := cmp.Diff(wantAnn, stackstest.Path(sa.Inputs, "metadata.annotations")); d != "" {
+				t.Errorf("service account annotations (-want +got):\n%s", d)
 			}
-			if patch.Provider != "urn:pulumi:tenant.acme.prod::tenantctl::pulumi:providers:kubernetes::k8s::k8s-id" {
-				t.Errorf("service account patch uses provider %q", patch.Provider)
+			if rs := rec.OfType(tSAPatch); len(rs) != 0 {
+				t.Errorf("the annotation is on the ServiceAccount itself; patches: %v", rs)
+			}
+			spc := rec.Get(t, tSPC, tc.namespace+"/t-acme")
+			params, _ := stackstest.Path(spc.Inputs, "spec.parameters").(map[string]any)
+			if params["clientID"] != clientID || params["tenantId"] != testTenantID || params["keyvaultName"] != tc.vault || params["usePodIdentity"] != "false" {
+				t.Errorf("secret provider class parameters = %v", params)
+			}
+			if obj, _ := params["objects"].(string); !strings.Contains(obj, `objectName: "`+tc.secret+`"`) {
+				t.Errorf("secret provider class objects = %q, want secret %s", obj, tc.secret)
+			}
+			if spc.Provider != "urn:pulumi:tenant.acme.prod::tenantctl::pulumi:providers:kubernetes::k8s::k8s-id" {
+				t.Errorf("secret provider class uses provider %q", spc.Provider)
 			}
 			if out.FederatedSubject != want["subject"] || out.Identity != "id-acme-prod" {
 				t.Errorf("identity outputs = %q %q", out.Identity, out.FederatedSubject)
+			}
+			got := map[string]any{}
+			for _, k := range []string{OutputIdentityClientID, kubernetes.OutputWorkloadClientID} {
+				got[k] = awaitString(t, out.Map()[k])
+			}
+			if d := cmp.Diff(map[string]any{OutputIdentityClientID: clientID, kubernetes.OutputWorkloadClientID: clientID}, got); d != "" {
+				t.Errorf("client id outputs (-want +got):\n%s", d)
 			}
 		})
 	}
@@ -218,4 +244,18 @@ func TestTenantOutputKeys(t *testing.T) {
 	if _, ok := k8sKeys[kubernetes.OutputSecretRefs]; !ok {
 		t.Errorf("the kubernetes part's secret references are not exported")
 	}
+}
+
+// awaitString resolves an output of a finished mocked run.
+func awaitString(t *testing.T, v any) any {
+	t.Helper()
+	in, ok := v.(pulumi.StringInput)
+	if !ok {
+		t.Fatalf("%T is not a Pulumi string input", v)
+	}
+	res, err := internals.UnsafeAwaitOutput(context.Background(), in.ToStringOutput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Value
 }

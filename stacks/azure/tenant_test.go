@@ -31,6 +31,8 @@ const (
 	tAzureProv = "pulumi:providers:azure-native"
 	tK8sProv   = "pulumi:providers:kubernetes"
 	tSAPatch   = "kubernetes:core/v1:ServiceAccountPatch"
+	tSA        = "kubernetes:core/v1:ServiceAccount"
+	tSPC       = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 	tK8sTenant = "tenantctl:tenant:Tenant"
 )
 
@@ -106,7 +108,6 @@ func TestTenantResourceTree(t *testing.T) {
 			TypeAgentPool + " aks-shared-prod/" + tenantplan.AgentPoolName("acme") + " <- " + compute,
 			TypeUserAssignedIdentity + " id-acme-prod <- " + identity,
 			TypeFederatedIdentityCredential + " id-acme-prod/fic-acme <- " + identity,
-			tSAPatch + " t-acme/t-acme <- " + identity,
 			tVault + " kv-acme-prod <- " + secrets,
 			tRole + " Key Vault Secrets User @ " + arm + "rg-acme-prod/providers/Microsoft.KeyVault/vaults/kv-acme-prod <- " + secrets,
 			tPE + " pe-kv-acme-prod <- " + secrets,
@@ -118,12 +119,17 @@ func TestTenantResourceTree(t *testing.T) {
 			tRG + " rg-acme-prod <- " + root,
 			TypeUserAssignedIdentity + " id-acme-prod <- " + identity,
 			TypeFederatedIdentityCredential + " id-acme-prod/fic-acme <- " + identity,
-			tSAPatch + " t-acme/t-acme <- " + identity,
 			tRole + " Key Vault Secrets User @ " + sharedVault + "/secrets/acme-db-connection <- " + secrets,
 			tRole + " Key Vault Secrets User @ " + sharedVault + "/secrets/acme-api-key <- " + secrets,
 		}},
-		// Scoped references: the platform's secret store resolves them; nothing in Azure.
-		{isolation.TierShared, nil},
+		// Scoped references: the tenant reads its own secrets in the shared vault as its own
+		// identity, one grant per secret, like a pool tenant.
+		{isolation.TierShared, []string{
+			tRG + " rg-acme-prod <- " + root,
+			TypeUserAssignedIdentity + " id-acme-prod <- " + identity,
+			TypeFederatedIdentityCredential + " id-acme-prod/fic-acme <- " + identity,
+			tRole + " Key Vault Secrets User @ " + sharedVault + "/secrets/acme-api-key <- " + secrets,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.tier), func(t *testing.T) {
@@ -191,8 +197,8 @@ func TestTenantInvokes(t *testing.T) {
 	}{
 		{isolation.TierSilo, []string{"azure-native:authorization:getClientConfig", InvokeGetManagedCluster}},
 		{isolation.TierPool, []string{"azure-native:authorization:getClientConfig", InvokeGetManagedCluster}},
-		// A shared tenant needs no identity and no node pool, so it does not read the cluster.
-		{isolation.TierShared, []string{"azure-native:authorization:getClientConfig"}},
+		// A shared tenant's identity is federated with the cluster's issuer too.
+		{isolation.TierShared, []string{"azure-native:authorization:getClientConfig", InvokeGetManagedCluster}},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.tier), func(t *testing.T) {

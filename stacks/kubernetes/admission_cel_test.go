@@ -100,6 +100,8 @@ func TestAdmissionPoliciesOnPods(t *testing.T) {
 		needLabel      = "pods in the shared namespace must carry the tenantctl.io/tenant label"
 		needSA         = "pods in the shared namespace must run as their tenant's ServiceAccount t-<tenant>"
 		needSlice      = "pods in the shared namespace must use their tenant's quota slice, priorityClassName tenantctl-shared-<tenant>"
+		ownClass       = "tenant pods may mount only their own tenant's SecretProviderClass t-<tenant>"
+		ownAccount     = "tenant pods may run only as their tenant's ServiceAccount t-<tenant> (or the namespace's default account)"
 		pinnedSpec     = `"nodeSelector":{"tenantctl.io/tenant":"acme"},"tolerations":[{"key":"tenantctl.io/tenant","operator":"Equal","value":"acme","effect":"NoSchedule"}]`
 		sharedIdentity = `"serviceAccountName":"t-acme","priorityClassName":"tenantctl-shared-acme"`
 	)
@@ -140,6 +142,24 @@ func TestAdmissionPoliciesOnPods(t *testing.T) {
 			pod: `{"metadata":{},"spec":{` + sharedIdentity + `}}`, want: []string{needLabel, needSA, needSlice}},
 		{name: "shared pod claiming another tenant's identity", ns: sharedNS,
 			pod: `{"metadata":{"labels":{"tenantctl.io/tenant":"globex"}},"spec":{` + sharedIdentity + `}}`, want: []string{needSA, needSlice}},
+		{name: "pool pod mounting its own class as its own account", ns: poolNS,
+			pod: `{"metadata":{},"spec":{"serviceAccountName":"t-globex","volumes":[{"name":"s","csi":{"driver":"secrets-store.csi.k8s.io","readOnly":true,"volumeAttributes":{"secretProviderClass":"t-globex"}}},{"name":"c","configMap":{"name":"x"}}]}}`},
+		{name: "pool pod on the namespace's default account, no secrets", ns: poolNS, pod: `{"metadata":{},"spec":{"serviceAccountName":"default"}}`},
+		{name: "pool pod mounting another tenant's class", ns: poolNS,
+			pod:  `{"metadata":{},"spec":{"volumes":[{"name":"s","csi":{"driver":"secrets-store.csi.k8s.io","volumeAttributes":{"secretProviderClass":"t-acme"}}}]}}`,
+			want: []string{ownClass}},
+		{name: "pool pod mounting the driver without naming a class", ns: poolNS,
+			pod:  `{"metadata":{},"spec":{"volumes":[{"name":"s","csi":{"driver":"secrets-store.csi.k8s.io"}}]}}`,
+			want: []string{ownClass}},
+		{name: "pool pod running as another tenant's account name", ns: poolNS,
+			pod: `{"metadata":{},"spec":{"serviceAccountName":"t-acme"}}`, want: []string{ownAccount}},
+		{name: "pool pod with another CSI driver", ns: poolNS,
+			pod: `{"metadata":{},"spec":{"volumes":[{"name":"d","csi":{"driver":"disk.csi.azure.com","volumeAttributes":{"secretProviderClass":"t-acme"}}}]}}`},
+		{name: "shared pod mounting its tenant's class", ns: sharedNS,
+			pod: `{"metadata":{"labels":{"tenantctl.io/tenant":"acme","azure.workload.identity/use":"true"}},"spec":{` + sharedIdentity + `,"volumes":[{"name":"s","csi":{"driver":"secrets-store.csi.k8s.io","volumeAttributes":{"secretProviderClass":"t-acme"}}}]}}`},
+		{name: "shared pod mounting a neighbour's class", ns: sharedNS,
+			pod:  `{"metadata":{"labels":{"tenantctl.io/tenant":"acme"}},"spec":{` + sharedIdentity + `,"volumes":[{"name":"s","csi":{"driver":"secrets-store.csi.k8s.io","volumeAttributes":{"secretProviderClass":"t-initech"}}}]}}`,
+			want: []string{ownClass}},
 		{name: "shared pod using another tenant's slice", ns: sharedNS,
 			pod:  `{"metadata":{"labels":{"tenantctl.io/tenant":"acme"}},"spec":{"serviceAccountName":"t-acme","priorityClassName":"tenantctl-shared-globex"}}`,
 			want: []string{needSlice}},

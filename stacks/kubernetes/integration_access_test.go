@@ -69,15 +69,20 @@ func checkRBAC(ctx context.Context, t *testing.T, cs kubernetes.Interface) {
 		{"globex", globexNS, "create", "", "pods", "", globexNS, true},
 		{"globex", globexNS, "create", "apps", "deployments", "", globexNS, true},
 		{"globex", globexNS, "get", "", "secrets", "db-connection", globexNS, true},
-		{"initech", sharedNS, "get", "", "configmaps", "t-initech-secret-refs", sharedNS, true},
+		{"initech", sharedNS, "get", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "t-initech", sharedNS, true},
 		{"initech", sharedNS, "get", "", "secrets", "t-initech.api-key", sharedNS, true},
+		{"globex", globexNS, "get", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "t-globex", globexNS, true},
 
 		// Another tenant's namespace, and the shared one.
 		{"acme", acmeNS, "create", "", "pods", "", globexNS, false},
 		{"acme", acmeNS, "create", "", "pods", "", sharedNS, false},
 		{"acme", acmeNS, "get", "", "secrets", "", globexNS, false},
 		{"acme", acmeNS, "get", "", "secrets", "db-connection", globexNS, false},
-		{"acme", acmeNS, "get", "", "configmaps", "t-initech-secret-refs", sharedNS, false},
+		{"acme", acmeNS, "get", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "t-initech", sharedNS, false},
+		{"acme", acmeNS, "get", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "t-globex", globexNS, false},
+		// No tenant writes a class, not even its own: the class names the identity and the vault.
+		{"globex", globexNS, "update", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "t-globex", globexNS, false},
+		{"globex", globexNS, "create", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "", globexNS, false},
 		{"globex", globexNS, "create", "", "pods", "", acmeNS, false},
 		{"globex", globexNS, "list", "", "pods", "", acmeNS, false},
 		{"initech", sharedNS, "create", "", "pods", "", globexNS, false},
@@ -92,6 +97,8 @@ func checkRBAC(ctx context.Context, t *testing.T, cs kubernetes.Interface) {
 		{"initech", sharedNS, "create", "", "pods", "", sharedNS, false},
 		{"initech", sharedNS, "list", "", "secrets", "", sharedNS, false},
 		{"initech", sharedNS, "get", "", "secrets", "t-other.api-key", sharedNS, false},
+		{"initech", sharedNS, "get", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "t-other", sharedNS, false},
+		{"initech", sharedNS, "list", "secrets-store.csi.x-k8s.io", "secretproviderclasses", "", sharedNS, false},
 		{"initech", sharedNS, "delete", "networking.k8s.io", "networkpolicies", "t-initech-allow-same-tenant", sharedNS, false},
 	}
 	// The authorizer reads Roles from an informer: wait until every grant is visible, so that a
@@ -167,6 +174,21 @@ func tolerateEverything(p *corev1.Pod) {
 
 func onNode(p *corev1.Pod) { p.Spec.NodeName = "node-1" }
 
+// mountClass adds a Secrets Store CSI volume naming class, as a workload reading Key Vault does.
+func mountClass(class string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		ro := true
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "secrets", VolumeSource: corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{
+			Driver: "secrets-store.csi.k8s.io", ReadOnly: &ro, VolumeAttributes: map[string]string{"secretProviderClass": class},
+		}}})
+		p.Labels = merge(p.Labels, map[string]string{"azure.workload.identity/use": "true"})
+	}
+}
+
+func runAs(sa string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Spec.ServiceAccountName = sa }
+}
+
 // sharedAs makes a pod of the shared namespace: tenant label, ServiceAccount and PriorityClass.
 // An empty argument leaves that field unset.
 func sharedAs(label, serviceAccount, priorityClass string) func(*corev1.Pod) {
@@ -208,6 +230,7 @@ const (
 	pinning    = "tenantctl-silo-node-pinning"
 	scheduling = "tenantctl-tenant-scheduling"
 	identity   = "tenantctl-shared-tenant-identity"
+	secrets    = "tenantctl-tenant-secrets"
 )
 
 // checkAdmission: the platform's ValidatingAdmissionPolicies, enforced by the API server itself,
@@ -235,6 +258,15 @@ func checkAdmission(ctx context.Context, t *testing.T, cs kubernetes.Interface) 
 		{"shared pod without ServiceAccount", sharedNS, restrictedPod("no-sa", sharedAs("initech", "", initechPC)), identity, "must run as their tenant's ServiceAccount"},
 		{"shared pod outside its quota slice", sharedNS, restrictedPod("no-slice", sharedAs("initech", "t-initech", "")), identity, "must use their tenant's quota slice"},
 		{"shared pod on acme's nodes", sharedNS, restrictedPod("select-acme", sharedAs("initech", "t-initech", initechPC), selectNodes("acme")), scheduling, "only select their own tenant's nodes"},
+
+		// Secrets: a pod mounts its own tenant's SecretProviderClass as its tenant's account.
+		{"pool pod mounting its own class", globexNS, restrictedPod("own-class", runAs("t-globex"), mountClass("t-globex")), "", ""},
+		{"pool pod mounting acme's class", globexNS, restrictedPod("acme-class", runAs("t-globex"), mountClass("t-acme")), secrets, "may mount only their own tenant's SecretProviderClass"},
+		{"silo pod mounting its own class", acmeNS, restrictedPod("own-class", selectNodes("acme"), tolerate("acme"), runAs("t-acme"), mountClass("t-acme")), "", ""},
+		{"silo pod mounting globex's class", acmeNS, restrictedPod("globex-class", selectNodes("acme"), tolerate("acme"), mountClass("t-globex")), secrets, "may mount only their own tenant's SecretProviderClass"},
+		{"pool pod running as another tenant's account name", globexNS, restrictedPod("acme-sa", runAs("t-acme")), secrets, "may run only as their tenant's ServiceAccount"},
+		{"shared pod mounting its tenant's class", sharedNS, restrictedPod("own-class", sharedAs("initech", "t-initech", initechPC), mountClass("t-initech")), "", ""},
+		{"shared pod mounting a pool tenant's class name", sharedNS, restrictedPod("globex-class", sharedAs("initech", "t-initech", initechPC), mountClass("t-globex")), secrets, "may mount only their own tenant's SecretProviderClass"},
 	}
 	// Policies and bindings take effect a moment after they are created: wait until each policy
 	// rejects what it should.

@@ -2,8 +2,9 @@ package kubernetes_test
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,10 +12,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	spcv1 "sigs.k8s.io/secrets-store-csi-driver/apis/v1"
 
 	"github.com/connectsoft/tenantctl/isolation"
 )
@@ -106,13 +112,16 @@ func specSameTenant(id string) networkingv1.NetworkPolicySpec {
 	}
 }
 
+// secretProviderClasses is the Secrets Store CSI driver's resource.
+var secretProviderClasses = schema.GroupVersionResource{Group: spcv1.GroupVersion.Group, Version: spcv1.GroupVersion.Version, Resource: "secretproviderclasses"}
+
 // policy is one expected NetworkPolicy.
 type policy struct {
 	Labels map[string]string
 	Spec   networkingv1.NetworkPolicySpec
 }
 
-func checkObjects(ctx context.Context, t *testing.T, cs kubernetes.Interface, state *isolation.DesiredState) {
+func checkObjects(ctx context.Context, t *testing.T, cs kubernetes.Interface, dyn dynamic.Interface, state *isolation.DesiredState) {
 	acme, globex, initech := tenantLabels("acme", "silo", "cc-1001"), tenantLabels("globex", "pool", "cc-2002"), tenantLabels("initech", "shared", "cc-3003")
 
 	t.Run("namespaces", func(t *testing.T) {
@@ -268,12 +277,12 @@ func checkObjects(ctx context.Context, t *testing.T, cs kubernetes.Interface, st
 	})
 
 	t.Run("identity", func(t *testing.T) {
-		checkIdentity(ctx, t, cs, state, map[string]map[string]string{"acme": acme, "globex": globex, "initech": initech})
+		checkIdentity(ctx, t, cs, dyn, state, map[string]map[string]string{"acme": acme, "globex": globex, "initech": initech})
 	})
 }
 
 // checkIdentity checks each tenant's ServiceAccount, Role, RoleBinding and secret references.
-func checkIdentity(ctx context.Context, t *testing.T, cs kubernetes.Interface, state *isolation.DesiredState, labels map[string]map[string]string) {
+func checkIdentity(ctx context.Context, t *testing.T, cs kubernetes.Interface, dyn dynamic.Interface, state *isolation.DesiredState, labels map[string]map[string]string) {
 	tests := []struct {
 		tenant, ns string
 		// secretObjects maps a reference name to the in-cluster Secret it resolves to.
@@ -325,38 +334,59 @@ func checkIdentity(ctx context.Context, t *testing.T, cs kubernetes.Interface, s
 			if diff := cmp.Diff(wantRules, secretRules); diff != "" {
 				t.Errorf("role rules on secrets (-want +got):\n%s", diff)
 			}
-			checkSecretRefs(ctx, t, cs, binding(t, state, tt.tenant), tt.ns, tt.secretObjects)
+			checkSecretProviderClass(ctx, t, cs, dyn, state, tt.tenant, tt.ns, tt.secretObjects)
 		})
 	}
 }
 
-// checkSecretRefs: the references ConfigMap holds one entry per binding secret, naming the vault
-// secret and the in-cluster Secret, never a value.
-func checkSecretRefs(ctx context.Context, t *testing.T, cs kubernetes.Interface, b *isolation.RuntimeTenantBinding, ns string, objects map[string]string) {
+// checkSecretProviderClass: the tenant's SecretProviderClass, read back through the driver's
+// own API type, names its vault, each referenced secret at its pinned version (empty: the
+// latest), the workload identity the environment declares, and the Secret each reference is
+// synced to; the ServiceAccount carries the same identity. Written out here rather than derived
+// from the plan.
+func checkSecretProviderClass(ctx context.Context, t *testing.T, cs kubernetes.Interface, dyn dynamic.Interface, state *isolation.DesiredState, tenant, ns string, objects map[string]string) {
 	t.Helper()
-	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "t-"+b.Spec.TenantID+"-secret-refs", metav1.GetOptions{})
+	b := binding(t, state, tenant)
+	wi := state.Environment("dev").Spec.WorkloadIdentity
+	if wi == nil || wi.ClientIDs[tenant] == "" {
+		t.Fatalf("examples declare no workload identity for %s; the check would be vacuous", tenant)
+	}
+	u, err := dyn.Resource(secretProviderClasses).Namespace(ns).Get(ctx, "t-"+tenant, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	type ref struct {
-		KeyVaultRef  string `json:"keyVaultRef"`
-		SecretName   string `json:"secretName"`
-		Version      string `json:"version"`
-		SecretObject string `json:"secretObject"`
+	var spc spcv1.SecretProviderClass
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &spc); err != nil {
+		t.Fatal(err)
 	}
-	want, got := map[string]ref{}, map[string]ref{}
+	var objs strings.Builder
+	objs.WriteString("array:\n")
+	vault := ""
+	want := spcv1.SecretProviderClassSpec{Provider: "azure"}
 	for _, s := range b.Spec.Secrets {
-		want[s.Name] = ref{s.KeyVaultRef, s.SecretName, s.CurrentVersion, objects[s.Name]}
+		fmt.Fprintf(&objs, "  - |\n    objectName: %q\n    objectType: \"secret\"\n    objectVersion: %q\n    objectAlias: %q\n", s.SecretName, s.CurrentVersion, s.Name)
+		vault, _ = isolation.VaultName(s.KeyVaultRef)
+		want.SecretObjects = append(want.SecretObjects, &spcv1.SecretObject{SecretName: objects[s.Name], Type: "Opaque", Labels: spc.Labels,
+			Data: []*spcv1.SecretObjectData{{ObjectName: s.Name, Key: "value"}}})
 	}
-	for k, v := range cm.Data {
-		var r ref
-		if err := json.Unmarshal([]byte(v), &r); err != nil {
-			t.Errorf("secret reference %s is not a JSON reference: %v", k, err)
-		}
-		got[k] = r
+	want.Parameters = map[string]string{"usePodIdentity": "false", "keyvaultName": vault, "tenantId": wi.TenantID, "clientID": wi.ClientIDs[tenant], "objects": objs.String()}
+	if diff := cmp.Diff(want, spc.Spec); diff != "" {
+		t.Errorf("secret provider class of %s (-want +got):\n%s", tenant, diff)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("secret references of %s (-want +got):\n%s", b.Spec.TenantID, diff)
+	if spc.Labels["tenantctl.io/tenant"] != tenant {
+		t.Errorf("secret provider class labels = %v", spc.Labels)
+	}
+	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "t-"+tenant, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAnn := map[string]string{"azure.workload.identity/client-id": wi.ClientIDs[tenant], "azure.workload.identity/tenant-id": wi.TenantID}
+	if diff := cmp.Diff(wantAnn, sa.Annotations); diff != "" {
+		t.Errorf("service account annotations of %s (-want +got):\n%s", tenant, diff)
+	}
+	// The references ConfigMap of earlier versions is gone.
+	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "t-"+tenant+"-secret-refs", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("legacy ConfigMap t-%s-secret-refs: %v, want not found", tenant, err)
 	}
 }
 

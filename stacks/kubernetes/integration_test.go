@@ -13,7 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
@@ -76,11 +79,12 @@ func TestIntegrationExamplesOnLocalCluster(t *testing.T) {
 		t.Fatalf("tenant stacks run = %d, want 3", got)
 	}
 
-	t.Run("objects", func(t *testing.T) { checkObjects(ctx, t, cs, state) })
+	dyn := dynamicClient(t, cluster.Kubeconfig)
+	t.Run("objects", func(t *testing.T) { checkObjects(ctx, t, cs, dyn, state) })
 	t.Run("rbac", func(t *testing.T) { checkRBAC(ctx, t, cs) })
 	t.Run("admission", func(t *testing.T) { checkAdmission(ctx, t, cs) })
 
-	before, err := managedObjects(ctx, cs)
+	before, err := managedObjects(ctx, cs, dyn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +100,20 @@ func TestIntegrationExamplesOnLocalCluster(t *testing.T) {
 		t.Fatalf("destroy: %v", err)
 	}
 	mustSucceed(t, "destroy", down)
-	checkDestroyed(ctx, t, cs)
+	checkDestroyed(ctx, t, cs, dyn)
+}
+
+func dynamicClient(t *testing.T, kubeconfig string) dynamic.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn
 }
 
 func mustSucceed(t *testing.T, what string, o fleet.Outcome) {
@@ -110,7 +127,7 @@ func mustSucceed(t *testing.T, what string, o fleet.Outcome) {
 
 // checkDestroyed: the tenant and shared namespaces are gone, no managed object of any kind is
 // left, and the ingress namespace is still there (retained on destroy, see docs/stacks.md).
-func checkDestroyed(ctx context.Context, t *testing.T, cs kubernetes.Interface) {
+func checkDestroyed(ctx context.Context, t *testing.T, cs kubernetes.Interface, dyn dynamic.Interface) {
 	t.Helper()
 	for _, ns := range []string{acmeNS, globexNS, sharedNS} {
 		testenv.Eventually(t, time.Minute, "namespace "+ns+" deleted", func() (bool, error) {
@@ -118,7 +135,7 @@ func checkDestroyed(ctx context.Context, t *testing.T, cs kubernetes.Interface) 
 			return apierrors.IsNotFound(err), err
 		})
 	}
-	left, err := managedObjects(ctx, cs)
+	left, err := managedObjects(ctx, cs, dyn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,56 +152,61 @@ func checkDestroyed(ctx context.Context, t *testing.T, cs kubernetes.Interface) 
 	}
 }
 
-// managedKind lists one kind's objects.
+// managedKind lists one kind's objects; custom resources through the dynamic client.
 type managedKind struct {
-	name string
-	list func(context.Context, kubernetes.Interface, metav1.ListOptions) (runtime.Object, error)
+	name   string
+	list   func(context.Context, kubernetes.Interface, metav1.ListOptions) (runtime.Object, error)
+	custom schema.GroupVersionResource
 }
 
 // managedKinds is every kind a stack of the kubernetes target creates.
 var managedKinds = []managedKind{
-	{"namespaces", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "namespaces", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.CoreV1().Namespaces().List(ctx, o)
 	}},
-	{"networkpolicies", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "networkpolicies", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.NetworkingV1().NetworkPolicies("").List(ctx, o)
 	}},
-	{"serviceaccounts", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "serviceaccounts", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.CoreV1().ServiceAccounts("").List(ctx, o)
 	}},
-	{"roles", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "roles", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.RbacV1().Roles("").List(ctx, o)
 	}},
-	{"rolebindings", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "rolebindings", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.RbacV1().RoleBindings("").List(ctx, o)
 	}},
-	{"resourcequotas", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "resourcequotas", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.CoreV1().ResourceQuotas("").List(ctx, o)
 	}},
-	{"limitranges", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "limitranges", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.CoreV1().LimitRanges("").List(ctx, o)
 	}},
-	{"configmaps", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
-		return cs.CoreV1().ConfigMaps("").List(ctx, o)
-	}},
-	{"priorityclasses", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "secretproviderclasses", custom: secretProviderClasses},
+	{name: "priorityclasses", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.SchedulingV1().PriorityClasses().List(ctx, o)
 	}},
-	{"validatingadmissionpolicies", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "validatingadmissionpolicies", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, o)
 	}},
-	{"validatingadmissionpolicybindings", func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
+	{name: "validatingadmissionpolicybindings", list: func(ctx context.Context, cs kubernetes.Interface, o metav1.ListOptions) (runtime.Object, error) {
 		return cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List(ctx, o)
 	}},
 }
 
 // managedObjects is every object of managedKinds labelled managed-by tenantctl, by kind, as sorted
 // "namespace/name" (or "name" for cluster-scoped kinds); kinds with none are omitted.
-func managedObjects(ctx context.Context, cs kubernetes.Interface) (map[string][]string, error) {
+func managedObjects(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface) (map[string][]string, error) {
 	opts := metav1.ListOptions{LabelSelector: tenantplan.LabelManagedBy + "=" + tenantplan.ManagedBy}
 	out := map[string][]string{}
 	for _, k := range managedKinds {
-		list, err := k.list(ctx, cs, opts)
+		var list runtime.Object
+		var err error
+		if k.list != nil {
+			list, err = k.list(ctx, cs, opts)
+		} else {
+			list, err = dyn.Resource(k.custom).List(ctx, opts)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", k.name, err)
 		}

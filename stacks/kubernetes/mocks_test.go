@@ -71,6 +71,7 @@ const (
 	tNamespace      = "kubernetes:core/v1:Namespace"
 	tServiceAccount = "kubernetes:core/v1:ServiceAccount"
 	tConfigMap      = "kubernetes:core/v1:ConfigMap"
+	tSPC            = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 	tResourceQuota  = "kubernetes:core/v1:ResourceQuota"
 	tLimitRange     = "kubernetes:core/v1:LimitRange"
 	tRole           = "kubernetes:rbac.authorization.k8s.io/v1:Role"

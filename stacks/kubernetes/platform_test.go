@@ -131,6 +131,7 @@ func TestPlatformAdmissionPolicies(t *testing.T) {
 		tenantplan.PolicySiloNodePinning:      selector("In", "dedicated-node-pool"),
 		tenantplan.PolicyTenantScheduling:     selector("Exists"),
 		tenantplan.PolicySharedTenantIdentity: selector("In", "shared-namespace"),
+		tenantplan.PolicyTenantSecrets:        selector("Exists"),
 	}
 	for _, ap := range tenantplan.AdmissionPolicies() {
 		pol := rec.Get(t, tVAP, ap.Name)

@@ -31,13 +31,25 @@ func tenantProgram(in tenantplan.Inputs, observe func(*TenantOutputs)) pulumi.Ru
 	return Program(
 		func() (err error) { pl, err = tenantplan.ForTenant(in); return err },
 		func(ctx *pulumi.Context) (*k8s.Provider, error) { return NewProvider(ctx, in.Env) },
-		func(ctx *pulumi.Context, p *k8s.Provider) (*TenantOutputs, error) { return DeployTenant(ctx, pl, p) },
+		func(ctx *pulumi.Context, p *k8s.Provider) (*TenantOutputs, error) {
+			return DeployTenant(ctx, pl, p, WorkloadIdentity{})
+		},
 		(*TenantOutputs).Map, observe)
 }
 
+// WorkloadIdentity is the Microsoft Entra identity the tenant's ServiceAccount and
+// SecretProviderClass name when the stack itself creates it (the azure target): its client id and
+// directory, known once it exists. The zero value takes them from the plan (the kubernetes
+// target, where the environment declares them).
+type WorkloadIdentity struct {
+	ClientID pulumi.StringInput
+	TenantID pulumi.StringInput
+}
+
 // DeployTenant creates the Kubernetes part of a planned tenant under provider p and returns what
-// the stack exports. The azure target calls it with a provider for the tenant's AKS cluster.
-func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderResource, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
+// the stack exports. The azure target calls it with a provider for the tenant's AKS cluster and
+// the identity it created for the tenant.
+func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderResource, wi WorkloadIdentity, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
 	id := pl.TenantID
 	root := &Component{}
 	if err := ctx.RegisterComponentResource(TypeTenant, id, root, opts...); err != nil {
@@ -52,8 +64,12 @@ func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderR
 		Tolerations:       pl.Compute.Tolerations,
 		SecretRefs:        pl.Secrets.Refs,
 		AdmissionPolicies: pl.Compute.AdmissionPolicies,
+		WorkloadClientID:  wi.ClientID,
 	}
-	sc, err := deployCompute(ctx, root, p, pl, out)
+	if w := pl.Identity.Workload; wi.ClientID == nil && w != nil {
+		out.WorkloadClientID = pulumi.String(w.ClientID)
+	}
+	sc, err := deployCompute(ctx, root, p, pl, wi, out)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s compute: %w", id, err)
 	}
@@ -63,7 +79,7 @@ func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderR
 	if err := deployQuota(ctx, root, p, pl, sc, out); err != nil {
 		return nil, fmt.Errorf("tenant %s quota: %w", id, err)
 	}
-	if err := deploySecrets(ctx, root, p, pl, sc, out); err != nil {
+	if err := deploySecrets(ctx, root, p, pl, sc, wi, out); err != nil {
 		return nil, fmt.Errorf("tenant %s secrets: %w", id, err)
 	}
 	if err := ctx.RegisterResourceOutputs(root, pulumi.Map{
@@ -107,11 +123,16 @@ const (
 	OutputResourceQuota       = "resourceQuota"
 	OutputLimitRange          = "limitRange"
 	OutputPriorityClass       = "priorityClass"
-	OutputSecretRefsConfigMap = "secretRefsConfigMap"
-	OutputSecretRefs          = "secretRefs"
-	OutputNodeSelector        = "nodeSelector"
-	OutputTolerations         = "tolerations"
-	OutputAdmissionPolicies   = "admissionPolicies"
+	OutputSecretProviderClass = "secretProviderClass"
+	// OutputWorkloadClientID is the client id the tenant's ServiceAccount and SecretProviderClass
+	// name ("" when the environment declares no identity for the tenant).
+	OutputWorkloadClientID = "workloadIdentityClientId"
+	// OutputWorkloadPodLabels are the labels a pod carries to use the workload identity.
+	OutputWorkloadPodLabels = "workloadIdentityPodLabels"
+	OutputSecretRefs        = "secretRefs"
+	OutputNodeSelector      = "nodeSelector"
+	OutputTolerations       = "tolerations"
+	OutputAdmissionPolicies = "admissionPolicies"
 )
 
 // TenantOutputs is what a tenant stack exports: names and references only, never a secret value.
@@ -127,9 +148,14 @@ type TenantOutputs struct {
 	// LimitRange is empty in the shared namespace, whose LimitRange the platform owns.
 	LimitRange string
 	// PriorityClass keys a shared tenant's quota slice; empty otherwise.
-	PriorityClass       string
-	SecretRefsConfigMap string
+	PriorityClass string
+	// SecretProviderClass is the tenant's class in Namespace; pods mount it with a CSI volume of
+	// driver secrets-store.csi.k8s.io.
+	SecretProviderClass string
 	SecretRefs          []tenantplan.SecretRef
+	// WorkloadClientID is the identity's client id (an output on the azure target); nil or ""
+	// when there is none.
+	WorkloadClientID pulumi.StringInput
 	// NodeSelector and Tolerations are what a pinned (silo) tenant's pods must carry.
 	NodeSelector map[string]string
 	Tolerations  []tenantplan.Toleration
@@ -150,6 +176,10 @@ func (o *TenantOutputs) Map() pulumi.Map {
 			"secretObject": pulumi.String(r.SecretObject),
 		})
 	}
+	clientID := pulumi.StringInput(pulumi.String(""))
+	if o.WorkloadClientID != nil {
+		clientID = o.WorkloadClientID
+	}
 	tols := pulumi.Array{}
 	for _, t := range o.Tolerations {
 		tols = append(tols, pulumi.StringMap{"key": pulumi.String(t.Key), "operator": pulumi.String(t.Operator), "value": pulumi.String(t.Value), "effect": pulumi.String(t.Effect)})
@@ -164,7 +194,9 @@ func (o *TenantOutputs) Map() pulumi.Map {
 		OutputResourceQuota:       pulumi.String(o.ResourceQuota),
 		OutputLimitRange:          pulumi.String(o.LimitRange),
 		OutputPriorityClass:       pulumi.String(o.PriorityClass),
-		OutputSecretRefsConfigMap: pulumi.String(o.SecretRefsConfigMap),
+		OutputSecretProviderClass: pulumi.String(o.SecretProviderClass),
+		OutputWorkloadClientID:    clientID,
+		OutputWorkloadPodLabels:   pulumi.StringMap{tenantplan.LabelWorkloadIdentityUse: pulumi.String("true")},
 		OutputSecretRefs:          refs,
 		OutputNodeSelector:        pulumi.ToStringMap(o.NodeSelector),
 		OutputTolerations:         tols,

@@ -134,12 +134,17 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 			wantErr: "run the platform stack first"},
 		{name: "silo without the pinning policy", mutate: func(in *tenantplan.Inputs) {
 			in.Binding = testBinding("acme", isolation.TierSilo)
-			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity}
+			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicyTenantSecrets, tenantplan.PolicySharedTenantIdentity}
 		}, wantErr: "does not enforce admission policy " + tenantplan.PolicySiloNodePinning},
 		{name: "shared without the identity policy", mutate: func(in *tenantplan.Inputs) {
 			in.Binding = testBinding("acme", isolation.TierShared)
-			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySiloNodePinning}
+			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicyTenantSecrets, tenantplan.PolicySiloNodePinning}
 		}, wantErr: "does not enforce admission policy " + tenantplan.PolicySharedTenantIdentity},
+		// A platform stack from before the SecretProviderClass existed does not keep pods off
+		// other tenants' classes: the tenant waits for the platform update.
+		{name: "pool without the secrets policy", mutate: func(in *tenantplan.Inputs) {
+			in.Platform.AdmissionPolicies = []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySiloNodePinning, tenantplan.PolicySharedTenantIdentity}
+		}, wantErr: "does not enforce admission policy " + tenantplan.PolicyTenantSecrets},
 		{name: "pool without any policy", mutate: func(in *tenantplan.Inputs) { in.Platform.AdmissionPolicies = nil },
 			wantErr: "does not enforce admission policy " + tenantplan.PolicyTenantScheduling},
 		{name: "allocated quota without cpu", mutate: func(in *tenantplan.Inputs) { in.Binding.Spec.Quota.CPU = "" }, wantErr: "quota.cpu is required"},
@@ -193,7 +198,13 @@ func TestPrefixTenantsShareNothing(t *testing.T) {
 					if id == "acme" {
 						ref = "corp-db"
 					}
-					in.Binding.Spec.Secrets = []isolation.SecretBinding{{Name: ref, KeyVaultRef: "kv", SecretName: id + "-" + ref}}
+					// Silo tenants read their own vault, the others the shared one.
+					vault := "kv-shared"
+					if tier == isolation.TierSilo {
+						vault = "kv-" + id
+					}
+					in.Env.Spec.SharedVault.Name = "kv-shared"
+					in.Binding.Spec.Secrets = []isolation.SecretBinding{{Name: ref, KeyVaultRef: vault, SecretName: id + "-" + ref}}
 					rec, err := run(t, tenantplan.TenantStackName(id, "dev"), testConfig, TenantProgram(in))
 					if err != nil {
 						t.Fatal(err)

@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"fmt"
 
+	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	schedulingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/scheduling/v1"
@@ -14,7 +16,7 @@ import (
 // deployCompute creates the tenant's namespace (when it has one), and its identity: the
 // ServiceAccount and the Role and RoleBinding that limit that account to the tenant's own
 // objects. It returns the scope the other layers create their objects in.
-func deployCompute(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantplan.Tenant, out *TenantOutputs) (scope, error) {
+func deployCompute(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantplan.Tenant, wi WorkloadIdentity, out *TenantOutputs) (scope, error) {
 	c, err := NewComponent(ctx, TypeTenantCompute, pl.TenantID, root)
 	if err != nil {
 		return scope{}, err
@@ -30,8 +32,12 @@ func deployCompute(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderR
 
 	id := pl.Identity
 	key := objectKey(sc.name, id.ServiceAccount.Metadata.Name)
+	saMeta := objectMeta(sc, id.ServiceAccount.Metadata)
+	if wi.ClientID != nil {
+		saMeta.Annotations = pulumi.StringMap{tenantplan.AnnotationWorkloadClientID: wi.ClientID, tenantplan.AnnotationWorkloadTenantID: wi.TenantID}
+	}
 	sa, err := corev1.NewServiceAccount(ctx, key, &corev1.ServiceAccountArgs{
-		Metadata: objectMeta(sc, id.ServiceAccount.Metadata),
+		Metadata: saMeta,
 		// Pods that need the API mount a projected token explicitly; nothing gets one by default.
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, resOpts(c, p)...)
@@ -151,21 +157,56 @@ func limitRangeItems(container tenantplan.LimitItem, pvc map[string]string) core
 	return items
 }
 
-// deploySecrets publishes the tenant's secret references as a ConfigMap. Values never pass
-// through the program.
-func deploySecrets(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantplan.Tenant, sc scope, out *TenantOutputs) error {
+// deploySecrets creates the tenant's SecretProviderClass: which vault, which secrets at which
+// versions, as which workload identity. Values never pass through the program; the Secrets Store
+// CSI driver reads them from Key Vault when a pod mounts the class.
+func deploySecrets(ctx *pulumi.Context, root pulumi.Resource, p pulumi.ProviderResource, pl *tenantplan.Tenant, sc scope, wi WorkloadIdentity, out *TenantOutputs) error {
 	c, err := NewComponent(ctx, TypeTenantSecrets, pl.TenantID, root)
 	if err != nil {
 		return err
 	}
-	cm := pl.Secrets.RefsConfigMap
-	key := objectKey(sc.name, cm.Metadata.Name)
-	if _, err := corev1.NewConfigMap(ctx, key, &corev1.ConfigMapArgs{
-		Metadata: objectMeta(sc, cm.Metadata),
-		Data:     pulumi.ToStringMap(cm.Data),
-	}, resOpts(c, p)...); err != nil {
-		return fmt.Errorf("config map %s: %w", key, err)
+	spc := pl.Secrets.ProviderClass
+	if spc == nil {
+		return finishComponent(ctx, c, pl.Secrets.Mode, pulumi.Map{OutputSecretProviderClass: pulumi.String("")})
 	}
-	out.SecretRefsConfigMap = cm.Metadata.Name
-	return finishComponent(ctx, c, pl.Secrets.Mode, pulumi.Map{OutputSecretRefsConfigMap: pulumi.String(cm.Metadata.Name)})
+	key := objectKey(sc.name, spc.Metadata.Name)
+	if _, err := apiextensions.NewCustomResource(ctx, key, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(tenantplan.SecretProviderClassAPIVersion),
+		Kind:        pulumi.String(tenantplan.SecretProviderClassKind),
+		Metadata:    objectMeta(sc, spc.Metadata),
+		OtherFields: k8s.UntypedArgs{"spec": secretProviderClassSpec(spc, wi)},
+	}, resOpts(c, p)...); err != nil {
+		return fmt.Errorf("secret provider class %s: %w", key, err)
+	}
+	out.SecretProviderClass = spc.Metadata.Name
+	return finishComponent(ctx, c, pl.Secrets.Mode, pulumi.Map{OutputSecretProviderClass: pulumi.String(spc.Metadata.Name)})
+}
+
+// secretProviderClassSpec renders the planned class; the identity's ids come from wi when the
+// target creates the identity in the same stack.
+func secretProviderClassSpec(spc *tenantplan.SecretProviderClass, wi WorkloadIdentity) pulumi.Map {
+	params := pulumi.Map{}
+	for k, v := range spc.Parameters() {
+		params[k] = pulumi.String(v)
+	}
+	if wi.ClientID != nil {
+		params["clientID"], params["tenantId"] = wi.ClientID, wi.TenantID
+	}
+	spec := pulumi.Map{"provider": pulumi.String(tenantplan.SecretProviderAzure), "parameters": params}
+	if len(spc.SecretObjects) > 0 {
+		objs := pulumi.Array{}
+		for _, so := range spc.SecretObjects {
+			data := pulumi.Array{}
+			for _, d := range so.Data {
+				data = append(data, pulumi.Map{"objectName": pulumi.String(d.ObjectName), "key": pulumi.String(d.Key)})
+			}
+			m := pulumi.Map{"secretName": pulumi.String(so.SecretName), "type": pulumi.String(so.Type), "data": data}
+			if len(so.Labels) > 0 {
+				m["labels"] = pulumi.ToStringMap(so.Labels)
+			}
+			objs = append(objs, m)
+		}
+		spec["secretObjects"] = objs
+	}
+	return spec
 }

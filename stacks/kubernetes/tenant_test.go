@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -52,7 +53,7 @@ func TestTenantProgramResourceTree(t *testing.T) {
 		tNetworkPolicy + " t-acme/allow-from-ingress <- " + network,
 		tResourceQuota + " t-acme/t-acme <- " + quota,
 		tLimitRange + " t-acme/t-acme <- " + quota,
-		tConfigMap + " t-acme/t-acme-secret-refs <- " + secrets,
+		tSPC + " t-acme/t-acme <- " + secrets,
 	}
 	tests := []struct {
 		tier isolation.Tier
@@ -73,7 +74,7 @@ func TestTenantProgramResourceTree(t *testing.T) {
 			tNetworkPolicy + " shared-tenants/t-acme-allow-same-tenant <- " + network,
 			tPriorityClass + " tenantctl-shared-acme <- " + quota,
 			tResourceQuota + " shared-tenants/t-acme <- " + quota,
-			tConfigMap + " shared-tenants/t-acme-secret-refs <- " + secrets,
+			tSPC + " shared-tenants/t-acme <- " + secrets,
 		}},
 	}
 	for _, tc := range tests {
@@ -311,7 +312,8 @@ func TestTenantRBAC(t *testing.T) {
 	secretRule := func(names ...any) map[string]any {
 		return map[string]any{"apiGroups": []any{""}, "resources": []any{"secrets"}, "verbs": []any{"get"}, "resourceNames": names}
 	}
-	refsRule := map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps"}, "verbs": []any{"get"}, "resourceNames": []any{"t-acme-secret-refs"}}
+	// The account may read its own SecretProviderClass, by name, whatever the tier.
+	spcRule := map[string]any{"apiGroups": []any{"secrets-store.csi.x-k8s.io"}, "resources": []any{"secretproviderclasses"}, "verbs": []any{"get"}, "resourceNames": []any{"t-acme"}}
 	tests := []struct {
 		name      string
 		tier      isolation.Tier
@@ -319,13 +321,13 @@ func TestTenantRBAC(t *testing.T) {
 		ns        string
 		want      []any
 	}{
-		{name: "pool", tier: isolation.TierPool, ns: "t-acme", want: append(append([]any{}, workload...), secretRule("db"))},
-		{name: "silo", tier: isolation.TierSilo, ns: "t-acme", want: append(append([]any{}, workload...), secretRule("db"))},
+		{name: "pool", tier: isolation.TierPool, ns: "t-acme", want: append(append([]any{}, workload...), spcRule, secretRule("db"))},
+		{name: "silo", tier: isolation.TierSilo, ns: "t-acme", want: append(append([]any{}, workload...), spcRule, secretRule("db"))},
 		// Without references there must be no secrets rule at all: an empty resourceNames would
 		// grant every Secret in the namespace.
-		{name: "pool without secrets", tier: isolation.TierPool, noSecrets: true, ns: "t-acme", want: workload},
-		{name: "shared", tier: isolation.TierShared, ns: "shared-tenants", want: []any{refsRule, secretRule("t-acme.db")}},
-		{name: "shared without secrets", tier: isolation.TierShared, noSecrets: true, ns: "shared-tenants", want: []any{refsRule}},
+		{name: "pool without secrets", tier: isolation.TierPool, noSecrets: true, ns: "t-acme", want: append(append([]any{}, workload...), spcRule)},
+		{name: "shared", tier: isolation.TierShared, ns: "shared-tenants", want: []any{spcRule, secretRule("t-acme.db")}},
+		{name: "shared without secrets", tier: isolation.TierShared, noSecrets: true, ns: "shared-tenants", want: []any{spcRule}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,32 +359,115 @@ func TestTenantRBAC(t *testing.T) {
 	}
 }
 
-func TestTenantSecretReferences(t *testing.T) {
+// TestTenantSecretProviderClass: the tenant's class names its vault, each referenced secret at
+// its pinned version (or the latest), the workload identity the environment declares, and the
+// Kubernetes Secret each reference is synced to; the ServiceAccount carries the identity.
+func TestTenantSecretProviderClass(t *testing.T) {
+	objects := `array:
+  - |
+    objectName: "acme-db-password"
+    objectType: "secret"
+    objectVersion: "v1"
+    objectAlias: "db"
+  - |
+    objectName: "acme-api-key"
+    objectType: "secret"
+    objectVersion: ""
+    objectAlias: "api"
+`
+	synced := func(db, api string, labels map[string]any) []any {
+		return []any{
+			map[string]any{"secretName": db, "type": "Opaque", "labels": labels, "data": []any{map[string]any{"objectName": "db", "key": "value"}}},
+			map[string]any{"secretName": api, "type": "Opaque", "labels": labels, "data": []any{map[string]any{"objectName": "api", "key": "value"}}},
+		}
+	}
+	const directory, client = "11111111-2222-4333-8444-555555555555", "0a1c0000-0000-4000-8000-00000000ac3e"
 	tests := []struct {
-		tier     isolation.Tier
-		ns       string
-		wantData map[string]any
+		tier       isolation.Tier
+		ns         string
+		db, api    string
+		identity   bool
+		wantClient string
 	}{
-		{isolation.TierSilo, "t-acme", map[string]any{
-			"db":  `{"name":"db","keyVaultRef":"kv-acme","secretName":"acme-db-password","version":"v1","secretObject":"db"}`,
-			"api": `{"name":"api","keyVaultRef":"kv-acme","secretName":"acme-api-key","secretObject":"api"}`,
-		}},
-		{isolation.TierShared, "shared-tenants", map[string]any{
-			"db":  `{"name":"db","keyVaultRef":"kv-acme","secretName":"acme-db-password","version":"v1","secretObject":"t-acme.db"}`,
-			"api": `{"name":"api","keyVaultRef":"kv-acme","secretName":"acme-api-key","secretObject":"t-acme.api"}`,
-		}},
+		{isolation.TierSilo, "t-acme", "db", "api", true, client},
+		{isolation.TierPool, "t-acme", "db", "api", false, ""},
+		{isolation.TierShared, "shared-tenants", "t-acme.db", "t-acme.api", true, client},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.tier), func(t *testing.T) {
 			in := testInputs("acme", tc.tier)
 			in.Binding.Spec.Secrets = append(in.Binding.Spec.Secrets, isolation.SecretBinding{Name: "api", KeyVaultRef: "kv-acme", SecretName: "acme-api-key"})
+			if tc.identity {
+				in.Env.Spec.WorkloadIdentity = &isolation.WorkloadIdentitySpec{TenantID: directory, ClientIDs: map[string]string{"acme": client, "other": "0a1c0000-0000-4000-8000-000000000001"}}
+			}
 			rec, err := run(t, "tenant.acme.dev", testConfig, TenantProgram(in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			cm := rec.Get(t, tConfigMap, tc.ns+"/t-acme-secret-refs")
-			if d := cmp.Diff(tc.wantData, cm.Inputs["data"]); d != "" {
-				t.Errorf("secret refs (-want +got):\n%s", d)
+			spc := rec.Get(t, tSPC, tc.ns+"/t-acme")
+			labels := stackstest.Path(spc.Inputs, "metadata.labels").(map[string]any)
+			wantTenant := ""
+			if tc.identity {
+				wantTenant = directory
+			}
+			want := map[string]any{
+				"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
+				"metadata": map[string]any{"name": "t-acme", "namespace": tc.ns, "labels": labels},
+				"spec": map[string]any{
+					"provider": "azure",
+					"parameters": map[string]any{"usePodIdentity": "false", "keyvaultName": "kv-acme", "tenantId": wantTenant,
+						"clientID": tc.wantClient, "objects": objects},
+					"secretObjects": synced(tc.db, tc.api, labels),
+				},
+			}
+			if d := cmp.Diff(want, spc.Inputs); d != "" {
+				t.Errorf("secret provider class (-want +got):\n%s", d)
+			}
+			if labels["tenantctl.io/tenant"] != "acme" {
+				t.Errorf("class labels = %v", labels)
+			}
+			sa := rec.Get(t, tServiceAccount, tc.ns+"/t-acme")
+			var wantAnn any
+			if tc.identity {
+				wantAnn = map[string]any{"azure.workload.identity/client-id": client, "azure.workload.identity/tenant-id": directory}
+			}
+			if d := cmp.Diff(wantAnn, stackstest.Path(sa.Inputs, "metadata.annotations")); d != "" {
+				t.Errorf("service account annotations (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestSecretProviderClassScope: a class reads one vault, a shared-vault tenant only its own
+// prefix there, a dedicated one never the shared vault; the program refuses anything else
+// before it registers a resource.
+func TestSecretProviderClassScope(t *testing.T) {
+	tests := []struct {
+		name    string
+		tier    isolation.Tier
+		secrets []isolation.SecretBinding
+		wantErr string
+	}{
+		{"two vaults", isolation.TierSilo, []isolation.SecretBinding{{Name: "a", KeyVaultRef: "kv-acme", SecretName: "x"}, {Name: "b", KeyVaultRef: "kv-acme-2", SecretName: "y"}},
+			"a SecretProviderClass reads one vault"},
+		{"silo reads the shared vault", isolation.TierSilo, []isolation.SecretBinding{{Name: "a", KeyVaultRef: "kv-shared-dev", SecretName: "acme-x"}},
+			"secrets mode dedicated-vault reads the tenant's own vault"},
+		{"pool reads another vault", isolation.TierPool, []isolation.SecretBinding{{Name: "a", KeyVaultRef: "kv-acme", SecretName: "acme-x"}},
+			"reads the shared vault kv-shared-dev only"},
+		{"shared reads another tenant's secret", isolation.TierShared, []isolation.SecretBinding{{Name: "a", KeyVaultRef: "https://kv-shared-dev.vault.azure.net", SecretName: "globex-x"}},
+			`"globex-x" is outside the tenant's prefix "acme-"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := testInputs("acme", tc.tier)
+			in.Env.Spec.SharedVault.Name = "kv-shared-dev"
+			in.Binding.Spec.Secrets = tc.secrets
+			rec, err := run(t, "tenant.acme.dev", testConfig, TenantProgram(in))
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+			if n := len(rec.All()); n > 1 {
+				t.Errorf("%d resources registered before the refusal", n)
 			}
 		})
 	}
@@ -397,27 +482,27 @@ func TestTenantOutputs(t *testing.T) {
 			TenantID: "acme", Environment: "dev", Modes: isolation.Resolve(testBinding("acme", isolation.TierSilo)),
 			Namespace: "t-acme", ServiceAccounts: []string{"t-acme"},
 			NetworkPolicies: []string{"default-deny", "allow-same-namespace", "allow-dns", "allow-from-ingress"},
-			ResourceQuota:   "t-acme", LimitRange: "t-acme", SecretRefsConfigMap: "t-acme-secret-refs",
+			ResourceQuota:   "t-acme", LimitRange: "t-acme", SecretProviderClass: "t-acme",
 			SecretRefs:        []tenantplan.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "db"}},
 			NodeSelector:      map[string]string{"tenantctl.io/tenant": "acme"},
 			Tolerations:       []tenantplan.Toleration{{Key: "tenantctl.io/tenant", Operator: "Equal", Value: "acme", Effect: "NoSchedule"}},
-			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySiloNodePinning},
+			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicyTenantSecrets, tenantplan.PolicySiloNodePinning},
 		}},
 		{isolation.TierPool, TenantOutputs{
 			TenantID: "acme", Environment: "dev", Modes: isolation.Resolve(testBinding("acme", isolation.TierPool)),
 			Namespace: "t-acme", ServiceAccounts: []string{"t-acme"},
 			NetworkPolicies: []string{"default-deny", "allow-same-namespace", "allow-dns", "allow-from-ingress"},
-			ResourceQuota:   "t-acme", LimitRange: "t-acme", SecretRefsConfigMap: "t-acme-secret-refs",
+			ResourceQuota:   "t-acme", LimitRange: "t-acme", SecretProviderClass: "t-acme",
 			SecretRefs:        []tenantplan.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "db"}},
-			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling},
+			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicyTenantSecrets},
 		}},
 		{isolation.TierShared, TenantOutputs{
 			TenantID: "acme", Environment: "dev", Modes: isolation.Resolve(testBinding("acme", isolation.TierShared)),
 			Namespace: "shared-tenants", ServiceAccounts: []string{"t-acme"},
 			NetworkPolicies: []string{"t-acme-allow-same-tenant"},
-			ResourceQuota:   "t-acme", PriorityClass: "tenantctl-shared-acme", SecretRefsConfigMap: "t-acme-secret-refs",
+			ResourceQuota:   "t-acme", PriorityClass: "tenantctl-shared-acme", SecretProviderClass: "t-acme",
 			SecretRefs:        []tenantplan.SecretRef{{Name: "db", KeyVaultRef: "kv-acme", SecretName: "acme-db-password", Version: "v1", SecretObject: "t-acme.db"}},
-			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicySharedTenantIdentity},
+			AdmissionPolicies: []string{tenantplan.PolicyTenantScheduling, tenantplan.PolicyTenantSecrets, tenantplan.PolicySharedTenantIdentity},
 		}},
 	}
 	for _, tc := range tests {
@@ -432,8 +517,8 @@ func TestTenantOutputs(t *testing.T) {
 			if d := cmp.Diff(&tc.want, got); d != "" {
 				t.Errorf("outputs (-want +got):\n%s", d)
 			}
-			if keys := len(got.Map()); keys != 14 {
-				t.Errorf("exports %d keys, want all 14", keys)
+			if keys := len(got.Map()); keys != 16 {
+				t.Errorf("exports %d keys, want all 16", keys)
 			}
 		})
 	}
