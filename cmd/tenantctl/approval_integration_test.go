@@ -141,6 +141,13 @@ func TestProductionUpIsPinnedToTheApprovedPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The platform's admission policies are cluster-scoped: leave nothing for the package's next
+	// test.
+	t.Cleanup(func() {
+		if code, _, stderr := execTenantctl(t, context.Background(), append([]string{"destroy", "--all", "--include-platform", "--yes"}, live...)...); code != exitcode.OK {
+			t.Errorf("destroy: exit %d\n%s", code, stderr)
+		}
+	})
 	if code, _, stderr := tctl(append([]string{"up", "--all", "--approval-file", approval("pinned.yaml", digest), "--plan-dir", plans}, live...)...); code != exitcode.OK {
 		t.Fatalf("approved, pinned up: exit %d\n%s", code, stderr)
 	}
