@@ -22,6 +22,10 @@ type Path struct {
 	// Evidence builds the chain on demand: only the first path of each edge keeps one, and most
 	// paths repeat an edge already found.
 	Evidence func() []EvidenceStep
+	// Via names the resource that opens the path when several may open one edge (an identity
+	// edge granted by two bindings): a path through another Via than the edge's first keeps its
+	// chain too (Edge.Alternatives). "" for paths whose first chain speaks for all.
+	Via string
 }
 
 // exposureLimit is how many distinct peers one resource may expose before its exposures are
@@ -40,8 +44,10 @@ type Builder struct {
 	order     []edgeKey
 	exposures map[string]*exposureSet
 	xorder    []string
-	owners    map[string]bool
-	unres     []string
+	// vias lists, per edge opened by named resources, the Via of each chain it keeps.
+	vias   map[edgeKey]map[string]bool
+	owners map[string]bool
+	unres  []string
 }
 
 type edgeKey struct {
@@ -58,7 +64,8 @@ type exposureSet struct {
 
 // NewBuilder starts a graph for scope.
 func NewBuilder(s *Scope) *Builder {
-	return &Builder{scope: s, edges: map[edgeKey]*Edge{}, exposures: map[string]*exposureSet{}, owners: map[string]bool{}}
+	return &Builder{scope: s, edges: map[edgeKey]*Edge{}, exposures: map[string]*exposureSet{}, owners: map[string]bool{},
+		vias: map[edgeKey]map[string]bool{}}
 }
 
 // Classify returns the verdict of a path between two different nodes and its reason.
@@ -108,9 +115,27 @@ func (b *Builder) Add(p Path) {
 		b.edges[k] = e
 		b.order = append(b.order, k)
 		b.owners[p.From], b.owners[p.To] = true, true
+		if p.Via != "" {
+			b.vias[k] = map[string]bool{p.Via: true}
+		}
+	} else if p.Via != "" && !b.vias[k][p.Via] {
+		if b.vias[k] == nil {
+			b.vias[k] = map[string]bool{}
+		}
+		b.vias[k][p.Via] = true
+		e.addAlternative(p.Evidence)
 	}
 	e.Ports = e.Ports.Union(p.Ports)
 	e.Paths++
+}
+
+// addAlternative keeps the chain of another opening of e, up to MaxAlternatives.
+func (e *Edge) addAlternative(chain func() []EvidenceStep) {
+	if len(e.Alternatives) >= MaxAlternatives || chain == nil {
+		e.AlternativesOmitted++
+		return
+	}
+	e.Alternatives = append(e.Alternatives, chain())
 }
 
 // Expose records a one-sided opening. Exposures towards the platform that follow a platform
@@ -146,10 +171,14 @@ func (b *Builder) Merge(o *Builder) {
 		if have := b.edges[k]; have != nil {
 			have.Ports = have.Ports.Union(e.Ports)
 			have.Paths += e.Paths
+			b.mergeVias(k, have, o.vias[k], e)
 			continue
 		}
 		b.edges[k] = e
 		b.order = append(b.order, k)
+		if v := o.vias[k]; v != nil {
+			b.vias[k] = v
+		}
 	}
 	for _, key := range o.xorder {
 		set := o.exposures[key]
@@ -170,6 +199,38 @@ func (b *Builder) Merge(o *Builder) {
 		b.owners[id] = true
 	}
 	b.unres = append(b.unres, o.unres...)
+}
+
+// mergeVias adds to have the chains of e (whose Vias are vias) that open it through a resource
+// have does not hold yet. A chain's Via is its opening step's resource.
+func (b *Builder) mergeVias(k edgeKey, have *Edge, vias map[string]bool, e *Edge) {
+	if len(vias) == 0 {
+		return
+	}
+	mine := b.vias[k]
+	if mine == nil {
+		mine = map[string]bool{}
+		b.vias[k] = mine
+	}
+	for _, chain := range e.Chains() {
+		via := openerOf(chain)
+		if via == "" || mine[via] {
+			continue
+		}
+		mine[via] = true
+		have.addAlternative(func() []EvidenceStep { return chain })
+	}
+	have.AlternativesOmitted += e.AlternativesOmitted
+}
+
+// openerOf is the resource of a chain's first opening step.
+func openerOf(chain []EvidenceStep) string {
+	for _, st := range chain {
+		if st.Opens {
+			return st.Resource
+		}
+	}
+	return ""
 }
 
 // Unresolved records an object whose owner could not be decided.
@@ -202,10 +263,12 @@ func (b *Builder) Graph(mode string) *Graph {
 	for _, k := range b.order {
 		e := b.edges[k]
 		g.Edges = append(g.Edges, *e)
-		for _, st := range e.Evidence {
-			if st.Opens {
-				opened[openedKey{st.Ref, e.From, e.To}] = true
-				opened[openedKey{st.Ref, e.To, e.From}] = true
+		for _, chain := range e.Chains() {
+			for _, st := range chain {
+				if st.Opens {
+					opened[openedKey{st.Ref, e.From, e.To}] = true
+					opened[openedKey{st.Ref, e.To, e.From}] = true
+				}
 			}
 		}
 	}

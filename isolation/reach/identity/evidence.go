@@ -50,7 +50,7 @@ func (a *kubeAnalysis) grantSteps(e *exposure, inherited bool) []graph.EvidenceS
 		subjects = append(subjects, s.String())
 	}
 	steps := []graph.EvidenceStep{{
-		Kind: StepBinding, Resource: typeOf(e.b.Kind) + " " + objectID(e.b.Namespace, e.b.Name), Opens: !inherited,
+		Kind: StepBinding, Resource: bindingResource(e.b), Opens: !inherited,
 		Detail: fmt.Sprintf("grants %s to %s %s", e.role, strings.Join(subjects, ", "), where),
 		Ref: graph.ResourceRef{Provider: "kubernetes", Type: typeOf(e.b.Kind), Namespace: e.b.Namespace, Name: e.b.Name,
 			ID: objectID(e.b.Namespace, e.b.Name), Owner: a.w.bindingOwner(e.b)},
@@ -67,6 +67,12 @@ func (a *kubeAnalysis) grantSteps(e *exposure, inherited bool) []graph.EvidenceS
 		detail += "; " + e.unknown
 	}
 	return append(steps, graph.EvidenceStep{Kind: StepTarget, Resource: e.target, Detail: detail})
+}
+
+// bindingResource is a binding as evidence names it ("rbac.authorization.k8s.io/v1/RoleBinding
+// t-globex/partner-access"), also the Via of the paths it opens.
+func bindingResource(b *rbac.Binding) string {
+	return typeOf(b.Kind) + " " + objectID(b.Namespace, b.Name)
 }
 
 func typeOf(kind string) string { return rbac.Group + "/v1/" + kind }
