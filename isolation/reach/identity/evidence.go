@@ -83,3 +83,66 @@ func objectID(ns, name string) string {
 	}
 	return ns + "/" + name
 }
+
+// Summarize says in one line what a chain of an identity edge grants: who may do what, with the
+// role and its exact rule (Kubernetes; the opening binding is the chain's) or what the
+// assignment, policy or credential gives (Azure) — for a finding's message; the chain itself is
+// the evidence.
+func Summarize(chain []graph.EvidenceStep) string {
+	var principal, opener, openerKind, openerDetail, role, target string
+	var became []string
+	for _, st := range chain {
+		switch st.Kind {
+		case StepPrincipal:
+			if principal == "" {
+				principal = st.Resource
+			}
+		case StepRole:
+			role = ShortResource(st.Resource) + " " + st.Detail
+			if strings.HasPrefix(st.Detail, "role ") {
+				role = st.Detail // Azure: the role definition's id says less than its name
+			}
+		case StepTarget, "escalation":
+			target, _, _ = strings.Cut(st.Detail, "; ")
+		case StepBecome:
+			became = append(became, st.Resource)
+		}
+		if st.Opens && opener == "" {
+			opener, openerKind, openerDetail = ShortResource(st.Resource), st.Kind, st.Detail
+		}
+	}
+	var b strings.Builder
+	b.WriteString(principal)
+	if len(became) > 0 {
+		b.WriteString(", acting as " + strings.Join(became, ", then "))
+	}
+	if opener != "" && openerKind != StepBinding {
+		// Azure: the assignment, policy or credential says what it gives.
+		b.WriteString(": " + openerDetail)
+		if role != "" {
+			b.WriteString("; " + role)
+		}
+		return b.String()
+	}
+	if target != "" {
+		b.WriteString(" may " + target)
+	}
+	if role != "" {
+		b.WriteString(" (" + role + ")")
+	}
+	return b.String()
+}
+
+// ShortResource drops the API group and version of a Kubernetes evidence resource
+// ("rbac.authorization.k8s.io/v1/RoleBinding t-globex/x" → "RoleBinding t-globex/x"); Azure ids
+// stay whole.
+func ShortResource(r string) string {
+	typ, name, ok := strings.Cut(r, " ")
+	if !ok || strings.HasPrefix(r, "/") {
+		return r
+	}
+	if i := strings.LastIndexByte(typ, '/'); i >= 0 {
+		typ = typ[i+1:]
+	}
+	return typ + " " + name
+}
