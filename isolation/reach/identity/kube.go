@@ -69,6 +69,7 @@ type kubeAnalysis struct {
 	grants    []Grant
 	parts     map[string]map[string]partGrant // source (or everyParty) → part → grant
 	noteRoles map[string]bool
+	declared  *declaredPlans
 }
 
 func (a *kubeAnalysis) partiesOf(s rbac.Subject) parties {
@@ -118,8 +119,9 @@ func (a *kubeAnalysis) binding(b *rbac.Binding) {
 	}
 	// A binding naming no tenant's principal opens nothing; one in a tenant's own namespace
 	// naming only that tenant's principals stays inside it (a RoleBinding grants nothing beyond
-	// its namespace), unless a platform account lives there to be become.
-	if len(subjects) == 0 || onlyOwner {
+	// its namespace), unless a platform account lives there to be become; the tenant stack's own
+	// binding, as planned, is declared.
+	if len(subjects) == 0 || onlyOwner || a.declared.declares(b) {
 		return
 	}
 	exps := a.exposuresOf(b)
