@@ -30,8 +30,9 @@ type openingKey struct {
 
 // opening is one edge as one chain opens it.
 type opening struct {
-	e     reach.Edge
-	chain []reach.EvidenceStep
+	e      reach.Edge
+	chain  []reach.EvidenceStep
+	opener string
 }
 
 func (o *identityOpenings) add(e reach.Edge) {
@@ -41,16 +42,19 @@ func (o *identityOpenings) add(e reach.Edge) {
 	chains := e.Chains()
 	found := false
 	for _, chain := range chains {
-		i := slices.IndexFunc(chain, func(st reach.EvidenceStep) bool { return st.Opens && !st.Ref.IsZero() })
-		if i < 0 {
-			continue
+		// Each resource that opens the chain (the binding; a ClusterRole labelled into the
+		// aggregated role the rule comes from) is a finding of its own: deleting either closes it.
+		for _, st := range chain {
+			if !st.Opens || st.Ref.IsZero() {
+				continue
+			}
+			found = true
+			k := openingKey{ref: st.Ref, from: e.From}
+			if _, ok := o.byKey[k]; !ok {
+				o.order = append(o.order, k)
+			}
+			o.byKey[k] = append(o.byKey[k], opening{e: e, chain: chain, opener: st.Resource})
 		}
-		found = true
-		k := openingKey{ref: chain[i].Ref, from: e.From}
-		if _, ok := o.byKey[k]; !ok {
-			o.order = append(o.order, k)
-		}
-		o.byKey[k] = append(o.byKey[k], opening{e: e, chain: chain})
 	}
 	if !found {
 		o.nochan = append(o.nochan, e)
@@ -142,15 +146,6 @@ func identityFinding(env string, ref graph.ResourceRef, ops []opening, escalates
 		Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: env,
 		Resource: findingResource(ref), Evidence: evidence, Remediation: remediation, Detector: finding.DetectorFastPath,
 		Message: fmt.Sprintf("%s%s route %s → %s opened by %s: %s%s", prefix, strings.Join(kinds, ", "), first.e.From, to,
-			identity.ShortResource(openerResource(first.chain)), identity.Summarize(first.chain), reason),
+			identity.ShortResource(first.opener), identity.Summarize(first.chain), reason),
 	}
-}
-
-func openerResource(chain []reach.EvidenceStep) string {
-	for _, st := range chain {
-		if st.Opens {
-			return st.Resource
-		}
-	}
-	return ""
 }

@@ -76,6 +76,15 @@ func TestIdentityRouteFindings(t *testing.T) {
 		rbacObject("Role", "t-globex", "tokens", map[string]any{"rules": []any{ruleOf([]string{"create"}, []string{"serviceaccounts/token"})}}),
 		rbacObject("RoleBinding", "t-globex", "tokens", bindingTo("Role", "tokens", saSubject("t-acme", "t-acme"))),
 		rbacObject("ClusterRoleBinding", "", "acme-debug", bindingTo("ClusterRole", "cluster-admin", saSubject("t-acme", "t-acme"))),
+		// an aggregated ClusterRole: the binding and the labelled part both open the route
+		rbacObject("ClusterRole", "", "partner-reader", map[string]any{"aggregationRule": map[string]any{"clusterRoleSelectors": []any{
+			map[string]any{"matchLabels": map[string]any{"example.com/aggregate-to-partner": "true"}}}}}),
+		func() unstructured.Unstructured {
+			u := rbacObject("ClusterRole", "", "partner-configmaps", map[string]any{"rules": []any{ruleOf([]string{"get"}, []string{"configmaps"})}})
+			u.SetLabels(map[string]string{"example.com/aggregate-to-partner": "true"})
+			return u
+		}(),
+		rbacObject("RoleBinding", "t-globex", "partner", bindingTo("ClusterRole", "partner-reader", saSubject("t-acme", "t-acme"))),
 		// traps: a role without rules, a name that does not exist, a subject of no tenant
 		rbacObject("RoleBinding", "t-globex", "nothing", bindingTo("ClusterRole", "nothing", saSubject("t-acme", "t-acme"))),
 		rbacObject("Role", "t-globex", "ghost", map[string]any{"rules": []any{ruleOf([]string{"get"}, []string{"configmaps"}, "ghost")}}),
@@ -105,7 +114,9 @@ func TestIdentityRouteFindings(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
+		"cross-tenant-route critical acme→globex rbac.authorization.k8s.io/v1/ClusterRole partner-configmaps delete",
 		"cross-tenant-route critical acme→platform rbac.authorization.k8s.io/v1/ClusterRoleBinding acme-debug delete",
+		"cross-tenant-route critical globex→acme rbac.authorization.k8s.io/v1/RoleBinding t-globex/partner delete",
 		"cross-tenant-route critical globex→acme rbac.authorization.k8s.io/v1/RoleBinding t-globex/partner-access delete",
 		"cross-tenant-route critical globex→acme rbac.authorization.k8s.io/v1/RoleBinding t-globex/tokens delete",
 		// the traps are in globex's namespace and no stack manages them: leftovers, not routes

@@ -15,6 +15,9 @@ const (
 	StepRole      = "role"      // the role and the exact rule
 	StepTarget    = "target"    // what the rule reaches, and whose it is
 	StepBecome    = "become"    // an identity acted as on the way
+	// StepAggregated: a ClusterRole labelled into the aggregated role the rule comes from (it
+	// opens the route too, beside the binding).
+	StepAggregated = "aggregated"
 )
 
 // evidence is the chain of a path from tenant src: who (s, p), then for each identity become on
@@ -62,6 +65,13 @@ func (a *kubeAnalysis) grantSteps(e *exposure, inherited bool) []graph.EvidenceS
 	steps = append(steps, graph.EvidenceStep{Kind: StepRole, Resource: typeOf(e.role.Kind) + " " + objectID(e.role.Namespace, e.role.Name), Detail: rule,
 		Ref: graph.ResourceRef{Provider: "kubernetes", Type: typeOf(e.role.Kind), Namespace: e.role.Namespace, Name: e.role.Name,
 			ID: objectID(e.role.Namespace, e.role.Name)}})
+	if from := e.rule.From; from != "" && !isSystem(from) {
+		// A ClusterRole someone labelled into an aggregated role widens every binding of it:
+		// deleting it closes the route too. Kubernetes' own parts (system:) are the platform's.
+		steps = append(steps, graph.EvidenceStep{Kind: StepAggregated, Resource: typeOf(rbac.KindClusterRole) + " " + from, Opens: !inherited,
+			Detail: fmt.Sprintf("adds the rule to %s through its aggregationRule", e.role),
+			Ref:    graph.ResourceRef{Provider: "kubernetes", Type: typeOf(rbac.KindClusterRole), Name: from, ID: from, Owner: a.w.clusterObjectOwner(a.w.policy.ClusterRoles[from])}})
+	}
 	detail := e.c.what + ": " + e.attrs.String() + "; " + e.how
 	if e.unknown != "" {
 		detail += "; " + e.unknown
