@@ -81,7 +81,9 @@ func (c rbacClient) clusterRoleBinding(name, role string, subjects ...rbacv1.Sub
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
 		c.t.Fatal(err)
 	}
-	c.t.Cleanup(func() { _ = c.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	c.t.Cleanup(func() {
+		_ = c.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
 
 // allows asks the API server's authorizer (SubjectAccessReview, as kubectl auth can-i).
@@ -215,14 +217,14 @@ func TestIdentityRoutesEndToEnd(t *testing.T) {
 		{tenant: "acme", peer: isolation.Platform, resource: crb + debug, kinds: []graph.EdgeKind{graph.KindIdentityEscalation},
 			evidence: []string{"grants ClusterRole cluster-admin to ServiceAccount t-acme/t-acme cluster-wide", "verbs=[*] apiGroups=[*] resources=[*]", "reaches every tenant and the platform"},
 			user:     acmeUser, can: rbac.Attributes{Verb: "create", Group: rbac.Group, Resource: "clusterrolebindings"},
-			action:   remediate.ActionReview, command: "kubectl delete clusterrolebinding.rbac.authorization.k8s.io " + debug},
+			action: remediate.ActionReview, command: "kubectl delete clusterrolebinding.rbac.authorization.k8s.io " + debug},
 		{tenant: "acme", peer: "globex", resource: rb + "t-acme/partner", kinds: []graph.EdgeKind{graph.KindIdentityRBAC},
 			evidence: []string{"grants ClusterRole " + partnerReader + " to ServiceAccount t-globex/t-globex in namespace t-acme", "aggregated from ClusterRole " + partnerParts},
 			user:     globexUser, can: rbac.Attributes{Verb: "get", Resource: "configmaps", Namespace: "t-acme"}, action: remediate.ActionDelete},
 		{tenant: "globex", peer: "acme", resource: cr + partnerParts, kinds: []graph.EdgeKind{graph.KindIdentityRBAC},
 			evidence: []string{"aggregated: " + cr + partnerParts + ": adds the rule to ClusterRole " + partnerReader},
 			user:     globexUser, can: rbac.Attributes{Verb: "list", Resource: "configmaps", Namespace: "t-acme"},
-			action:   remediate.ActionReview, command: "kubectl delete clusterrole.rbac.authorization.k8s.io " + partnerParts},
+			action: remediate.ActionReview, command: "kubectl delete clusterrole.rbac.authorization.k8s.io " + partnerParts},
 		{tenant: "acme", peer: "globex", resource: rb + "t-acme/impersonate", kinds: []graph.EdgeKind{graph.KindIdentityImpersonation},
 			evidence: []string{`rule verbs=[impersonate] apiGroups=[""] resources=[serviceaccounts] resourceNames=[t-acme]`},
 			user:     globexUser, can: rbac.Attributes{Verb: "impersonate", Resource: "serviceaccounts", Namespace: "t-acme", Name: "t-acme"}, action: remediate.ActionDelete},
