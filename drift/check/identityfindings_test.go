@@ -12,6 +12,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/finding"
+	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/isolation/reach"
 )
 
@@ -98,6 +99,29 @@ func TestIdentityRouteFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("every report format carries the binding, the role and the exact rule", func(t *testing.T) {
+		var routes []finding.Finding
+		for _, f := range fs {
+			if f.Kind == finding.KindCrossTenantRoute && f.Resource.Name == "partner-access" {
+				routes = append(routes, f)
+			}
+		}
+		r := report.New("abc123")
+		r.AddTenant("dev", "globex")
+		r.Add(routes...)
+		for _, format := range report.Formats {
+			var out strings.Builder
+			if err := report.Render(&out, format, r); err != nil {
+				t.Fatal(err)
+			}
+			text := strings.ReplaceAll(out.String(), `\"`, `"`)
+			for _, want := range []string{"t-globex/partner-access", "ClusterRole edit", `verbs=[get list create]`, "acme"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("%s report lacks %q:\n%s", format, want, out.String())
+				}
+			}
+		}
+	})
 	var got []string
 	byName := map[string]finding.Finding{}
 	for _, f := range fs {
