@@ -44,7 +44,8 @@ type Builder struct {
 	order     []edgeKey
 	exposures map[string]*exposureSet
 	xorder    []string
-	// vias lists, per edge opened by named resources, the Via of each chain it keeps.
+	// vias lists, per edge opened by more than one named resource, the Via of each chain it
+	// keeps beyond the first (Edge.via).
 	vias   map[edgeKey]map[string]bool
 	owners map[string]bool
 	unres  []string
@@ -115,10 +116,8 @@ func (b *Builder) Add(p Path) {
 		b.edges[k] = e
 		b.order = append(b.order, k)
 		b.owners[p.From], b.owners[p.To] = true, true
-		if p.Via != "" {
-			b.vias[k] = map[string]bool{p.Via: true}
-		}
-	} else if p.Via != "" && !b.vias[k][p.Via] {
+		e.via = p.Via
+	} else if p.Via != "" && p.Via != e.via && !b.vias[k][p.Via] {
 		if b.vias[k] == nil {
 			b.vias[k] = map[string]bool{}
 		}
@@ -171,7 +170,7 @@ func (b *Builder) Merge(o *Builder) {
 		if have := b.edges[k]; have != nil {
 			have.Ports = have.Ports.Union(e.Ports)
 			have.Paths += e.Paths
-			b.mergeVias(k, have, o.vias[k], e)
+			b.mergeVias(k, have, e)
 			continue
 		}
 		b.edges[k] = e
@@ -201,10 +200,10 @@ func (b *Builder) Merge(o *Builder) {
 	b.unres = append(b.unres, o.unres...)
 }
 
-// mergeVias adds to have the chains of e (whose Vias are vias) that open it through a resource
-// have does not hold yet. A chain's Via is its opening step's resource.
-func (b *Builder) mergeVias(k edgeKey, have *Edge, vias map[string]bool, e *Edge) {
-	if len(vias) == 0 {
+// mergeVias adds to have the chains of e that open it through a resource have does not hold
+// yet. A chain's Via is its opening step's resource.
+func (b *Builder) mergeVias(k edgeKey, have *Edge, e *Edge) {
+	if e.via == "" {
 		return
 	}
 	mine := b.vias[k]
@@ -214,7 +213,7 @@ func (b *Builder) mergeVias(k edgeKey, have *Edge, vias map[string]bool, e *Edge
 	}
 	for _, chain := range e.Chains() {
 		via := openerOf(chain)
-		if via == "" || mine[via] {
+		if via == "" || via == have.via || mine[via] {
 			continue
 		}
 		mine[via] = true

@@ -20,7 +20,9 @@ type declaredPlans struct {
 }
 
 func (d *declaredPlans) declares(b *rbac.Binding) bool {
-	if b.Kind != rbac.KindRoleBinding || b.RoleKind != rbac.KindRole || len(b.Subjects) != 1 {
+	// The plan names all three after the tenant: anything else is not its (no plan needed).
+	if b.Kind != rbac.KindRoleBinding || b.RoleKind != rbac.KindRole || len(b.Subjects) != 1 ||
+		b.RoleName != b.Name || b.Subjects[0].Name != b.Name || b.Subjects[0].Kind != rbac.KindServiceAccount {
 		return false
 	}
 	id := d.w.bindingOwner(b)

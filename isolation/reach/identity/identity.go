@@ -99,7 +99,7 @@ func Analyze(ctx context.Context, s *graph.Scope, snap *inventory.Snapshot, b *g
 	a := &kubeAnalysis{w: w, b: b, hits: map[*rbac.Role][]hit{}, exps: map[*rbac.Binding][]*exposure{},
 		closures: map[rbac.Subject][]inherited{}, parties: map[rbac.Subject]parties{},
 		parts: map[string]map[string]partGrant{}, noteRoles: map[string]bool{},
-		declared: &declaredPlans{w: w, plans: map[string]*tenantplan.Identity{}}}
+		declared: &declaredPlans{w: w, plans: map[string]*tenantplan.Identity{}}, openers: map[*rbac.Binding]string{}}
 	if err := a.run(ctx); err != nil {
 		return nil, fmt.Errorf("identity routes: %w", err)
 	}

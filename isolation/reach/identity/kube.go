@@ -70,6 +70,7 @@ type kubeAnalysis struct {
 	parts     map[string]map[string]partGrant // source (or everyParty) → part → grant
 	noteRoles map[string]bool
 	declared  *declaredPlans
+	openers   map[*rbac.Binding]string
 }
 
 func (a *kubeAnalysis) partiesOf(s rbac.Subject) parties {
@@ -151,11 +152,11 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 	srcs := a.sources(p)
 	if e.c.part != "" {
 		if p.all {
-			a.part(everyParty, e.c.part, p.fold, opener(e, via), func() []graph.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
+			a.part(everyParty, e.c.part, p.fold, a.opener(e, via), func() []graph.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
 			return
 		}
 		for _, src := range srcs {
-			a.part(src, e.c.part, p.fold, opener(e, via), func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
+			a.part(src, e.c.part, p.fold, a.opener(e, via), func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
 		}
 		return
 	}
@@ -199,16 +200,21 @@ func (a *kubeAnalysis) targetCount(e *exposure) int {
 }
 
 func (a *kubeAnalysis) path(from, to string, e *exposure, via []viaStep, ev func() []graph.EvidenceStep) {
-	a.b.Add(graph.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev, Via: opener(e, via)})
+	a.b.Add(graph.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev, Via: a.opener(e, via)})
 }
 
 // opener is the resource whose deletion closes the path: the first binding of the chain (the
-// evidence's opening step).
-func opener(e *exposure, via []viaStep) string {
+// evidence's opening step). One string per binding: a grant fans out to many paths.
+func (a *kubeAnalysis) opener(e *exposure, via []viaStep) string {
 	if len(via) > 0 {
 		e = via[0].e
 	}
-	return bindingResource(e.b)
+	r, ok := a.openers[e.b]
+	if !ok {
+		r = bindingResource(e.b)
+		a.openers[e.b] = r
+	}
+	return r
 }
 
 // partGrant is one half of a conjunctive escalation held by a tenant (or every tenant).
