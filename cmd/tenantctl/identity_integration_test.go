@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -243,6 +244,12 @@ func TestIdentityRoutesEndToEnd(t *testing.T) {
 		t.Fatalf("drift check exit %d, want 2:\n%s", code, stderr)
 	}
 	rep := readReport(t, first)
+	if testing.Verbose() {
+		var text strings.Builder
+		_ = report.Text(&text, rep)
+		pa, _ := json.MarshalIndent(rep.Findings, "", "  ")
+		t.Logf("drift check:\n%s\n%s", text.String(), pa)
+	}
 	var gotRoutes, wantRoutes []string
 	byResource := map[string]finding.Finding{}
 	var unmanaged []string

@@ -114,6 +114,9 @@ func Summarize(chain []graph.EvidenceStep) string {
 			}
 		case StepTarget, "escalation":
 			target, _, _ = strings.Cut(st.Detail, "; ")
+			if what, attrs, ok := strings.Cut(target, ": "); ok && what == attrs {
+				target = what // "impersonate users: impersonate users"
+			}
 		case StepBecome:
 			became = append(became, st.Resource)
 		}
