@@ -40,15 +40,21 @@ const AnyTenant = "*"
 // safe for concurrent use.
 type Builder struct {
 	scope     *Scope
-	edges     map[edgeKey]*Edge
+	edges     map[edgeKey]*building
 	order     []edgeKey
 	exposures map[string]*exposureSet
 	xorder    []string
-	// vias lists, per edge opened by more than one named resource, the Via of each chain it
-	// keeps beyond the first (Edge.via).
-	vias   map[edgeKey]map[string]bool
-	owners map[string]bool
-	unres  []string
+	owners    map[string]bool
+	unres     []string
+}
+
+// building is an edge being built, with the Vias of the chains it keeps: the first path's (most
+// paths repeat it, and are told apart without a lookup) and, once another resource opens the
+// edge too, the others.
+type building struct {
+	Edge
+	via  string
+	more map[string]bool
 }
 
 type edgeKey struct {
@@ -65,8 +71,7 @@ type exposureSet struct {
 
 // NewBuilder starts a graph for scope.
 func NewBuilder(s *Scope) *Builder {
-	return &Builder{scope: s, edges: map[edgeKey]*Edge{}, exposures: map[string]*exposureSet{}, owners: map[string]bool{},
-		vias: map[edgeKey]map[string]bool{}}
+	return &Builder{scope: s, edges: map[edgeKey]*building{}, exposures: map[string]*exposureSet{}, owners: map[string]bool{}}
 }
 
 // Classify returns the verdict of a path between two different nodes and its reason.
@@ -109,23 +114,27 @@ func (b *Builder) Add(p Path) {
 	e := b.edges[k]
 	if e == nil {
 		_, reason := b.Classify(p.From, p.To, p.Builtin, p.Unknown)
-		e = &Edge{From: p.From, To: p.To, Kind: p.Kind, Verdict: v, Reason: reason}
+		e = &building{Edge: Edge{From: p.From, To: p.To, Kind: p.Kind, Verdict: v, Reason: reason}, via: p.Via}
 		if p.Evidence != nil {
 			e.Evidence = p.Evidence()
 		}
 		b.edges[k] = e
 		b.order = append(b.order, k)
 		b.owners[p.From], b.owners[p.To] = true, true
-		e.via = p.Via
-	} else if p.Via != "" && p.Via != e.via && !b.vias[k][p.Via] {
-		if b.vias[k] == nil {
-			b.vias[k] = map[string]bool{}
-		}
-		b.vias[k][p.Via] = true
-		e.addAlternative(p.Evidence)
+	} else if p.Via != "" && p.Via != e.via && !e.more[p.Via] {
+		e.opening(p.Via, p.Evidence)
 	}
 	e.Ports = e.Ports.Union(p.Ports)
 	e.Paths++
+}
+
+// opening keeps the chain of another resource that opens the edge.
+func (e *building) opening(via string, chain func() []EvidenceStep) {
+	if e.more == nil {
+		e.more = map[string]bool{}
+	}
+	e.more[via] = true
+	e.addAlternative(chain)
 }
 
 // addAlternative keeps the chain of another opening of e, up to MaxAlternatives.
@@ -170,14 +179,11 @@ func (b *Builder) Merge(o *Builder) {
 		if have := b.edges[k]; have != nil {
 			have.Ports = have.Ports.Union(e.Ports)
 			have.Paths += e.Paths
-			b.mergeVias(k, have, e)
+			have.mergeOpenings(e)
 			continue
 		}
 		b.edges[k] = e
 		b.order = append(b.order, k)
-		if v := o.vias[k]; v != nil {
-			b.vias[k] = v
-		}
 	}
 	for _, key := range o.xorder {
 		set := o.exposures[key]
@@ -200,26 +206,20 @@ func (b *Builder) Merge(o *Builder) {
 	b.unres = append(b.unres, o.unres...)
 }
 
-// mergeVias adds to have the chains of e that open it through a resource have does not hold
-// yet. A chain's Via is its opening step's resource.
-func (b *Builder) mergeVias(k edgeKey, have *Edge, e *Edge) {
-	if e.via == "" {
+// mergeOpenings adds to e the chains of o that open it through a resource e does not hold yet.
+// A chain's Via is its opening step's resource.
+func (e *building) mergeOpenings(o *building) {
+	if o.via == "" && len(o.more) == 0 {
 		return
 	}
-	mine := b.vias[k]
-	if mine == nil {
-		mine = map[string]bool{}
-		b.vias[k] = mine
-	}
-	for _, chain := range e.Chains() {
+	for _, chain := range o.Chains() {
 		via := openerOf(chain)
-		if via == "" || via == have.via || mine[via] {
+		if via == "" || via == e.via || e.more[via] {
 			continue
 		}
-		mine[via] = true
-		have.addAlternative(func() []EvidenceStep { return chain })
+		e.opening(via, func() []EvidenceStep { return chain })
 	}
-	have.AlternativesOmitted += e.AlternativesOmitted
+	e.AlternativesOmitted += o.AlternativesOmitted
 }
 
 // openerOf is the resource of a chain's first opening step.
@@ -260,7 +260,7 @@ func (b *Builder) Graph(mode string) *Graph {
 	opened := map[openedKey]bool{}
 	g.Edges = make([]Edge, 0, len(b.order))
 	for _, k := range b.order {
-		e := b.edges[k]
+		e := &b.edges[k].Edge
 		g.Edges = append(g.Edges, *e)
 		for _, chain := range e.Chains() {
 			for _, st := range chain {

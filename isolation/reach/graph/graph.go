@@ -155,8 +155,6 @@ type Edge struct {
 	// At most MaxAlternatives are kept; AlternativesOmitted counts the rest.
 	Alternatives        [][]EvidenceStep `json:"alternatives,omitempty"`
 	AlternativesOmitted int              `json:"alternativesOmitted,omitempty"`
-	// via is the first path's Via: most paths repeat it, and are told apart without a lookup.
-	via string
 }
 
 // MaxAlternatives bounds the chains one edge keeps besides its first: a grant repeated in a
