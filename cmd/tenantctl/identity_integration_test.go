@@ -24,7 +24,6 @@ import (
 	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/internal/testenv"
-	"github.com/connectsoft/tenantctl/internal/toolchain"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach/authzprobe"
@@ -135,29 +134,14 @@ func readReport(t *testing.T, path string) *report.Report {
 // it deletes exactly those, refuses the others (exit 1) and audits all; once a person ran the
 // review commands and removed the rest, drift check and isolation verify are clean (exit 0).
 func TestIdentityRoutesEndToEnd(t *testing.T) {
-	testenv.Toolchain(t)
-	cluster := testenv.Cluster(t)
+	bed := newEngineTestbed(t, "identity-routes-test")
+	cluster, work, dir, dataDir, auditLog, common := bed.cluster, bed.work, bed.dir, bed.dataDir, bed.auditLog, bed.common
 	cs := testenv.Client(t)
-	work := testenv.TempDir(t)
-	t.Setenv("TENANTCTL_TOOLS_DIR", toolchain.CacheDir())
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
-	t.Setenv("XDG_STATE_HOME", filepath.Join(work, "state"))
-	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
-	os.Unsetenv("PULUMI_CONFIG_PASSPHRASE")
-	passFile := filepath.Join(work, "passphrase")
-	if err := os.WriteFile(passFile, []byte("identity-routes-test\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dataDir := filepath.Join(work, "data")
-	auditLog := filepath.Join(work, "audit.jsonl")
-	dir := testenv.CopyDir(t, examplesDir)
-	common := []string{"-d", dir, "--kubeconfig", cluster.Kubeconfig, "--data-dir", dataDir,
-		"--passphrase-file", passFile, "--audit-log", auditLog}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	tenantctl := func(args ...string) (int, string, string) {
 		t.Helper()
-		return execTenantctl(t, ctx, append(args, common...)...)
+		return bed.tenantctl(t, ctx, args...)
 	}
 	verify := func(args ...string) (int, string, string) {
 		t.Helper()
