@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/drift/finding"
@@ -29,6 +27,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/authzprobe"
 	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
+	"github.com/connectsoft/tenantctl/isolation/reach/identity/identitytest"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
 )
 
@@ -44,66 +43,6 @@ type identityRoute struct {
 	can          rbac.Attributes
 	action       remediate.ActionKind
 	command      string // review actions
-}
-
-// rbacClient creates RBAC objects on the cluster.
-type rbacClient struct {
-	t  *testing.T
-	cs kubernetes.Interface
-}
-
-func (c rbacClient) role(ns, name string, rules ...rbacv1.PolicyRule) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().Roles(ns).Create(context.Background(), &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c rbacClient) clusterRole(r *rbacv1.ClusterRole) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().ClusterRoles().Create(context.Background(), r, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(func() { _ = c.cs.RbacV1().ClusterRoles().Delete(context.Background(), r.Name, metav1.DeleteOptions{}) })
-}
-
-func (c rbacClient) roleBinding(ns, name, roleKind, role string, subjects ...rbacv1.Subject) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: roleKind, Name: role}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c rbacClient) clusterRoleBinding(name, role string, subjects ...rbacv1.Subject) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(func() {
-		_ = c.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
-}
-
-// allows asks the API server's authorizer (SubjectAccessReview, as kubectl auth can-i).
-func (c rbacClient) allows(u rbac.User, a rbac.Attributes) bool {
-	c.t.Helper()
-	sar, err := c.cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: u.Name, Groups: u.Groups, ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: a.Namespace, Verb: a.Verb, Group: a.Group, Resource: a.Resource, Subresource: a.Subresource, Name: a.Name}}}, metav1.CreateOptions{})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return sar.Status.Allowed
-}
-
-func saSubject(ns, name string) rbacv1.Subject {
-	return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
-}
-
-func policyRule(verbs, groups, resources []string, names ...string) rbacv1.PolicyRule {
-	return rbacv1.PolicyRule{Verbs: verbs, APIGroups: groups, Resources: resources, ResourceNames: names}
 }
 
 // readReport reads a drift report written with -o json --out.
@@ -160,34 +99,34 @@ func TestIdentityRoutesEndToEnd(t *testing.T) {
 	}
 
 	// The routes. Cluster-scoped names are unique: the cluster outlives this test.
-	c := rbacClient{t: t, cs: cs}
+	c := identitytest.Live{T: t, CS: cs}
 	suffix := strings.TrimPrefix(testenv.UniqueName("x"), "x-")
-	acmeSA, globexSA, initechSA := saSubject("t-acme", "t-acme"), saSubject("t-globex", "t-globex"), saSubject("shared-tenants", "t-initech")
+	acmeSA, globexSA, initechSA := identitytest.SASubject("t-acme", "t-acme"), identitytest.SASubject("t-globex", "t-globex"), identitytest.SASubject("shared-tenants", "t-initech")
 	acmeUser, globexUser, initechUser := rbac.ServiceAccountUser("t-acme", "t-acme"), rbac.ServiceAccountUser("t-globex", "t-globex"), rbac.ServiceAccountUser("shared-tenants", "t-initech")
 	debug, partnerReader, partnerParts := "acme-debug-"+suffix, "partner-reader-"+suffix, "partner-configmaps-"+suffix
 	aggLabel := "example.com/aggregate-to-partner-" + suffix
 
-	c.roleBinding("t-globex", "partner-access", "ClusterRole", "edit", acmeSA)
-	c.clusterRoleBinding(debug, "cluster-admin", acmeSA)
-	c.clusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: partnerReader},
+	c.RoleBinding("t-globex", "partner-access", "ClusterRole", "edit", acmeSA)
+	c.ClusterRoleBinding(debug, "cluster-admin", acmeSA)
+	c.ClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: partnerReader},
 		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{aggLabel: "true"}}}}})
-	c.clusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: partnerParts, Labels: map[string]string{aggLabel: "true"}},
-		Rules: []rbacv1.PolicyRule{policyRule([]string{"get", "list"}, []string{""}, []string{"configmaps"})}})
-	c.roleBinding("t-acme", "partner", "ClusterRole", partnerReader, globexSA)
-	c.role("t-acme", "impersonate", policyRule([]string{"impersonate"}, []string{""}, []string{"serviceaccounts"}, "t-acme"))
-	c.roleBinding("t-acme", "impersonate", "Role", "impersonate", globexSA)
-	c.role("t-globex", "tokens", policyRule([]string{"create"}, []string{""}, []string{"serviceaccounts/token"}))
-	c.roleBinding("t-globex", "tokens", "Role", "tokens", acmeSA)
-	c.role("t-acme", "exec", policyRule([]string{"create"}, []string{""}, []string{"pods/exec"}))
-	c.roleBinding("t-acme", "exec", "Role", "exec", initechSA)
+	c.ClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: partnerParts, Labels: map[string]string{aggLabel: "true"}},
+		Rules: []rbacv1.PolicyRule{identitytest.PolicyRule([]string{"get", "list"}, []string{""}, []string{"configmaps"})}})
+	c.RoleBinding("t-acme", "partner", "ClusterRole", partnerReader, globexSA)
+	c.Role("t-acme", "impersonate", identitytest.PolicyRule([]string{"impersonate"}, []string{""}, []string{"serviceaccounts"}, "t-acme"))
+	c.RoleBinding("t-acme", "impersonate", "Role", "impersonate", globexSA)
+	c.Role("t-globex", "tokens", identitytest.PolicyRule([]string{"create"}, []string{""}, []string{"serviceaccounts/token"}))
+	c.RoleBinding("t-globex", "tokens", "Role", "tokens", acmeSA)
+	c.Role("t-acme", "exec", identitytest.PolicyRule([]string{"create"}, []string{""}, []string{"pods/exec"}))
+	c.RoleBinding("t-acme", "exec", "Role", "exec", initechSA)
 
 	// The traps.
 	nothing := "nothing-" + suffix
-	c.clusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: nothing}})
-	c.roleBinding("t-globex", "nothing", "ClusterRole", nothing, acmeSA)
-	c.role("t-globex", "ghost", policyRule([]string{"get"}, []string{""}, []string{"configmaps"}, "ghost"))
-	c.roleBinding("t-globex", "ghost", "Role", "ghost", initechSA)
-	c.roleBinding("t-globex", "strangers", "ClusterRole", "edit", saSubject("nowhere-"+suffix, "x"))
+	c.ClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: nothing}})
+	c.RoleBinding("t-globex", "nothing", "ClusterRole", nothing, acmeSA)
+	c.Role("t-globex", "ghost", identitytest.PolicyRule([]string{"get"}, []string{""}, []string{"configmaps"}, "ghost"))
+	c.RoleBinding("t-globex", "ghost", "Role", "ghost", initechSA)
+	c.RoleBinding("t-globex", "strangers", "ClusterRole", "edit", identitytest.SASubject("nowhere-"+suffix, "x"))
 
 	testenv.Eventually(t, time.Minute, "aggregation of "+partnerReader, func() (bool, error) {
 		r, err := cs.RbacV1().ClusterRoles().Get(ctx, partnerReader, metav1.GetOptions{})
@@ -283,11 +222,11 @@ func TestIdentityRoutesEndToEnd(t *testing.T) {
 			t.Errorf("%s: identity message speaks of ports: %q", r.resource, f.Message)
 		}
 		// The authorizer itself allows what the finding says.
-		if !c.allows(r.user, r.can) {
+		if !c.Allows(r.user, r.can) {
 			t.Errorf("%s: the authorizer denies %s %s", r.resource, r.user.Name, r.can)
 		}
 	}
-	if !c.allows(initechUser, rbac.Attributes{Verb: "get", Resource: "configmaps", Namespace: "t-globex", Name: "ghost"}) {
+	if !c.Allows(initechUser, rbac.Attributes{Verb: "get", Resource: "configmaps", Namespace: "t-globex", Name: "ghost"}) {
 		t.Error("the authorizer denies the ghost ConfigMap: the trap tests nothing")
 	}
 
