@@ -225,3 +225,27 @@ func redactURL(u string) string {
 	}
 	return u
 }
+
+// ErrNoStack says the backend holds no checkpoint of the stack asked for.
+var ErrNoStack = errors.New("no such stack")
+
+// Stack returns one stack's last checkpoint (for a reader that needs one stack's outputs, not
+// the fleet's); an error wrapping ErrNoStack when the backend holds none.
+func (r *Reader) Stack(ctx context.Context, project, name string) (Stack, error) {
+	dir, err := r.stacksDir(ctx, project)
+	if err != nil {
+		return Stack{}, err
+	}
+	for _, ext := range []string{".json", ".json.gz", ".json.zst"} {
+		key := dir + "/" + name + ext
+		data, err := r.s.read(ctx, key)
+		switch {
+		case errors.Is(err, errNotExist):
+			continue
+		case err != nil:
+			return Stack{}, fmt.Errorf("read checkpoint of %s: %w", name, err)
+		}
+		return decode(name, key, data)
+	}
+	return Stack{}, fmt.Errorf("%w: %s", ErrNoStack, name)
+}

@@ -150,6 +150,20 @@ func TestFileLayouts(t *testing.T) {
 			if diff := cmp.Diff(tt.want, summarize(got)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
+			// One stack read alone is the same checkpoint (without the lock, which Stacks adds).
+			for name, want := range tt.want {
+				one, err := r.Stack(context.Background(), "tenantctl", name)
+				if err != nil {
+					t.Fatalf("Stack(%s): %v", name, err)
+				}
+				want.Locked = false
+				if diff := cmp.Diff(map[string]summary{name: want}, summarize(map[string]Stack{name: one})); diff != "" {
+					t.Errorf("Stack(%s) (-want +got):\n%s", name, diff)
+				}
+			}
+			if _, err := r.Stack(context.Background(), "tenantctl", "tenant.none.dev"); !errors.Is(err, ErrNoStack) {
+				t.Errorf("Stack of a stack the store lacks: %v, want ErrNoStack", err)
+			}
 		})
 	}
 }

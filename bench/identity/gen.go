@@ -39,7 +39,6 @@ type Fleet struct {
 
 const (
 	sub    = "00000000-0000-0000-0000-0000000000be"
-	envNm  = "test"
 	issuer = "https://oidc.example/bench/"
 	// plantEvery plants one cross-tenant route per this many tenants.
 	plantEvery = 999 // a multiple of 3, so planted tenants keep their tier
@@ -47,17 +46,25 @@ const (
 
 var secretsUser = "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6"
 
-func group(id string) string { return "rg-" + id + "-" + envNm }
-
 // Generate builds a fleet of n tenants (n ≥ 6).
 func Generate(n int) (*Fleet, error) {
 	env := t.Env()
 	env.Spec.Target = isolation.TargetAzure
 	env.Spec.Azure = &isolation.AzureSpec{SubscriptionID: sub, Location: "westeurope"}
-	f := &Fleet{Env: env, Planted: map[string][]string{}}
+	var bindings []*isolation.RuntimeTenantBinding
 	for i := range n {
-		f.Bindings = append(f.Bindings, t.Binding(t.Name(i), isolation.Tiers[i%3]))
+		bindings = append(bindings, t.Binding(t.Name(i), isolation.Tiers[i%3]))
 	}
+	return For(env, bindings)
+}
+
+// For generates the identity objects of bindings (tenant i a third of each tier, in order: the
+// tiers repeat every three, as Generate and the network benchmark's generator lay them out) in
+// env, an azure environment whose shared and ingress namespaces are identitytest's.
+func For(env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding) (*Fleet, error) {
+	f := &Fleet{Env: env, Bindings: bindings, Planted: map[string][]string{}}
+	n, envNm := len(bindings), env.Name()
+	group := func(id string) string { return "rg-" + id + "-" + envNm }
 	objs := t.Cluster()
 	var az []inventory.AzureResource
 	add := func(v any, id, name, typ string) error {
@@ -103,12 +110,12 @@ func Generate(n int) (*Fleet, error) {
 	// namespace; every plantEvery-th silo tenant's identity reads the next silo's vault. One
 	// tenant holds cluster-admin.
 	for i := 1; i+3 < n; i += plantEvery {
-		src, dst := t.Name(i), t.Name(i+3) // tiers repeat every 3: i and i+3 share one
+		src, dst := bindings[i].Spec.TenantID, bindings[i+3].Spec.TenantID // tiers repeat every 3: i and i+3 share one
 		objs = append(objs, t.RoleBinding(tenantplan.TenantNamespace(dst), "planted-"+src, "edit", nil, t.SA(tenantplan.TenantNamespace(src), tenantplan.TenantObjectName(src))))
 		f.Planted[src] = append(f.Planted[src], dst)
 	}
 	for i := 0; i+3 < n; i += plantEvery {
-		src, dst := t.Name(i), t.Name(i+3)
+		src, dst := bindings[i].Spec.TenantID, bindings[i+3].Spec.TenantID
 		vaultID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.KeyVault/vaults/kv-%s", sub, group(dst), dst)
 		ra := roleAssignment(i, vaultID, "planted-"+src)
 		if err := add(ra, *ra.ID, *ra.Name, azureidentity.TypeRoleAssignment); err != nil {
@@ -116,7 +123,7 @@ func Generate(n int) (*Fleet, error) {
 		}
 		f.Planted[src] = append(f.Planted[src], dst)
 	}
-	f.Escalator = t.Name(4) // a pool tenant
+	f.Escalator = bindings[4].Spec.TenantID // a pool tenant
 	objs = append(objs, t.ClusterRoleBinding("planted-debug", "cluster-admin", nil, t.SA(tenantplan.TenantNamespace(f.Escalator), tenantplan.TenantObjectName(f.Escalator))))
 	for _, o := range objs {
 		if k := o.GetKind(); k == "RoleBinding" || k == "ClusterRoleBinding" {

@@ -10,26 +10,6 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach"
 )
 
-// check verifies the analysis found exactly the planted routes and nothing undecided.
-func check(tb testing.TB, f *Fleet, g *reach.Graph) {
-	tb.Helper()
-	if got := g.Count(reach.VerdictUnexpected); got != f.Planted {
-		tb.Fatalf("%d unexpected edges, planted %d", got, f.Planted)
-	}
-	if got := g.Count(reach.VerdictUnknown); got != 0 {
-		tb.Fatalf("%d unknown edges", got)
-	}
-	crossings := 0
-	for _, e := range g.Edges {
-		if e.Kind == reach.KindNodeSubnet && e.Verdict == reach.VerdictUnexpected {
-			crossings++
-		}
-	}
-	if crossings != f.Crossings {
-		tb.Fatalf("%d edges through a node subnet, planted %d", crossings, f.Crossings)
-	}
-}
-
 func benchmarkAnalyze(b *testing.B, n int) {
 	f, err := Generate(n)
 	if err != nil {
@@ -41,7 +21,7 @@ func benchmarkAnalyze(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		check(b, f, g)
+		Check(b, f, g)
 	})
 }
 
@@ -64,7 +44,7 @@ func TestGeneratedFleetIsAnalysedExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, f, g)
+	Check(t, f, g)
 }
 
 // TestScale asserts the targets when TENANTCTL_SCALE_CHECK=1: 10,000 tenants analysed in
@@ -86,7 +66,7 @@ func TestScale(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, f, g)
+			Check(t, f, g)
 		})
 	}
 	smallCPU, smallWall, _ := best(1_000)

@@ -6,6 +6,7 @@ package reachbench
 
 import (
 	"fmt"
+	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
@@ -305,4 +306,24 @@ func allowPeer(res []inventory.AzureResource, i int, bs []*isolation.RuntimeTena
 	}
 	res[i] = r
 	return nil
+}
+
+// Check verifies the analysis found exactly the planted routes and nothing undecided.
+func Check(tb testing.TB, f *Fleet, g *reach.Graph) {
+	tb.Helper()
+	if got := g.Count(reach.VerdictUnexpected); got != f.Planted {
+		tb.Fatalf("%d unexpected edges, planted %d", got, f.Planted)
+	}
+	if got := g.Count(reach.VerdictUnknown); got != 0 {
+		tb.Fatalf("%d unknown edges", got)
+	}
+	crossings := 0
+	for _, e := range g.Edges {
+		if e.Kind == reach.KindNodeSubnet && e.Verdict == reach.VerdictUnexpected {
+			crossings++
+		}
+	}
+	if crossings != f.Crossings {
+		tb.Fatalf("%d edges through a node subnet, planted %d", crossings, f.Crossings)
+	}
 }

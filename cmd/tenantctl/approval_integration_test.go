@@ -80,6 +80,13 @@ func TestProductionUpIsPinnedToTheApprovedPlans(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	tctl := func(args ...string) (int, string, string) { return execTenantctl(t, ctx, args...) }
+	// The package's tests share one cluster: leave it as found, or the next up conflicts with
+	// this test's objects.
+	t.Cleanup(func() {
+		if code, _, stderr := execTenantctl(t, context.Background(), append([]string{"destroy", "--all", "--include-platform", "--yes"}, live...)...); code != exitcode.OK {
+			t.Errorf("destroy exit %d:\n%s", code, stderr)
+		}
+	})
 
 	code, _, stderr := tctl(append([]string{"preview", "--all", "--plan-dir", plans}, live...)...)
 	if code != exitcode.OK {

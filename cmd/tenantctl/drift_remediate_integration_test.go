@@ -25,7 +25,6 @@ import (
 	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/internal/testenv"
-	"github.com/connectsoft/tenantctl/internal/toolchain"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 )
 
@@ -97,33 +96,18 @@ func policyTypesOwners(t *testing.T, np *networkingv1.NetworkPolicy) []string {
 // (c), touches nothing in t-acme and is audited; the next check (drift watch --once) reports
 // only (c); a watcher with --remediate auto removes a route injected afterwards.
 func TestDriftRemediateIntegration(t *testing.T) {
-	testenv.Toolchain(t)
-	cluster := testenv.Cluster(t)
+	bed := newEngineTestbed(t, "remediation-test")
+	work, dataDir, auditLog, common := bed.work, bed.dataDir, bed.auditLog, bed.common
 	cs := testenv.Client(t)
 	dyn, err := dynamic.NewForConfig(testenv.RESTConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	work := testenv.TempDir(t)
-	t.Setenv("TENANTCTL_TOOLS_DIR", toolchain.CacheDir())
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
-	t.Setenv("XDG_STATE_HOME", filepath.Join(work, "state"))
-	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
-	os.Unsetenv("PULUMI_CONFIG_PASSPHRASE")
-	passFile := filepath.Join(work, "passphrase")
-	if err := os.WriteFile(passFile, []byte("remediation-test\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dataDir := filepath.Join(work, "data")
-	auditLog := filepath.Join(work, "audit.jsonl")
-	dir := testenv.CopyDir(t, examplesDir)
-	common := []string{"-d", dir, "--kubeconfig", cluster.Kubeconfig, "--data-dir", dataDir,
-		"--passphrase-file", passFile, "--audit-log", auditLog}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	tenantctl := func(args ...string) (int, string, string) {
 		t.Helper()
-		return execTenantctl(t, ctx, append(args, common...)...)
+		return bed.tenantctl(t, ctx, args...)
 	}
 
 	if code, _, stderr := tenantctl("up", "--all"); code != exitcode.OK {

@@ -7,20 +7,29 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"gopkg.in/yaml.v3"
 
+	tenantctl "github.com/connectsoft/tenantctl"
+	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/automation/statestore"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
+	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
+	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/render"
+	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func init() { register(newIsolationCmd) }
@@ -33,6 +42,10 @@ type isolationOptions struct {
 	kubeconfig  string
 	kubeContext string
 	out         string
+	// issuers are OIDC issuers federated credentials may trust besides the platform stack's.
+	issuers []string
+	backend string
+	dataDir string
 }
 
 func newIsolationCmd(opts *globalOptions) *cobra.Command {
@@ -51,6 +64,9 @@ func addSourceFlags(cmd *cobra.Command, o *isolationOptions) {
 	f.StringSliceVar(&o.envs, "env", nil, "environment to analyse (repeatable; default: see the command's help)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "live mode: kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
 	f.StringVar(&o.kubeContext, "context", "", "live mode: kubeconfig context (default: the current one)")
+	f.StringSliceVar(&o.issuers, "oidc-issuer", nil, "OIDC issuer URL federated identity credentials may trust (repeatable; default: the platform stack's oidcIssuerUrl, and the managed clusters the input holds)")
+	f.StringVar(&o.backend, "backend", "", "state backend whose platform stack outputs name the cluster's OIDC issuer: file://DIR or postgres://... (default: the file state under the data dir)")
+	f.StringVar(&o.dataDir, "data-dir", "", "data dir of the default file state (default $XDG_DATA_HOME/tenantctl)")
 }
 
 func newIsolationVerifyCmd(opts *globalOptions) *cobra.Command {
@@ -168,17 +184,21 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 	var graphs []*reach.Graph
 	for _, env := range envs {
 		var gr *reach.Graph
-		switch {
-		case o.desiredOnly:
+		if o.desiredOnly {
 			gr, err = reach.AnalyzeDesired(ctx, env, state.BindingsIn(env.Name()))
-		case snap != nil:
-			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), snap)
-		default:
-			var live *inventory.Snapshot
-			if live, err = liveSnapshot(ctx, env, o); err != nil {
-				return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", err))
+		} else {
+			input := snap
+			if input == nil {
+				if input, err = liveSnapshot(ctx, env, o); err != nil {
+					return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", err))
+				}
 			}
-			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), live)
+			issuers, ierr := trustedIssuers(ctx, env, o)
+			if ierr != nil {
+				return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", ierr))
+			}
+			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), input,
+				reach.WithIdentity(identity.WithAzure(azureidentity.WithTrustedIssuers(issuers...))))
 		}
 		if err != nil {
 			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: %w", err))
@@ -221,15 +241,36 @@ func pickEnvironments(state *isolation.DesiredState, names []string, one bool) (
 	return out, nil
 }
 
-// liveSnapshot reads what the analysis needs from the live cluster (namespaces, pods, network
-// policies, nodes; every namespace, since platform namespaces take part in routes) and, for an
-// azure environment, from its subscription with the default Azure credential.
-func liveSnapshot(ctx context.Context, env *isolation.Environment, o isolationOptions) (*inventory.Snapshot, error) {
-	types, err := kube.ParseTypes([]string{"pods", "networkpolicies"})
+// reachTypes are the Kubernetes types the analysis reads live, from every namespace: pods,
+// policies and services (network routes), the identity types (ServiceAccounts, Roles,
+// RoleBindings, ClusterRoles, ClusterRoleBindings) and what a resourceNames rule can name
+// (Secrets, metadata only; ConfigMaps; workloads), and the address plans (Nodes, IPAM pools).
+func reachTypes() ([]kube.ResourceType, error) {
+	types, err := kube.ParseTypes([]string{"pods", "networkpolicies", "services",
+		"serviceaccounts", "roles", "rolebindings", "clusterroles", "clusterrolebindings",
+		"secrets", "configmaps", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"})
 	if err != nil {
 		return nil, err
 	}
-	types = append(types, kube.ResourceType{GVR: schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, Kind: "Node", Optional: true})
+	return append(types, kube.AddressPlanTypes()...), nil
+}
+
+// azureCredential gives the live reads their Azure credential and client options; tests
+// replace it with the SDK's fake servers.
+var azureCredential = func() (azcore.TokenCredential, []azurenet.ReadOption, error) {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	return cred, nil, err
+}
+
+// liveSnapshot reads what the analysis needs from the live cluster (reachTypes; every namespace,
+// since platform namespaces take part in routes and any binding may grant a tenant's principal)
+// and, for an azure environment, its subscription's network and identity resources with the
+// default Azure credential.
+func liveSnapshot(ctx context.Context, env *isolation.Environment, o isolationOptions) (*inventory.Snapshot, error) {
+	types, err := reachTypes()
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := kube.RESTConfig(o.kubeconfig, o.kubeContext)
 	if err != nil {
 		return nil, err
@@ -242,18 +283,91 @@ func liveSnapshot(ctx context.Context, env *isolation.Environment, o isolationOp
 	if err != nil {
 		return nil, fmt.Errorf("read cluster %s: %w", cfg.Host, err)
 	}
-	if env.Spec.Target == "azure" && env.Spec.Azure != nil && env.Spec.Azure.SubscriptionID != "" {
-		cred, err := azidentity.NewDefaultAzureCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("azure credential: %w", err)
-		}
-		res, err := azurenet.Read(ctx, cred, env.Spec.Azure.SubscriptionID)
-		if err != nil {
-			return nil, fmt.Errorf("read azure subscription %s: %w", env.Spec.Azure.SubscriptionID, err)
-		}
-		snap.Azure = append(snap.Azure, res...)
+	res, err := readAzure(ctx, env)
+	if err != nil {
+		return nil, err
 	}
+	snap.Azure = append(snap.Azure, res...)
 	return snap, nil
+}
+
+// readAzure reads an azure environment's subscription: its network (azurenet.Read) and its
+// identities, role assignments, vault access policies and federated credentials
+// (azureidentity.Read). Nothing for other environments.
+func readAzure(ctx context.Context, env *isolation.Environment) ([]inventory.AzureResource, error) {
+	if env.Spec.Target != isolation.TargetAzure || env.Spec.Azure == nil || env.Spec.Azure.SubscriptionID == "" {
+		return nil, nil
+	}
+	sub := env.Spec.Azure.SubscriptionID
+	cred, opts, err := azureCredential()
+	if err != nil {
+		return nil, fmt.Errorf("azure credential: %w", err)
+	}
+	network, err := azurenet.Read(ctx, cred, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("read azure subscription %s: %w", sub, err)
+	}
+	ids, err := azureidentity.Read(ctx, cred, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("read azure subscription %s: %w", sub, err)
+	}
+	return append(network, ids...), nil
+}
+
+// trustedIssuers are the OIDC issuers federated credentials of an azure environment may trust:
+// --oidc-issuer, else the shared cluster's issuer its platform stack recorded (oidcIssuerUrl),
+// read straight from the state backend (file:// or postgres://; nothing when the stack or the
+// output does not exist yet). The analysis also trusts the managed clusters the input holds.
+func trustedIssuers(ctx context.Context, env *isolation.Environment, o isolationOptions) ([]string, error) {
+	if len(o.issuers) > 0 || env.Spec.Target != isolation.TargetAzure {
+		return o.issuers, nil
+	}
+	backend := o.backend
+	if backend == "" {
+		dir := o.dataDir
+		if dir == "" {
+			dir = automation.DefaultDataDir()
+		}
+		backend = "file://" + filepath.Join(dir, "state")
+	}
+	r, err := statestore.Open(ctx, backend)
+	if errors.Is(err, statestore.ErrUnsupported) {
+		return nil, nil // azblob:// and the like: --oidc-issuer, or the snapshot's managed cluster
+	}
+	if err != nil {
+		return nil, fmt.Errorf("platform outputs: %w", err)
+	}
+	defer r.Close()
+	var project struct {
+		Name string `yaml:"name"`
+	}
+	if err := yaml.Unmarshal(tenantctl.ProjectYAML, &project); err != nil {
+		return nil, fmt.Errorf("embedded Pulumi.yaml: %w", err)
+	}
+	st, err := r.Stack(ctx, project.Name, tenantplan.PlatformStackName(env.Name()))
+	if errors.Is(err, statestore.ErrNoStack) || (err == nil && len(st.Deployment) == 0) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("platform outputs: %w", err)
+	}
+	var dep struct {
+		Resources []struct {
+			Type    string         `json:"type"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(st.Deployment, &dep); err != nil {
+		return nil, fmt.Errorf("platform outputs of %s: %w", env.Name(), err)
+	}
+	for _, res := range dep.Resources {
+		if res.Type == "pulumi:pulumi:Stack" {
+			if u, ok := res.Outputs[azurestacks.OutputOIDCIssuerURL].(string); ok && u != "" {
+				return []string{u}, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // verifyReport is the JSON form of a verify run.
@@ -295,21 +409,33 @@ func writeVerifyText(w io.Writer, r verifyReport) error {
 		fmt.Fprintf(&b, "environment %s (%s, revision %s): %d unexpected, %d unknown, %d allowed edge(s), %d exposure(s)\n",
 			g.Environment, g.Mode, r.Revision, g.Count(reach.VerdictUnexpected), g.Count(reach.VerdictUnknown), g.Count(reach.VerdictAllowed), len(g.Exposures))
 		for _, e := range g.Edges {
+			carries := "" // identity edges carry no traffic, so no ports
+			if !e.Kind.Identity() {
+				carries = " " + e.Ports.String()
+			}
 			if e.Verdict == reach.VerdictAllowed {
-				fmt.Fprintf(&b, "  allowed     %s → %s %s %s (%s)\n", e.From, e.To, e.Kind, e.Ports, e.Reason)
+				fmt.Fprintf(&b, "  allowed     %s → %s %s%s (%s)\n", e.From, e.To, e.Kind, carries, e.Reason)
 				continue
 			}
-			fmt.Fprintf(&b, "  %-11s %s → %s %s %s\n    reason: %s\n", strings.ToUpper(string(e.Verdict)), e.From, e.To, e.Kind, e.Ports, e.Reason)
-			for i, st := range e.Evidence {
-				fmt.Fprintf(&b, "    %d. [%s] ", i+1, st.Kind)
-				if st.Resource != "" {
-					fmt.Fprintf(&b, "%s: ", st.Resource)
+			fmt.Fprintf(&b, "  %-11s %s → %s %s%s\n    reason: %s\n", strings.ToUpper(string(e.Verdict)), e.From, e.To, e.Kind, carries, e.Reason)
+			for n, chain := range e.Chains() {
+				if n > 0 {
+					b.WriteString("    also opened by:\n")
 				}
-				b.WriteString(st.Detail)
-				if st.Opens {
-					b.WriteString("  ← opens the route")
+				for i, st := range chain {
+					fmt.Fprintf(&b, "    %d. [%s] ", i+1, st.Kind)
+					if st.Resource != "" {
+						fmt.Fprintf(&b, "%s: ", st.Resource)
+					}
+					b.WriteString(st.Detail)
+					if st.Opens {
+						b.WriteString("  ← opens the route")
+					}
+					b.WriteByte('\n')
 				}
-				b.WriteByte('\n')
+			}
+			if e.AlternativesOmitted > 0 {
+				fmt.Fprintf(&b, "    and %d more opening(s) not listed\n", e.AlternativesOmitted)
 			}
 		}
 		for _, x := range g.Exposures {

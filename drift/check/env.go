@@ -180,7 +180,8 @@ func (ec *envCheck) runEngine(ctx context.Context, refs []stackRef, reasons map[
 
 // detect checks the environment against the current desired model and keeps the run's findings.
 func (ec *envCheck) detect(ctx context.Context) ([]finding.Finding, error) {
-	fs, err := ec.c.detect(ctx, ec.env, desiredOf(ec.out.Report, ec.env.Name(), ec.desired), ec.snap)
+	fs, err := ec.c.detect(ctx, ec.env, desiredOf(ec.out.Report, ec.env.Name(), ec.desired), ec.snap,
+		stackOutputs(ec.desired[tenantplan.PlatformStackName(ec.env.Name())]))
 	if err != nil {
 		ec.out.Report.Fail(ec.env.Name(), "", "detect", err)
 		return nil, err
@@ -239,3 +240,16 @@ func desiredOf(rep *report.Report, env string, resources map[string][]apitype.Re
 	}
 	return d
 }
+
+// stackOutputs are the outputs a stack's state records on its root resource; nil without one.
+func stackOutputs(resources []apitype.ResourceV3) map[string]any {
+	for _, r := range resources {
+		if r.Type == rootStackType {
+			return r.Outputs
+		}
+	}
+	return nil
+}
+
+// rootStackType is the type of every stack's root resource, which holds its outputs.
+const rootStackType = "pulumi:pulumi:Stack"

@@ -12,10 +12,15 @@ import (
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
-func (c *Checker) detect(ctx context.Context, env *isolation.Environment, desired *detect.Managed, snap *inventory.Snapshot) ([]finding.Finding, error) {
+// detect checks env's snapshot against desired; platform holds the platform stack's recorded
+// outputs (nil when unknown), which route analysis may read (the cluster's OIDC issuer).
+func (c *Checker) detect(ctx context.Context, env *isolation.Environment, desired *detect.Managed, snap *inventory.Snapshot, platform map[string]any) ([]finding.Finding, error) {
 	opts := []detect.Option{detect.WithBindings(c.state.BindingsIn(env.Name())...), detect.WithEnvironmentLocation(env.Source)}
 	if c.routes != nil {
 		if ra := c.routes(env, c.state); ra != nil {
+			if pa, ok := ra.(platformAware); ok && platform != nil {
+				ra = pa.withPlatformOutputs(platform)
+			}
 			opts = append(opts, detect.WithRouteAnalyzer(ra))
 		}
 	}

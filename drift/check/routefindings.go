@@ -30,8 +30,13 @@ func routeFindings(g *reach.Graph, locate func(tenantID string) isolation.Source
 		}
 		out = append(out, f.Normalize())
 	}
+	var ids identityOpenings
 	for _, e := range g.Edges {
 		if e.Verdict == reach.VerdictAllowed {
+			continue
+		}
+		if e.Kind.Identity() {
+			ids.add(e)
 			continue
 		}
 		evidence := evidenceLines(e.Evidence)
@@ -49,7 +54,7 @@ func routeFindings(g *reach.Graph, locate func(tenantID string) isolation.Source
 			add(finding.Finding{
 				Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
 				Resource: findingResource(st.Ref), Evidence: evidence, Remediation: remediation, Detector: finding.DetectorFastPath,
-				Message: fmt.Sprintf("%s%s route %s → %s on %s opened by %s: %s", prefix, e.Kind, e.From, e.To, e.Ports, st.Resource, e.Reason),
+				Message: fmt.Sprintf("%s%s route %s → %s %s opened by %s: %s", prefix, e.Kind, e.From, e.To, e.Carries(), st.Resource, e.Reason),
 			})
 		}
 		if openers == 0 {
@@ -58,9 +63,12 @@ func routeFindings(g *reach.Graph, locate func(tenantID string) isolation.Source
 			add(finding.Finding{
 				Kind: finding.KindCrossTenantRoute, TenantID: tenant, PeerTenant: peer, Environment: g.Environment,
 				Resource: findingResource(ref), Evidence: evidence, Remediation: finding.RemediationReport, Detector: finding.DetectorFastPath,
-				Message: fmt.Sprintf("%s%s route %s → %s on %s: nothing restricts it (%s)", prefix, e.Kind, e.From, e.To, e.Ports, e.Reason),
+				Message: fmt.Sprintf("%s%s route %s → %s %s: nothing restricts it (%s)", prefix, e.Kind, e.From, e.To, e.Carries(), e.Reason),
 			})
 		}
+	}
+	for _, f := range ids.findings(g.Environment) {
+		add(f)
 	}
 	for _, x := range g.Exposures {
 		tenant, peer := x.Tenant, x.Peer

@@ -2,12 +2,16 @@ package check
 
 import (
 	"context"
+	"slices"
 
 	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/isolation/reach"
+	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
+	"github.com/connectsoft/tenantctl/isolation/reach/identity"
+	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
 )
 
 // ReachAnalyzers is the default route analysis: isolation/reach over the snapshot, with every
@@ -20,11 +24,31 @@ func ReachAnalyzers(env *isolation.Environment, state *isolation.DesiredState) d
 type reachRoutes struct {
 	state    *isolation.DesiredState
 	bindings []*isolation.RuntimeTenantBinding
+	// issuers are the OIDC issuers federated credentials may trust: the platform stack's
+	// recorded oidcIssuerUrl (azure target).
+	issuers []string
+}
+
+// platformAware route analyzers learn the platform stack's recorded outputs before they run.
+type platformAware interface {
+	withPlatformOutputs(outputs map[string]any) detect.RouteAnalyzer
+}
+
+// withPlatformOutputs trusts the shared cluster's OIDC issuer the platform stack recorded.
+func (r reachRoutes) withPlatformOutputs(outputs map[string]any) detect.RouteAnalyzer {
+	if u, ok := outputs[azurestacks.OutputOIDCIssuerURL].(string); ok && u != "" {
+		r.issuers = append(slices.Clone(r.issuers), u)
+	}
+	return r
 }
 
 // Routes implements detect.RouteAnalyzer.
 func (r reachRoutes) Routes(ctx context.Context, env *isolation.Environment, snap *inventory.Snapshot) ([]finding.Finding, error) {
-	g, err := reach.Analyze(ctx, env, r.bindings, snap)
+	var opts []reach.Option
+	if len(r.issuers) > 0 {
+		opts = append(opts, reach.WithIdentity(identity.WithAzure(azureidentity.WithTrustedIssuers(r.issuers...))))
+	}
+	g, err := reach.Analyze(ctx, env, r.bindings, snap, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -136,6 +136,7 @@ func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]findi
 			return nil, fmt.Errorf("drift check: unknown check %q", c)
 		}
 	}
+	out = foldGrants(out)
 	for i := range out {
 		if out[i].Environment == "" {
 			out[i].Environment = d.env.Name()
@@ -147,6 +148,46 @@ func (d *Detector) Check(ctx context.Context, snap *inventory.Snapshot) ([]findi
 	}
 	SortFindings(out)
 	return out, nil
+}
+
+// foldGrants reports an RBAC object that opens a cross-tenant route once, as the route: its
+// unmanaged-resource finding is dropped, and the route's evidence says no stack manages it. An
+// unmanaged binding granting another tenant's principal is the route, not a low-severity
+// leftover beside it; remediation deletes it as the route (in the tenant's own scope).
+func foldGrants(fs []finding.Finding) []finding.Finding {
+	grants := map[finding.Resource]bool{}
+	for _, f := range fs {
+		if f.Kind == finding.KindCrossTenantRoute && f.Resource.Provider == finding.ProviderKubernetes && strings.HasPrefix(f.Resource.Type, rbacGroup+"/") {
+			grants[resourceKey(f.Resource)] = true
+		}
+	}
+	if len(grants) == 0 {
+		return fs
+	}
+	unmanaged := map[finding.Resource]bool{}
+	out := fs[:0:0]
+	for _, f := range fs {
+		if f.Kind == finding.KindUnmanagedResource {
+			if grants[resourceKey(f.Resource)] {
+				unmanaged[resourceKey(f.Resource)] = true
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	for i, f := range out {
+		if f.Kind == finding.KindCrossTenantRoute && unmanaged[resourceKey(f.Resource)] {
+			out[i].Evidence = append(slices.Clone(f.Evidence), "unmanaged: no stack manages "+f.Resource.Ref())
+		}
+	}
+	return out
+}
+
+const rbacGroup = "rbac.authorization.k8s.io"
+
+// resourceKey is a resource without what a detector may or may not fill in (id, urn).
+func resourceKey(r finding.Resource) finding.Resource {
+	return finding.Resource{Provider: r.Provider, Type: r.Type, Namespace: r.Namespace, Name: r.Name}
 }
 
 // SortFindings orders findings by tenant, kind, resource and field, so output is stable.

@@ -20,7 +20,9 @@ const (
 	// KindUnmanagedResource: a resource in a tenant's scope that no stack manages.
 	KindUnmanagedResource Kind = "unmanaged-resource"
 	// KindCrossTenantRoute: a network path from one tenant into another's space (policy, peering,
-	// route, NSG rule, private endpoint). Always critical.
+	// route, NSG rule, private endpoint), or an identity grant that lets one tenant's principal
+	// act on or as another's (RBAC binding, role assignment, access policy, federated
+	// credential). Always critical.
 	KindCrossTenantRoute Kind = "cross-tenant-route"
 	// KindUntrustedImage: a workload image from a registry the environment does not trust.
 	KindUntrustedImage Kind = "untrusted-image"
@@ -46,8 +48,8 @@ type KindInfo struct {
 // kindInfos is ordered from the most to the least security-relevant; Kinds follows this order.
 var kindInfos = []KindInfo{
 	{KindCrossTenantRoute, "Cross-tenant route",
-		"A network path lets one tenant reach another tenant's namespace, pods, address space or resources. It was not declared as an allowed route in the environment.",
-		"Remove the policy rule, peering, route, NSG rule or private endpoint. If the route is intended, declare it in the environment's allowedRoutes; acknowledge it only with an ignore rule naming both tenants.",
+		"A network path lets one tenant reach another tenant's namespace, pods, address space or resources, or an identity grant (an RBAC binding, an Azure role assignment, a Key Vault access policy, a federated credential) lets one tenant's principal act on or as another tenant. It was not declared as an allowed route in the environment.",
+		"Remove the policy rule, peering, route, NSG rule, private endpoint, binding, role assignment, access policy or federated credential that opens it. If the route is intended, declare it in the environment's allowedRoutes; acknowledge it only with an ignore rule naming both tenants.",
 		SeverityCritical, RemediationDelete},
 	{KindUntrustedImage, "Image from an untrusted registry",
 		"A workload runs an image that was not pulled from one of the environment's trusted registries.",

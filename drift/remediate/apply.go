@@ -87,7 +87,13 @@ const (
 	OutcomeNotRun Outcome = "not-run"
 	// OutcomeReported: a report action; nothing to do.
 	OutcomeReported Outcome = "reported"
+	// OutcomeReviewOnly: a review action; tenantctl refused to carry it out (a person runs its
+	// command).
+	OutcomeReviewOnly Outcome = "review-only"
 )
+
+// ErrReviewOnly marks review actions: tenantctl never removes those grants.
+var ErrReviewOnly = errors.New("review-only")
 
 // ActionResult is the outcome of one action.
 type ActionResult struct {
@@ -105,13 +111,13 @@ type Result struct {
 	Actions []ActionResult `json:"actions"`
 }
 
-// ExitCode: 1 when an action failed or is not supported, else 4 when one was refused because
-// live state moved, else 0.
+// ExitCode: 1 when an action failed, is not supported or is review-only (a route stays open
+// until a person removes it), else 4 when one was refused because live state moved, else 0.
 func (r *Result) ExitCode() int {
 	code := exitcode.OK
 	for _, a := range r.Actions {
 		switch a.Outcome {
-		case OutcomeFailed, OutcomeUnsupported, OutcomeNotRun:
+		case OutcomeFailed, OutcomeUnsupported, OutcomeNotRun, OutcomeReviewOnly:
 			return exitcode.Failed
 		case OutcomeRefused:
 			code = exitcode.Conflict
@@ -129,7 +135,7 @@ func (r *Result) Err() error {
 	var msgs []string
 	for _, a := range r.Actions {
 		switch a.Outcome {
-		case OutcomeFailed, OutcomeUnsupported, OutcomeRefused, OutcomeNotRun:
+		case OutcomeFailed, OutcomeUnsupported, OutcomeRefused, OutcomeNotRun, OutcomeReviewOnly:
 			msgs = append(msgs, fmt.Sprintf("%s %s %s: %s: %s", a.ID, a.Kind, a.Target, a.Outcome, a.Error))
 		}
 	}
@@ -188,6 +194,17 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 			msgs = append(msgs, id+": "+moved[id])
 		}
 		return res, e.refuseAll(ctx, plan, res, "state moved since planning ("+strings.Join(msgs, "; ")+"): plan again")
+	}
+	for _, a := range plan.Actions {
+		if a.Kind != ActionReview {
+			continue
+		}
+		err := fmt.Errorf("%w: tenantctl never removes %s; after review, a person runs: %s", ErrReviewOnly, a.Target.Ref(), a.Command)
+		res.set(a.ID, OutcomeReviewOnly, err)
+		e.logf("%s review %s: %s", a.ID, a.Target.Ref(), describe(OutcomeReviewOnly, err))
+		if aerr := e.audit(ctx, plan, a, OutcomeReviewOnly, err, ""); aerr != nil {
+			return res, aerr
+		}
 	}
 	for _, a := range plan.Actions {
 		if a.Kind != ActionDelete {

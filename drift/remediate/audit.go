@@ -14,7 +14,7 @@ import (
 // auditOp is the audit operation of an action.
 func auditOp(a Action) audit.Op {
 	switch {
-	case a.Kind == ActionDelete:
+	case a.Kind == ActionDelete || a.Kind == ActionReview:
 		return audit.OpDelete
 	case a.Target.Absent:
 		return audit.OpCreate
@@ -38,6 +38,8 @@ func (e *Executor) audit(ctx context.Context, plan *Plan, a Action, o Outcome, a
 		ev.Outcome = audit.OutcomeDenied
 	case OutcomeUnsupported:
 		ev.Outcome = audit.OutcomeSkipped
+	case OutcomeReviewOnly:
+		ev.Outcome = audit.OutcomeDenied
 	default:
 		ev.Outcome = audit.OutcomeFailed
 	}
@@ -45,7 +47,7 @@ func (e *Executor) audit(ctx context.Context, plan *Plan, a Action, o Outcome, a
 		ev.Error = actErr.Error()
 	}
 	for k, v := range map[string]string{"plan": e.source, "stack": a.Stack, "fieldManager": a.FieldManager,
-		"resourceVersion": a.Target.ResourceVersion, "engine": engine} {
+		"resourceVersion": a.Target.ResourceVersion, "engine": engine, "command": a.Command} {
 		if v != "" {
 			ev.Details[k] = v
 		}

@@ -64,6 +64,9 @@ func NewPlanner(cluster Cluster, desired ManagedInputs, envs Environments, opts 
 //   - missing-resource: restore (the engine recreates it);
 //   - cross-tenant-route to delete, on an object no stack manages, inside the tenant's own scope:
 //     delete (the object's other findings, such as unmanaged-resource, go with it);
+//   - cross-tenant-route opened by an identity grant outside the tenant's own scope (a
+//     ClusterRoleBinding or ClusterRole, a binding in another namespace, an Azure role
+//     assignment, access policy or federated credential): review, with the command a person runs;
 //   - everything else (unmanaged resources, images, possible routes, routes opened by a managed
 //     object or outside the tenant's scope): report.
 //
@@ -89,7 +92,7 @@ func (p *Planner) Build(ctx context.Context, rep *report.Report, mode Mode, dige
 }
 
 func kindRank(k ActionKind) int {
-	return slices.Index([]ActionKind{ActionRestore, ActionDelete, ActionImport, ActionReport}, k)
+	return slices.Index([]ActionKind{ActionRestore, ActionDelete, ActionReview, ActionImport, ActionReport}, k)
 }
 
 // group is the findings about one object in one environment.

@@ -22,6 +22,9 @@ func (p *Planner) planDelete(ctx context.Context, g *group, routes []finding.Fin
 	others := slices.DeleteFunc(slices.Clone(g.findings), func(f finding.Finding) bool { return f.Kind == finding.KindCrossTenantRoute })
 	all := append(slices.Clone(routes), others...)
 	peers := peerList(routes)
+	if g.resource.Provider == finding.ProviderAzure && reviewOnlyGrant(g.resource) {
+		return reviewAction(g, all, route.TenantID, peers, "it is an Azure identity grant; tenantctl does not remove Azure resources"), nil
+	}
 	if g.resource.Provider == finding.ProviderAzure {
 		a := newAction(ActionDelete, g, all)
 		a.Tenant = route.TenantID
@@ -51,6 +54,11 @@ func (p *Planner) planDelete(ctx context.Context, g *group, routes []finding.Fin
 		return Action{}, fmt.Errorf("read %s: %w", g.resource.Ref(), err)
 	}
 	if err := deleteScope(env, route.TenantID, live.GetNamespace(), live.GetLabels()); err != nil {
+		if reviewOnlyGrant(g.resource) {
+			a := reviewAction(g, all, route.TenantID, peers, err.Error())
+			a.Target.UID, a.Target.ResourceVersion = string(live.GetUID()), live.GetResourceVersion()
+			return a, nil
+		}
 		return reportAction(g, all, fmt.Sprintf("%s opens a cross-tenant route but is never deleted automatically: %v", g.resource.Ref(), err)), nil
 	}
 	a := newAction(ActionDelete, g, all)
@@ -88,4 +96,15 @@ func (p *Planner) managed(ctx context.Context, g *group, tenant string, gvk sche
 		}
 	}
 	return false, nil
+}
+
+// reviewAction lists an identity grant outside the tenant's own scope for a person to remove,
+// with the exact command; tenantctl never runs it.
+func reviewAction(g *group, fs []finding.Finding, tenant, peers, why string) Action {
+	a := newAction(ActionReview, g, fs)
+	a.Tenant = tenant
+	a.Command = ReviewCommand(a.Target)
+	a.Reason = fmt.Sprintf("%s opens a cross-tenant route between %s and %s; tenantctl never removes it (%s): after review, a person runs: %s",
+		g.resource.Ref(), tenant, peers, why, a.Command)
+	return a
 }

@@ -65,6 +65,12 @@ const (
 	ActionImport ActionKind = "import"
 	// ActionReport changes nothing; a person decides.
 	ActionReport ActionKind = "report"
+	// ActionReview is an identity grant that opens a cross-tenant route outside every tenant's
+	// own scope (a ClusterRoleBinding or ClusterRole, a binding in another tenant's or the
+	// platform's namespace, an Azure role assignment, access policy or federated credential):
+	// tenantctl never removes it; Command is what a person runs after reviewing it. Applying a
+	// plan refuses it (outcome review-only, audited).
+	ActionReview ActionKind = "review"
 )
 
 // EngineStep is what the engine runs for a stack after a restore.
@@ -111,7 +117,9 @@ type Action struct {
 	FieldManager string        `json:"fieldManager,omitempty"`
 	Fields       []FieldChange `json:"fields,omitempty"`
 	Engine       EngineStep    `json:"engine,omitempty"`
-	Reason       string        `json:"reason"`
+	// Command is what a person runs to carry out a review action (ReviewCommand of the target).
+	Command string `json:"command,omitempty"`
+	Reason  string `json:"reason"`
 }
 
 // Target is the object an action is about.
@@ -152,11 +160,22 @@ type FieldChange struct {
 	Manager string `json:"manager,omitempty"`
 }
 
-// Changes counts the actions that change something (all but reports).
+// Changes counts the actions applying the plan carries out (restores and deletes).
 func (p *Plan) Changes() int {
 	n := 0
 	for _, a := range p.Actions {
-		if a.Kind != ActionReport {
+		if a.Kind == ActionRestore || a.Kind == ActionDelete {
+			n++
+		}
+	}
+	return n
+}
+
+// Reviews counts the review-only actions: what a person must remove.
+func (p *Plan) Reviews() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind == ActionReview {
 			n++
 		}
 	}
@@ -199,7 +218,7 @@ func (p *Plan) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 			continue
 		}
-		if a.Kind == ActionReport {
+		if a.Kind == ActionReport || a.Kind == ActionReview {
 			continue
 		}
 		key := targetKey(a.Target)
@@ -239,6 +258,13 @@ func (a Action) validate() error {
 		errs = append(errs, a.validateDelete()...)
 	case ActionImport:
 		errs = append(errs, errors.New("import actions are not supported by this tenantctl: adopt the object by declaring it in the desired state"))
+	case ActionReview:
+		switch want := ReviewCommand(a.Target); {
+		case want == "":
+			errs = append(errs, fmt.Errorf("%s is not an identity grant a review action can name", a.Target.Ref()))
+		case a.Command != want:
+			errs = append(errs, fmt.Errorf("command %q is not the one for %s (%q)", a.Command, a.Target.Ref(), want))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("unknown kind %q", a.Kind))
 	}

@@ -13,7 +13,7 @@ func WriteText(w io.Writer, p *Plan) error {
 	if p.Dirty {
 		b.WriteString(" (dirty)")
 	}
-	fmt.Fprintf(&b, ": %d change(s), %d report(s)\n", p.Changes(), len(p.Actions)-p.Changes())
+	fmt.Fprintf(&b, ": %d change(s), %d review-only, %d report(s)\n", p.Changes(), p.Reviews(), len(p.Actions)-p.Changes()-p.Reviews())
 	for _, a := range p.Actions {
 		fmt.Fprintf(&b, "\n%s %s %s [%s/%s]\n", a.ID, a.Kind, a.Target.Ref(), a.Environment, a.Tenant)
 		switch a.Kind {
@@ -39,6 +39,8 @@ func WriteText(w io.Writer, p *Plan) error {
 			if a.Target.kubernetes() {
 				fmt.Fprintf(&b, "    if uid %s and resourceVersion %s are unchanged\n", a.Target.UID, a.Target.ResourceVersion)
 			}
+		case ActionReview:
+			fmt.Fprintf(&b, "    review-only: tenantctl never runs it; after review, a person runs:\n      %s\n", a.Command)
 		}
 		fmt.Fprintf(&b, "    findings: %s\n", joinKinds(a))
 		fmt.Fprintf(&b, "    why: %s\n", a.Reason)
@@ -67,8 +69,8 @@ func WriteResultText(w io.Writer, r *Result) error {
 		}
 		b.WriteByte('\n')
 	}
-	fmt.Fprintf(&b, "%d applied, %d refused, %d failed, %d unsupported, %d not run, %d reported\n",
-		counts[OutcomeApplied], counts[OutcomeRefused], counts[OutcomeFailed], counts[OutcomeUnsupported], counts[OutcomeNotRun], counts[OutcomeReported])
+	fmt.Fprintf(&b, "%d applied, %d refused, %d failed, %d unsupported, %d review-only, %d not run, %d reported\n",
+		counts[OutcomeApplied], counts[OutcomeRefused], counts[OutcomeFailed], counts[OutcomeUnsupported], counts[OutcomeReviewOnly], counts[OutcomeNotRun], counts[OutcomeReported])
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -12,7 +12,7 @@ func TestWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"Remediation plan (review) for desired state abc123: 2 change(s), 1 report(s)",
+		"Remediation plan (review) for desired state abc123: 2 change(s), 0 review-only, 1 report(s)",
 		"A1 restore-fields networking.k8s.io/v1/NetworkPolicy t-globex/default-deny [dev/globex]",
 		`spec.policyTypes: ["Ingress","Egress"] -> ["Ingress"] (held by kubectl-patch)`,
 		"then up tenant.globex.dev",
@@ -36,7 +36,7 @@ func TestWriteResultText(t *testing.T) {
 	if err := WriteResultText(&b, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"A2   delete         refused     y: moved", "1 applied, 1 refused, 0 failed, 0 unsupported, 0 not run, 1 reported"} {
+	for _, want := range []string{"A2   delete         refused     y: moved", "1 applied, 1 refused, 0 failed, 0 unsupported, 0 review-only, 0 not run, 1 reported"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("result text lacks %q:\n%s", want, b.String())
 		}

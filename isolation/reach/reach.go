@@ -53,9 +53,22 @@ const (
 	ModeDesired  = "desired"
 )
 
+// Option tunes Analyze.
+type Option func(*options)
+
+type options struct {
+	identity []identity.Option
+}
+
+// WithIdentity passes options to the identity analysis (the trusted OIDC issuers of federated
+// credentials, principal ids known from stack outputs).
+func WithIdentity(opts ...identity.Option) Option {
+	return func(o *options) { o.identity = append(o.identity, opts...) }
+}
+
 // Analyze computes the reachability graph of env from its bindings and an inventory snapshot.
-func Analyze(ctx context.Context, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding, snap *inventory.Snapshot) (*Graph, error) {
-	return analyze(ctx, env, bindings, snap, ModeSnapshot)
+func Analyze(ctx context.Context, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding, snap *inventory.Snapshot, opts ...Option) (*Graph, error) {
+	return analyze(ctx, env, bindings, snap, ModeSnapshot, opts...)
 }
 
 // AnalyzeDesired proves the bindings and programs before anything is provisioned: it analyses
@@ -68,7 +81,11 @@ func AnalyzeDesired(ctx context.Context, env *isolation.Environment, bindings []
 	return analyze(ctx, env, bindings, snap, ModeDesired)
 }
 
-func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding, snap *inventory.Snapshot, mode string) (*Graph, error) {
+func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding, snap *inventory.Snapshot, mode string, opts ...Option) (*Graph, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if snap == nil {
 		snap = &inventory.Snapshot{}
 	}
@@ -97,7 +114,7 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 			aerr = net.Analyze(ctx, ab)
 		}
 	})
-	wg.Go(func() { _, ierr = identity.Analyze(ctx, scope, snap, ib) })
+	wg.Go(func() { _, ierr = identity.Analyze(ctx, scope, snap, ib, o.identity...) })
 	wg.Wait()
 	if ierr != nil {
 		return nil, fmt.Errorf("reachability of %s: identity: %w", env.Name(), ierr)

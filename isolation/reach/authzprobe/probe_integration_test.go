@@ -9,12 +9,9 @@ import (
 	"testing"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/inventory/kube"
@@ -29,112 +26,25 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
-// cluster creates objects on the local cluster and removes them at cleanup.
-type cluster struct {
-	t  *testing.T
-	cs kubernetes.Interface
-}
-
-func (c cluster) cleanup(del func(context.Context) error) {
-	c.t.Cleanup(func() {
-		if err := del(context.Background()); err != nil && !apierrors.IsNotFound(err) {
-			c.t.Errorf("cleanup: %v", err)
-		}
-	})
-}
-
-func (c cluster) namespace(name, tenant string) {
-	c.t.Helper()
-	ctx := context.Background()
-	if _, err := c.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{tenantplan.LabelTenant: tenant}}}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-	c.cleanup(func(ctx context.Context) error {
-		return c.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
-	})
-}
-
-func (c cluster) serviceAccount(ns, name string) {
-	c.t.Helper()
-	if _, err := c.cs.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c cluster) role(ns, name string, rules ...rbacv1.PolicyRule) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().Roles(ns).Create(context.Background(), &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c cluster) clusterRole(r *rbacv1.ClusterRole) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().ClusterRoles().Create(context.Background(), r, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-	c.cleanup(func(ctx context.Context) error {
-		return c.cs.RbacV1().ClusterRoles().Delete(ctx, r.Name, metav1.DeleteOptions{})
-	})
-}
-
-func (c cluster) roleBinding(ns, name, roleKind, role string, subjects ...rbacv1.Subject) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: roleKind, Name: role}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c cluster) clusterRoleBinding(name, role string, subjects ...rbacv1.Subject) {
-	c.t.Helper()
-	if _, err := c.cs.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-	c.cleanup(func(ctx context.Context) error {
-		return c.cs.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
-	})
-}
-
-func (c cluster) can(user rbac.User, a rbac.Attributes) bool {
-	c.t.Helper()
-	sar, err := c.cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: user.Name, Groups: user.Groups, ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: a.Namespace, Verb: a.Verb, Group: a.Group, Resource: a.Resource, Subresource: a.Subresource, Name: a.Name}}}, metav1.CreateOptions{})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return sar.Status.Allowed
-}
-
-func sa(ns, name string) rbacv1.Subject {
-	return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
-}
-
-func rule(verbs, groups, resources []string, names ...string) rbacv1.PolicyRule {
-	return rbacv1.PolicyRule{Verbs: verbs, APIGroups: groups, Resources: resources, ResourceNames: names}
-}
-
 // TestIdentityRoutesOnARealCluster injects each identity route into real namespaces labelled as
 // tenants, reads the cluster with the inventory reader, and requires each route to be found with
 // its kind and evidence and confirmed by the API server's authorizer; the traps produce nothing;
 // and the probe finds no disagreement between the analysis and the authorizer.
 func TestIdentityRoutesOnARealCluster(t *testing.T) {
 	cs := testenv.Client(t)
-	c := cluster{t: t, cs: cs}
+	c := identitytest.Live{T: t, CS: cs}
 	ctx := context.Background()
 	suffix := strings.TrimPrefix(testenv.UniqueName("x"), "x-")
 	a, b, trap := "a"+suffix, "b"+suffix, "c"+suffix
 	nsA, nsB, nsC := tenantplan.TenantNamespace(a), tenantplan.TenantNamespace(b), tenantplan.TenantNamespace(trap)
 	for _, p := range [][2]string{{nsA, a}, {nsB, b}, {nsC, trap}} {
-		c.namespace(p[0], p[1])
-		c.serviceAccount(p[0], tenantplan.TenantObjectName(p[1]))
+		c.Namespace(p[0], p[1])
+		c.ServiceAccount(p[0], tenantplan.TenantObjectName(p[1]))
 	}
 	for _, name := range []string{"editor", "admin", "aggregated", "impersonator", "minter", "execer", "trapped"} {
-		c.serviceAccount(nsA, name)
+		c.ServiceAccount(nsA, name)
 	}
-	c.serviceAccount(nsB, "worker")
+	c.ServiceAccount(nsB, "worker")
 	if _, err := cs.CoreV1().ConfigMaps(nsB).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -143,28 +53,28 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 	}
 
 	// The routes.
-	c.roleBinding(nsB, "partner-access", "ClusterRole", "edit", sa(nsA, "editor"))
-	c.clusterRoleBinding("debug-"+suffix, "cluster-admin", sa(nsA, "admin"))
+	c.RoleBinding(nsB, "partner-access", "ClusterRole", "edit", identitytest.SASubject(nsA, "editor"))
+	c.ClusterRoleBinding("debug-"+suffix, "cluster-admin", identitytest.SASubject(nsA, "admin"))
 	aggLabel := "example.com/aggregate-to-partner-" + suffix
-	c.clusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "partner-" + suffix},
+	c.ClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "partner-" + suffix},
 		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{aggLabel: "true"}}}}})
-	c.clusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "partner-configmaps-" + suffix, Labels: map[string]string{aggLabel: "true"}},
-		Rules: []rbacv1.PolicyRule{rule([]string{"get", "list"}, []string{""}, []string{"configmaps"})}})
-	c.roleBinding(nsB, "partner-aggregated", "ClusterRole", "partner-"+suffix, sa(nsA, "aggregated"))
-	c.role(nsB, "impersonate", rule([]string{"impersonate"}, []string{""}, []string{"serviceaccounts"}, "worker"))
-	c.roleBinding(nsB, "impersonate", "Role", "impersonate", sa(nsA, "impersonator"))
-	c.role(nsB, "tokens", rule([]string{"create"}, []string{""}, []string{"serviceaccounts/token"}))
-	c.roleBinding(nsB, "tokens", "Role", "tokens", sa(nsA, "minter"))
-	c.role(nsB, "exec", rule([]string{"create"}, []string{""}, []string{"pods/exec"}))
-	c.roleBinding(nsB, "exec", "Role", "exec", sa(nsA, "execer"))
+	c.ClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "partner-configmaps-" + suffix, Labels: map[string]string{aggLabel: "true"}},
+		Rules: []rbacv1.PolicyRule{identitytest.PolicyRule([]string{"get", "list"}, []string{""}, []string{"configmaps"})}})
+	c.RoleBinding(nsB, "partner-aggregated", "ClusterRole", "partner-"+suffix, identitytest.SASubject(nsA, "aggregated"))
+	c.Role(nsB, "impersonate", identitytest.PolicyRule([]string{"impersonate"}, []string{""}, []string{"serviceaccounts"}, "worker"))
+	c.RoleBinding(nsB, "impersonate", "Role", "impersonate", identitytest.SASubject(nsA, "impersonator"))
+	c.Role(nsB, "tokens", identitytest.PolicyRule([]string{"create"}, []string{""}, []string{"serviceaccounts/token"}))
+	c.RoleBinding(nsB, "tokens", "Role", "tokens", identitytest.SASubject(nsA, "minter"))
+	c.Role(nsB, "exec", identitytest.PolicyRule([]string{"create"}, []string{""}, []string{"pods/exec"}))
+	c.RoleBinding(nsB, "exec", "Role", "exec", identitytest.SASubject(nsA, "execer"))
 
 	// The traps.
-	c.clusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nothing-" + suffix}})
-	c.roleBinding(nsC, "nothing", "ClusterRole", "nothing-"+suffix, sa(nsA, "trapped"))
-	c.role(nsC, "ghost", rule([]string{"get"}, []string{""}, []string{"configmaps"}, "ghost"))
-	c.roleBinding(nsC, "ghost", "Role", "ghost", sa(nsA, "trapped"))
-	c.roleBinding(nsC, "strangers", "ClusterRole", "edit", sa("nowhere-"+suffix, "x"))
-	c.clusterRoleBinding("contractors-"+suffix, "view", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "contractors-" + suffix})
+	c.ClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nothing-" + suffix}})
+	c.RoleBinding(nsC, "nothing", "ClusterRole", "nothing-"+suffix, identitytest.SASubject(nsA, "trapped"))
+	c.Role(nsC, "ghost", identitytest.PolicyRule([]string{"get"}, []string{""}, []string{"configmaps"}, "ghost"))
+	c.RoleBinding(nsC, "ghost", "Role", "ghost", identitytest.SASubject(nsA, "trapped"))
+	c.RoleBinding(nsC, "strangers", "ClusterRole", "edit", identitytest.SASubject("nowhere-"+suffix, "x"))
+	c.ClusterRoleBinding("contractors-"+suffix, "view", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "contractors-" + suffix})
 
 	// The aggregation controller fills the aggregated role; the authorizer reads what it wrote.
 	testenv.Eventually(t, time.Minute, "aggregation of partner-"+suffix, func() (bool, error) {
@@ -237,7 +147,7 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 		}) {
 			t.Errorf("%s: no unexpected %s edge %s → %s", r.account, r.kind, a, to)
 		}
-		if !c.can(rbac.ServiceAccountUser(nsA, r.account), r.attrs) {
+		if !c.Allows(rbac.ServiceAccountUser(nsA, r.account), r.attrs) {
 			t.Errorf("%s: the authorizer denies %s, which the analysis found", r.account, r.attrs)
 		}
 	}
@@ -256,7 +166,7 @@ func TestIdentityRoutesOnARealCluster(t *testing.T) {
 		}
 	}
 	// The ghost ConfigMap is a real grant of the authorizer, but names nothing that exists.
-	if !c.can(rbac.ServiceAccountUser(nsA, "trapped"), rbac.Attributes{Verb: "get", Resource: "configmaps", Namespace: nsC, Name: "ghost"}) {
+	if !c.Allows(rbac.ServiceAccountUser(nsA, "trapped"), rbac.Attributes{Verb: "get", Resource: "configmaps", Namespace: nsC, Name: "ghost"}) {
 		t.Error("the authorizer denies the ghost ConfigMap: the trap tests nothing")
 	}
 

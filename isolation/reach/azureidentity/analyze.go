@@ -212,7 +212,7 @@ func (a *analysis) assignments(ctx context.Context) error {
 		}
 		for _, to := range a.targets(o) {
 			if to != p.tenant {
-				a.b.Add(graph.Path{From: p.tenant, To: to, Kind: kind, Unknown: unknown, Evidence: func() []graph.EvidenceStep { return steps }})
+				a.b.Add(graph.Path{From: p.tenant, To: to, Kind: kind, Unknown: unknown, Via: r.id, Evidence: func() []graph.EvidenceStep { return steps }})
 			}
 		}
 	}
@@ -318,7 +318,7 @@ func (a *analysis) accessPolicies(ctx context.Context) error {
 				steps := []graph.EvidenceStep{a.principalStep(p),
 					{Kind: "access-policy", Resource: ref.ID, Opens: true, Detail: detail, Ref: ref},
 					{Kind: "target", Resource: v.id, Detail: o.how}}
-				a.b.Add(graph.Path{From: p.tenant, To: to, Kind: graph.KindKeyVaultAccessPolicy, Evidence: func() []graph.EvidenceStep { return steps }})
+				a.b.Add(graph.Path{From: p.tenant, To: to, Kind: graph.KindKeyVaultAccessPolicy, Via: ref.ID, Evidence: func() []graph.EvidenceStep { return steps }})
 			}
 		}
 	}
@@ -392,7 +392,7 @@ func (a *analysis) federated(ctx context.Context) error {
 				{Kind: "federated-credential", Resource: f.id, Opens: true, Detail: base, Ref: ref},
 				{Kind: "target", Resource: identity, Detail: "the identity's roles are " + owner + "'s"},
 			}
-			a.b.Add(graph.Path{From: src.owner, To: owner, Kind: graph.KindFederatedCredential, Evidence: func() []graph.EvidenceStep { return steps }})
+			a.b.Add(graph.Path{From: src.owner, To: owner, Kind: graph.KindFederatedCredential, Via: f.id, Evidence: func() []graph.EvidenceStep { return steps }})
 		}
 	}
 	return nil

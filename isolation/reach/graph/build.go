@@ -22,6 +22,10 @@ type Path struct {
 	// Evidence builds the chain on demand: only the first path of each edge keeps one, and most
 	// paths repeat an edge already found.
 	Evidence func() []EvidenceStep
+	// Via names the resource that opens the path when several may open one edge (an identity
+	// edge granted by two bindings): a path through another Via than the edge's first keeps its
+	// chain too (Edge.Alternatives). "" for paths whose first chain speaks for all.
+	Via string
 }
 
 // exposureLimit is how many distinct peers one resource may expose before its exposures are
@@ -36,12 +40,21 @@ const AnyTenant = "*"
 // safe for concurrent use.
 type Builder struct {
 	scope     *Scope
-	edges     map[edgeKey]*Edge
+	edges     map[edgeKey]*building
 	order     []edgeKey
 	exposures map[string]*exposureSet
 	xorder    []string
 	owners    map[string]bool
 	unres     []string
+}
+
+// building is an edge being built, with the Vias of the chains it keeps: the first path's (most
+// paths repeat it, and are told apart without a lookup) and, once another resource opens the
+// edge too, the others.
+type building struct {
+	Edge
+	via  string
+	more map[string]bool
 }
 
 type edgeKey struct {
@@ -58,7 +71,7 @@ type exposureSet struct {
 
 // NewBuilder starts a graph for scope.
 func NewBuilder(s *Scope) *Builder {
-	return &Builder{scope: s, edges: map[edgeKey]*Edge{}, exposures: map[string]*exposureSet{}, owners: map[string]bool{}}
+	return &Builder{scope: s, edges: map[edgeKey]*building{}, exposures: map[string]*exposureSet{}, owners: map[string]bool{}}
 }
 
 // Classify returns the verdict of a path between two different nodes and its reason.
@@ -101,16 +114,36 @@ func (b *Builder) Add(p Path) {
 	e := b.edges[k]
 	if e == nil {
 		_, reason := b.Classify(p.From, p.To, p.Builtin, p.Unknown)
-		e = &Edge{From: p.From, To: p.To, Kind: p.Kind, Verdict: v, Reason: reason}
+		e = &building{Edge: Edge{From: p.From, To: p.To, Kind: p.Kind, Verdict: v, Reason: reason}, via: p.Via}
 		if p.Evidence != nil {
 			e.Evidence = p.Evidence()
 		}
 		b.edges[k] = e
 		b.order = append(b.order, k)
 		b.owners[p.From], b.owners[p.To] = true, true
+	} else if p.Via != "" && p.Via != e.via && !e.more[p.Via] {
+		e.opening(p.Via, p.Evidence)
 	}
 	e.Ports = e.Ports.Union(p.Ports)
 	e.Paths++
+}
+
+// opening keeps the chain of another resource that opens the edge.
+func (e *building) opening(via string, chain func() []EvidenceStep) {
+	if e.more == nil {
+		e.more = map[string]bool{}
+	}
+	e.more[via] = true
+	e.addAlternative(chain)
+}
+
+// addAlternative keeps the chain of another opening of e, up to MaxAlternatives.
+func (e *Edge) addAlternative(chain func() []EvidenceStep) {
+	if len(e.Alternatives) >= MaxAlternatives || chain == nil {
+		e.AlternativesOmitted++
+		return
+	}
+	e.Alternatives = append(e.Alternatives, chain())
 }
 
 // Expose records a one-sided opening. Exposures towards the platform that follow a platform
@@ -146,6 +179,7 @@ func (b *Builder) Merge(o *Builder) {
 		if have := b.edges[k]; have != nil {
 			have.Ports = have.Ports.Union(e.Ports)
 			have.Paths += e.Paths
+			have.mergeOpenings(e)
 			continue
 		}
 		b.edges[k] = e
@@ -170,6 +204,32 @@ func (b *Builder) Merge(o *Builder) {
 		b.owners[id] = true
 	}
 	b.unres = append(b.unres, o.unres...)
+}
+
+// mergeOpenings adds to e the chains of o that open it through a resource e does not hold yet.
+// A chain's Via is its opening step's resource.
+func (e *building) mergeOpenings(o *building) {
+	if o.via == "" && len(o.more) == 0 {
+		return
+	}
+	for _, chain := range o.Chains() {
+		via := openerOf(chain)
+		if via == "" || via == e.via || e.more[via] {
+			continue
+		}
+		e.opening(via, func() []EvidenceStep { return chain })
+	}
+	e.AlternativesOmitted += o.AlternativesOmitted
+}
+
+// openerOf is the resource of a chain's first opening step.
+func openerOf(chain []EvidenceStep) string {
+	for _, st := range chain {
+		if st.Opens {
+			return st.Resource
+		}
+	}
+	return ""
 }
 
 // Unresolved records an object whose owner could not be decided.
@@ -200,12 +260,14 @@ func (b *Builder) Graph(mode string) *Graph {
 	opened := map[openedKey]bool{}
 	g.Edges = make([]Edge, 0, len(b.order))
 	for _, k := range b.order {
-		e := b.edges[k]
+		e := &b.edges[k].Edge
 		g.Edges = append(g.Edges, *e)
-		for _, st := range e.Evidence {
-			if st.Opens {
-				opened[openedKey{st.Ref, e.From, e.To}] = true
-				opened[openedKey{st.Ref, e.To, e.From}] = true
+		for _, chain := range e.Chains() {
+			for _, st := range chain {
+				if st.Opens {
+					opened[openedKey{st.Ref, e.From, e.To}] = true
+					opened[openedKey{st.Ref, e.To, e.From}] = true
+				}
 			}
 		}
 	}

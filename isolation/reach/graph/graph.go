@@ -149,6 +149,34 @@ type Edge struct {
 	Reason string `json:"reason,omitempty"`
 	// Paths counts the distinct endpoint pairs that realise the edge; Evidence shows the first.
 	Paths int `json:"paths"`
+	// Alternatives are the chains of the edge's other openings: paths opened by a different
+	// resource than Evidence's (Path.Via; identity edges: every binding, assignment or credential
+	// that grants the edge), one chain each, so every one of them is reported and can be removed.
+	// At most MaxAlternatives are kept; AlternativesOmitted counts the rest.
+	Alternatives        [][]EvidenceStep `json:"alternatives,omitempty"`
+	AlternativesOmitted int              `json:"alternativesOmitted,omitempty"`
+}
+
+// MaxAlternatives bounds the chains one edge keeps besides its first: a grant repeated in a
+// thousand namespaces reads as one finding per opening resource up to this many.
+const MaxAlternatives = 64
+
+// Chains are the edge's evidence chains: Evidence, then Alternatives.
+func (e *Edge) Chains() [][]EvidenceStep {
+	out := make([][]EvidenceStep, 0, 1+len(e.Alternatives))
+	if len(e.Evidence) > 0 {
+		out = append(out, e.Evidence)
+	}
+	return append(out, e.Alternatives...)
+}
+
+// Carries says what the edge carries for people: "on TCP/5432" for network routes; identity
+// routes carry no traffic, so nothing ("").
+func (e *Edge) Carries() string {
+	if e.Kind.Identity() {
+		return ""
+	}
+	return "on " + e.Ports.String()
 }
 
 // Exposure is a one-sided opening: a policy rule, NSG rule, route or peering that names another

@@ -23,6 +23,8 @@ type Tenant struct {
 	// Vaults are the dedicated Key Vaults the binding's secrets reference (silo secrets mode).
 	Vaults []string
 	Source isolation.Source
+	// Binding is the tenant's declaration, for analyses that read its plan (tenantplan).
+	Binding *isolation.RuntimeTenantBinding
 }
 
 // Scope is what the desired state says about ownership in one environment: which tenant owns
@@ -105,7 +107,7 @@ func (s *Scope) addTenant(b *isolation.RuntimeTenantBinding) error {
 		return fmt.Errorf("%s: tenant %s is bound twice in environment %s", b.Source.File, id, s.Env.Name())
 	}
 	modes := isolation.Resolve(b)
-	t := &Tenant{ID: id, Tier: b.Spec.Tier, Modes: modes, Source: b.Source}
+	t := &Tenant{ID: id, Tier: b.Spec.Tier, Modes: modes, Source: b.Source, Binding: b}
 	if modes[isolation.LayerCompute] != isolation.ComputeSharedNamespace {
 		t.Namespace = tenantplan.TenantNamespace(id)
 		s.namespaces[t.Namespace] = id

@@ -25,6 +25,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/azureidentity"
 	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/rbac"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // Option tunes Analyze.
@@ -97,7 +98,8 @@ func Analyze(ctx context.Context, s *graph.Scope, snap *inventory.Snapshot, b *g
 	w.noteCoverage(b)
 	a := &kubeAnalysis{w: w, b: b, hits: map[*rbac.Role][]hit{}, exps: map[*rbac.Binding][]*exposure{},
 		closures: map[rbac.Subject][]inherited{}, parties: map[rbac.Subject]parties{},
-		parts: map[string]map[string]partGrant{}, noteRoles: map[string]bool{}}
+		parts: map[string]map[string]partGrant{}, noteRoles: map[string]bool{},
+		declared: &declaredPlans{w: w, plans: map[string]*tenantplan.Identity{}}, openers: map[*rbac.Binding]string{}}
 	if err := a.run(ctx); err != nil {
 		return nil, fmt.Errorf("identity routes: %w", err)
 	}

@@ -69,6 +69,8 @@ type kubeAnalysis struct {
 	grants    []Grant
 	parts     map[string]map[string]partGrant // source (or everyParty) → part → grant
 	noteRoles map[string]bool
+	declared  *declaredPlans
+	openers   map[*rbac.Binding]string
 }
 
 func (a *kubeAnalysis) partiesOf(s rbac.Subject) parties {
@@ -118,8 +120,9 @@ func (a *kubeAnalysis) binding(b *rbac.Binding) {
 	}
 	// A binding naming no tenant's principal opens nothing; one in a tenant's own namespace
 	// naming only that tenant's principals stays inside it (a RoleBinding grants nothing beyond
-	// its namespace), unless a platform account lives there to be become.
-	if len(subjects) == 0 || onlyOwner {
+	// its namespace), unless a platform account lives there to be become; the tenant stack's own
+	// binding, as planned, is declared.
+	if len(subjects) == 0 || onlyOwner || a.declared.declares(b) {
 		return
 	}
 	exps := a.exposuresOf(b)
@@ -149,11 +152,11 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 	srcs := a.sources(p)
 	if e.c.part != "" {
 		if p.all {
-			a.part(everyParty, e.c.part, p.fold, func() []graph.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
+			a.part(everyParty, e.c.part, p.fold, a.opener(e, via), func() []graph.EvidenceStep { return a.evidence("every tenant", s, p, e, via) })
 			return
 		}
 		for _, src := range srcs {
-			a.part(src, e.c.part, p.fold, func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
+			a.part(src, e.c.part, p.fold, a.opener(e, via), func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
 		}
 		return
 	}
@@ -163,14 +166,14 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 			a.inherit(src, p, s, e, via, fold)
 		}
 		if fold {
-			a.path(src, isolation.Platform, e, func() []graph.EvidenceStep {
+			a.path(src, isolation.Platform, e, via, func() []graph.EvidenceStep {
 				return append(a.evidence(src, s, p, e, via), graph.EvidenceStep{Kind: "fold",
 					Detail: fmt.Sprintf("this grant reaches every one of %d tenants and the platform; its edges are folded into one per tenant to the platform", len(a.w.tenants))})
 			})
 			continue
 		}
 		if e.to != everyParty {
-			a.path(src, e.to, e, func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
+			a.path(src, e.to, e, via, func() []graph.EvidenceStep { return a.evidence(src, s, p, e, via) })
 			continue
 		}
 		// One chain serves every target: the edges share it rather than each building its own.
@@ -181,9 +184,9 @@ func (a *kubeAnalysis) fanOut(p parties, s rbac.Subject, e *exposure, via []viaS
 			}
 			return chain
 		}
-		a.path(src, isolation.Platform, e, ev)
+		a.path(src, isolation.Platform, e, via, ev)
 		for _, t := range a.w.tenants {
-			a.path(src, t, e, ev)
+			a.path(src, t, e, via, ev)
 		}
 	}
 }
@@ -196,22 +199,37 @@ func (a *kubeAnalysis) targetCount(e *exposure) int {
 	return 1
 }
 
-func (a *kubeAnalysis) path(from, to string, e *exposure, ev func() []graph.EvidenceStep) {
-	a.b.Add(graph.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev})
+func (a *kubeAnalysis) path(from, to string, e *exposure, via []viaStep, ev func() []graph.EvidenceStep) {
+	a.b.Add(graph.Path{From: from, To: to, Kind: e.kind(), Unknown: e.unknown, Evidence: ev, Via: a.opener(e, via)})
+}
+
+// opener is the resource whose deletion closes the path: the first binding of the chain (the
+// evidence's opening step). One string per binding: a grant fans out to many paths.
+func (a *kubeAnalysis) opener(e *exposure, via []viaStep) string {
+	if len(via) > 0 {
+		e = via[0].e
+	}
+	r, ok := a.openers[e.b]
+	if !ok {
+		r = bindingResource(e.b)
+		a.openers[e.b] = r
+	}
+	return r
 }
 
 // partGrant is one half of a conjunctive escalation held by a tenant (or every tenant).
 type partGrant struct {
 	steps []graph.EvidenceStep
 	fold  bool
+	via   string
 }
 
-func (a *kubeAnalysis) part(src, part string, fold bool, ev func() []graph.EvidenceStep) {
+func (a *kubeAnalysis) part(src, part string, fold bool, via string, ev func() []graph.EvidenceStep) {
 	if a.parts[src] == nil {
 		a.parts[src] = map[string]partGrant{}
 	}
 	if _, ok := a.parts[src][part]; !ok {
-		a.parts[src][part] = partGrant{steps: ev(), fold: fold}
+		a.parts[src][part] = partGrant{steps: ev(), fold: fold, via: via}
 	}
 }
 
@@ -223,6 +241,7 @@ func (a *kubeAnalysis) conjunctions() {
 	for _, src := range a.w.tenants {
 		own := a.parts[src]
 		var steps []graph.EvidenceStep
+		var via string
 		ok, everyone, fold := true, true, false
 		for _, part := range []string{partCSRApproval, partCSRSigner} {
 			g, has := own[part]
@@ -237,6 +256,9 @@ func (a *kubeAnalysis) conjunctions() {
 			}
 			steps = append(steps, g.steps...)
 			fold = fold || g.fold
+			if via == "" {
+				via = g.via
+			}
 		}
 		if !ok {
 			continue
@@ -248,7 +270,7 @@ func (a *kubeAnalysis) conjunctions() {
 			steps = append(steps, graph.EvidenceStep{Kind: "fold", Detail: "every tenant holds this; its edges are folded into one per tenant to the platform"})
 		}
 		for _, to := range targets {
-			a.b.Add(graph.Path{From: src, To: to, Kind: graph.KindIdentityEscalation, Evidence: func() []graph.EvidenceStep { return steps }})
+			a.b.Add(graph.Path{From: src, To: to, Kind: graph.KindIdentityEscalation, Via: via, Evidence: func() []graph.EvidenceStep { return steps }})
 		}
 	}
 }

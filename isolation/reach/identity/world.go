@@ -291,6 +291,15 @@ func (w *world) bindingOwner(b *rbac.Binding) string {
 	return n.owner
 }
 
+// clusterObjectOwner is the party whose scope holds a cluster-scoped RBAC object: the tenant its
+// label names, else the platform.
+func (w *world) clusterObjectOwner(r *rbac.Role) string {
+	if r != nil && r.Labels[tenantplan.LabelTenant] != "" {
+		return r.Labels[tenantplan.LabelTenant]
+	}
+	return isolation.Platform
+}
+
 // ownersOf are the parties whose objects of a namespace an unnamed rule reaches.
 func (w *world) ownersOf(n *namespace) []string {
 	if n.shared {

@@ -321,7 +321,7 @@ func HTML(ctx context.Context, w io.Writer, g *graph.Graph, o Options) error {
 	fmt.Fprint(bw, "<section class=\"pane\" id=\"pane-edges\" data-pane=\"edges\" hidden>\n<table id=\"edges\"><thead><tr><th>verdict</th><th>from</th><th>to</th><th>kind</th><th>ports</th><th>reason</th></tr></thead><tbody>\n")
 	for i, ed := range g.Edges {
 		fmt.Fprintf(bw, "<tr class=\"edge-row %s\" data-edge=\"%d\"><td class=\"verdict\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			ed.Verdict, i, ed.Verdict, e(ed.From), e(ed.To), e(string(ed.Kind)), e(ed.Ports.String()), e(ed.Reason))
+			ed.Verdict, i, ed.Verdict, e(ed.From), e(ed.To), e(string(ed.Kind)), e(portsCell(ed)), e(ed.Reason))
 	}
 	fmt.Fprint(bw, "</tbody></table>\n")
 	if len(g.Exposures) > 0 {
@@ -399,4 +399,13 @@ func summary(w *bufio.Writer, g *graph.Graph, title string) {
 	fmt.Fprint(w, "</div>\n")
 	legend(w, g)
 	fmt.Fprint(w, "</header>\n")
+}
+
+// portsCell is what an edge carries for the table: its ports, or a dash for identity edges,
+// which carry no traffic.
+func portsCell(ed graph.Edge) string {
+	if ed.Kind.Identity() {
+		return "—"
+	}
+	return ed.Ports.String()
 }

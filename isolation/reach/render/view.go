@@ -279,16 +279,28 @@ func fullView(g *graph.Graph) *view {
 // evidenceText is an edge's chain as plain lines, for tooltips and the evidence panel.
 func evidenceText(e graph.Edge) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s → %s: %s %s on %s\n%s\n", e.From, e.To, e.Verdict, e.Kind, e.Ports, e.Reason)
-	for i, st := range e.Evidence {
-		fmt.Fprintf(&b, "%d. [%s] %s", i+1, st.Kind, st.Detail)
-		if st.Resource != "" {
-			fmt.Fprintf(&b, " (%s)", st.Resource)
+	carries := e.Carries()
+	if carries != "" {
+		carries = " " + carries
+	}
+	fmt.Fprintf(&b, "%s → %s: %s %s%s\n%s\n", e.From, e.To, e.Verdict, e.Kind, carries, e.Reason)
+	for n, chain := range e.Chains() {
+		if n > 0 {
+			b.WriteString("also opened by:\n")
 		}
-		if st.Opens {
-			b.WriteString("  ← opens the route")
+		for i, st := range chain {
+			fmt.Fprintf(&b, "%d. [%s] %s", i+1, st.Kind, st.Detail)
+			if st.Resource != "" {
+				fmt.Fprintf(&b, " (%s)", st.Resource)
+			}
+			if st.Opens {
+				b.WriteString("  ← opens the route")
+			}
+			b.WriteByte('\n')
 		}
-		b.WriteByte('\n')
+	}
+	if e.AlternativesOmitted > 0 {
+		fmt.Fprintf(&b, "and %d more opening(s) not listed\n", e.AlternativesOmitted)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
