@@ -29,17 +29,20 @@ func planned(t *testing.T, b *isolation.RuntimeTenantBinding) []unstructured.Uns
 }
 
 // TestPlannedBindingsAreDeclared: the shared tenant's own RoleBinding, as its plan makes it, is
-// declared and opens nothing, even where what its Role names belongs to another tenant (here a
-// ConfigMap named after initech that umbrella labelled). The same binding with a Role or a
-// subject the plan does not give is analysed like any other.
+// declared and opens nothing, even where what its Role names belongs to another tenant (here the
+// synced Secret its reference resolves to, labelled by umbrella). The same binding with a Role or
+// a subject the plan does not give is analysed like any other.
 func TestPlannedBindingsAreDeclared(t *testing.T) {
-	initech := tenants()[2]
+	fleet := tenants()
+	initech := fleet[2]
+	initech.Spec.Secrets = []isolation.SecretBinding{{Name: "db", KeyVaultRef: "kv-shared", SecretName: "initech-db"}}
 	name := tenantplan.TenantObjectName("initech")
+	secretObject := tenantplan.SharedSecretObjectName("initech", "db")
 	base := append(Cluster(), planned(t, initech)...)
-	base = append(base, ConfigMap(SharedNamespace, tenantplan.TenantSecretRefsName("initech"), Tenant("umbrella")),
+	base = append(base, Secret(SharedNamespace, secretObject, Tenant("umbrella")),
 		ServiceAccount(SharedNamespace, tenantplan.TenantObjectName("umbrella"), Tenant("umbrella")))
 	morePower := Role(SharedNamespace, name, Tenant("initech"),
-		Rule(S("get"), S(""), S("configmaps"), tenantplan.TenantSecretRefsName("initech")), Rule(S("get"), S(""), S("secrets")))
+		Rule(S("get"), S(""), S("secrets"), secretObject), Rule(S("get"), S(""), S("secrets")))
 	extraSubject := RoleBinding(SharedNamespace, name, "Role/"+name, Tenant("initech"),
 		SA(SharedNamespace, name), SA(SharedNamespace, tenantplan.TenantObjectName("umbrella")))
 	tests := []struct {
@@ -50,7 +53,7 @@ func TestPlannedBindingsAreDeclared(t *testing.T) {
 		{name: "as planned"},
 		{name: "the Role grants more than planned", swap: &morePower,
 			want: []string{"initech→platform identity-rbac", "initech→umbrella identity-rbac"}},
-		// analysed again, the binding shows what the plan's Role reaches: umbrella's ConfigMap
+		// analysed again, the binding shows what the plan's Role reaches: the Secret umbrella labelled
 		{name: "the binding names another tenant's account", swap: &extraSubject,
 			want: []string{"initech→umbrella identity-rbac"}},
 	}
@@ -64,7 +67,7 @@ func TestPlannedBindingsAreDeclared(t *testing.T) {
 					}
 				}
 			}
-			g, _ := analyze(t, Env(), &inventory.Snapshot{Kubernetes: objs})
+			g, _ := analyzeFleet(t, Env(), fleet, &inventory.Snapshot{Kubernetes: objs})
 			if diff := cmp.Diff(tc.want, edges(g)); diff != "" {
 				t.Errorf("edges (-want +got):\n%s", diff)
 			}

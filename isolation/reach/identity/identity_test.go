@@ -29,7 +29,13 @@ func tenants() []*isolation.RuntimeTenantBinding {
 
 func analyze(t *testing.T, env *isolation.Environment, snap *inventory.Snapshot) (*graph.Graph, *identity.Result) {
 	t.Helper()
-	sc, err := graph.NewScope(env, tenants())
+	return analyzeFleet(t, env, tenants(), snap)
+}
+
+// analyzeFleet is analyze over the given bindings.
+func analyzeFleet(t *testing.T, env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding, snap *inventory.Snapshot) (*graph.Graph, *identity.Result) {
+	t.Helper()
+	sc, err := graph.NewScope(env, bindings)
 	if err != nil {
 		t.Fatal(err)
 	}
