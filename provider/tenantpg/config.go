@@ -126,12 +126,57 @@ func withConn[T any](ctx context.Context, database string, fn func(*pgx.Conn) (T
 	return fn(conn)
 }
 
-// exec runs statements one by one on database.
+// exec runs statements one by one on database. A statement that lost a race with another session
+// changing the same catalog row is run again: the engine creates resources in parallel, and two
+// GRANTs on one table (or one database) update the same ACL tuple, which PostgreSQL reports as
+// "tuple concurrently updated" instead of waiting. Each statement commits on its own, so the one
+// that failed changed nothing and re-running it (not the ones before it) is safe.
 func exec(ctx context.Context, database string, stmts ...string) error {
 	_, err := withConn(ctx, database, func(c *pgx.Conn) (struct{}, error) {
-		return struct{}{}, withDetail(pgcatalog.ExecAll(ctx, c.PgConn(), stmts...))
+		for _, s := range stmts {
+			if err := execRetrying(ctx, c, s); err != nil {
+				return struct{}{}, withDetail(err)
+			}
+		}
+		return struct{}{}, nil
 	})
 	return err
+}
+
+// conflictRetries bounds how often one statement is re-run after losing a catalog race.
+const conflictRetries = 8
+
+func execRetrying(ctx context.Context, c *pgx.Conn, stmt string) error {
+	backoff := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := pgcatalog.ExecOne(ctx, c.PgConn(), stmt)
+		if err == nil || !isCatalogConflict(err) || attempt >= conflictRetries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// isCatalogConflict reports whether err is a concurrent-update conflict the statement can simply be
+// re-run after: a catalog tuple updated by another session, a serialization failure or a deadlock.
+func isCatalogConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "40001", "40P01":
+		return true
+	case "XX000":
+		return strings.Contains(pgErr.Message, "concurrently updated") ||
+			strings.Contains(pgErr.Message, "concurrently deleted")
+	}
+	return false
 }
 
 // withDetail adds the server's DETAIL and HINT (which objects block a DROP ROLE, say) to an error.

@@ -3,11 +3,15 @@ package tenantpg
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
@@ -589,5 +593,78 @@ func TestObjectsOfADroppedDatabase(t *testing.T) {
 			t.Errorf("%s: refresh reports it present in a dropped database", r.id)
 		}
 		r.delete()
+	}
+}
+
+// TestConcurrentGrantsOnOneObject: the engine creates a tenant's grants in parallel, and GRANTs on
+// the same table or database race on one ACL tuple ("tuple concurrently updated", SQLSTATE XX000).
+// Every grant must land all the same.
+func TestConcurrentGrantsOnOneObject(t *testing.T) {
+	h := newHarness(t, nil)
+	schema := unique("race")
+	h.sql("postgres", `CREATE SCHEMA "`+schema+`"`, `CREATE TABLE "`+schema+`".items (v int)`)
+	const n = 12
+	roles := make([]string, n)
+	for i := range roles {
+		roles[i] = unique(fmt.Sprintf("racer%d", i))
+		h.create("Role", roles[i], map[string]any{"name": roles[i]})
+	}
+	// Check runs up front on the test goroutine; only Create runs concurrently.
+	checked := make([]property.Map, n)
+	for i, role := range roles {
+		var failures []p.CheckFailure
+		checked[i], failures = h.check(h.urn("Grant", "g"+role), property.Map{}, props(map[string]any{
+			"role": role, "objectType": "table", "schema": schema, "objects": []string{"items"}, "privileges": []string{"SELECT", "INSERT"},
+		}))
+		if len(failures) > 0 {
+			t.Fatalf("Check: %+v", failures)
+		}
+	}
+	for round := 0; round < 3; round++ {
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i, role := range roles {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := h.s.Create(p.CreateRequest{Urn: h.urn("Grant", "g"+role), Properties: checked[i]})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: concurrent grant: %v", round, err)
+			}
+		}
+	}
+	got := h.query("postgres", `SELECT count(DISTINCT a.grantee) FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace,
+		aclexplode(c.relacl) a WHERE ns.nspname = $1 AND c.relname = 'items' AND a.privilege_type IN ('SELECT', 'INSERT')
+		AND a.grantee <> c.relowner`, schema)
+	if diff := cmp.Diff([]string{fmt.Sprint(n)}, got); diff != "" {
+		t.Errorf("roles holding the grant (-want +got):\n%s", diff)
+	}
+}
+
+func TestIsCatalogConflict(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"tuple concurrently updated", &pgconn.PgError{Code: "XX000", Message: "tuple concurrently updated"}, true},
+		{"tuple concurrently deleted", fmt.Errorf("grant x: %w", &pgconn.PgError{Code: "XX000", Message: "tuple concurrently deleted"}), true},
+		{"serialization failure", &pgconn.PgError{Code: "40001"}, true},
+		{"deadlock", &pgconn.PgError{Code: "40P01"}, true},
+		{"other internal error", &pgconn.PgError{Code: "XX000", Message: "cache lookup failed"}, false},
+		{"permission denied", &pgconn.PgError{Code: "42501"}, false},
+		{"not a server error", errors.New("connection refused"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := isCatalogConflict(tc.err); got != tc.want {
+				t.Errorf("isCatalogConflict = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
