@@ -18,8 +18,14 @@ export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
 all: build
 
+# Stamps `tenantctl version` from git (the tree may be a tarball without .git: then fields stay empty).
+BUILDINFO := github.com/connectsoft/tenantctl/internal/buildinfo
+LDFLAGS   := -X $(BUILDINFO).version=$(shell git describe --tags --always --dirty 2>/dev/null) \
+             -X $(BUILDINFO).commit=$(shell git rev-parse HEAD 2>/dev/null) \
+             -X $(BUILDINFO).date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 build:
-	go build -o $(BIN) ./cmd/tenantctl
+	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tenantctl
 
 # The tool builds are independent; run them side by side (about 10 GB peak together; azurite is an
 # npm install, network-bound).

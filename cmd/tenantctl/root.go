@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/connectsoft/tenantctl/internal/buildinfo"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
@@ -40,7 +41,50 @@ func newRootCmd() *cobra.Command {
 	for _, add := range commands {
 		root.AddCommand(add(opts))
 	}
+	root.Version = buildinfo.Get().Version
+	root.SetVersionTemplate("tenantctl {{.Version}}\n")
+	usageErrorsAreInvalid(root)
 	return root
+}
+
+// usageErrorsAreInvalid makes every usage error exit with exitcode.Invalid and a hint to --help:
+// a flag that does not parse, wrong arguments, and an unknown subcommand. Cobra reports these as
+// plain errors (exit 1) and, for a group such as `drift bogus`, only prints help and exits 0.
+func usageErrorsAreInvalid(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return exitcode.With(exitcode.Invalid, fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath()))
+	})
+	switch {
+	case c.HasSubCommands() && !c.Runnable():
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			hint := ""
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				hint = fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return exitcode.With(exitcode.Invalid, fmt.Errorf("unknown command %q for %q%s (see '%s --help')", args[0], cmd.CommandPath(), hint, cmd.CommandPath()))
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	case c.Args != nil:
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				if strings.Contains(err.Error(), "--help") {
+					return exitcode.With(exitcode.Invalid, err)
+				}
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath()))
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrorsAreInvalid(sub)
+	}
 }
 
 // commands is filled by each command's file in init, so commands live beside their own code.

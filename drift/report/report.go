@@ -6,13 +6,13 @@ package report
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
+	"github.com/connectsoft/tenantctl/internal/buildinfo"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
@@ -174,12 +174,7 @@ func New(commit string, opts ...Option) *Report {
 	return r
 }
 
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+func buildVersion() string { return buildinfo.Get().Version }
 
 // AddTenant records that a tenant was checked. Adding it twice is harmless.
 func (r *Report) AddTenant(env, tenantID string) {
