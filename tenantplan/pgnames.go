@@ -57,3 +57,11 @@ func PGSchema(tenantID string) string { return pgIdent(tenantID, "") }
 
 // PGPolicyName is the tenant's row-level security policy on each shared table.
 func PGPolicyName(tenantID string) string { return pgIdent(tenantID, "_rows") }
+
+// PGRowFilter is the USING and WITH CHECK expression of tenantID's policy on every shared table:
+// it binds rows to the tenant id as a constant of the policy, which only applies to the tenant's
+// own login role, so no session setting (SET app.tenant_id, SET ROLE to a role it is not a member
+// of) can widen it.
+func PGRowFilter(tenantID string) string {
+	return PGTenantIDColumn + " = '" + strings.ReplaceAll(tenantID, "'", "''") + "'"
+}

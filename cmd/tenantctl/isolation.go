@@ -13,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/azurenet"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/render"
+	"github.com/connectsoft/tenantctl/pgcatalog"
 	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
@@ -46,6 +48,9 @@ type isolationOptions struct {
 	issuers []string
 	backend string
 	dataDir string
+	// postgres is the data plane's server (a connection string without the password, which
+	// comes from PGPASSWORD or ~/.pgpass).
+	postgres string
 }
 
 func newIsolationCmd(opts *globalOptions) *cobra.Command {
@@ -67,6 +72,7 @@ func addSourceFlags(cmd *cobra.Command, o *isolationOptions) {
 	f.StringSliceVar(&o.issuers, "oidc-issuer", nil, "OIDC issuer URL federated identity credentials may trust (repeatable; default: the platform stack's oidcIssuerUrl, and the managed clusters the input holds)")
 	f.StringVar(&o.backend, "backend", "", "state backend whose platform stack outputs name the cluster's OIDC issuer: file://DIR or postgres://... (default: the file state under the data dir)")
 	f.StringVar(&o.dataDir, "data-dir", "", "data dir of the default file state (default $XDG_DATA_HOME/tenantctl)")
+	f.StringVar(&o.postgres, "postgres", "", "also analyse the data plane: the PostgreSQL server of this connection string (e.g. postgres://admin@host:5432/postgres?sslmode=require; password from PGPASSWORD or ~/.pgpass), every database's privileges, memberships and row-level security")
 }
 
 func newIsolationVerifyCmd(opts *globalOptions) *cobra.Command {
@@ -197,8 +203,15 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 			if ierr != nil {
 				return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", ierr))
 			}
-			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), input,
-				reach.WithIdentity(identity.WithAzure(azureidentity.WithTrustedIssuers(issuers...))))
+			ropts := []reach.Option{reach.WithIdentity(identity.WithAzure(azureidentity.WithTrustedIssuers(issuers...)))}
+			if o.postgres != "" {
+				cats, perr := readDataPlane(ctx, o.postgres)
+				if perr != nil {
+					return nil, nil, perr
+				}
+				ropts = append(ropts, reach.WithDataCatalogs(cats...))
+			}
+			gr, err = reach.Analyze(ctx, env, state.BindingsIn(env.Name()), input, ropts...)
 		}
 		if err != nil {
 			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: %w", err))
@@ -447,4 +460,22 @@ func writeVerifyText(w io.Writer, r verifyReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// readDataPlane reads every database catalog of the server named by dsn. A connection string that
+// does not parse is invalid input; a server that cannot be read is an error, never "no route".
+func readDataPlane(ctx context.Context, dsn string) ([]*pgcatalog.Catalog, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: --postgres: %w", err))
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "tenantctl-isolation"
+	cats, err := pgcatalog.ReadServer(ctx, cfg)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: data plane: %w", err))
+	}
+	return cats, nil
 }

@@ -1,6 +1,6 @@
 // Package reach computes which tenant can reach which other tenant's scope, across every route
 // kind (Kubernetes NetworkPolicies; Azure peerings, routes, NSGs, firewalls and private
-// endpoints), from desired state plus a live or snapshot inventory, and proves the isolation each
+// endpoints; identity-plane grants; PostgreSQL privileges and row-level security), from desired state plus a live or snapshot inventory, and proves the isolation each
 // tier promises: every edge between two different tenants is either declared in the
 // environment's allowedRoutes or reported with the chain of evidence that opens it.
 package reach
@@ -16,7 +16,9 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/graph"
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/netpol"
+	"github.com/connectsoft/tenantctl/isolation/reach/pgroutes"
 	"github.com/connectsoft/tenantctl/isolation/reach/underlay"
+	"github.com/connectsoft/tenantctl/pgcatalog"
 )
 
 // The graph vocabulary lives in package graph so the analysers can share it; these aliases are the
@@ -58,6 +60,13 @@ type Option func(*options)
 
 type options struct {
 	identity []identity.Option
+	catalogs []*pgcatalog.Catalog
+}
+
+// WithDataCatalogs adds the data plane: the routes the PostgreSQL catalogs (one per database,
+// pgcatalog.ReadServer) open between tenants.
+func WithDataCatalogs(cats ...*pgcatalog.Catalog) Option {
+	return func(o *options) { o.catalogs = append(o.catalogs, cats...) }
 }
 
 // WithIdentity passes options to the identity analysis (the trusted OIDC issuers of federated
@@ -139,5 +148,24 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	}
 	kb.Merge(ab)
 	kb.Merge(ib)
+	if len(o.catalogs) > 0 {
+		db := graph.NewBuilder(scope)
+		ds := dataScope(scope)
+		for _, c := range o.catalogs {
+			for _, p := range pgroutes.Analyze(ds, c) {
+				db.Add(p)
+			}
+		}
+		kb.Merge(db)
+	}
 	return kb.Graph(mode), nil
+}
+
+// dataScope is the data plane's view of the environment's tenants: their resolved data modes.
+func dataScope(s *graph.Scope) *pgroutes.Scope {
+	var ts []pgroutes.Tenant
+	for _, id := range s.TenantIDs() {
+		ts = append(ts, pgroutes.Tenant{ID: id, Mode: s.Tenant(id).Modes[isolation.LayerData]})
+	}
+	return pgroutes.NewScope(ts)
 }

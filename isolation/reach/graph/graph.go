@@ -90,16 +90,35 @@ const (
 	// KindFederatedCredential: a federated identity credential on To's managed identity accepts
 	// tokens of From's ServiceAccount.
 	KindFederatedCredential EdgeKind = "federated-credential"
+
+	// Data-plane kinds: one tenant's PostgreSQL role can read or write another tenant's data.
+	// Database roles are principals, so these are identity-plane too (no ports).
+
+	// KindDataGrant: a privilege of From's role on To's database, schema, table, sequence or
+	// SECURITY DEFINER function (directly, through PUBLIC, or as a default privilege of To's
+	// future objects).
+	KindDataGrant EdgeKind = "data-grant"
+	// KindDataMembership: From's role is a member of To's role, so it holds To's privileges.
+	KindDataMembership EdgeKind = "data-membership"
+	// KindDataRowSecurity: on a shared table, row-level security does not keep From to its own
+	// rows (disabled or not forced, a policy that does not bind rows to From, From owns the
+	// table): an edge to every tenant whose rows the table holds.
+	KindDataRowSecurity EdgeKind = "data-row-security"
+	// KindDataEscalation: From's role is SUPERUSER, BYPASSRLS or CREATEROLE, which reaches every
+	// tenant's data.
+	KindDataEscalation EdgeKind = "data-escalation"
 )
 
 // EdgeKinds lists every kind in a stable order.
 var EdgeKinds = []EdgeKind{KindNetworkPolicy, KindPeering, KindRoute, KindNSG, KindPrivateEndpoint, KindFirewall, KindNodeSubnet,
-	KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential}
+	KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential,
+	KindDataGrant, KindDataMembership, KindDataRowSecurity, KindDataEscalation}
 
 // Identity reports whether the kind is an identity-plane route (no traffic, so no ports).
 func (k EdgeKind) Identity() bool {
 	switch k {
-	case KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential:
+	case KindIdentityRBAC, KindIdentityImpersonation, KindIdentityEscalation, KindAzureRoleAssignment, KindKeyVaultAccessPolicy, KindFederatedCredential,
+		KindDataGrant, KindDataMembership, KindDataRowSecurity, KindDataEscalation:
 		return true
 	}
 	return false
