@@ -211,6 +211,9 @@ type DatabaseSpec struct {
 	Server        string `yaml:"server" json:"server"`
 	ResourceGroup string `yaml:"resourceGroup,omitempty" json:"resourceGroup,omitempty"`
 	Engine        string `yaml:"engine,omitempty" json:"engine,omitempty"`
+	// Tables are the shared schema's tables that row-filtered tenants share, each guarded by
+	// one row-level security policy per tenant.
+	Tables []string `yaml:"tables,omitempty" json:"tables,omitempty"`
 }
 
 // CapacitySpec is what one tenant may at most be given in the environment.

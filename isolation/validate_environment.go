@@ -97,6 +97,17 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 	if s.SharedDatabase.Server == "" {
 		errs.at(d, "spec.sharedDatabase.server", "required: the shared database server of pool and shared tenants")
 	}
+	seenTable := map[string]bool{}
+	for i, t := range s.SharedDatabase.Tables {
+		field := fieldpath.AppendIndex("spec.sharedDatabase.tables", i)
+		switch {
+		case !schemaName.MatchString(t) || strings.ToLower(t) != t:
+			errs.at(d, field, "%s is not a table name (lowercase letters, digits and '_', not starting with a digit; at most 63)", shown(t))
+		case seenTable[t]:
+			errs.at(d, field, "table %s is listed twice", t)
+		}
+		seenTable[t] = true
+	}
 	if len(s.TrustedRegistries) == 0 {
 		errs.at(d, "spec.trustedRegistries", "required: images are pulled only from trusted registries")
 	}

@@ -94,9 +94,11 @@ type Secrets struct {
 	Azure *AzureSecrets `json:"azure,omitempty"`
 }
 
-// Data is where the tenant's data lives. The kubernetes target has no data part yet.
+// Data is where the tenant's data lives.
 type Data struct {
 	Mode isolation.Mode `json:"mode"`
+	// Postgres is the tenant's database objects on the PostgreSQL server (both targets).
+	Postgres *Postgres `json:"postgres,omitempty"`
 	// Azure is the tenant's database on the environment's server (azure target).
 	Azure *AzureDatabase `json:"azure,omitempty"`
 }
@@ -150,6 +152,7 @@ func ForTenant(in Inputs, opts ...Option) (*Tenant, error) {
 		{want(isolation.LayerQuota), p.quota},
 		{want(isolation.LayerSecrets), p.secrets},
 		{want(isolation.LayerCompute) && want(isolation.LayerSecrets), p.identity},
+		{want(isolation.LayerData), p.postgres},
 		{want(isolation.LayerData) && p.azure, p.azureData},
 		{p.azure, p.azureNames},
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/pgroutes"
 	"github.com/connectsoft/tenantctl/isolation/reach/underlay"
 	"github.com/connectsoft/tenantctl/pgcatalog"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // The graph vocabulary lives in package graph so the analysers can share it; these aliases are the
@@ -150,7 +151,7 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	kb.Merge(ib)
 	if len(o.catalogs) > 0 {
 		db := graph.NewBuilder(scope)
-		ds := dataScope(scope)
+		ds := dataScope(scope, bindings)
 		for _, c := range o.catalogs {
 			for _, p := range pgroutes.Analyze(ds, c) {
 				db.Add(p)
@@ -161,11 +162,16 @@ func analyze(ctx context.Context, env *isolation.Environment, bindings []*isolat
 	return kb.Graph(mode), nil
 }
 
-// dataScope is the data plane's view of the environment's tenants: their resolved data modes.
-func dataScope(s *graph.Scope) *pgroutes.Scope {
+// dataScope is the data plane's view of the environment's tenants: their resolved data modes and
+// the database and schema names their bindings give them.
+func dataScope(s *graph.Scope, bindings []*isolation.RuntimeTenantBinding) *pgroutes.Scope {
+	names := map[string][]string{}
+	for _, b := range bindings {
+		names[b.Spec.TenantID] = tenantplan.PostgresNames(b)
+	}
 	var ts []pgroutes.Tenant
 	for _, id := range s.TenantIDs() {
-		ts = append(ts, pgroutes.Tenant{ID: id, Mode: s.Tenant(id).Modes[isolation.LayerData]})
+		ts = append(ts, pgroutes.Tenant{ID: id, Mode: s.Tenant(id).Modes[isolation.LayerData], Names: names[id]})
 	}
 	return pgroutes.NewScope(ts)
 }

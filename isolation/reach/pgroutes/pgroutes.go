@@ -27,6 +27,9 @@ import (
 type Tenant struct {
 	ID   string
 	Mode isolation.Mode // the resolved data mode
+	// Names are the database and schema names the binding gives the tenant besides its
+	// "t_<tenant>" names (tenantplan.PostgresNames).
+	Names []string
 }
 
 // Scope attributes PostgreSQL names to tenants.
@@ -49,6 +52,9 @@ func NewScope(tenants []Tenant) *Scope {
 		}
 		for _, n := range []string{tenantplan.PGOwnerRole(t.ID), tenantplan.PGLoginRole(t.ID), tenantplan.PGDatabase(t.ID),
 			tenantplan.PGSchema(t.ID), tenantplan.PGPolicyName(t.ID)} {
+			s.exact[n] = t.ID
+		}
+		for _, n := range t.Names {
 			s.exact[n] = t.ID
 		}
 		s.prefixes = append(s.prefixes, prefix{tenantplan.PGTenantPrefix(t.ID), t.ID})

@@ -22,10 +22,10 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 var tenants = []Tenant{
-	{"acme", isolation.DataDedicatedDatabase},
-	{"globex", isolation.DataPartitioned},
-	{"initech", isolation.DataRowFilter},
-	{"hooli", isolation.DataRowFilter},
+	{ID: "acme", Mode: isolation.DataDedicatedDatabase},
+	{ID: "globex", Mode: isolation.DataPartitioned},
+	{ID: "initech", Mode: isolation.DataRowFilter},
+	{ID: "hooli", Mode: isolation.DataRowFilter},
 }
 
 const sharedDB = "tenantctl_shared"
@@ -274,12 +274,13 @@ func (p *probe) rows(t *testing.T, pg *localpostgres.Instance) int64 {
 }
 
 func TestScopeOwner(t *testing.T) {
-	s := NewScope([]Tenant{{ID: "acme"}, {ID: "acme-eu"}, {ID: "select"}})
+	s := NewScope([]Tenant{{ID: "acme", Names: []string{"acme_db"}}, {ID: "acme-eu"}, {ID: "select"}})
 	for name, want := range map[string]string{
 		"t_acme_app":               "acme",
 		"t_acme_eu_app":            "acme-eu",
 		"t_acme_eu":                "acme-eu",
 		"t_acme":                   "acme",
+		"acme_db":                  "acme",
 		"t_acme_extra":             "acme",
 		"t_acmex":                  "",
 		"t_select_owner":           "select",

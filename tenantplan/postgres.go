@@ -1,0 +1,178 @@
+package tenantplan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/connectsoft/tenantctl/isolation"
+)
+
+// The data layer on PostgreSQL, planned the same for every target (the server differs: the local
+// instance, the environment's Azure flexible server, a silo's dedicated one). Each tier's promise
+// is written as the catalog state that keeps it:
+//   - dedicated-database: the tenant's own database owned by its NOLOGIN owner role, CONNECT only
+//     for its login role (never PUBLIC), the public schema closed, an application schema;
+//   - shared-partitioned: its own schema in the shared database, owned by its owner role, USAGE
+//     only for its login role;
+//   - shared-row-filter: no schema of its own; its login role reads and writes the shared schema's
+//     tables, each under row-level security enabled and forced, with one policy that binds rows
+//     to the tenant id as a constant and applies to that role alone.
+//
+// In every mode the login role gets DML on the tables its owner role creates later (default
+// privileges), so migrations run as the owner and the application as the login role.
+
+// PGAppSchema is the application schema inside a silo tenant's own database.
+const PGAppSchema = "app"
+
+// Privileges the login role holds on its tables and sequences.
+var (
+	pgTablePrivileges    = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
+	pgSequencePrivileges = []string{"USAGE", "SELECT"}
+)
+
+// Postgres is a tenant's data on the PostgreSQL server.
+type Postgres struct {
+	Mode isolation.Mode `json:"mode"`
+	// Database is the tenant's own database (dedicated-database) or the shared one.
+	Database string `json:"database"`
+	// Schema is the schema the tenant's tables live in: PGAppSchema of its own database, its own
+	// schema of the shared database, or the shared schema (row filter).
+	Schema string `json:"schema"`
+	// OwnerRole owns the tenant's database or schema; "" for row-filtered tenants, whose tables
+	// the platform owns.
+	OwnerRole string `json:"ownerRole,omitempty"`
+	// LoginRole is the role the tenant's workloads connect as.
+	LoginRole string `json:"loginRole"`
+	// OwnDatabase and OwnSchema say whether the tenant's stack creates Database and Schema.
+	OwnDatabase bool `json:"ownDatabase,omitempty"`
+	OwnSchema   bool `json:"ownSchema,omitempty"`
+	// Grants are every privilege the login role holds, and nothing else is granted to it.
+	Grants []PGGrant `json:"grants"`
+	// DefaultPrivileges are the grants the owner role's future objects give the login role.
+	DefaultPrivileges []PGDefaultPrivileges `json:"defaultPrivileges,omitempty"`
+	// Policies are the row-level security policies of a row-filtered tenant, one per shared table.
+	Policies []PGPolicy `json:"policies,omitempty"`
+	// CredentialSecret names the secret that publishes the login role's password: the Key Vault
+	// secret (azure target) or the key of the tenant namespace's Secret (kubernetes target).
+	CredentialSecret string `json:"credentialSecret"`
+}
+
+// PGGrant is one GRANT to a tenant role. Objects empty means every object of the type in Schema.
+type PGGrant struct {
+	Role       string   `json:"role"`
+	ObjectType string   `json:"objectType"` // database, schema, table, sequence
+	Database   string   `json:"database"`
+	Schema     string   `json:"schema,omitempty"`
+	Objects    []string `json:"objects,omitempty"`
+	Privileges []string `json:"privileges"`
+}
+
+// PGDefaultPrivileges is an ALTER DEFAULT PRIVILEGES FOR ROLE Owner IN SCHEMA Schema.
+type PGDefaultPrivileges struct {
+	Owner      string   `json:"owner"`
+	Role       string   `json:"role"`
+	ObjectType string   `json:"objectType"` // table, sequence
+	Database   string   `json:"database"`
+	Schema     string   `json:"schema"`
+	Privileges []string `json:"privileges"`
+}
+
+// PGPolicy binds a shared table's rows to one tenant.
+type PGPolicy struct {
+	Name     string `json:"name"`
+	Database string `json:"database"`
+	Schema   string `json:"schema"`
+	Table    string `json:"table"`
+	Role     string `json:"role"`
+	// Filter is both the USING and the WITH CHECK expression.
+	Filter string `json:"filter"`
+}
+
+// PlatformPostgres is the platform's part of the shared database: the database and the shared
+// schema with its tables, owned by the platform's NOLOGIN role so that no tenant owns a shared
+// table, and every shared table under row-level security enabled and forced.
+type PlatformPostgres struct {
+	Database  string   `json:"database"`
+	OwnerRole string   `json:"ownerRole"`
+	Schema    string   `json:"schema"`
+	Tables    []string `json:"tables,omitempty"`
+}
+
+// PlanPlatformPostgres plans the environment's shared database.
+func PlanPlatformPostgres(env *isolation.Environment) *PlatformPostgres {
+	return &PlatformPostgres{
+		Database:  SharedDatabaseName,
+		OwnerRole: PGPlatformOwnerRole,
+		Schema:    PGSharedSchema,
+		Tables:    slices.Clone(env.Spec.SharedDatabase.Tables),
+	}
+}
+
+// PostgresNames are the database and schema names a binding gives its tenant beyond the
+// "t_<tenant>" ones, which name ownership by themselves.
+func PostgresNames(b *isolation.RuntimeTenantBinding) []string {
+	var out []string
+	for _, n := range []string{b.Spec.Data.Database, b.Spec.Data.Schema} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// postgres plans the tenant's data on PostgreSQL.
+func (p *planner) postgres() error {
+	b, env, id := p.in.Binding, p.in.Env, p.id
+	d := &Postgres{Mode: p.t.Data.Mode, LoginRole: PGLoginRole(id), CredentialSecret: id + "-db-password"}
+	connect := func(db string) PGGrant {
+		return PGGrant{Role: d.LoginRole, ObjectType: "database", Database: db, Privileges: []string{"CONNECT"}}
+	}
+	ownSchema := func() {
+		d.Grants = append(d.Grants, PGGrant{Role: d.LoginRole, ObjectType: "schema", Database: d.Database, Schema: d.Schema, Privileges: []string{"USAGE"}})
+		for _, x := range []struct {
+			typ   string
+			privs []string
+		}{{"table", pgTablePrivileges}, {"sequence", pgSequencePrivileges}} {
+			d.DefaultPrivileges = append(d.DefaultPrivileges, PGDefaultPrivileges{Owner: d.OwnerRole, Role: d.LoginRole,
+				ObjectType: x.typ, Database: d.Database, Schema: d.Schema, Privileges: slices.Clone(x.privs)})
+		}
+	}
+	switch d.Mode {
+	case isolation.DataDedicatedDatabase:
+		d.Database, d.Schema, d.OwnerRole = b.Spec.Data.Database, PGAppSchema, PGOwnerRole(id)
+		if d.Database == "" {
+			d.Database = PGDatabase(id)
+		}
+		d.OwnDatabase, d.OwnSchema = true, true
+		d.Grants = append(d.Grants, connect(d.Database))
+		ownSchema()
+	case isolation.DataPartitioned:
+		d.Database, d.Schema, d.OwnerRole = SharedDatabaseName, b.Spec.Data.Schema, PGOwnerRole(id)
+		if d.Schema == "" {
+			d.Schema = PGSchema(id)
+		}
+		d.OwnSchema = true
+		d.Grants = append(d.Grants, connect(d.Database))
+		ownSchema()
+	case isolation.DataRowFilter:
+		d.Database, d.Schema = SharedDatabaseName, PGSharedSchema
+		d.Grants = append(d.Grants, connect(d.Database),
+			PGGrant{Role: d.LoginRole, ObjectType: "schema", Database: d.Database, Schema: d.Schema, Privileges: []string{"USAGE"}})
+		if tables := env.Spec.SharedDatabase.Tables; len(tables) > 0 {
+			d.Grants = append(d.Grants, PGGrant{Role: d.LoginRole, ObjectType: "table", Database: d.Database, Schema: d.Schema,
+				Objects: slices.Clone(tables), Privileges: slices.Clone(pgTablePrivileges)})
+		}
+		for _, t := range env.Spec.SharedDatabase.Tables {
+			d.Policies = append(d.Policies, PGPolicy{Name: PGPolicyName(id), Database: d.Database, Schema: d.Schema, Table: t,
+				Role: d.LoginRole, Filter: PGRowFilter(id)})
+		}
+	default:
+		return p.wrap(fmt.Errorf("data mode %q has no PostgreSQL plan", d.Mode))
+	}
+	if d.Mode == isolation.DataDedicatedDatabase && strings.EqualFold(d.Database, SharedDatabaseName) {
+		return p.wrap(fmt.Errorf("spec.data.database %q is the shared tenants' database", d.Database))
+	}
+	p.t.Data.Postgres = d
+	return nil
+}
