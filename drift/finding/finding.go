@@ -113,9 +113,9 @@ func (f Finding) Validate() error {
 		errs = append(errs, errors.New("resource has neither type nor id"))
 	}
 	switch f.Resource.Provider {
-	case ProviderKubernetes, ProviderAzure:
+	case ProviderKubernetes, ProviderAzure, ProviderPostgreSQL:
 	default:
-		errs = append(errs, fmt.Errorf("resource provider %q is not kubernetes or azure", f.Resource.Provider))
+		errs = append(errs, fmt.Errorf("resource provider %q is not kubernetes, azure or postgresql", f.Resource.Provider))
 	}
 	if f.Kind == KindCrossTenantRoute {
 		if f.TenantID == "" || f.PeerTenant == "" {

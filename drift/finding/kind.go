@@ -164,4 +164,6 @@ type Provider string
 const (
 	ProviderKubernetes Provider = "kubernetes"
 	ProviderAzure      Provider = "azure"
+	// ProviderPostgreSQL: roles, databases, schemas, grants and policies of the data layer.
+	ProviderPostgreSQL Provider = "postgresql"
 )

@@ -30,7 +30,7 @@ var Layers = []Layer{
 	{"engine", []string{"automation"}},
 	{"state/inventory", []string{"inventory", "secrets/keyvault"}},
 	{"analysis", []string{"isolation/reach"}},
-	{"findings", []string{"drift/finding", "drift/detect", "drift/ignore", "drift/secretversions"}},
+	{"findings", []string{"drift/finding", "drift/detect", "drift/ignore", "drift/secretversions", "drift/pgdrift"}},
 	{"reports", []string{"drift/report"}},
 	{"drift operations", []string{"drift/check", "drift/remediate", "drift/watch", "secrets/rotation"}},
 	{"entrypoints", []string{"api", "cmd", "bench"}},

@@ -326,9 +326,9 @@ func (a *analysis) rowSecurity() {
 			if !p.Permissive {
 				continue // restrictive policies only narrow
 			}
-			bound, ok := boundTenant(p.Using)
+			bound, ok := BoundTenant(p.Using)
 			if ok && p.WithCheck != "" {
-				check, cok := boundTenant(p.WithCheck)
+				check, cok := BoundTenant(p.WithCheck)
 				ok = cok && check == bound
 			}
 			var applies []string
@@ -390,7 +390,7 @@ func (a *analysis) rowTenants(ps []pgcatalog.Policy) []string {
 		seen[t] = true
 	}
 	for _, p := range ps {
-		if t, ok := boundTenant(p.Using); ok && slices.Contains(a.s.ids, t) {
+		if t, ok := BoundTenant(p.Using); ok && slices.Contains(a.s.ids, t) {
 			seen[t] = true
 		}
 	}
@@ -407,10 +407,10 @@ var (
 	boundExpr = regexp.MustCompile(`^(?:` + tenantplan.PGTenantIDColumn + `='((?:[^']|'')*)'|'((?:[^']|'')*)'=` + tenantplan.PGTenantIDColumn + `)$`)
 )
 
-// boundTenant returns the tenant id a policy expression binds rows to when it is exactly
+// BoundTenant returns the tenant id a policy expression binds rows to when it is exactly
 // "tenant_id = '<id>'" (as PostgreSQL deparses it, with parentheses and casts); anything else —
 // a session setting, current_user, an OR, true — binds rows to no single tenant.
-func boundTenant(expr string) (string, bool) {
+func BoundTenant(expr string) (string, bool) {
 	m := boundExpr.FindStringSubmatch(exprNoise.Replace(expr))
 	if m == nil {
 		return "", false

@@ -310,9 +310,9 @@ func TestBoundTenant(t *testing.T) {
 		{"true", "", false},
 		{"(tenant_id = ''::text)", "", false},
 	} {
-		got, ok := boundTenant(tc.expr)
+		got, ok := BoundTenant(tc.expr)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("boundTenant(%q) = %q, %v; want %q, %v", tc.expr, got, ok, tc.want, tc.ok)
+			t.Errorf("BoundTenant(%q) = %q, %v; want %q, %v", tc.expr, got, ok, tc.want, tc.ok)
 		}
 	}
 }
