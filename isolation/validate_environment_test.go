@@ -55,6 +55,13 @@ func TestEnvironmentRules(t *testing.T) {
 			{f, "spec.sharedCluster.sharedNamespace", "must differ from ingressNamespace", 17},
 			{f, "spec.sharedVault.name", `"kv--x" is not a Key Vault name`, 19},
 		}},
+		{"shared tables are lowercase identifiers, listed once", func(t *testing.T) string {
+			return sub(t, devEnv, "    server: psql-dev\n", "    server: psql-dev\n    tables: [orders, Orders, orders, \"x; drop table y\"]\n")
+		}, []wantErr{
+			{f, "spec.sharedDatabase.tables[1]", `"Orders" is not a table name`, 22},
+			{f, "spec.sharedDatabase.tables[2]", "table orders is listed twice", 22},
+			{f, "spec.sharedDatabase.tables[3]", `is not a table name`, 22},
+		}},
 		{"capacity", func(t *testing.T) string {
 			return sub(t, devEnv, `cpu: "4"`, `cpu: "-4"`, "memory: 8Gi", "memory: eight", "pods: 50", "pods: 0", "maxNodes: 3", "maxNodes: -1")
 		}, []wantErr{

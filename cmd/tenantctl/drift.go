@@ -21,6 +21,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/secretversions"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/pgcatalog"
 )
 
 func init() { register(newDriftCmd) }
@@ -52,6 +53,9 @@ type driftCheckFlags struct {
 	// secretVersions reads Key Vault for stale-secret-version findings.
 	secretVersions bool
 	secretGrace    time.Duration
+	// postgres is the data plane's server (connection string; password from PGPASSWORD or
+	// ~/.pgpass).
+	postgres string
 }
 
 func (f *driftCheckFlags) add(cmd *cobra.Command, g *globalOptions, selection bool) {
@@ -71,6 +75,7 @@ func (f *driftCheckFlags) add(cmd *cobra.Command, g *globalOptions, selection bo
 	fs.StringVar(&f.ignoreFile, "ignore-file", "", "ignore file (default DIR/"+ignore.DefaultFile+" when it exists)")
 	fs.BoolVar(&f.secretVersions, "secret-versions", false, "also read Key Vault (default Azure credential) and report pins that are disabled, expired, missing or stale")
 	fs.DurationVar(&f.secretGrace, "secret-grace", secretversions.DefaultGrace, "with --secret-versions: how long a pin may lag the vault's current version")
+	fs.StringVar(&f.postgres, "postgres", "", "also check the data layer on this PostgreSQL server (connection string; password from PGPASSWORD or ~/.pgpass): roles, databases, schemas, grants, policies and row-level security against the plan, and data-plane cross-tenant routes")
 }
 
 // mode is the check mode the flags ask for.
@@ -147,6 +152,15 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 			return nil, err
 		}
 		opts = append(opts, check.WithSecretVersions(reader, f.secretGrace))
+	}
+	if f.postgres != "" {
+		cfg, err := parsePostgres(f.postgres)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, check.WithDataPlane(func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) {
+			return pgcatalog.ReadServer(ctx, cfg)
+		}))
 	}
 	if withIgnore {
 		rules, err := f.rules(g.dir)

@@ -465,17 +465,27 @@ func writeVerifyText(w io.Writer, r verifyReport) error {
 // readDataPlane reads every database catalog of the server named by dsn. A connection string that
 // does not parse is invalid input; a server that cannot be read is an error, never "no route".
 func readDataPlane(ctx context.Context, dsn string) ([]*pgcatalog.Catalog, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := parsePostgres(dsn)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: --postgres: %w", err))
+		return nil, fmt.Errorf("isolation: %w", err)
 	}
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
-	}
-	cfg.RuntimeParams["application_name"] = "tenantctl-isolation"
 	cats, err := pgcatalog.ReadServer(ctx, cfg)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: data plane: %w", err))
 	}
 	return cats, nil
+}
+
+// parsePostgres parses a --postgres connection string; one that does not parse is invalid input.
+// pgx's error quotes no password.
+func parsePostgres(dsn string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--postgres: %w", err))
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "tenantctl"
+	return cfg, nil
 }

@@ -24,6 +24,7 @@ func TestUsageErrorsExitInvalid(t *testing.T) {
 		{"flag value that does not parse", []string{"drift", "check", "--parallel", "x"}, []string{"--parallel", "tenantctl drift check --help"}},
 		{"extra argument", []string{"version", "extra"}, []string{"extra", "tenantctl version --help"}},
 		{"unknown output format", []string{"version", "-o", "xml"}, []string{`"xml"`}},
+		{"malformed --postgres for drift check", []string{"drift", "check", "-d", examplesDir, "--postgres", "postgres://%zz"}, []string{"--postgres"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, msg, code := runAudit(t, tc.args...)

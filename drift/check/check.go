@@ -117,6 +117,7 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 		all = append(all, c.checkEnv(ctx, f, env, refs[env.Name()], known, states, snap, rev, scope, mode, out)...)
 	}
 	all = append(all, c.secretVersionFindings(ctx, envs, scope, out)...)
+	all = append(all, c.dataPlaneFindings(ctx, envs, scope, out)...)
 	out.Report.Add(all...)
 	return c.finish(out), nil
 }

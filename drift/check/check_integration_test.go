@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -31,6 +33,7 @@ import (
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/pgcatalog"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
@@ -402,6 +405,89 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 			"tenant.acme.dev": check.ReasonFindings, "tenant.globex.dev": check.ReasonFindings}
 		if diff := cmp.Diff(wantReasons, reasons); diff != "" {
 			t.Errorf("engine previews (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("data plane", func(t *testing.T) {
+		pg := testenv.Postgres(t)
+		run := func(db string, stmts ...string) {
+			t.Helper()
+			cfg, err := pg.ConnConfig(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(ctx)
+			for _, st := range stmts {
+				if _, err := c.Exec(ctx, st); err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+			}
+		}
+		// A server on which only part of the plan exists, and one grant opens acme -> globex.
+		run("postgres", `CREATE ROLE t_acme_app LOGIN`, `CREATE ROLE t_globex_owner NOLOGIN`, `CREATE DATABASE tenants`)
+		run("tenants", `CREATE SCHEMA globex AUTHORIZATION t_globex_owner`, `GRANT USAGE ON SCHEMA globex TO t_acme_app`)
+		cfg, err := pg.ConnConfig("postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) { return pgcatalog.ReadServer(ctx, cfg) }
+		data := func(r *report.Report) []finding.Finding {
+			var out []finding.Finding
+			for _, f := range r.Findings {
+				if f.Resource.Provider == finding.ProviderPostgreSQL {
+					out = append(out, f)
+				}
+			}
+			return out
+		}
+		dc := check.New(e, state, cluster.Kubeconfig, check.WithRESTConfig(restCfg), check.WithDataPlane(read))
+		r, err := dc.Check(ctx, all, check.ModeFast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var route, missingDB bool
+		for _, f := range data(r) {
+			switch {
+			case f.Kind == finding.KindCrossTenantRoute && f.TenantID == "acme" && f.PeerTenant == "globex":
+				route = len(f.Evidence) > 0 && strings.Contains(f.Evidence[0], `GRANT USAGE ON SCHEMA "globex" TO "t_acme_app"`)
+			case f.Kind == finding.KindMissingResource && f.TenantID == "acme" && f.Resource.ID == "postgresql://acme":
+				missingDB = true
+			}
+		}
+		if !route || !missingDB {
+			t.Errorf("data-plane findings lack the acme -> globex grant (%v) or acme's missing database (%v): %+v", route, missingDB, briefs(r))
+		}
+		if code := r.ExitCode(); code != exitcode.Findings {
+			t.Errorf("exit code %d, want %d", code, exitcode.Findings)
+		}
+
+		only, err := dc.Check(ctx, fleet.Selection{Tenants: []string{"globex"}}, check.ModeFast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range data(only) {
+			if f.TenantID != "globex" {
+				t.Errorf("a --tenant globex run reports %s's %s", f.TenantID, f.Kind)
+			}
+		}
+
+		down := check.New(e, state, cluster.Kubeconfig, check.WithRESTConfig(restCfg), check.WithDataPlane(
+			func(context.Context, *isolation.Environment) ([]*pgcatalog.Catalog, error) {
+				return nil, errors.New("connect: connection refused")
+			}))
+		dr, err := down.Check(ctx, all, check.ModeFast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := dr.ExitCode(); code != exitcode.Failed {
+			t.Errorf("unreachable data plane: exit code %d, want 1", code)
+		}
+		if !slices.ContainsFunc(dr.Errors, func(e report.Error) bool { return e.API == "postgresql" }) {
+			t.Errorf("errors %+v, want a postgresql error", dr.Errors)
 		}
 	})
 

@@ -72,6 +72,7 @@ type Checker struct {
 	progress      io.Writer
 	now           func() time.Time
 	secretReader  keyvault.Reader
+	catalogs      CatalogReader
 	secretGrace   time.Duration
 }
 
