@@ -434,7 +434,9 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		read := func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) { return pgcatalog.ReadServer(ctx, cfg) }
+		read := func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) {
+			return pgcatalog.ReadServer(ctx, cfg)
+		}
 		data := func(r *report.Report) []finding.Finding {
 			var out []finding.Finding
 			for _, f := range r.Findings {
