@@ -61,4 +61,3 @@ func Render(ts []*tenantplan.Tenant, pf *tenantplan.PlatformPostgres) map[string
 	}
 	return out
 }
-
