@@ -136,6 +136,28 @@ func TestAuthorizesLikeARealCluster(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	review := func(ns, verb, group, resource string) *authorizationv1.SubjectAccessReview {
+		t.Helper()
+		sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   "system:serviceaccount:authz-a:worker",
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:authz-a", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: ns, Verb: verb, Group: group, Resource: resource,
+			},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sar
+	}
+	// The RBAC authorizer reads bindings from an informer cache, as on any cluster: a binding
+	// just created takes effect a moment later (longer on a loaded machine). Wait for it once.
+	for deadline := time.Now().Add(30 * time.Second); !review("authz-a", "get", "", "secrets").Status.Allowed; {
+		if time.Now().After(deadline) {
+			t.Fatal("the RoleBinding worker-edit did not take effect within 30s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	for _, tc := range []struct {
 		ns, verb, resource string
 		want               bool
@@ -151,16 +173,7 @@ func TestAuthorizesLikeARealCluster(t *testing.T) {
 		} else if tc.resource == "rolebindings" {
 			group = rbacv1.GroupName
 		}
-		sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User:   "system:serviceaccount:authz-a:worker",
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:authz-a", "system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: tc.ns, Verb: tc.verb, Group: group, Resource: tc.resource,
-			},
-		}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sar := review(tc.ns, tc.verb, group, tc.resource)
 		if sar.Status.Allowed != tc.want {
 			t.Errorf("can %s %s in %s: allowed=%v (%s), want %v", tc.verb, tc.resource, tc.ns, sar.Status.Allowed, sar.Status.Reason, tc.want)
 		}
