@@ -180,4 +180,17 @@ func TestPublicRoutes(t *testing.T) {
 	if code != http.StatusNotFound {
 		t.Errorf("unknown route = %d", code)
 	}
+	// A wrong method on a known path is 405 with Allow, not 404, and says nothing about tenants.
+	for _, tc := range []struct {
+		method, path, allow string
+	}{
+		{"POST", "/healthz", "GET, HEAD"},
+		{"DELETE", "/v1/tenants/globex", "GET, HEAD"},
+		{"GET", "/v1/tenants/acme/operations", "POST"},
+	} {
+		code, hdr, body := h.do(call{method: tc.method, path: tc.path})
+		if code != http.StatusMethodNotAllowed || hdr.Get("Allow") != tc.allow {
+			t.Errorf("%s %s = %d Allow %q, want 405 Allow %q (%s)", tc.method, tc.path, code, hdr.Get("Allow"), tc.allow, body)
+		}
+	}
 }

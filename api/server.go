@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/connectsoft/tenantctl/api/auth"
@@ -160,9 +161,28 @@ func (s *Server) routes() *http.ServeMux {
 		mux.HandleFunc(rt.pattern, s.handle(rt))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, r, http.StatusMethodNotAllowed, "method not allowed", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
+			return
+		}
 		writeProblem(w, r, http.StatusNotFound, "not found", "no route for "+r.Method+" "+r.URL.Path)
 	})
 	return mux
+}
+
+// allowedMethods lists the methods a known path answers to: the catch-all route takes every
+// request the method patterns refuse, so without it a wrong method on a known path reads as 404.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *request) {

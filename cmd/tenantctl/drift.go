@@ -265,7 +265,7 @@ func writeReport(cmd *cobra.Command, format report.Format, outFile string, r *re
 		if _, err := cmd.OutOrStdout().Write(buf.Bytes()); err != nil {
 			return exitcode.With(exitcode.Failed, err)
 		}
-	} else if err := writeFileAtomic(outFile, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+	} else if err := writeFileAtomic(outFile, sharedFile, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return exitcode.With(exitcode.Failed, fmt.Errorf("%s: write %s: %w", what, outFile, err))
 	}
 	r.Finalize()
@@ -338,7 +338,7 @@ func runDriftBaseline(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, 
 		file = filepath.Join(g.dir, ignore.DefaultFile)
 	}
 	data := ignore.Baseline(r.Findings, ignore.BaselineMeta{Commit: r.Commit, Dirty: r.Dirty, GeneratedAt: r.GeneratedAt})
-	if err := writeFileAtomic(file, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+	if err := writeFileAtomic(file, sharedFile, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return exitcode.With(exitcode.Failed, fmt.Errorf("drift baseline: write %s: %w", file, err))
 	}
 	// the ignore file is reviewed and committed with the desired state, like the bindings

@@ -92,7 +92,7 @@ func (f *engineFlags) resolveKubeconfig(cmd *cobra.Command) (string, error) {
 	if kc := os.Getenv("KUBECONFIG"); kc != "" {
 		return kc, nil
 	}
-	return "", exitcode.With(exitcode.Invalid, errors.New("no cluster: pass --kubeconfig, set KUBECONFIG, or start the local cluster with `make cluster-up`"))
+	return "", exitcode.With(exitcode.Invalid, errors.New("no cluster: pass --kubeconfig, set KUBECONFIG, or start the local cluster with `tenantctl local-cluster up`"))
 }
 
 // engine builds the engine with an auditor. The returned closer flushes the audit log; a failed

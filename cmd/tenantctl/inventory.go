@@ -132,7 +132,7 @@ func runInventoryExport(cmd *cobra.Command, g *globalOptions, o exportOptions) e
 	if o.file == "" {
 		return write(cmd.OutOrStdout(), snap)
 	}
-	if err := writeFileAtomic(o.file, func(w io.Writer) error { return write(w, snap) }); err != nil {
+	if err := writeFileAtomic(o.file, privateFile, func(w io.Writer) error { return write(w, snap) }); err != nil {
 		return fmt.Errorf("inventory export: %w", err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d Kubernetes object(s) of %d type(s) and %d Azure resource(s) to %s\n",
@@ -173,14 +173,25 @@ func platformNamespaces(cmd *cobra.Command, dir string) ([]string, error) {
 	return out, nil
 }
 
-// writeFileAtomic writes a private file (a snapshot holds ConfigMap values and object names)
-// through a temporary file, so a failed export never leaves half a snapshot behind.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
+// File modes of --out files: reports and pictures are meant to be shared; a snapshot holds
+// ConfigMap values and object names, so it stays private.
+const (
+	sharedFile  os.FileMode = 0o644
+	privateFile os.FileMode = 0o600
+)
+
+// writeFileAtomic writes path with mode perm through a temporary file, so a failed write never
+// leaves half a file behind.
+func writeFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err

@@ -82,6 +82,9 @@ func TestInventoryExport(t *testing.T) {
 	if _, code := runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps", "--azure", arm, "-o", out); code != exitcode.OK {
 		t.Fatalf("export exit code %d", code)
 	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("snapshot file mode %v (%v), want 0600: it holds ConfigMap values", fi.Mode().Perm(), err)
+	}
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

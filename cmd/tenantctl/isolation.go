@@ -153,7 +153,7 @@ Exit codes: 0 drawn (whatever the graph shows), 3 invalid input, 1 error.`,
 			if o.out == "" {
 				return draw(cmd.OutOrStdout(), graphs[0])
 			}
-			if err := writeFileAtomic(o.out, func(w io.Writer) error { return draw(w, graphs[0]) }); err != nil {
+			if err := writeFileAtomic(o.out, sharedFile, func(w io.Writer) error { return draw(w, graphs[0]) }); err != nil {
 				return fmt.Errorf("isolation graph: %w", err)
 			}
 			return nil

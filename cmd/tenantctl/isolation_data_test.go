@@ -119,3 +119,19 @@ func TestIsolationVerifyDataPlane(t *testing.T) {
 		})
 	}
 }
+
+// TestOutFilesAreShareable: pictures and reports written with --out are meant to be shared (0644
+// whatever the umask); snapshots stay private (TestInventoryExport).
+func TestOutFilesAreShareable(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "graph.dot")
+	if stdout, code := runTenantctl(t, "isolation", "graph", "-d", examplesDir, "--desired-only", "--env", "dev", "-o", "dot", "--out", out); code != exitcode.OK {
+		t.Fatalf("isolation graph: exit %d\n%s", code, stdout)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("graph file mode %v, want 0644", fi.Mode().Perm())
+	}
+}

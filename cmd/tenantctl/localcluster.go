@@ -78,7 +78,7 @@ func newLocalClusterCmd(_ *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, ok := localpostgres.Running(cmd.Context(), pgDir())
 			if !ok {
-				return exitcode.With(exitcode.Failed, fmt.Errorf("no local PostgreSQL runs in %s (run `make cluster-up`)", pgDir()))
+				return exitcode.With(exitcode.Failed, fmt.Errorf("no local PostgreSQL runs in %s (run `tenantctl local-cluster up`)", pgDir()))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), in.InfoPath())
 			return nil
@@ -90,7 +90,7 @@ func newLocalClusterCmd(_ *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			kc, ok := localcluster.Running(cmd.Context(), stateDir)
 			if !ok {
-				return exitcode.With(exitcode.Failed, fmt.Errorf("no local cluster runs in %s (run `make cluster-up`)", stateDir))
+				return exitcode.With(exitcode.Failed, fmt.Errorf("no local cluster runs in %s (run `tenantctl local-cluster up --state-dir %s`)", stateDir, stateDir))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), kc)
 			return nil

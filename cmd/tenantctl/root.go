@@ -44,6 +44,7 @@ func newRootCmd() *cobra.Command {
 	root.Version = buildinfo.Get().Version
 	root.SetVersionTemplate("tenantctl {{.Version}}\n")
 	usageErrorsAreInvalid(root)
+	addExamples(root)
 	return root
 }
 

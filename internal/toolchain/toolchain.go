@@ -99,7 +99,7 @@ func check(paths ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s (run `make tools`)", ErrMissing, strings.Join(missing, ", "))
+		return fmt.Errorf("%w: %s (install them there or point TENANTCTL_TOOLS_DIR at them; from a source checkout `make tools` builds them)", ErrMissing, strings.Join(missing, ", "))
 	}
 	return nil
 }
