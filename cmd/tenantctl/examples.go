@@ -63,7 +63,7 @@ var examples = map[string]string{
   tenantctl secrets rotate --all --branch rotate-secrets`,
 	"tenantctl secrets status": `  tenantctl secrets status --all -o json`,
 	"tenantctl secrets watch":  `  tenantctl secrets watch --interval 1h --all --branch rotate-secrets`,
-	"tenantctl serve": `  tenantctl serve --issuer https://login.example.com/ --audience tenantctl --addr :8443 --tls-cert tls.crt --tls-key tls.key`,
+	"tenantctl serve":          `  tenantctl serve --issuer https://login.example.com/ --audience tenantctl --addr :8443 --tls-cert tls.crt --tls-key tls.key`,
 	"tenantctl status": `  tenantctl status
   tenantctl status --tenant acme -o json`,
 	"tenantctl tiers": `  tenantctl tiers -o json`,
