@@ -45,7 +45,11 @@ type DesiredState struct {
 func Load(ctx context.Context, dir string) (*DesiredState, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("load desired state: %w", err))
+		code := exitcode.Failed // the folder exists but cannot be read
+		if errors.Is(err, fs.ErrNotExist) {
+			code = exitcode.Invalid // the user named a folder that is not there
+		}
+		return nil, exitcode.With(code, fmt.Errorf("load desired state: %w", err))
 	}
 	if !info.IsDir() {
 		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("load desired state: %s is not a directory", dir))

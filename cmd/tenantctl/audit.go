@@ -67,8 +67,9 @@ func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
 		Short: "Check every record's hash, signature, the sequence and the chain against the anchor; name the first bad record",
-		Long: "verify exits 0 when the log is intact, 1 when it names the first edited, forged, unsigned, dropped, " +
-			"reordered or malformed record (or the anchor is missing or not authentic), and 3 when the file cannot be read.\n\n" +
+		Long: "verify exits 0 when the log is intact, 2 when it names the first edited, forged, unsigned, dropped, " +
+			"reordered or malformed record (a finding, like drift), 1 when the anchor is missing or not authentic (the log " +
+			"cannot be proven complete), and 3 when the file cannot be read.\n\n" +
 			"A chain alone cannot show that records were cut from its end, so verify requires an anchor: the signed " +
 			"checkpoints FILE.head and DATA_DIR/audit-checkpoints/<log>.checkpoint (the latest one that exists), --checkpoint FILE, or " +
 			"--expect-head SEQ:HASH. --no-anchor says explicitly that none exists. Signatures are checked with the " +
@@ -103,7 +104,7 @@ func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
 				if res.Records == 0 && bad.Line == 1 && bad.Problem == audit.ProblemMalformed {
 					return exitcode.With(exitcode.Invalid, fmt.Errorf("%s is not an audit log: %s", path, auditPrintable(bad.String())))
 				}
-				return exitcode.With(exitcode.Failed, fmt.Errorf("audit log %s is broken at %s (intact before it: %d records)",
+				return exitcode.With(exitcode.Findings, fmt.Errorf("audit log %s is broken at %s (intact before it: %d records)",
 					path, auditPrintable(bad.String()), res.Records))
 			}
 			if format == "text" {
@@ -227,7 +228,7 @@ func newAuditHeadCmd(o *auditOptions) *cobra.Command {
 				return exitcode.With(exitcode.Invalid, err)
 			}
 			if res.FirstBad != nil {
-				return exitcode.With(exitcode.Failed, fmt.Errorf("audit log %s is broken at %s", path, auditPrintable(res.FirstBad.String())))
+				return exitcode.With(exitcode.Findings, fmt.Errorf("audit log %s is broken at %s", path, auditPrintable(res.FirstBad.String())))
 			}
 			if o.output == "json" {
 				return auditWriteJSON(cmd.OutOrStdout(), res.Head)

@@ -97,15 +97,15 @@ func TestAuditVerifyExitCodes(t *testing.T) {
 		{"intact, anchored by the head file", []string{"audit", "verify", path}, exitcode.OK, "OK, 3 records, head " + h.String(), ""},
 		{"intact via --audit-log", []string{"audit", "--audit-log", path, "verify"}, exitcode.OK, "OK, 3 records", ""},
 		{"edited", []string{"audit", "verify", writeAuditFile(t, lines[0], strings.Replace(lines[1], "globex", "evil", 1), lines[2]), "--no-anchor"},
-			exitcode.Failed, "", "line 2 (seq 2, event "},
-		{"dropped middle", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2]), "--expect-head", h.String()}, exitcode.Failed, "", "dropped: seq 2 is missing"},
-		{"reordered", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2], lines[1]), "--no-anchor"}, exitcode.Failed, "", "reordered"},
-		{"tail cut, caught by FILE.head", []string{"audit", "verify", truncated}, exitcode.Failed, "", "line 3 (seq 3): dropped"},
+			exitcode.Findings, "", "line 2 (seq 2, event "},
+		{"dropped middle", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2]), "--expect-head", h.String()}, exitcode.Findings, "", "dropped: seq 2 is missing"},
+		{"reordered", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[2], lines[1]), "--no-anchor"}, exitcode.Findings, "", "reordered"},
+		{"tail cut, caught by FILE.head", []string{"audit", "verify", truncated}, exitcode.Findings, "", "line 3 (seq 3): dropped"},
 		{"tail cut, anchor opted out", []string{"audit", "verify", truncated, "--no-anchor"}, exitcode.OK, "no anchor, as --no-anchor says", ""},
 		{"tail cut, head file deleted: no anchor is a failure", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[1])}, exitcode.Failed, "", "no anchor: none of"},
 		{"emptied, head file deleted", []string{"audit", "verify", writeAuditFile(t)}, exitcode.Failed, "", "no anchor"},
 		{"missing --checkpoint file", []string{"audit", "verify", path, "--checkpoint", filepath.Join(t.TempDir(), "none")}, exitcode.Invalid, "", "none of"},
-		{"tail cut, --expect-head", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[1]), "--expect-head", h.String()}, exitcode.Failed, "", "dropped"},
+		{"tail cut, --expect-head", []string{"audit", "verify", writeAuditFile(t, lines[0], lines[1]), "--expect-head", h.String()}, exitcode.Findings, "", "dropped"},
 		{"bad --expect-head", []string{"audit", "verify", path, "--expect-head", "3:nothex"}, exitcode.Invalid, "", "want SEQ:HASH"},
 		{"missing file", []string{"audit", "verify", filepath.Join(t.TempDir(), "none.jsonl")}, exitcode.Invalid, "", "no such file"},
 		{"not an audit log", []string{"audit", "verify", writeAuditFile(t, "hello\n"), "--no-anchor"}, exitcode.Invalid, "", "is not an audit log"},
@@ -127,8 +127,8 @@ func TestAuditVerifyExitCodes(t *testing.T) {
 func TestAuditVerifyJSON(t *testing.T) {
 	_, lines := auditFixture(t)
 	out, _, code := runAudit(t, "audit", "verify", writeAuditFile(t, lines[0], lines[2]), "-o", "json", "--no-anchor")
-	if code != exitcode.Failed {
-		t.Fatalf("exit code %d, want %d", code, exitcode.Failed)
+	if code != exitcode.Findings {
+		t.Fatalf("exit code %d, want %d", code, exitcode.Findings)
 	}
 	var res audit.VerifyResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -247,11 +247,11 @@ func TestAuditVerifySignedLog(t *testing.T) {
 		prev = rec.Head()
 	}
 	tampered := writeAuditFile(t, rechained...)
-	if _, msg, code := verify(tampered, anchors...); code != exitcode.Failed || !strings.Contains(msg, "line 2 (seq 2") || !strings.Contains(msg, "forged") {
+	if _, msg, code := verify(tampered, anchors...); code != exitcode.Findings || !strings.Contains(msg, "line 2 (seq 2") || !strings.Contains(msg, "forged") {
 		t.Errorf("dropped and re-chained: exit %d, %q", code, msg)
 	}
 	// Cut from the end and both anchors kept: the signed checkpoint names what is missing.
-	if _, msg, code := verify(writeAuditFile(t, lines[:2]...), anchors...); code != exitcode.Failed || !strings.Contains(msg, "expected head is seq 4") {
+	if _, msg, code := verify(writeAuditFile(t, lines[:2]...), anchors...); code != exitcode.Findings || !strings.Contains(msg, "expected head is seq 4") {
 		t.Errorf("cut tail: exit %d, %q", code, msg)
 	}
 }

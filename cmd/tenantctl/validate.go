@@ -20,7 +20,8 @@ func newValidateCmd(opts *globalOptions) *cobra.Command {
 		Long: `Validate loads every environment and RuntimeTenantBinding below DIR (default: --dir) and
 reports every problem in one pass as "file:line: field: message".
 
-Exit codes: 0 valid, 3 invalid input, 1 the folder could not be read.`,
+Exit codes: 0 valid, 3 invalid input (including a folder that does not exist or is not a directory), 1 a folder
+that exists but could not be read (permissions, I/O).`,
 		Args: invalidArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := opts.dir
