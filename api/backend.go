@@ -40,6 +40,8 @@ type EngineBackend struct {
 	Engine     *automation.Engine
 	StateDir   string
 	Kubeconfig string
+	// Postgres is the data layer's connection file (fleet.WithPostgres); empty for none.
+	Postgres string
 }
 
 // DesiredState implements Backend.
@@ -49,7 +51,7 @@ func (b EngineBackend) DesiredState(ctx context.Context) (*isolation.DesiredStat
 
 // Run implements Backend.
 func (b EngineBackend) Run(ctx context.Context, state *isolation.DesiredState, op automation.Operation, sel fleet.Selection) (fleet.Outcome, error) {
-	return fleet.New(b.Engine, state, b.Kubeconfig).Run(ctx, op, sel)
+	return fleet.New(b.Engine, state, b.Kubeconfig, fleet.WithPostgres(b.Postgres)).Run(ctx, op, sel)
 }
 
 // Stacks implements Backend.

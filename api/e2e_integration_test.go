@@ -62,7 +62,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		out, err := fleet.New(engine, state, cluster.Kubeconfig).Run(ctx, automation.OpDestroy,
+		out, err := fleet.New(engine, state, cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t))).Run(ctx, automation.OpDestroy,
 			fleet.Selection{Tenants: []string{"globex"}, Env: "dev", IncludePlatform: true})
 		if err != nil || out.ExitCode() != 0 {
 			t.Errorf("cleanup destroy: %v %+v", err, out)
@@ -81,7 +81,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	logs := &syncBuffer{}
 	srv, err := api.New(api.Config{
 		Verifier: verifier, Policy: pol, Auditor: auditor,
-		Backend: api.EngineBackend{Engine: engine, StateDir: stateDir, Kubeconfig: cluster.Kubeconfig},
+		Backend: api.EngineBackend{Engine: engine, StateDir: stateDir, Kubeconfig: cluster.Kubeconfig, Postgres: testenv.PostgresConnection(t)},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
 	})
 	if err != nil {
@@ -142,7 +142,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	platform := fleet.New(engine, state, cluster.Kubeconfig).PlatformTarget(state.Environment("dev"))
+	platform := fleet.New(engine, state, cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t))).PlatformTarget(state.Environment("dev"))
 	if r := engine.RunOne(context.Background(), automation.OpUp, platform); r.Err != nil {
 		t.Fatalf("platform operator's up of %s: %v", platform.Stack, r.Err)
 	}

@@ -335,14 +335,22 @@ func plainOutputs(m auto.OutputMap) map[string]any {
 	return out
 }
 
-// conciseError keeps the CLI's error lines, not its whole stdout.
+// conciseError keeps the CLI's error lines, not its whole stdout. A program's error that joins
+// several ("1 error occurred:" and then "* why" lines) keeps its bullets: they are the reason.
 func conciseError(err error) string {
 	msg := err.Error()
 	var keep []string
+	bullets := false
 	for _, l := range strings.Split(msg, "\n") {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "error:") || strings.Contains(l, "error: ") {
+		switch {
+		case strings.HasPrefix(l, "error:") || strings.Contains(l, "error: "):
 			keep = append(keep, l)
+			bullets = strings.HasSuffix(l, "occurred:")
+		case bullets && strings.HasPrefix(l, "* "):
+			keep = append(keep, l)
+		case l != "":
+			bullets = false
 		}
 	}
 	first, _, _ := strings.Cut(msg, "\n")

@@ -1,8 +1,8 @@
 // Package pgcatalog is the PostgreSQL side of the data layer without any Pulumi: identifier
 // validation and quoting, the DDL and DCL statements that create and change roles, databases,
-// schemas, grants, default privileges, row-level security and policies, SCRAM password
-// verifiers, and typed reads of the live catalog (pg_roles, pg_auth_members, the ACLs of
-// pg_database, pg_namespace, pg_class and pg_proc, pg_policy, pg_default_acl).
+// schemas, shared tables, grants, default privileges, row-level security and policies, SCRAM
+// password verifiers, and typed reads of the live catalog (pg_roles, pg_auth_members, the ACLs of
+// pg_database, pg_namespace, pg_class and pg_proc, pg_attribute, pg_policy, pg_default_acl).
 //
 // The tenantpg Pulumi provider builds its statements and reads its state here, and the drift
 // fast path reads the same catalog structs, so both see one truth.

@@ -56,7 +56,25 @@ type Postgres struct {
 	// CredentialSecret names the secret that publishes the login role's password: the Key Vault
 	// secret (azure target) or the key of the tenant namespace's Secret (kubernetes target).
 	CredentialSecret string `json:"credentialSecret"`
+	// CredentialObject is the Kubernetes Secret in the tenant's namespace that holds the login
+	// role's connection (libpq variables PGHOST ... PGPASSWORD) where the stack creates the data
+	// layer itself (UsesPostgres); its ServiceAccount may read it by name, nobody else's may.
+	CredentialObject string `json:"credentialObject,omitempty"`
 }
+
+// EnginePostgreSQL is the environment's spec.sharedDatabase.engine that puts tenant data on a
+// PostgreSQL server.
+const EnginePostgreSQL = "postgresql"
+
+// UsesPostgres says whether the stacks of env create the data layer on a PostgreSQL server
+// through the tenantpg provider: a kubernetes-target environment whose shared database engine is
+// postgresql (the azure target's programs create Azure Database for PostgreSQL servers instead).
+func UsesPostgres(env *isolation.Environment) bool {
+	return env.Spec.Target != isolation.TargetAzure && strings.EqualFold(env.Spec.SharedDatabase.Engine, EnginePostgreSQL)
+}
+
+// TenantDataSecretName is the Kubernetes Secret holding a tenant's database connection.
+func TenantDataSecretName(tenantID string) string { return TenantObjectName(tenantID) + "-db" }
 
 // PGGrant is one GRANT to a tenant role. Objects empty means every object of the type in Schema.
 type PGGrant struct {
@@ -125,6 +143,9 @@ func PostgresNames(b *isolation.RuntimeTenantBinding) []string {
 func (p *planner) postgres() error {
 	b, env, id := p.in.Binding, p.in.Env, p.id
 	d := &Postgres{Mode: p.t.Data.Mode, LoginRole: PGLoginRole(id), CredentialSecret: id + "-db-password"}
+	if UsesPostgres(env) {
+		d.CredentialObject = TenantDataSecretName(id)
+	}
 	connect := func(db string) PGGrant {
 		return PGGrant{Role: d.LoginRole, ObjectType: "database", Database: db, Privileges: []string{"CONNECT"}}
 	}

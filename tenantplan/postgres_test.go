@@ -26,7 +26,7 @@ func TestPostgresPlanPerTier(t *testing.T) {
 	want := map[string]*Postgres{
 		"acme": {
 			Mode: isolation.DataDedicatedDatabase, Database: "acme", Schema: PGAppSchema, OwnerRole: "t_acme_owner", LoginRole: "t_acme_app",
-			OwnDatabase: true, OwnSchema: true, CredentialSecret: "acme-db-password",
+			OwnDatabase: true, OwnSchema: true, CredentialSecret: "acme-db-password", CredentialObject: "t-acme-db",
 			Grants: []PGGrant{
 				{Role: "t_acme_app", ObjectType: "database", Database: "acme", Privileges: []string{"CONNECT"}},
 				{Role: "t_acme_app", ObjectType: "schema", Database: "acme", Schema: PGAppSchema, Privileges: []string{"USAGE"}},
@@ -35,7 +35,7 @@ func TestPostgresPlanPerTier(t *testing.T) {
 		},
 		"globex": {
 			Mode: isolation.DataPartitioned, Database: SharedDatabaseName, Schema: "globex", OwnerRole: "t_globex_owner", LoginRole: "t_globex_app",
-			OwnSchema: true, CredentialSecret: "globex-db-password",
+			OwnSchema: true, CredentialSecret: "globex-db-password", CredentialObject: "t-globex-db",
 			Grants: []PGGrant{
 				{Role: "t_globex_app", ObjectType: "database", Database: SharedDatabaseName, Privileges: []string{"CONNECT"}},
 				{Role: "t_globex_app", ObjectType: "schema", Database: SharedDatabaseName, Schema: "globex", Privileges: []string{"USAGE"}},
@@ -44,7 +44,7 @@ func TestPostgresPlanPerTier(t *testing.T) {
 		},
 		"initech": {
 			Mode: isolation.DataRowFilter, Database: SharedDatabaseName, Schema: PGSharedSchema, LoginRole: "t_initech_app",
-			CredentialSecret: "initech-db-password",
+			CredentialSecret: "initech-db-password", CredentialObject: "t-initech-db",
 			Grants: []PGGrant{
 				{Role: "t_initech_app", ObjectType: "database", Database: SharedDatabaseName, Privileges: []string{"CONNECT"}},
 				{Role: "t_initech_app", ObjectType: "schema", Database: SharedDatabaseName, Schema: PGSharedSchema, Privileges: []string{"USAGE"}},

@@ -436,11 +436,14 @@ func (p *planner) identity() error {
 	}
 	// An empty resourceNames would grant every Secret in the namespace, so the rule exists only
 	// when there is something to name.
-	if len(t.Secrets.Refs) > 0 {
-		names := make([]string, len(t.Secrets.Refs))
-		for i, r := range t.Secrets.Refs {
-			names[i] = r.SecretObject
-		}
+	var names []string
+	for _, r := range t.Secrets.Refs {
+		names = append(names, r.SecretObject)
+	}
+	if UsesPostgres(p.in.Env) {
+		names = append(names, TenantDataSecretName(p.id))
+	}
+	if len(names) > 0 {
 		rules = append(rules, PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: names})
 	}
 	t.Identity = Identity{

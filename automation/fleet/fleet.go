@@ -45,12 +45,26 @@ type Fleet struct {
 	engine     *automation.Engine
 	state      *isolation.DesiredState
 	kubeconfig string
+	postgres   string
+}
+
+// Option configures a Fleet.
+type Option func(*Fleet)
+
+// WithPostgres is the path of the data layer's connection file (stack config tenantctl:postgres),
+// which the programs of environments that keep tenant data on PostgreSQL need.
+func WithPostgres(connectionFile string) Option {
+	return func(f *Fleet) { f.postgres = connectionFile }
 }
 
 // New binds an engine to a desired state. kubeconfig is the path the programs' Kubernetes provider
 // uses (stack config tenantctl:kubeconfig).
-func New(e *automation.Engine, s *isolation.DesiredState, kubeconfig string) *Fleet {
-	return &Fleet{engine: e, state: s, kubeconfig: kubeconfig}
+func New(e *automation.Engine, s *isolation.DesiredState, kubeconfig string, opts ...Option) *Fleet {
+	f := &Fleet{engine: e, state: s, kubeconfig: kubeconfig}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
 }
 
 // Outcome is the result of one fleet operation.
@@ -130,7 +144,11 @@ func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*iso
 }
 
 func (f *Fleet) config() map[string]string {
-	return map[string]string{stacks.FullConfigKey(stacks.ConfigKubeconfig): f.kubeconfig}
+	cfg := map[string]string{stacks.FullConfigKey(stacks.ConfigKubeconfig): f.kubeconfig}
+	if f.postgres != "" {
+		cfg[stacks.FullConfigKey(stacks.ConfigPostgres)] = f.postgres
+	}
+	return cfg
 }
 
 // PlatformTarget is the engine target of an environment's platform stack.

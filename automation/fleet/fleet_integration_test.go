@@ -93,7 +93,7 @@ func TestProvisionExamplesLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := testenv.CopyDir(t, filepath.Join("..", "..", "examples", "tenants"))
-	f := fleet.New(h.engine, load(t, dir), cluster.Kubeconfig)
+	f := fleet.New(h.engine, load(t, dir), cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t)))
 	all := fleet.Selection{All: true}
 	t.Cleanup(func() {
 		f.Run(context.Background(), automation.OpDestroy, fleet.Selection{All: true, IncludePlatform: true})
@@ -138,7 +138,7 @@ func TestProvisionExamplesLifecycle(t *testing.T) {
 		t.Fatal("globex fixture has no pods: 10 to edit")
 	}
 	os.WriteFile(p, []byte(edited), 0o644)
-	f = fleet.New(h.engine, load(t, dir), cluster.Kubeconfig)
+	f = fleet.New(h.engine, load(t, dir), cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t)))
 	quota, err := f.Run(ctx, automation.OpUp, all)
 	if err != nil {
 		t.Fatal(err)

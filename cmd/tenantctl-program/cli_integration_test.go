@@ -77,7 +77,10 @@ func TestPlainPulumiRunsTheProject(t *testing.T) {
 	proj.Runtime = workspace.NewProjectRuntimeInfo("go", map[string]any{"binary": filepath.Join(bin, "tenantctl-program")})
 	proj.Backend = &workspace.ProjectBackend{URL: "file://" + filepath.Join(work, "state")}
 	proj.Plugins = &workspace.Plugins{
-		Providers: []workspace.PluginOptions{{Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: tc.ProviderDir}},
+		Providers: []workspace.PluginOptions{
+			{Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: tc.ProviderDir},
+			{Name: "tenantpg", Version: toolchain.TenantPGProviderVersion, Path: tc.TenantPGDir},
+		},
 		Languages: []workspace.PluginOptions{{Name: "go", Path: bin}},
 	}
 	dir := filepath.Join(work, "project")
@@ -107,6 +110,7 @@ func TestPlainPulumiRunsTheProject(t *testing.T) {
 		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigKind), kind)
 		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigEnvironment), "--", envDoc)
 		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigKubeconfig), cluster.Kubeconfig)
+		p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigPostgres), testenv.PostgresConnection(t))
 		if binding != "" {
 			p.must("config", "set", "-s", stack, stacks.FullConfigKey(stacks.ConfigBinding), "--", binding)
 		}

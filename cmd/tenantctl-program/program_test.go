@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,12 +92,31 @@ func stackConfig(kind, env, binding, target string) map[string]string {
 	c := map[string]string{
 		"tenantctl:kind": kind, "tenantctl:environment": env, "tenantctl:binding": binding,
 		stacks.FullConfigKey(stacks.ConfigKubeconfig): "/home/ci/.kube/config",
+		stacks.FullConfigKey(stacks.ConfigPostgres):   testConnection(),
 	}
 	if target != "" {
 		c["tenantctl:target"] = target
 	}
 	return c
 }
+
+// testConnection is a data-layer connection file for the mocks (nothing connects to it).
+var testConnection = sync.OnceValue(func() string {
+	dir, err := os.MkdirTemp("", "tenantctl-program-test-")
+	if err != nil {
+		panic(err)
+	}
+	pw := filepath.Join(dir, "admin.password")
+	conn := filepath.Join(dir, "connection.json")
+	if err := os.WriteFile(pw, []byte("mock-admin-password\n"), 0o600); err != nil {
+		panic(err)
+	}
+	b := fmt.Sprintf(`{"host": "127.0.0.1", "port": 5432, "adminRole": "tenantctl_admin", "passwordFile": %q}`, pw)
+	if err := os.WriteFile(conn, []byte(b), 0o600); err != nil {
+		panic(err)
+	}
+	return conn
+})
 
 func runProgram(stack string, cfg map[string]string, e *engine) error {
 	return pulumi.RunErr(Program, pulumi.WithMocks("tenantctl", stack, e), func(info *pulumi.RunInfo) { info.Config = cfg })

@@ -76,7 +76,7 @@ func TestProductionUpIsPinnedToTheApprovedPlans(t *testing.T) {
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "approval-cli-test")
 	dir, commit := productionExamples(t)
 	plans := filepath.Join(work, "plans")
-	live := []string{"-d", dir, "--data-dir", filepath.Join(work, "data"), "--kubeconfig", cluster.Kubeconfig}
+	live := []string{"-d", dir, "--data-dir", filepath.Join(work, "data"), "--kubeconfig", cluster.Kubeconfig, "--postgres-connection", testenv.PrivatePostgres(t).InfoPath()}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	tctl := func(args ...string) (int, string, string) { return execTenantctl(t, ctx, args...) }

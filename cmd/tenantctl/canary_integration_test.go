@@ -99,7 +99,8 @@ func TestSecretsCanary(t *testing.T) {
 	os.WriteFile(passFile, []byte(passphrase+"\n"), 0o600)
 	dataDir := filepath.Join(work, "data")
 	auditLog := filepath.Join(work, "audit.jsonl")
-	common := []string{"-d", examplesDir, "--kubeconfig", cluster.Kubeconfig, "--data-dir", dataDir,
+	pg := testenv.PrivatePostgres(t)
+	common := []string{"-d", examplesDir, "--kubeconfig", cluster.Kubeconfig, "--postgres-connection", pg.InfoPath(), "--data-dir", dataDir,
 		"--passphrase-file", passFile, "--audit-log", auditLog, "--audit-stdout"}
 
 	var stdout, stderr bytes.Buffer
@@ -130,6 +131,24 @@ func TestSecretsCanary(t *testing.T) {
 			t.Fatalf("%v exit %d\nstderr:\n%s", args[:2], code, stderr.String())
 		}
 	}
+	// The data layer's secrets: the server's admin password and every tenant login role's
+	// generated password, read from where they belong (the password file, the tenant's Secret).
+	adminPassword, err := pg.Password()
+	if err != nil {
+		t.Fatal(err)
+	}
+	canaries := []string{secretValue, passphrase, adminPassword}
+	for ns, name := range map[string]string{"t-acme": "t-acme-db", "t-globex": "t-globex-db", "shared-tenants": "t-initech-db"} {
+		sec, err := cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("tenant database credentials %s/%s: %v", ns, name, err)
+		}
+		if pw := string(sec.Data["PGPASSWORD"]); len(pw) < 32 {
+			t.Fatalf("%s/%s PGPASSWORD has %d characters, want a generated password", ns, name, len(pw))
+		} else {
+			canaries = append(canaries, pw)
+		}
+	}
 	hits, scans := w.finish()
 	if scans < 10 {
 		t.Fatalf("process watcher scanned only %d times; the check proves nothing", scans)
@@ -141,9 +160,9 @@ func TestSecretsCanary(t *testing.T) {
 		t.Fatalf("stdout does not mention the tenant; the output checks would prove nothing:\n%s", stdout.String())
 	}
 	for name, text := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
-		for _, c := range []string{secretValue, passphrase} {
+		for i, c := range canaries {
 			if strings.Contains(text, c) {
-				t.Errorf("canary %s found in %s", c[:12], name)
+				t.Errorf("canary #%d found in %s", i, name)
 			}
 		}
 	}
@@ -158,9 +177,9 @@ func TestSecretsCanary(t *testing.T) {
 				return nil
 			}
 			files++
-			for _, c := range []string{secretValue, passphrase} {
+			for i, c := range canaries {
 				if bytes.Contains(b, []byte(c)) {
-					t.Errorf("canary %s found in %s", c[:12], p)
+					t.Errorf("canary #%d found in %s", i, p)
 				}
 			}
 			return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/connectsoft/tenantctl/automation"
@@ -153,13 +154,23 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 		}
 		opts = append(opts, check.WithSecretVersions(reader, f.secretGrace))
 	}
-	if f.postgres != "" {
-		cfg, err := parsePostgres(f.postgres)
-		if err != nil {
+	conn := f.resolvePostgres(cmd)
+	opts = append(opts, check.WithPostgresConnection(conn))
+	var pgcfg *pgx.ConnConfig
+	switch {
+	case f.postgres != "":
+		if pgcfg, err = parsePostgres(f.postgres); err != nil {
 			return nil, err
 		}
+	case conn != "" && usesPostgres(state) && f.inventory == "":
+		// The server the engine provisions the data layer on is the one to check.
+		if pgcfg, err = postgresFromConnection(conn); err != nil {
+			return nil, err
+		}
+	}
+	if pgcfg != nil {
 		opts = append(opts, check.WithDataPlane(func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) {
-			return pgcatalog.ReadServer(ctx, cfg)
+			return pgcatalog.ReadServer(ctx, pgcfg)
 		}))
 	}
 	if withIgnore {

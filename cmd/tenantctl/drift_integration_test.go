@@ -71,7 +71,7 @@ func TestDriftCommandsOnLiveFleet(t *testing.T) {
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "drift-cli-test")
 	dir, commit := committedExamples(t)
 	engine := []string{"-d", dir, "--data-dir", filepath.Join(work, "data"), "--parallel", "2"}
-	live := append([]string{"--kubeconfig", cluster.Kubeconfig}, engine...)
+	live := append([]string{"--kubeconfig", cluster.Kubeconfig, "--postgres-connection", testenv.PrivatePostgres(t).InfoPath()}, engine...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	tctl := func(args ...string) (int, string, string) { return execTenantctl(t, ctx, args...) }

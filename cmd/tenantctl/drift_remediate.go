@@ -12,6 +12,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/remediate"
 	"github.com/connectsoft/tenantctl/drift/report"
@@ -36,7 +37,7 @@ const opRemediate = automation.Operation("drift-remediate")
 // checkLive runs a fresh drift check of state with the engine e (whose auditor remediation
 // shares) and the check flags f; with save, it keeps the report where `tenantctl status` reads
 // it. Remediation acts on live objects, so an offline --inventory check is refused.
-func checkLive(ctx context.Context, g *globalOptions, f *driftCheckFlags, e *automation.Engine, state *isolation.DesiredState, kubeconfig string, save bool, progress io.Writer) (*report.Report, error) {
+func checkLive(ctx context.Context, g *globalOptions, f *driftCheckFlags, e *automation.Engine, state *isolation.DesiredState, kubeconfig, postgres string, save bool, progress io.Writer) (*report.Report, error) {
 	if f.inventory != "" {
 		return nil, exitcode.With(exitcode.Invalid, errors.New("--inventory: remediation acts on live objects; it cannot plan from a snapshot"))
 	}
@@ -48,7 +49,7 @@ func checkLive(ctx context.Context, g *globalOptions, f *driftCheckFlags, e *aut
 	if err != nil {
 		return nil, err
 	}
-	opts := []check.Option{check.WithIgnore(rules), check.WithProgress(progress)}
+	opts := []check.Option{check.WithIgnore(rules), check.WithProgress(progress), check.WithPostgresConnection(postgres)}
 	if f.shard != "" {
 		sh, err := report.ParseShard(f.shard)
 		if err != nil {
@@ -156,7 +157,7 @@ func runRemediate(cmd *cobra.Command, g *globalOptions, o *remediateOptions) (er
 	var checkErr error
 	if plan == nil {
 		// not saved for status: remediation is about to make it stale
-		rep, err := checkLive(ctx, g, &o.check, rt.engine, state, kubeconfig, false, cmd.ErrOrStderr())
+		rep, err := checkLive(ctx, g, &o.check, rt.engine, state, kubeconfig, rt.postgres, false, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -238,11 +239,12 @@ type remediation struct {
 	auditor    *audit.Auditor
 	state      *isolation.DesiredState
 	kubeconfig string
+	postgres   string
 	cluster    *remediate.KubeCluster
 }
 
 func newRemediation(cmd *cobra.Command, f *engineFlags, state *isolation.DesiredState, kubeconfig string) (*remediation, error) {
-	rt := &remediation{state: state, kubeconfig: kubeconfig}
+	rt := &remediation{state: state, kubeconfig: kubeconfig, postgres: f.resolvePostgres(cmd)}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	var err error
 	// serveEngine keeps the auditor: remediation records its own events in the engine's log.
@@ -305,7 +307,7 @@ func (rt *remediation) apply(ctx context.Context, plan *remediate.Plan, source s
 	if source == "" {
 		source = "(--mode auto)"
 	}
-	ex := remediate.NewExecutor(rt.cluster, remediate.NewEngineConverger(rt.engine, rt.state, rt.kubeconfig), rt.auditor,
+	ex := remediate.NewExecutor(rt.cluster, remediate.NewEngineConverger(rt.engine, rt.state, rt.kubeconfig, fleet.WithPostgres(rt.postgres)), rt.auditor,
 		remediate.EnvironmentsOf(rt.state), digest, remediate.WithDesiredCheck(remediate.NewStackInputs(rt.engine)),
 		remediate.WithPrincipal(audit.LocalPrincipal()), remediate.WithPlanSource(source), remediate.WithProgress(progress))
 	return ex.Apply(ctx, plan)

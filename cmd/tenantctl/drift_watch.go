@@ -99,7 +99,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 		return err
 	}
 	defer auditor.Close()
-	rt := &remediation{engine: e, auditor: auditor, kubeconfig: kubeconfig}
+	rt := &remediation{engine: e, auditor: auditor, kubeconfig: kubeconfig, postgres: o.check.resolvePostgres(cmd)}
 	if o.remediate != "" {
 		cfg, err := kube.RESTConfig(kubeconfig, "")
 		if err != nil {
@@ -123,7 +123,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		rep, err := checkLive(ctx, g, &o.check, e, state, kubeconfig, true, &logWriter{logger: logger})
+		rep, err := checkLive(ctx, g, &o.check, e, state, kubeconfig, rt.postgres, true, &logWriter{logger: logger})
 		if err != nil {
 			return nil, err
 		}

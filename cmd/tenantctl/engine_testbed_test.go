@@ -38,7 +38,7 @@ func newEngineTestbed(t *testing.T, passphrase string) *engineTestbed {
 	b.dataDir = filepath.Join(b.work, "data")
 	b.auditLog = filepath.Join(b.work, "audit.jsonl")
 	b.dir = testenv.CopyDir(t, examplesDir)
-	b.common = []string{"-d", b.dir, "--kubeconfig", b.cluster.Kubeconfig, "--data-dir", b.dataDir,
+	b.common = []string{"-d", b.dir, "--kubeconfig", b.cluster.Kubeconfig, "--postgres-connection", testenv.PrivatePostgres(t).InfoPath(), "--data-dir", b.dataDir,
 		"--passphrase-file", passFile, "--audit-log", b.auditLog}
 	return b
 }

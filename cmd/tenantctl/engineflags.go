@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/internal/localcluster"
+	"github.com/connectsoft/tenantctl/internal/localpostgres"
 )
 
 // engineFlags are the flags of every command that runs the engine.
@@ -23,6 +25,7 @@ type engineFlags struct {
 	passphraseFile string
 	secretsProv    string
 	kubeconfig     string
+	postgresConn   string
 	parallel       int
 	lockWait       time.Duration
 	auditLog       string
@@ -39,6 +42,7 @@ func (f *engineFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "file holding the stacks' secrets passphrase (or set PULUMI_CONFIG_PASSPHRASE); never pass the passphrase itself as a flag")
 	fs.StringVar(&f.secretsProv, "secrets-provider", "passphrase", "secrets provider: passphrase, or azurekeyvault://VAULT.vault.azure.net/keys/KEY for production")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig path for the Kubernetes provider (default: the running local cluster, else $KUBECONFIG)")
+	fs.StringVar(&f.postgresConn, "postgres-connection", "", "data layer's server: a connection file (JSON: host, port, adminRole, passwordFile, sslmode) for environments that keep tenant data on PostgreSQL (default $TENANTCTL_POSTGRES_CONNECTION, else the running local server)")
 	fs.IntVar(&f.parallel, "parallel", runtime.NumCPU(), "stacks operated on at once")
 	fs.DurationVar(&f.lockWait, "lock-wait", 0, "when a stack is locked by another process, retry with backoff for this long before reporting a conflict")
 	fs.StringVar(&f.auditLog, "audit-log", "", "audit log path (default $XDG_STATE_HOME/tenantctl/audit.jsonl)")
@@ -93,6 +97,26 @@ func (f *engineFlags) resolveKubeconfig(cmd *cobra.Command) (string, error) {
 		return kc, nil
 	}
 	return "", exitcode.With(exitcode.Invalid, errors.New("no cluster: pass --kubeconfig, set KUBECONFIG, or start the local cluster with `tenantctl local-cluster up`"))
+}
+
+// resolvePostgres picks the data layer's connection file: the flag, the environment, else the
+// running local server's; "" when there is none (the programs of environments that keep data on
+// PostgreSQL then fail with what to do).
+func (f *engineFlags) resolvePostgres(cmd *cobra.Command) string {
+	return resolvePostgresConnection(cmd, f.postgresConn)
+}
+
+func resolvePostgresConnection(cmd *cobra.Command, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := os.Getenv("TENANTCTL_POSTGRES_CONNECTION"); v != "" {
+		return v
+	}
+	if in, ok := localpostgres.Running(cmd.Context(), filepath.Join(defaultClusterDir(), "postgres")); ok {
+		return in.InfoPath()
+	}
+	return ""
 }
 
 // engine builds the engine with an auditor. The returned closer flushes the audit log; a failed

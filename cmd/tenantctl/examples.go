@@ -38,10 +38,14 @@ var examples = map[string]string{
 	"tenantctl inventory export": `  tenantctl inventory export --output snapshot.yaml
   tenantctl inventory export --types networkpolicies,namespaces --format json`,
 	"tenantctl isolation": `  tenantctl isolation verify --desired-only
-  tenantctl isolation graph -o html --out graph.html`,
+  tenantctl isolation graph -o html --out graph.html
+  tenantctl isolation probe --env dev`,
 	"tenantctl isolation graph": `  tenantctl isolation graph -o html --out graph.html
   tenantctl isolation graph -o svg --view focus --tenant acme --out acme.svg
   tenantctl isolation graph --desired-only --env dev -o dot`,
+	"tenantctl isolation probe": `  tenantctl isolation probe --env dev
+  tenantctl isolation probe --env dev --tenant acme --tenant globex -o json
+  tenantctl isolation probe --env dev --kubeconfig staging.kubeconfig --context staging --statement-timeout 10s`,
 	"tenantctl isolation verify": `  tenantctl isolation verify --desired-only
   tenantctl isolation verify --env dev -o json
   tenantctl isolation verify --inventory snapshot.yaml

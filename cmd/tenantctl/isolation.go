@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -30,6 +33,7 @@ import (
 	"github.com/connectsoft/tenantctl/isolation/reach/identity"
 	"github.com/connectsoft/tenantctl/isolation/reach/render"
 	"github.com/connectsoft/tenantctl/pgcatalog"
+	"github.com/connectsoft/tenantctl/stacks"
 	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
@@ -49,8 +53,10 @@ type isolationOptions struct {
 	backend string
 	dataDir string
 	// postgres is the data plane's server (a connection string without the password, which
-	// comes from PGPASSWORD or ~/.pgpass).
-	postgres string
+	// comes from PGPASSWORD or ~/.pgpass); postgresConn a connection file as the engine's, read
+	// when postgres is empty. A server that cannot be read is an error, never "no route".
+	postgres     string
+	postgresConn string
 }
 
 func newIsolationCmd(opts *globalOptions) *cobra.Command {
@@ -58,7 +64,7 @@ func newIsolationCmd(opts *globalOptions) *cobra.Command {
 		Use:   "isolation",
 		Short: "Prove tenant isolation: who can reach whom, across every route kind",
 	}
-	cmd.AddCommand(newIsolationVerifyCmd(opts), newIsolationGraphCmd(opts))
+	cmd.AddCommand(newIsolationVerifyCmd(opts), newIsolationGraphCmd(opts), newIsolationProbeCmd(opts))
 	return cmd
 }
 
@@ -72,6 +78,7 @@ func addSourceFlags(cmd *cobra.Command, o *isolationOptions) {
 	f.StringSliceVar(&o.issuers, "oidc-issuer", nil, "OIDC issuer URL federated identity credentials may trust (repeatable; default: the platform stack's oidcIssuerUrl, and the managed clusters the input holds)")
 	f.StringVar(&o.backend, "backend", "", "state backend whose platform stack outputs name the cluster's OIDC issuer: file://DIR or postgres://... (default: the file state under the data dir)")
 	f.StringVar(&o.dataDir, "data-dir", "", "data dir of the default file state (default $XDG_DATA_HOME/tenantctl)")
+	f.StringVar(&o.postgresConn, "postgres-connection", "", "the data layer's connection file (as for up); default $TENANTCTL_POSTGRES_CONNECTION, else the running local server; read for environments that keep tenant data on PostgreSQL unless --postgres is given")
 	f.StringVar(&o.postgres, "postgres", "", "also analyse the data plane: the PostgreSQL server of this connection string (e.g. postgres://admin@host:5432/postgres?sslmode=require; password from PGPASSWORD or ~/.pgpass), every database's privileges, memberships and row-level security")
 }
 
@@ -204,10 +211,24 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 				return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", ierr))
 			}
 			ropts := []reach.Option{reach.WithIdentity(identity.WithAzure(azureidentity.WithTrustedIssuers(issuers...)))}
-			if o.postgres != "" {
-				cats, perr := readDataPlane(ctx, o.postgres)
+			var pgcfg *pgx.ConnConfig
+			switch {
+			case o.postgres != "":
+				if pgcfg, err = parsePostgres(o.postgres); err != nil {
+					return nil, nil, fmt.Errorf("isolation: %w", err)
+				}
+			case tenantplan.UsesPostgres(env):
+				// The server the engine provisioned the environment's data layer on.
+				if conn := resolvePostgresConnection(cmd, o.postgresConn); conn != "" {
+					if pgcfg, err = postgresFromConnection(conn); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+			if pgcfg != nil {
+				cats, perr := pgcatalog.ReadServer(ctx, pgcfg)
 				if perr != nil {
-					return nil, nil, perr
+					return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: data plane: %w", perr))
 				}
 				ropts = append(ropts, reach.WithDataCatalogs(cats...))
 			}
@@ -462,18 +483,35 @@ func writeVerifyText(w io.Writer, r verifyReport) error {
 	return err
 }
 
-// readDataPlane reads every database catalog of the server named by dsn. A connection string that
-// does not parse is invalid input; a server that cannot be read is an error, never "no route".
-func readDataPlane(ctx context.Context, dsn string) ([]*pgcatalog.Catalog, error) {
-	cfg, err := parsePostgres(dsn)
+// postgresFromConnection is the admin connection of a data-layer connection file (the one the
+// engine provisions with); a file that cannot be read or parsed is invalid input.
+func postgresFromConnection(path string) (*pgx.ConnConfig, error) {
+	c, password, err := stacks.LoadPostgresConnection(path)
 	if err != nil {
-		return nil, fmt.Errorf("isolation: %w", err)
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--postgres-connection: %w", err))
 	}
-	cats, err := pgcatalog.ReadServer(ctx, cfg)
+	u := url.URL{Scheme: "postgres", User: url.User(c.AdminRole), Host: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Path: "/" + c.Database}
+	q := url.Values{"sslmode": {c.SSLMode}}
+	if c.SSLRootCert != "" {
+		q.Set("sslrootcert", c.SSLRootCert)
+	}
+	u.RawQuery = q.Encode()
+	cfg, err := parsePostgres(u.String())
 	if err != nil {
-		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: data plane: %w", err))
+		return nil, err
 	}
-	return cats, nil
+	cfg.Password = password
+	return cfg, nil
+}
+
+// usesPostgres says whether any environment of the desired state keeps tenant data on PostgreSQL.
+func usesPostgres(state *isolation.DesiredState) bool {
+	for _, env := range state.Environments {
+		if tenantplan.UsesPostgres(env) {
+			return true
+		}
+	}
+	return false
 }
 
 // parsePostgres parses a --postgres connection string; one that does not parse is invalid input.

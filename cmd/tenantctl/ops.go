@@ -91,7 +91,7 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 		return err
 	}
 	defer closeAudit()
-	f := fleet.New(e, state, kubeconfig)
+	f := fleet.New(e, state, kubeconfig, fleet.WithPostgres(o.resolvePostgres(cmd)))
 	bindings, envs, err := f.Select(o.sel)
 	if err != nil {
 		return err

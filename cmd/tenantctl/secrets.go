@@ -270,7 +270,7 @@ func runRotate(cmd *cobra.Command, g *globalOptions, o *rotateOptions, watch boo
 		return err
 	}
 	r := rotation.New(g.dir, reader, j,
-		rotation.WithRunner(rotation.FleetRunner{Engine: e, Kubeconfig: kubeconfig}),
+		rotation.WithRunner(rotation.FleetRunner{Engine: e, Kubeconfig: kubeconfig, Postgres: o.resolvePostgres(cmd)}),
 		rotation.WithAuditor(auditor), rotation.WithPrincipal(audit.LocalPrincipal()),
 		rotation.WithGit(rotation.GitMode{InPlace: o.inPlace, Branch: o.branch}),
 		rotation.WithProgress(cmd.ErrOrStderr()))
@@ -381,13 +381,14 @@ func printRotation(w io.Writer, res *rotation.Result) {
 // and journal, with the caller as principal.
 type serveRotator struct {
 	dir, kubeconfig string
+	postgres        string
 	engine          *automation.Engine
 	auditor         *audit.Auditor
 	journal         *rotation.Journal
 	reader          keyvault.Reader
 }
 
-func newServeRotator(dir string, e *automation.Engine, kubeconfig string, auditor *audit.Auditor) (*serveRotator, error) {
+func newServeRotator(dir string, e *automation.Engine, kubeconfig, postgres string, auditor *audit.Auditor) (*serveRotator, error) {
 	j, err := journalDir(e.DataDir())
 	if err != nil {
 		return nil, err
@@ -396,12 +397,12 @@ func newServeRotator(dir string, e *automation.Engine, kubeconfig string, audito
 	if err != nil {
 		return nil, err
 	}
-	return &serveRotator{dir: dir, kubeconfig: kubeconfig, engine: e, auditor: auditor, journal: j, reader: reader}, nil
+	return &serveRotator{dir: dir, kubeconfig: kubeconfig, postgres: postgres, engine: e, auditor: auditor, journal: j, reader: reader}, nil
 }
 
 func (s *serveRotator) rotator(req api.SecretsRequest) (*rotation.Rotator, rotation.Selection) {
 	r := rotation.New(s.dir, s.reader, s.journal,
-		rotation.WithRunner(rotation.FleetRunner{Engine: s.engine, Kubeconfig: s.kubeconfig}),
+		rotation.WithRunner(rotation.FleetRunner{Engine: s.engine, Kubeconfig: s.kubeconfig, Postgres: s.postgres}),
 		rotation.WithAuditor(s.auditor), rotation.WithPrincipal(req.Principal),
 		rotation.WithGit(rotation.GitMode{InPlace: req.InPlace, Branch: req.Branch}))
 	return r, rotation.Selection{Tenants: []string{req.TenantID}, Env: req.Environment}

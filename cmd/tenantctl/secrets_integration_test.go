@@ -46,7 +46,7 @@ func TestSecretsRotationCanary(t *testing.T) {
 	t.Cleanup(func() { newVaultReader = prev })
 
 	dataDir, auditLog := filepath.Join(work, "data"), filepath.Join(work, "audit.jsonl")
-	common := []string{"-d", dir, "--kubeconfig", cluster.Kubeconfig, "--data-dir", dataDir, "--audit-log", auditLog, "--audit-stdout", "--parallel", "2"}
+	common := []string{"-d", dir, "--kubeconfig", cluster.Kubeconfig, "--postgres-connection", testenv.PrivatePostgres(t).InfoPath(), "--data-dir", dataDir, "--audit-log", auditLog, "--audit-stdout", "--parallel", "2"}
 	var stdout, stderr bytes.Buffer
 	run := inProcessCLI(&stdout, &stderr)
 	// --audit-stdout writes every audit event to the process's stderr: capture it.

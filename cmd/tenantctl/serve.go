@@ -123,13 +123,13 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 			return exitcode.With(exitcode.Failed, fmt.Errorf("drift engine: %w", err))
 		}
 	}
-	secrets, err := newServeRotator(g.dir, e, kubeconfig, auditor)
+	secrets, err := newServeRotator(g.dir, e, kubeconfig, o.resolvePostgres(cmd), auditor)
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{
 		Verifier: verifier, Policy: pol, Auditor: auditor, Logger: logger, Drift: drift, Secrets: secrets,
-		Backend: api.EngineBackend{Engine: e, StateDir: g.dir, Kubeconfig: kubeconfig},
+		Backend: api.EngineBackend{Engine: e, StateDir: g.dir, Kubeconfig: kubeconfig, Postgres: o.resolvePostgres(cmd)},
 		Jobs:    jobs.Options{Concurrency: o.maxJobs, History: o.jobHistory, Dir: jobDir},
 	})
 	if err != nil {

@@ -62,7 +62,7 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 	if err := c.validate(mode); err != nil {
 		return nil, err
 	}
-	f := fleet.New(c.engine, c.state, c.kubeconfig)
+	f := fleet.New(c.engine, c.state, c.kubeconfig, fleet.WithPostgres(c.postgres))
 	bindings, envs, err := f.Select(sel)
 	if err != nil {
 		return nil, err

@@ -74,10 +74,15 @@ type Checker struct {
 	secretReader  keyvault.Reader
 	catalogs      CatalogReader
 	secretGrace   time.Duration
+	postgres      string
 }
 
 // Option configures a Checker.
 type Option func(*Checker)
+
+// WithPostgresConnection is the data layer's connection file the programs get when the engine
+// previews a stack (fleet.WithPostgres).
+func WithPostgresConnection(path string) Option { return func(c *Checker) { c.postgres = path } }
 
 // WithRESTConfig reads the live cluster with cfg instead of the kubeconfig.
 func WithRESTConfig(cfg *rest.Config) Option { return func(c *Checker) { c.restConfig = cfg } }

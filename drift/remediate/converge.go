@@ -20,8 +20,8 @@ type EngineConverger struct {
 
 // NewEngineConverger converges stacks of state with e; kubeconfig is what the programs'
 // Kubernetes provider uses.
-func NewEngineConverger(e *automation.Engine, state *isolation.DesiredState, kubeconfig string) *EngineConverger {
-	return &EngineConverger{engine: e, state: state, fleet: fleet.New(e, state, kubeconfig)}
+func NewEngineConverger(e *automation.Engine, state *isolation.DesiredState, kubeconfig string, opts ...fleet.Option) *EngineConverger {
+	return &EngineConverger{engine: e, state: state, fleet: fleet.New(e, state, kubeconfig, opts...)}
 }
 
 // Converge implements Converger.

@@ -29,7 +29,7 @@ var Layers = []Layer{
 	{"programs", []string{"stacks", "sdk"}},
 	{"engine", []string{"automation"}},
 	{"state/inventory", []string{"inventory", "secrets/keyvault"}},
-	{"analysis", []string{"isolation/reach"}},
+	{"analysis", []string{"isolation/reach", "isolation/probe"}},
 	{"findings", []string{"drift/finding", "drift/detect", "drift/ignore", "drift/secretversions", "drift/pgdrift"}},
 	{"reports", []string{"drift/report"}},
 	{"drift operations", []string{"drift/check", "drift/remediate", "drift/watch", "secrets/rotation"}},
@@ -47,7 +47,7 @@ var Forbidden = []struct {
 }{
 	{[]string{"isolation", "tenantplan"}, "github.com/pulumi/", "the bindings and the plan are plain data that every reader shares"},
 	{[]string{"pgcatalog"}, "github.com/pulumi/", "the drift fast path reads catalogs without Pulumi; the provider builds on it, not the other way"},
-	{[]string{"isolation/reach"}, "github.com/pulumi/", "reachability reads the plan, not the programs"},
+	{[]string{"isolation/reach", "isolation/probe"}, "github.com/pulumi/", "reachability and the probe read the plan, not the programs"},
 	{[]string{"internal", "audit", "isolation", "tenantplan", "stacks/kubernetes", "inventory", "drift/finding", "drift/detect", "drift/ignore", "drift/report"},
 		"github.com/pulumi/pulumi-azure-native-sdk", "only what runs the azure programs (the fleet and above) builds the azure-native SDK"},
 }

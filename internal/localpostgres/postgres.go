@@ -55,6 +55,8 @@ type Info struct {
 	Database     string `json:"database"`
 	AdminRole    string `json:"adminRole"`
 	PasswordFile string `json:"passwordFile"`
+	// SSLMode is "disable": the instance listens on loopback and a unix socket only, without TLS.
+	SSLMode string `json:"sslmode"`
 	// SocketDir holds the unix socket (the data folder).
 	SocketDir string `json:"socketDir"`
 	PID       int    `json:"pid,omitempty"`
@@ -137,7 +139,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	}
 	in := &Instance{opts: o, Info: Info{
 		Host: "127.0.0.1", Database: "postgres", AdminRole: o.AdminRole,
-		PasswordFile: filepath.Join(stateDir, passwordName), SocketDir: filepath.Join(stateDir, dataDirName),
+		PasswordFile: filepath.Join(stateDir, passwordName), SSLMode: "disable", SocketDir: filepath.Join(stateDir, dataDirName),
 	}}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("local postgres: %w", err)

@@ -214,8 +214,8 @@ func nonIndex(segs []string) []string {
 }
 
 // IsSecretResourceType reports whether every value of a resource type is secret material apart
-// from its metadata: Kubernetes Secrets and Key Vault secrets, in the type forms the engine, the
-// inventory and Azure use.
+// from its metadata: Kubernetes Secrets, Key Vault secrets and the data layer's generated
+// passwords, in the type forms the engine, the inventory and Azure use.
 func IsSecretResourceType(t string) bool {
 	l := strings.ToLower(t)
 	switch {
@@ -226,6 +226,8 @@ func IsSecretResourceType(t string) bool {
 	case strings.HasPrefix(l, "azure-native:keyvault") && strings.HasSuffix(l, ":secret"):
 		return true
 	case strings.HasPrefix(l, "azure:keyvault") && strings.HasSuffix(l, ":secret"):
+		return true
+	case l == "tenantpg:index:password", l == "random:index/randompassword:randompassword":
 		return true
 	}
 	return false

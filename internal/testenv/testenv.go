@@ -257,3 +257,10 @@ func CopyDir(t testing.TB, src string) string {
 	}
 	return dst
 }
+
+// PostgresConnection is the connection file of the package's PostgreSQL instance (started on
+// first use), what the engine's programs read as stack config tenantctl:postgres.
+func PostgresConnection(t testing.TB) string {
+	t.Helper()
+	return Postgres(t).InfoPath()
+}

@@ -143,6 +143,27 @@ func exec(ctx context.Context, database string, stmts ...string) error {
 	return err
 }
 
+// execTx runs statements on database in one transaction: either all of them take effect or none
+// (a table is never left without its index, a column never added without its NOT NULL).
+func execTx(ctx context.Context, database string, stmts ...string) error {
+	_, err := withConn(ctx, database, func(c *pgx.Conn) (struct{}, error) {
+		return struct{}{}, withDetail(execInTx(ctx, c, stmts...))
+	})
+	return err
+}
+
+func execInTx(ctx context.Context, c *pgx.Conn, stmts ...string) error {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := pgcatalog.ExecAll(ctx, c.PgConn(), stmts...); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
 // conflictRetries bounds how often one statement is re-run after losing a catalog race.
 const conflictRetries = 8
 

@@ -3,6 +3,7 @@ package tenantpg
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -41,12 +42,17 @@ func diffFields(fields ...field) p.DiffResponse {
 	return resp
 }
 
-// equalValues treats nil and empty lists alike and compares lists as sets.
+// equalValues treats nil and empty lists (and maps) alike and compares lists as sets.
 func equalValues(a, b any) bool {
 	as, aok := a.([]string)
 	bs, bok := b.([]string)
 	if aok && bok {
 		return slices.Equal(sortedSet(as), sortedSet(bs))
+	}
+	am, aok := a.(map[string]string)
+	bm, bok := b.(map[string]string)
+	if aok && bok {
+		return maps.Equal(am, bm)
 	}
 	return reflect.DeepEqual(a, b)
 }
@@ -67,13 +73,19 @@ func checkFailures(property string, err error) []p.CheckFailure {
 }
 
 // validated runs the default Check (decoding, defaults, secrets) and then the resource's own
-// validation, which names the field that is wrong.
+// validation, which names the field that is wrong. A field whose value is not known yet (in a
+// preview, the output of a resource not created yet, such as a Password's result feeding a Role)
+// decodes as empty and is not refused: the engine runs Check again with the value before the
+// resource is created or updated.
 func validated[I any](req infer.CheckRequest, ctxCheck func() (I, []p.CheckFailure, error), validate func(*I) (string, error)) (infer.CheckResponse[I], error) {
 	in, failures, err := ctxCheck()
 	if err != nil || len(failures) > 0 {
 		return infer.CheckResponse[I]{Inputs: in, Failures: failures}, err
 	}
 	prop, verr := validate(&in)
+	if verr != nil && req.NewInputs.Get(prop).HasComputed() {
+		verr = nil
+	}
 	return infer.CheckResponse[I]{Inputs: in, Failures: checkFailures(prop, verr)}, nil
 }
 

@@ -1,10 +1,13 @@
 package tenantpg
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/blang/semver"
@@ -61,6 +64,24 @@ func newHarness(t *testing.T, override map[string]property.Value) *harness {
 	for k, v := range override {
 		cfg[k] = v
 	}
+	return &harness{t: t, s: configured(t, cfg), pg: pg}
+}
+
+// newOfflineHarness configures a provider for a server that does not exist, for resources that
+// must never need one (Password).
+func newOfflineHarness(t *testing.T) *harness {
+	t.Helper()
+	return &harness{t: t, s: configured(t, map[string]property.Value{
+		"host":     property.New("127.0.0.1"),
+		"port":     property.New(float64(1)),
+		"username": property.New("nobody"),
+		"password": secret("not-used"),
+		"sslmode":  property.New("disable"),
+	})}
+}
+
+func configured(t *testing.T, cfg map[string]property.Value) integration.Server {
+	t.Helper()
 	s := newServer(t)
 	checked, err := s.CheckConfig(p.CheckRequest{Urn: presource.CreateURN("default", "pulumi:providers:tenantpg", "", "test", "test"), Inputs: property.NewMap(cfg)})
 	if err != nil {
@@ -72,10 +93,39 @@ func newHarness(t *testing.T, override map[string]property.Value) *harness {
 	if err := s.Configure(p.ConfigureRequest{Args: checked.Inputs}); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	return &harness{t: t, s: s, pg: pg}
+	return s
 }
 
-// props builds a property map from plain Go values (string, bool, int, []string, property.Value).
+// captureLogs collects what the provider logs for the rest of the test: outside the engine,
+// pulumi-go-provider's logger writes to slog's default logger.
+func captureLogs(t *testing.T) *syncBuffer {
+	t.Helper()
+	buf := &syncBuffer{}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return buf
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// props builds a property map from plain Go values (string, bool, int, []string,
+// map[string]string, property.Value).
 func props(m map[string]any) property.Map {
 	out := map[string]property.Value{}
 	for k, v := range m {
@@ -92,6 +142,12 @@ func props(m map[string]any) property.Map {
 				vs[i] = property.New(s)
 			}
 			out[k] = property.New(property.NewArray(vs))
+		case map[string]string:
+			vs := make(map[string]property.Value, len(x))
+			for mk, mv := range x {
+				vs[mk] = property.New(mv)
+			}
+			out[k] = property.New(property.NewMap(vs))
 		case property.Value:
 			out[k] = x
 		default:
@@ -184,6 +240,14 @@ func (r *res) diff(inputs map[string]any) p.DiffResponse {
 // update applies new inputs in place.
 func (r *res) update(inputs map[string]any) {
 	r.h.t.Helper()
+	if err := r.tryUpdate(inputs); err != nil {
+		r.h.t.Fatalf("Update %s: %v", r.id, err)
+	}
+}
+
+// tryUpdate previews and applies new inputs in place; the state is kept when the update fails.
+func (r *res) tryUpdate(inputs map[string]any) error {
+	r.h.t.Helper()
 	checked, failures := r.h.check(r.urn, r.inputs, props(inputs))
 	if len(failures) > 0 {
 		r.h.t.Fatalf("Check %s: %+v", r.id, failures)
@@ -193,9 +257,10 @@ func (r *res) update(inputs map[string]any) {
 	}
 	resp, err := r.h.s.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
 	if err != nil {
-		r.h.t.Fatalf("Update %s: %v", r.id, err)
+		return err
 	}
 	r.state, r.inputs = resp.Properties, checked
+	return nil
 }
 
 func (r *res) delete() {

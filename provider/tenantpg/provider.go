@@ -1,13 +1,17 @@
 // Package tenantpg is a Pulumi resource provider for the data objects of tenantctl's data layer
-// on PostgreSQL: roles, databases, schemas, grants, default privileges, row-level security,
-// policies and role memberships. Statements and catalog reads come from package pgcatalog (no
-// Pulumi there), which the drift fast path shares; every Read returns the live catalog state,
-// so `pulumi refresh` and `preview --refresh` see drift made outside Pulumi.
+// on PostgreSQL: roles, databases, schemas, shared tables, grants, default privileges, row-level
+// security, policies and role memberships, plus generated passwords kept only in the state.
+// Statements and catalog reads come from package pgcatalog (no Pulumi there), which the drift fast
+// path shares; every Read of a server object returns the live catalog state, so `pulumi refresh`
+// and `preview --refresh` see drift made outside Pulumi.
 package tenantpg
 
 import (
+	"context"
+
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	p "github.com/pulumi/pulumi-go-provider"
 )
@@ -23,9 +27,42 @@ const GoImportPath = "github.com/connectsoft/tenantctl/sdk/go/tenantpg"
 
 // New builds the provider.
 func New() (p.Provider, error) {
+	prov, err := build()
+	if err != nil {
+		return prov, err
+	}
+	return keepUnknownInputs(prov), nil
+}
+
+// keepUnknownInputs works around infer (v1.5.0) returning an input that is both unknown and secret
+// (a Password's result feeding a Role in a preview) from Check as a known secret "": its secrets
+// walker re-wraps the known value last. A plan saved by that preview would then pin the value ""
+// and the update that follows would violate it. Every top-level input that was unknown stays
+// unknown (and keeps its secrecy).
+func keepUnknownInputs(prov p.Provider) p.Provider {
+	check := prov.Check
+	if check == nil {
+		return prov
+	}
+	prov.Check = func(ctx context.Context, req p.CheckRequest) (p.CheckResponse, error) {
+		resp, err := check(ctx, req)
+		if err != nil {
+			return resp, err
+		}
+		for k, v := range req.Inputs.All {
+			if v.IsComputed() {
+				resp.Inputs = resp.Inputs.Set(k, property.New(property.Computed).WithSecret(v.Secret() || resp.Inputs.Get(k).Secret()))
+			}
+		}
+		return resp, nil
+	}
+	return prov
+}
+
+func build() (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithDisplayName("tenantctl PostgreSQL data layer").
-		WithDescription("Roles, databases, schemas, grants, default privileges, row-level security, policies and memberships on PostgreSQL, read back live from the catalog.").
+		WithDescription("Roles, databases, schemas, shared tables, grants, default privileges, row-level security, policies and memberships on PostgreSQL, read back live from the catalog; generated passwords kept in the state.").
 		WithNamespace("connectsoft").
 		WithPublisher("connectsoft").
 		WithKeywords("postgresql", "tenantctl", "category/database").
@@ -42,6 +79,8 @@ func New() (p.Provider, error) {
 			infer.Resource(&RowLevelSecurity{}),
 			infer.Resource(&Policy{}),
 			infer.Resource(&Membership{}),
+			infer.Resource(&Table{}),
+			infer.Resource(&Password{}),
 		).
 		Build()
 }

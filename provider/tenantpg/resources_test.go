@@ -45,7 +45,8 @@ func TestSchemaAndVersion(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{"tenantpg:index:Database", "tenantpg:index:DefaultPrivileges", "tenantpg:index:Grant", "tenantpg:index:Membership",
-		"tenantpg:index:Policy", "tenantpg:index:Role", "tenantpg:index:RowLevelSecurity", "tenantpg:index:Schema"}
+		"tenantpg:index:Password", "tenantpg:index:Policy", "tenantpg:index:Role", "tenantpg:index:RowLevelSecurity", "tenantpg:index:Schema",
+		"tenantpg:index:Table"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
@@ -519,6 +520,13 @@ func TestBadInput(t *testing.T) {
 		{"Grant", "objectType", map[string]any{"role": "r", "objectType": "view", "schema": "s", "privileges": []string{"SELECT"}}},
 		{"Policy", "name", map[string]any{"schema": "s", "table": "t", "name": "p", "command": "MERGE"}},
 		{"Membership", "member", map[string]any{"role": "a", "member": "a"}},
+		{"Table", "name", map[string]any{"schema": "s", "name": `t"; DROP TABLE x; --`}},
+		{"Table", "schema", map[string]any{"schema": "s.t", "name": "t"}},
+		{"Table", "tenantColumn", map[string]any{"schema": "s", "name": "t", "tenantColumn": "tenant_id text, x int"}},
+		{"Table", "owner", map[string]any{"schema": "s", "name": "t", "owner": "Owner"}},
+		{"Table", "database", map[string]any{"database": "db;", "schema": "s", "name": "t"}},
+		{"Password", "length", map[string]any{"length": 15}},
+		{"Password", "length", map[string]any{"length": 129}},
 	} {
 		_, failures := h.check(h.urn(tc.typ, "bad"), property.Map{}, props(tc.inputs))
 		if len(failures) != 1 || failures[0].Property != tc.prop {
@@ -542,6 +550,42 @@ func TestBadInput(t *testing.T) {
 	}
 	if got := h.query("postgres", `SELECT relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND relname = 't'`, schema); len(got) != 1 {
 		t.Error("the smuggled DROP TABLE ran")
+	}
+}
+
+// TestCheckUnknownInputs: in a preview an input may be the output of a resource not created yet
+// (a Password's result feeding a Role, a schema's name): Check must not refuse the empty value it
+// decodes to, and must keep the input unknown. Known values are still validated.
+func TestCheckUnknownInputs(t *testing.T) {
+	h := newOfflineHarness(t)
+	unknown := property.New(property.Computed)
+	for _, tc := range []struct {
+		typ, prop string
+		inputs    map[string]any
+	}{
+		{"Role", "password", map[string]any{"name": "app", "login": true, "password": unknown.WithSecret(true)}},
+		{"Schema", "name", map[string]any{"name": unknown}},
+		{"Table", "schema", map[string]any{"schema": unknown, "name": "items"}},
+		{"Table", "owner", map[string]any{"schema": "s", "name": "items", "owner": unknown}},
+		{"Grant", "roles", map[string]any{"role": unknown, "objectType": "schema", "schema": "s", "privileges": []string{"USAGE"}}},
+	} {
+		checked, failures := h.check(h.urn(tc.typ, "u"), property.Map{}, props(tc.inputs))
+		if len(failures) > 0 {
+			t.Errorf("%s with unknown %s: failures %+v", tc.typ, tc.prop, failures)
+		}
+		for k, v := range tc.inputs {
+			// (infer returns an unknown that is also a secret as a known secret "": the engine
+			// runs Check again with the value all the same.)
+			if pv, ok := v.(property.Value); ok && pv.HasComputed() && !pv.Secret() && !checked.Get(k).HasComputed() {
+				t.Errorf("%s: Check made the unknown %s known: %v", tc.typ, k, checked.Get(k))
+			}
+		}
+	}
+	// A known bad value next to an unknown one is still refused (when validated before it; the
+	// rest is validated when the engine checks again with every value known).
+	_, failures := h.check(h.urn("Table", "bad"), property.Map{}, props(map[string]any{"schema": "s", "name": "a;b", "owner": unknown}))
+	if len(failures) != 1 || failures[0].Property != "name" {
+		t.Errorf("unknown schema, bad name: failures %+v, want one on name", failures)
 	}
 }
 

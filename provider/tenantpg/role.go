@@ -201,6 +201,22 @@ func (*Role) Delete(ctx context.Context, req infer.DeleteRequest[RoleState]) (in
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
+	// A role that still owns objects is the owner of a database or schema that its own Delete
+	// retained because it holds data: dropping the role would fail, and reassigning the objects
+	// would hand a tenant's data to someone else. Keep it with the data.
+	owned, err := withConn(ctx, "", func(c *pgx.Conn) (int, error) {
+		var n int
+		err := c.QueryRow(ctx, `SELECT count(*) FROM pg_shdepend d JOIN pg_roles r ON d.refobjid = r.oid
+			WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' AND r.rolname = $1`, req.State.Name).Scan(&n)
+		return n, err
+	})
+	if err != nil {
+		return infer.DeleteResponse{}, fmt.Errorf("drop role %s: %w", req.State.Name, err)
+	}
+	if owned > 0 {
+		p.GetLogger(ctx).Warningf("role %s retained: it owns %d object(s) kept with their data (a retained database or schema); drop them first, then the role", req.State.Name, owned)
+		return infer.DeleteResponse{}, nil
+	}
 	if err := exec(ctx, "", stmt); err != nil {
 		return infer.DeleteResponse{}, fmt.Errorf("drop role %s: %w", req.State.Name, err)
 	}

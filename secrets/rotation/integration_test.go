@@ -129,9 +129,9 @@ func TestRotationWithTheRealEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl := fleet.New(engine, load(t, f.dir), cluster.Kubeconfig)
+	fl := fleet.New(engine, load(t, f.dir), cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t)))
 	t.Cleanup(func() {
-		fleet.New(engine, load(t, f.dir), cluster.Kubeconfig).Run(context.Background(), automation.OpDestroy, fleet.Selection{All: true, IncludePlatform: true})
+		fleet.New(engine, load(t, f.dir), cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t))).Run(context.Background(), automation.OpDestroy, fleet.Selection{All: true, IncludePlatform: true})
 	})
 	up, err := fl.Run(ctx, automation.OpUp, fleet.Selection{All: true})
 	if err != nil {
@@ -150,7 +150,7 @@ func TestRotationWithTheRealEngine(t *testing.T) {
 	f.vaults.SetExpires("kv-connectsoft-dev", "globex-db-connection", f.gOld, t0)
 
 	journal := mustJournal(t)
-	r := rotation.New(f.dir, f.vaults.Client(), journal, rotation.WithRunner(rotation.FleetRunner{Engine: engine, Kubeconfig: cluster.Kubeconfig}),
+	r := rotation.New(f.dir, f.vaults.Client(), journal, rotation.WithRunner(rotation.FleetRunner{Engine: engine, Kubeconfig: cluster.Kubeconfig, Postgres: testenv.PostgresConnection(t)}),
 		rotation.WithAuditor(auditor), rotation.WithPrincipal("test:rotation"), rotation.WithClock(func() time.Time { return t0.Add(time.Hour) }))
 	rows, _, err := r.Status(ctx, rotation.Selection{All: true}, time.Hour)
 	if err != nil {

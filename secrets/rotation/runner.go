@@ -15,11 +15,13 @@ import (
 type FleetRunner struct {
 	Engine     *automation.Engine
 	Kubeconfig string
+	// Postgres is the data layer's connection file (fleet.WithPostgres); empty for none.
+	Postgres string
 }
 
 // Up implements Runner.
 func (f FleetRunner) Up(ctx context.Context, st *isolation.DesiredState, env, tenant string) error {
-	out, err := fleet.New(f.Engine, st, f.Kubeconfig).Run(ctx, automation.OpUp, fleet.Selection{Tenants: []string{tenant}, Env: env, TenantsOnly: true})
+	out, err := fleet.New(f.Engine, st, f.Kubeconfig, fleet.WithPostgres(f.Postgres)).Run(ctx, automation.OpUp, fleet.Selection{Tenants: []string{tenant}, Env: env, TenantsOnly: true})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func TestLegacySecretRefsConfigMapIsMigrated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fleet.New(engine, state, cluster.Kubeconfig)
+	f := fleet.New(engine, state, cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t)))
 	globex := fleet.Selection{Tenants: []string{"globex"}}
 	t.Cleanup(func() {
 		bg := context.Background()

@@ -23,6 +23,7 @@ import (
 	spcv1 "sigs.k8s.io/secrets-store-csi-driver/apis/v1"
 
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // specOpts compares quantities by value ("1" and "1000m" are the same quota) and treats nil and
@@ -329,7 +330,8 @@ func checkIdentity(ctx context.Context, t *testing.T, cs kubernetes.Interface, d
 					}
 				}
 			}
-			wantSecrets := sortedValues(tt.secretObjects)
+			// The tenant's synced Key Vault secrets and its database credentials.
+			wantSecrets := append(sortedValues(tt.secretObjects), tenantplan.TenantDataSecretName(tt.tenant))
 			wantRules := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: wantSecrets}}
 			if diff := cmp.Diff(wantRules, secretRules); diff != "" {
 				t.Errorf("role rules on secrets (-want +got):\n%s", diff)

@@ -59,7 +59,7 @@ func TestIntegrationExamplesOnLocalCluster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
-	f := fleet.New(engine, state, cluster.Kubeconfig)
+	f := fleet.New(engine, state, cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t)))
 	everything := fleet.Selection{All: true, IncludePlatform: true}
 	destroyed := false
 	t.Cleanup(func() {

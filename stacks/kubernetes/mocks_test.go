@@ -50,6 +50,12 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		}
 	}
 	r.Add(rec)
+	if args.TypeToken == "tenantpg:index:Password" {
+		// What the provider generates on create.
+		out := args.Inputs.Copy()
+		out["result"] = resource.MakeSecret(resource.NewStringProperty("mock-generated-password"))
+		return args.Name + "-id", out, nil
+	}
 	return args.Name + "-id", args.Inputs, nil
 }
 

@@ -40,9 +40,14 @@ func manifests(t *testing.T, objs []map[string]any) map[string]any {
 
 // kubernetesObjects are the inputs of every Kubernetes object a mocked run registered (patches
 // and the provider aside).
+// The data layer's credential Secret is not a Kubernetes-layer object of the plan: its data is
+// the generated password, which exists only once the stack ran (tenantplan.Postgres names it).
 func kubernetesObjects(rec *recorder) []map[string]any {
 	var out []map[string]any
 	for _, r := range rec.All() {
+		if r.Type == tSecret && strings.HasSuffix(r.Name, "-db") {
+			continue
+		}
 		if strings.HasPrefix(r.Type, "kubernetes:") && !strings.HasSuffix(r.Type, "Patch") {
 			out = append(out, r.Inputs)
 		}
@@ -63,7 +68,8 @@ func TestProgramsRenderThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := run(t, platform.Stack, testConfig, PlatformProgram(env))
+	cfg := pgConfig(t)
+	rec, err := run(t, platform.Stack, cfg, PlatformProgram(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func TestProgramsRenderThePlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec, err := run(t, pl.Stack, testConfig, TenantProgram(in))
+		rec, err := run(t, pl.Stack, cfg, TenantProgram(in))
 		if err != nil {
 			t.Fatal(err)
 		}

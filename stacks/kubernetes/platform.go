@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"fmt"
 
-	k8s "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -30,9 +29,13 @@ func platformProgram(env *isolation.Environment, observe func(*tenantplan.Platfo
 	var pl *tenantplan.Platform
 	return Program(
 		func() (err error) { pl, err = tenantplan.ForPlatform(env); return err },
-		func(ctx *pulumi.Context) (*k8s.Provider, error) { return NewProvider(ctx, env) },
-		func(ctx *pulumi.Context, p *k8s.Provider) (*tenantplan.PlatformOutputs, error) {
-			return DeployPlatform(ctx, pl, p)
+		func(ctx *pulumi.Context) (providers, error) { return newProviders(ctx, env) },
+		func(ctx *pulumi.Context, p providers) (*tenantplan.PlatformOutputs, error) {
+			out, err := DeployPlatform(ctx, pl, p.k8s)
+			if err != nil || p.data == nil {
+				return out, err
+			}
+			return out, deployPlatformData(ctx, nil, p.data, tenantplan.PlanPlatformPostgres(env))
 		},
 		PlatformExports, observe)
 }

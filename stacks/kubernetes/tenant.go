@@ -30,11 +30,30 @@ func tenantProgram(in tenantplan.Inputs, observe func(*TenantOutputs)) pulumi.Ru
 	var pl *tenantplan.Tenant
 	return Program(
 		func() (err error) { pl, err = tenantplan.ForTenant(in); return err },
-		func(ctx *pulumi.Context) (*k8s.Provider, error) { return NewProvider(ctx, in.Env) },
-		func(ctx *pulumi.Context, p *k8s.Provider) (*TenantOutputs, error) {
-			return DeployTenant(ctx, pl, p, WorkloadIdentity{})
+		func(ctx *pulumi.Context) (providers, error) { return newProviders(ctx, in.Env) },
+		func(ctx *pulumi.Context, p providers) (*TenantOutputs, error) {
+			return deployTenant(ctx, pl, p.k8s, WorkloadIdentity{}, p.data)
 		},
 		(*TenantOutputs).Map, observe)
+}
+
+// providers are the explicit providers of this target's programs: the cluster's, and the data
+// layer's server where the environment keeps tenant data on PostgreSQL.
+type providers struct {
+	k8s  *k8s.Provider
+	data *DataServer
+}
+
+func newProviders(ctx *pulumi.Context, env *isolation.Environment) (providers, error) {
+	k, err := NewProvider(ctx, env)
+	if err != nil {
+		return providers{}, err
+	}
+	d, err := NewDataServer(ctx, env)
+	if err != nil {
+		return providers{}, err
+	}
+	return providers{k8s: k, data: d}, nil
 }
 
 // WorkloadIdentity is the Microsoft Entra identity the tenant's ServiceAccount and
@@ -50,6 +69,11 @@ type WorkloadIdentity struct {
 // the stack exports. The azure target calls it with a provider for the tenant's AKS cluster and
 // the identity it created for the tenant.
 func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderResource, wi WorkloadIdentity, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
+	return deployTenant(ctx, pl, p, wi, nil, opts...)
+}
+
+// deployTenant is DeployTenant with the data layer on a PostgreSQL server (data nil: none).
+func deployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderResource, wi WorkloadIdentity, data *DataServer, opts ...pulumi.ResourceOption) (*TenantOutputs, error) {
 	id := pl.TenantID
 	root := &Component{}
 	if err := ctx.RegisterComponentResource(TypeTenant, id, root, opts...); err != nil {
@@ -81,6 +105,11 @@ func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p pulumi.ProviderR
 	}
 	if err := deploySecrets(ctx, root, p, pl, sc, wi, out); err != nil {
 		return nil, fmt.Errorf("tenant %s secrets: %w", id, err)
+	}
+	if data != nil {
+		if err := deployTenantData(ctx, root, p, data, pl, out); err != nil {
+			return nil, fmt.Errorf("tenant %s data: %w", id, err)
+		}
 	}
 	if err := ctx.RegisterResourceOutputs(root, pulumi.Map{
 		OutputNamespace: pulumi.String(out.Namespace),
@@ -161,6 +190,8 @@ type TenantOutputs struct {
 	Tolerations  []tenantplan.Toleration
 	// AdmissionPolicies are the platform policies this tenant's isolation relies on.
 	AdmissionPolicies []string
+	// Data is where the tenant's data lives when the stack created it on PostgreSQL; nil otherwise.
+	Data *TenantData
 }
 
 // Map is the outputs as stack exports. Every key is always present (pulumi.To* render nil as
@@ -201,6 +232,20 @@ func (o *TenantOutputs) Map() pulumi.Map {
 		OutputNodeSelector:        pulumi.ToStringMap(o.NodeSelector),
 		OutputTolerations:         tols,
 		OutputAdmissionPolicies:   pulumi.ToStringArray(o.AdmissionPolicies),
+		OutputData:                o.Data.Map(),
+	}
+}
+
+// Map is the data export; every key is present (empty when the stack created no data layer).
+func (d *TenantData) Map() pulumi.StringMap {
+	if d == nil {
+		d = &TenantData{}
+	}
+	return pulumi.StringMap{
+		"database":         pulumi.String(d.Database),
+		"schema":           pulumi.String(d.Schema),
+		"loginRole":        pulumi.String(d.LoginRole),
+		"credentialSecret": pulumi.String(d.CredentialObject),
 	}
 }
 

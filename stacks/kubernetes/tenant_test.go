@@ -517,8 +517,8 @@ func TestTenantOutputs(t *testing.T) {
 			if d := cmp.Diff(&tc.want, got); d != "" {
 				t.Errorf("outputs (-want +got):\n%s", d)
 			}
-			if keys := len(got.Map()); keys != 16 {
-				t.Errorf("exports %d keys, want all 16", keys)
+			if keys := len(got.Map()); keys != 17 {
+				t.Errorf("exports %d keys, want all 17", keys)
 			}
 		})
 	}

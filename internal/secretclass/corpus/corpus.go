@@ -46,6 +46,7 @@ var BenignPaths = []string{
 var SecretResourceTypes = []string{
 	"v1/Secret", "Secret", "core/v1/Secret", "kubernetes:core/v1:Secret", "Microsoft.KeyVault/vaults/secrets",
 	"azure-native:keyvault:Secret", "azure-native:keyvault/v20230701:Secret", "azure:keyvault/secret:Secret",
+	"tenantpg:index:Password", "random:index/randomPassword:RandomPassword",
 }
 
 // BenignResourceTypes are not secret as a whole.

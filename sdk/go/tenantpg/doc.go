@@ -1,2 +1,2 @@
-// Roles, databases, schemas, grants, default privileges, row-level security, policies and memberships on PostgreSQL, read back live from the catalog.
+// Roles, databases, schemas, shared tables, grants, default privileges, row-level security, policies and memberships on PostgreSQL, read back live from the catalog; generated passwords kept in the state.
 package tenantpg

@@ -29,6 +29,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &Grant{}
 	case "tenantpg:index:Membership":
 		r = &Membership{}
+	case "tenantpg:index:Password":
+		r = &Password{}
 	case "tenantpg:index:Policy":
 		r = &Policy{}
 	case "tenantpg:index:Role":
@@ -37,6 +39,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &RowLevelSecurity{}
 	case "tenantpg:index:Schema":
 		r = &Schema{}
+	case "tenantpg:index:Table":
+		r = &Table{}
 	default:
 		return nil, fmt.Errorf("unknown resource type: %s", typ)
 	}
