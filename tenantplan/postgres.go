@@ -197,3 +197,21 @@ func (p *planner) postgres() error {
 	p.t.Data.Postgres = d
 	return nil
 }
+
+// PlanData plans the data layer of env's platform and of each of its bindings: what the data-plane
+// drift check, the reachability analysis and the isolation probe compare the server with.
+func PlanData(env *isolation.Environment, bindings []*isolation.RuntimeTenantBinding) ([]*Tenant, *PlatformPostgres, error) {
+	p, err := ForPlatform(env)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan the platform of %s: %w", env.Name(), err)
+	}
+	out := make([]*Tenant, 0, len(bindings))
+	for _, b := range bindings {
+		t, err := ForTenant(Inputs{Binding: b, Env: env, Platform: p.Outputs()}, Layers(isolation.LayerData))
+		if err != nil {
+			return nil, nil, fmt.Errorf("plan tenant %s: %w", b.Spec.TenantID, err)
+		}
+		out = append(out, t)
+	}
+	return out, PlanPlatformPostgres(env), nil
+}

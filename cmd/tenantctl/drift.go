@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/connectsoft/tenantctl/automation"
@@ -156,17 +155,10 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 	}
 	conn := f.resolvePostgres(cmd)
 	opts = append(opts, check.WithPostgresConnection(conn))
-	var pgcfg *pgx.ConnConfig
-	switch {
-	case f.postgres != "":
-		if pgcfg, err = parsePostgres(f.postgres); err != nil {
-			return nil, err
-		}
-	case conn != "" && usesPostgres(state) && f.inventory == "":
-		// The server the engine provisions the data layer on is the one to check.
-		if pgcfg, err = postgresFromConnection(conn); err != nil {
-			return nil, err
-		}
+	// Offline (--inventory), only an explicit --postgres is read.
+	pgcfg, err := dataPlaneServer(f.postgres, conn, usesPostgres(state) && f.inventory == "")
+	if err != nil {
+		return nil, err
 	}
 	if pgcfg != nil {
 		opts = append(opts, check.WithDataPlane(func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) {

@@ -194,6 +194,10 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation: %w", err))
 		}
 	}
+	var conn string // the engine's data-layer server, for environments that keep data on PostgreSQL
+	if !o.desiredOnly && o.postgres == "" {
+		conn = resolvePostgresConnection(cmd, o.postgresConn)
+	}
 	var graphs []*reach.Graph
 	for _, env := range envs {
 		var gr *reach.Graph
@@ -211,19 +215,9 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 				return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", ierr))
 			}
 			ropts := []reach.Option{reach.WithIdentity(identity.WithAzure(azureidentity.WithTrustedIssuers(issuers...)))}
-			var pgcfg *pgx.ConnConfig
-			switch {
-			case o.postgres != "":
-				if pgcfg, err = parsePostgres(o.postgres); err != nil {
-					return nil, nil, fmt.Errorf("isolation: %w", err)
-				}
-			case tenantplan.UsesPostgres(env):
-				// The server the engine provisioned the environment's data layer on.
-				if conn := resolvePostgresConnection(cmd, o.postgresConn); conn != "" {
-					if pgcfg, err = postgresFromConnection(conn); err != nil {
-						return nil, nil, err
-					}
-				}
+			pgcfg, err := dataPlaneServer(o.postgres, conn, tenantplan.UsesPostgres(env))
+			if err != nil {
+				return nil, nil, fmt.Errorf("isolation: %w", err)
 			}
 			if pgcfg != nil {
 				cats, perr := pgcatalog.ReadServer(ctx, pgcfg)
@@ -481,6 +475,19 @@ func writeVerifyText(w io.Writer, r verifyReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// dataPlaneServer is the server whose catalogs a check or an analysis reads: the --postgres
+// connection string when given, else the engine's connection file (the server it provisions the
+// data layer on) when uses says the data is kept on PostgreSQL; nil for none.
+func dataPlaneServer(dsn, connFile string, uses bool) (*pgx.ConnConfig, error) {
+	switch {
+	case dsn != "":
+		return parsePostgres(dsn)
+	case connFile != "" && uses:
+		return postgresFromConnection(connFile)
+	}
+	return nil, nil
 }
 
 // postgresFromConnection is the admin connection of a data-layer connection file (the one the

@@ -101,17 +101,9 @@ func planProbe(cmd *cobra.Command, g *globalOptions, o probeOptions) (*probeSetu
 		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation probe: environment %s keeps no tenant data on a PostgreSQL server tenantctl provisions (target %s, spec.sharedDatabase.engine %q), so no tenant publishes the credential Secret to log in with",
 			env.Name(), env.Spec.Target, env.Spec.SharedDatabase.Engine))
 	}
-	s := &probeSetup{state: state, env: env, platform: tenantplan.PlanPlatformPostgres(env)}
-	p, err := tenantplan.ForPlatform(env)
-	if err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation probe: plan the platform of %s: %w", env.Name(), err))
-	}
-	for _, b := range state.BindingsIn(env.Name()) {
-		t, err := tenantplan.ForTenant(tenantplan.Inputs{Binding: b, Env: env, Platform: p.Outputs()}, tenantplan.Layers(isolation.LayerData))
-		if err != nil {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation probe: plan tenant %s: %w", b.Spec.TenantID, err))
-		}
-		s.tenants = append(s.tenants, t)
+	s := &probeSetup{state: state, env: env}
+	if s.tenants, s.platform, err = tenantplan.PlanData(env, state.BindingsIn(env.Name())); err != nil {
+		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("isolation probe: %w", err))
 	}
 	for _, id := range o.tenants {
 		if !slices.ContainsFunc(s.tenants, func(t *tenantplan.Tenant) bool { return t.TenantID == id }) {

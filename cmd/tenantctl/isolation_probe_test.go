@@ -91,18 +91,9 @@ func TestIsolationProbe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := st.Environment("dev")
-	p, err := tenantplan.ForPlatform(env)
+	tenants, platform, err := tenantplan.PlanData(st.Environment("dev"), st.BindingsIn("dev"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var tenants []*tenantplan.Tenant
-	for _, b := range st.BindingsIn("dev") {
-		pl, err := tenantplan.ForTenant(tenantplan.Inputs{Binding: b, Env: env, Platform: p.Outputs()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tenants = append(tenants, pl)
 	}
 
 	pg := testenv.PrivatePostgres(t)
@@ -122,7 +113,7 @@ func TestIsolationProbe(t *testing.T) {
 			}
 		}
 	}
-	sql := pgdrifttest.Render(tenants, tenantplan.PlanPlatformPostgres(env))
+	sql := pgdrifttest.Render(tenants, platform)
 	admin("", sql[""]...)
 	for db, stmts := range sql {
 		if db != "" {

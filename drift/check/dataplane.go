@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/pgdrift"
@@ -52,17 +51,9 @@ func (c *Checker) dataPlaneFindings(ctx context.Context, envs []*isolation.Envir
 }
 
 func dataPlaneInput(state *isolation.DesiredState, env *isolation.Environment) (pgdrift.Input, error) {
-	p, err := tenantplan.ForPlatform(env)
+	tenants, platform, err := tenantplan.PlanData(env, state.BindingsIn(env.Name()))
 	if err != nil {
-		return pgdrift.Input{}, fmt.Errorf("plan the platform of %s: %w", env.Name(), err)
+		return pgdrift.Input{}, err
 	}
-	in := pgdrift.Input{Environment: env.Name(), Platform: tenantplan.PlanPlatformPostgres(env)}
-	for _, b := range state.BindingsIn(env.Name()) {
-		t, err := tenantplan.ForTenant(tenantplan.Inputs{Binding: b, Env: env, Platform: p.Outputs()}, tenantplan.Layers(isolation.LayerData))
-		if err != nil {
-			return pgdrift.Input{}, fmt.Errorf("plan tenant %s: %w", b.Spec.TenantID, err)
-		}
-		in.Tenants = append(in.Tenants, t)
-	}
-	return in, nil
+	return pgdrift.Input{Environment: env.Name(), Platform: platform, Tenants: tenants}, nil
 }

@@ -29,20 +29,11 @@ func plans(t *testing.T) ([]*tenantplan.Tenant, *tenantplan.PlatformPostgres) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := st.Environment("dev")
-	p, err := tenantplan.ForPlatform(env)
+	out, platform, err := tenantplan.PlanData(st.Environment("dev"), st.BindingsIn("dev"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*tenantplan.Tenant
-	for _, b := range st.BindingsIn("dev") {
-		pl, err := tenantplan.ForTenant(tenantplan.Inputs{Binding: b, Env: env, Platform: p.Outputs()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, pl)
-	}
-	return out, tenantplan.PlanPlatformPostgres(env)
+	return out, platform
 }
 
 type server struct {
