@@ -12,9 +12,9 @@ BIN         := bin/tenantctl
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 export TENANTCTL_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: test-deps all build tools tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg check-versions test vet archcheck unit fmt \
+.PHONY: test-deps all build schema tools tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg check-versions test vet archcheck unit fmt \
         test-provider sdk-tenantpg \
-        cluster-up cluster-down demo bench bench-fleet clean
+        cluster-up cluster-down demo bench bench-fleet clean docs
 
 all: build
 
@@ -65,6 +65,11 @@ vet:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The JSON Schemas of RuntimeTenantBinding and Environment (schema/), generated from the Go types in
+# isolation/; isolation's TestCommittedSchemasAreGenerated fails when they are out of date.
+schema:
+	go run ./isolation/internal/schemagen -out schema
+
 # Imports point down the flow (internal/archcheck/layers.go); part of `make test`.
 archcheck:
 	go test -count=1 ./internal/archcheck
@@ -88,6 +93,12 @@ test: tools test-deps fmt vet archcheck
 # freshness check and the end-to-end test through the pulumi CLI.
 test-provider: tool-tenantpg
 	cd provider && go test $(GO_TEST_FLAGS) ./...
+
+# The command reference from the command tree: Markdown in docs/cli, man pages in docs/man/man1
+# (MANPATH=docs/man man tenantctl-drift-check). Run it after changing a command, flag or help text;
+# TestGeneratedDocsAreCurrent (cmd/tenantctl) fails while the committed files are stale.
+docs:
+	go run ./cmd/tenantctl gen-docs --markdown-dir docs/cli --man-dir docs/man/man1
 
 # Regenerates the typed Go SDK (sdk/go/tenantpg) from the provider's schema with the pulumi CLI.
 sdk-tenantpg: tool-pulumi

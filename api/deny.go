@@ -54,6 +54,9 @@ type denialAuditor struct {
 	burst     int
 	log       *slog.Logger
 
+	// counted, when set, is told every denial's reason (the API's metrics), rate limited or not.
+	counted func(reason string)
+
 	mu         sync.Mutex
 	suppressed int // unauthenticated
 	principals map[string]*principalDenials
@@ -74,6 +77,9 @@ func newDenialAuditor(a *audit.Auditor, anonPerSecond, principalPerSecond float6
 }
 
 func (a *denialAuditor) record(r *http.Request, req *request, d denial) {
+	if a.counted != nil {
+		a.counted(d.reason)
+	}
 	details := map[string]string{
 		"method": r.Method, "route": r.Pattern, "status": strconv.Itoa(d.status), "reason": d.reason,
 	}

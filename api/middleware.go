@@ -104,8 +104,12 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		info := &accessInfo{}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey, info)))
+		elapsed := time.Since(start)
+		if s.metrics != nil {
+			s.metrics.observe(info.route, r.Method, sw.status, elapsed)
+		}
 		attrs := []any{"trace_id", traceIDOf(r.Context()), "method", r.Method, "route", info.route,
-			"status", sw.status, "duration_ms", time.Since(start).Milliseconds()}
+			"status", sw.status, "duration_ms", elapsed.Milliseconds()}
 		if info.principal != "" {
 			attrs = append(attrs, "principal", info.principal)
 		}

@@ -58,6 +58,7 @@ type Server struct {
 	jobs    *jobs.Store
 	status  *statusCache
 	denials *denialAuditor
+	metrics *serverMetrics
 	mux     *http.ServeMux
 }
 
@@ -102,7 +103,10 @@ func New(cfg Config) (*Server, error) {
 		jobs:    store,
 		status:  newStatusCache(cfg.Backend, cfg.StatusCacheTTL),
 		denials: newDenialAuditor(cfg.Auditor, cfg.DenialAuditRate, cfg.PrincipalDenialRate, cfg.PrincipalDenialBurst, cfg.Logger),
+		metrics: newServerMetrics(store),
 	}
+	// Every denial is counted, also those the audit log's rate limit keeps out of the log.
+	s.denials.counted = s.metrics.denied
 	s.mux = s.routes()
 	return s, nil
 }
@@ -142,6 +146,9 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /healthz", public: true, handler: s.healthz},
 		{pattern: "GET /readyz", public: true, handler: s.readyz},
 		{pattern: "GET /openapi.json", public: true, handler: serveOpenAPI},
+		// Public like /healthz: scrapers need no OIDC client, and the series name no tenant,
+		// principal, job or raw path (see metrics.go and docs/api.md).
+		{pattern: "GET /metrics", public: true, handler: s.serveMetrics},
 		{pattern: "POST /v1/bindings:validate", scope: auth.ScopeBindingsRead, handler: s.validateBindings},
 		{pattern: "GET /v1/tenants", scope: auth.ScopeTenantsRead, handler: s.listTenants},
 		{pattern: "GET /v1/tenants/{tenant}", scope: auth.ScopeTenantsRead, handler: s.tenantStatus},
@@ -161,7 +168,12 @@ func (s *Server) routes() *http.ServeMux {
 		mux.HandleFunc(rt.pattern, s.handle(rt))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if allow := allowedMethods(mux, r); len(allow) > 0 {
+		if allow, route := allowedMethods(mux, r); len(allow) > 0 {
+			// Counted under the path's route template, so a scraper or client hitting a known
+			// path with the wrong method shows up where it belongs.
+			if info, ok := r.Context().Value(infoKey).(*accessInfo); ok {
+				info.route = route
+			}
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			writeProblem(w, r, http.StatusMethodNotAllowed, "method not allowed", r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
 			return
@@ -171,18 +183,23 @@ func (s *Server) routes() *http.ServeMux {
 	return mux
 }
 
-// allowedMethods lists the methods a known path answers to: the catch-all route takes every
-// request the method patterns refuse, so without it a wrong method on a known path reads as 404.
-func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+// allowedMethods lists the methods a known path answers to, and the path's route template: the
+// catch-all route takes every request the method patterns refuse, so without it a wrong method on
+// a known path reads as 404.
+func allowedMethods(mux *http.ServeMux, r *http.Request) ([]string, string) {
 	var out []string
+	route := ""
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
 			out = append(out, m)
+			if _, path, ok := strings.Cut(pattern, " "); ok {
+				route = path
+			}
 		}
 	}
-	return out
+	return out, route
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *request) {

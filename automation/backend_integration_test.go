@@ -204,11 +204,27 @@ func resourceTypes(d automation.Deployment) []string {
 func checkStackStates(ctx context.Context, t *testing.T, e *automation.Engine, stack string) {
 	t.Helper()
 	states, err := e.StackStates(ctx)
+	viaCLI, found, cliErr := e.LastOperationOf(ctx, stack)
+	if cliErr != nil || !found || !viaCLI.Succeeded() {
+		t.Errorf("LastOperationOf(%s) = %+v, %v, %v; want a succeeded update", stack, viaCLI, found, cliErr)
+	}
 	if strings.HasPrefix(e.BackendURL(), "azblob://") {
 		if !errors.Is(err, automation.ErrStatesUnsupported) {
 			t.Errorf("StackStates on %s: error = %v, want ErrStatesUnsupported", e.BackendURL(), err)
 		}
+		if _, err := e.LastOperations(ctx); !errors.Is(err, automation.ErrStatesUnsupported) {
+			t.Errorf("LastOperations on %s: error = %v, want ErrStatesUnsupported", e.BackendURL(), err)
+		}
 		return
+	}
+	// The latest history entry, read from the storage, is the one the CLI reports, recorded after
+	// the checkpoint's last write.
+	ops, err2 := e.LastOperations(ctx)
+	if err2 != nil {
+		t.Fatalf("LastOperations: %v", err2)
+	}
+	if op := ops[stack]; op.Kind != viaCLI.Kind || op.Result != viaCLI.Result || !op.End.Equal(viaCLI.End) || op.At.IsZero() {
+		t.Errorf("LastOperations[%s] = %+v, CLI says %+v", stack, op, viaCLI)
 	}
 	if err != nil {
 		t.Fatalf("StackStates: %v", err)
@@ -226,6 +242,9 @@ func checkStackStates(ctx context.Context, t *testing.T, e *automation.Engine, s
 	}
 	if st.Resources != len(exported.Resources) || st.LastUpdate.IsZero() || st.Locked {
 		t.Errorf("StackStates summary: %d resources (export %d), last update %v, locked %v", st.Resources, len(exported.Resources), st.LastUpdate, st.Locked)
+	}
+	if op := ops[stack]; st.LastUpdate.After(op.At) {
+		t.Errorf("checkpoint written at %s, after its history entry %s", st.LastUpdate, op.At)
 	}
 }
 

@@ -54,6 +54,31 @@ type SecretsConfig struct {
 	Passphrase string
 }
 
+// ErrNoPassphrase says the passphrase secrets provider has nowhere to read its passphrase from.
+var ErrNoPassphrase = errors.New("the passphrase secrets provider needs a passphrase: pass --passphrase-file (or set TENANTCTL_PASSPHRASE_FILE, PULUMI_CONFIG_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE)")
+
+// checkSecrets reports ErrNoPassphrase when the passphrase provider has no passphrase source. The
+// CLI inherits PULUMI_CONFIG_PASSPHRASE(_FILE) from this process and gets WithEnv's variables, so
+// those count too.
+func (e *Engine) checkSecrets() error {
+	s := e.secrets
+	if s.Provider != "" && s.Provider != "passphrase" {
+		return nil
+	}
+	if s.PassphraseFile != "" || s.Passphrase != "" {
+		return nil
+	}
+	for _, k := range []string{"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} {
+		if _, ok := os.LookupEnv(k); ok {
+			return nil
+		}
+		if _, ok := e.extraEnv[k]; ok {
+			return nil
+		}
+	}
+	return ErrNoPassphrase
+}
+
 // Option configures an Engine.
 type Option func(*Engine)
 
@@ -107,7 +132,10 @@ func DefaultDataDir() string {
 	return filepath.Join(home, ".local", "share", "tenantctl")
 }
 
-// New builds an Engine. It checks that the tools exist but does not start any process.
+// New builds an Engine. It neither starts a process nor requires the tools: reading state
+// straight from the backend (StackStates, Locks) needs neither the pulumi CLI, the provider
+// plugins nor a passphrase, so read-only commands work on a machine without them. The tools and
+// the secrets provider's passphrase are checked when an operation first needs the CLI.
 func New(opts ...Option) (*Engine, error) {
 	e := &Engine{
 		tools:    toolchain.Default(),
@@ -126,9 +154,6 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	if e.backendURL == "" {
 		e.backendURL = "file://" + filepath.Join(e.dataDir, "state")
-	}
-	if err := e.tools.CheckEngine(); err != nil {
-		return nil, err
 	}
 	proj, err := workspace.LoadProjectBytes(tenantctl.ProjectYAML, "Pulumi.yaml", encoding.YAML)
 	if err != nil {
@@ -159,6 +184,19 @@ func New(opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
+// PluginVersions are the versions of what a stack runs with: the pulumi CLI ("pulumi") and every
+// provider plugin the project pins (by plugin name). A stack's result depends on them, so they
+// are part of its inputs digest.
+func (e *Engine) PluginVersions() map[string]string {
+	out := map[string]string{"pulumi": toolchain.PulumiVersion}
+	if e.project.Plugins != nil {
+		for _, p := range e.project.Plugins.Providers {
+			out[p.Name] = p.Version
+		}
+	}
+	return out
+}
+
 // BackendURL is the state backend in use.
 func (e *Engine) BackendURL() string { return e.backendURL }
 
@@ -168,8 +206,16 @@ func (e *Engine) ProjectName() string { return string(e.project.Name) }
 // Parallel is the worker pool size.
 func (e *Engine) Parallel() int { return e.parallel }
 
+// pulumiCommand is the CLI every operation runs, checked once: the CLI and the provider plugins
+// must be in the tool cache, and the passphrase secrets provider needs a passphrase source.
 func (e *Engine) pulumiCommand() (auto.PulumiCommand, error) {
 	e.cmdOnce.Do(func() {
+		if e.cmdErr = e.tools.CheckEngine(); e.cmdErr != nil {
+			return
+		}
+		if e.cmdErr = e.checkSecrets(); e.cmdErr != nil {
+			return
+		}
 		e.cmd, e.cmdErr = auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: e.tools.PulumiRoot})
 		if e.cmdErr != nil {
 			e.cmdErr = fmt.Errorf("pulumi CLI at %s: %w", e.tools.PulumiBin(), e.cmdErr)

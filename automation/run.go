@@ -52,6 +52,9 @@ type Target struct {
 	// Plan pins an update to a preview: OpPreview saves the update plan to this file, OpUp
 	// applies it and fails when the update would go beyond it (or the file is missing).
 	Plan string
+	// Refresh reads every resource from the provider before an up or preview (pulumi up
+	// --refresh), so drift is part of what the update restores.
+	Refresh bool
 }
 
 // ResourceChange is one step the engine planned or took.
@@ -77,9 +80,17 @@ type Result struct {
 	Duration time.Duration               `json:"durationNs"`
 	Conflict bool                        `json:"conflict,omitempty"`
 	Skipped  string                      `json:"skipped,omitempty"`
-	Err      error                       `json:"-"`
-	Error    string                      `json:"error,omitempty"`
-	Meta     map[string]string           `json:"meta,omitempty"`
+	// Unchanged: the engine did not run the stack because its inputs digest matches the one its
+	// last successful update recorded (automation/fleet, incremental runs).
+	Unchanged bool `json:"unchanged,omitempty"`
+	// Reason says why an incremental run ran the stack or left it alone ("digest matches",
+	// "binding changed", "never provisioned", …).
+	Reason string `json:"reason,omitempty"`
+	// InputsDigest is the stack's inputs digest for this run (tenantplan.Digest), when known.
+	InputsDigest string            `json:"inputsDigest,omitempty"`
+	Err          error             `json:"-"`
+	Error        string            `json:"error,omitempty"`
+	Meta         map[string]string `json:"meta,omitempty"`
 }
 
 // Failed reports whether the operation did not succeed.
@@ -209,12 +220,18 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 	switch op {
 	case OpPreview:
 		opts := []optpreview.Option{optpreview.EventStreams(ch), optpreview.Diff()}
+		if t.Refresh {
+			opts = append(opts, optpreview.Refresh())
+		}
 		if t.Plan != "" {
 			opts = append(opts, optpreview.Plan(t.Plan))
 		}
 		_, err = s.Preview(ctx, opts...)
 	case OpUp:
 		opts := []optup.Option{optup.EventStreams(ch)}
+		if t.Refresh {
+			opts = append(opts, optup.Refresh())
+		}
 		if t.Plan != "" {
 			if _, statErr := os.Stat(t.Plan); statErr != nil {
 				close(ch)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/connectsoft/tenantctl/automation/statestore"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,11 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/connectsoft/tenantctl/automation/statestore"
 )
 
 // LockInfo describes the lock another process holds on a stack (file backend only: other
@@ -346,4 +348,47 @@ func (e *Engine) StackStates(ctx context.Context) (map[string]StackState, error)
 		out[name] = st
 	}
 	return out, nil
+}
+
+// LastOperation is the latest operation (update, refresh, destroy, import) a stack's history
+// records, previews excluded.
+type LastOperation = statestore.Update
+
+// LastOperations reads the latest history entry of every stack of the project straight from the
+// backend's storage (file:// and postgres://), with no CLI process: what `pulumi stack history`
+// shows first, for a whole fleet. Stacks never updated are absent. Other backends return an error
+// wrapping ErrStatesUnsupported; LastOperationOf asks the CLI for one stack.
+func (e *Engine) LastOperations(ctx context.Context) (map[string]LastOperation, error) {
+	r, err := statestore.Open(ctx, e.backendURL)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.LastUpdates(ctx, e.ProjectName())
+}
+
+// LastOperationOf is a stack's latest history entry through the CLI (`pulumi stack history`);
+// ok is false for a stack with no history. A stack that does not exist is an error IsNotFound
+// recognises.
+func (e *Engine) LastOperationOf(ctx context.Context, stack string) (LastOperation, bool, error) {
+	s, err := e.stack(ctx, Target{Stack: stack}, false)
+	if err != nil {
+		return LastOperation{}, false, err
+	}
+	// Only the kind and result are read: the config it lists stays encrypted.
+	hist, err := s.History(ctx, 1, 1, opthistory.ShowSecrets(false))
+	if err != nil {
+		return LastOperation{}, false, fmt.Errorf("history of %s: %w", stack, err)
+	}
+	if len(hist) == 0 {
+		return LastOperation{}, false, nil
+	}
+	h := hist[0]
+	op := LastOperation{Kind: h.Kind, Result: h.Result}
+	if h.EndTime != nil {
+		if t, err := time.Parse(time.RFC3339, *h.EndTime); err == nil {
+			op.End = t.UTC()
+		}
+	}
+	return op, true, nil
 }

@@ -3,6 +3,7 @@ package isolation
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"regexp"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/connectsoft/tenantctl/internal/fieldpath"
 )
@@ -94,39 +95,191 @@ func decodeFile(file string, data []byte) ([]*document, ValidationErrors) {
 	return docs, errs.errs
 }
 
-// syntaxError turns a YAML parser error into a ValidationError, moving the line number the
-// parser puts into its message into the Source.
+// syntaxError turns a YAML parser error into a ValidationError at the line a person has to edit.
 //
-// yaml.v3 prints scanner errors with 1-based lines but parser errors with the parser's 0-based
-// mark (and no line at all on the first line); parserProblems recognises the latter to correct
-// them.
+// The YAML library reports an error at the start of the enclosing construct rather than at the
+// offending token: a bad indent on line 22 of a mapping that starts on line 6 says "line 6"
+// (0-based at that, for parser errors), a tab in the indentation of line 23 says the line of
+// the value before it. It does not expose the token's position, so problemLine finds it: the
+// first line at which a prefix of the document fails with the very same error. The block's own line
+// stays in the message when it differs. An unterminated quoted string keeps the reported line,
+// where it opens: the line where the parser gives up (the next "---" or the end of the file) is
+// not where it is fixed. Flow collections end up at the line where they open too, because that
+// is where a prefix first fails the same way.
 func syntaxError(file string, data []byte, err error) ValidationError {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
+	block := 0
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
+		block, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
+	parserProblem := false
 	for _, p := range parserProblems {
 		if strings.HasPrefix(msg, p) {
-			line++
+			parserProblem = true
+			block++
 			break
 		}
 	}
-	// An error at the end of the stream points past the last line.
-	lines := bytes.Count(data, []byte("\n"))
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		lines++
+	lines := lineCount(data)
+	line := block
+	if !unterminatedQuote(msg) {
+		if l := problemLine(data, block); l > 0 {
+			line = l
+		}
 	}
+	// An error at the end of the stream points past the last line.
 	line = min(line, max(lines, 1))
-	return ValidationError{Source: Source{File: file, Line: line}, Message: "invalid YAML: " + msg}
+	message := "invalid YAML: " + msg
+	if parserProblem && block > 0 && block < line && blockProblem(msg) {
+		message += fmt.Sprintf(" (inside the block that starts at line %d; check the indentation)", block)
+	}
+	return ValidationError{Source: Source{File: file, Line: line}, Message: message}
 }
 
-// parserProblems are the messages of yaml.v3's parser (parserc.go), as opposed to its scanner.
+// parserProblems are the messages of the YAML parser (parserc.go), as opposed to its scanner.
 var parserProblems = []string{
 	"did not find expected <", "did not find expected node content", "did not find expected key",
 	"did not find expected '-' indicator", "did not find expected ','", "found undefined tag handle",
 	"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive",
+}
+
+// blockProblem reports the parser problems of block collections, whose reported line is the
+// start of the block; the message names that line when the error is further down, since a
+// mismatch with the block's indentation is the usual cause.
+func blockProblem(msg string) bool {
+	return strings.HasPrefix(msg, "did not find expected key") || strings.HasPrefix(msg, "did not find expected '-' indicator") ||
+		strings.HasPrefix(msg, "did not find expected node content")
+}
+
+// unterminatedQuote reports the scanner's errors for a quoted scalar that runs into the end of
+// its document or of the stream.
+func unterminatedQuote(msg string) bool {
+	return strings.HasPrefix(msg, "found unexpected end of stream") || strings.HasPrefix(msg, "found unexpected document indicator")
+}
+
+// lineCount is the number of lines of data, a last line without a newline included.
+func lineCount(data []byte) int {
+	n := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+// problemLine returns the line (1-based) of the token the YAML error is about: the first line k
+// such that the first k lines fail to parse with exactly the error the whole text gives, or 0
+// when it cannot tell. block is the line the error reports, which is at or before that token.
+//
+// Everything the parser reads before the offending token is the same in every prefix that
+// contains that token's line, so from that line on every prefix fails identically, while a
+// shorter prefix ends the block early and parses (or fails differently, e.g. at an unclosed
+// quote). Only the document the error is in is parsed, from its "---" on, and the search walks
+// out from block in growing steps, then bisects, so it parses little more than the lines up to
+// the error a few times over. A pathological file (one document of megabytes) exhausts the
+// parse budget and keeps the reported line.
+func problemLine(data []byte, block int) int {
+	var starts []int // starts[i] is the offset of line i+1
+	for off := 0; off < len(data); {
+		starts = append(starts, off)
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			break
+		}
+		off += nl + 1
+	}
+	if len(starts) == 0 {
+		return 0
+	}
+	// The document holding the error starts at the last marker at or before block.
+	first := 1
+	if block > 0 {
+		for l := min(block, len(starts)); l >= 1; l-- {
+			if documentMarker(data[starts[l-1]:]) {
+				first = l
+				break
+			}
+		}
+	}
+	seg := data[starts[first-1]:]
+	lines := len(starts) - first + 1
+	budget := maxFileSize // bytes parsed in all: the search costs at most about two parses of the largest file
+	prefix := func(k int) []byte {
+		if first-1+k < len(starts) {
+			return seg[:starts[first-1+k]-starts[first-1]]
+		}
+		return seg
+	}
+	want := parseError(seg)
+	budget -= len(seg) // parseError(seg) stops at the error, but count it all: it may be late
+	if want == "" {
+		return 0
+	}
+	fails := func(k int) (bool, bool) {
+		p := prefix(k)
+		budget -= len(p)
+		if budget < 0 {
+			return false, false
+		}
+		return parseError(p) == want, true
+	}
+	lo := max(1, block-first+1)
+	if lo > lines {
+		return 0
+	}
+	// Grow a window [lo, hi] until its end fails, then bisect it.
+	hi, step := lo, 1
+	for {
+		f, ok := fails(hi)
+		if !ok {
+			return 0
+		}
+		if f {
+			break
+		}
+		if hi == lines {
+			return 0 // only the whole text fails: keep the reported line
+		}
+		lo, hi, step = hi+1, min(lines, hi+step), step*2
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		f, ok := fails(mid)
+		if !ok {
+			return 0
+		}
+		if f {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return first - 1 + lo
+}
+
+// documentMarker reports whether line (and what follows) starts with the "---" of a new
+// document.
+func documentMarker(line []byte) bool {
+	if !bytes.HasPrefix(line, []byte("---")) {
+		return false
+	}
+	return len(line) == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\n' || line[3] == '\r'
+}
+
+// parseError parses every document of data and returns the first error's text, "" when there is
+// none.
+func parseError(data []byte) string {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return ""
+		}
+		if err != nil {
+			return err.Error()
+		}
+	}
 }
 
 func decodeDocument(file string, n *yaml.Node, errs *errorList) *document {

@@ -4,6 +4,7 @@ import (
 	"github.com/connectsoft/tenantctl/internal/fieldpath"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,7 +40,15 @@ type capacity struct {
 	pods, maxNodes       int
 }
 
+// DatabaseEngines are the values spec.sharedDatabase.engine may take, compared without regard to
+// case: PostgreSQL (also the meaning of an empty engine) and SQL Server, each under the names
+// tenantplan.DatabaseEngine reads.
+var DatabaseEngines = []string{"postgresql", "postgres", "sqlserver", "azuresql", "sql"}
+
 var (
+	// tableName is a table of the shared schema: lowercase, so that the unquoted name in SQL and
+	// the name in the catalog agree.
+	tableName    = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 	registryHost = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
 	azureGUID    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	azureRegion  = regexp.MustCompile(`^[a-z][a-z0-9]{1,39}$`)
@@ -97,11 +106,14 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 	if s.SharedDatabase.Server == "" {
 		errs.at(d, "spec.sharedDatabase.server", "required: the shared database server of pool and shared tenants")
 	}
+	if e := s.SharedDatabase.Engine; e != "" && !slices.Contains(DatabaseEngines, strings.ToLower(e)) {
+		errs.at(d, "spec.sharedDatabase.engine", "unknown engine %s; want postgresql or sqlserver", shown(e))
+	}
 	seenTable := map[string]bool{}
 	for i, t := range s.SharedDatabase.Tables {
 		field := fieldpath.AppendIndex("spec.sharedDatabase.tables", i)
 		switch {
-		case !schemaName.MatchString(t) || strings.ToLower(t) != t:
+		case !tableName.MatchString(t):
 			errs.at(d, field, "%s is not a table name (lowercase letters, digits and '_', not starting with a digit; at most 63)", shown(t))
 		case seenTable[t]:
 			errs.at(d, field, "table %s is listed twice", t)
@@ -190,11 +202,11 @@ func checkPlatformPrincipals(errs *errorList, d *document, list []PlatformPrinci
 	for i, p := range list {
 		f := fieldpath.AppendIndex("spec.platformPrincipals", i)
 		switch p.Kind {
-		case "User", "Group":
+		case PrincipalUser, PrincipalGroup:
 			if p.Namespace != "" {
 				errs.at(d, f+".namespace", "only a ServiceAccount has a namespace")
 			}
-		case "ServiceAccount":
+		case PrincipalServiceAccount:
 			if p.Namespace == "" {
 				errs.at(d, f+".namespace", "required for a ServiceAccount")
 			} else if pr := dnsLabelProblem(p.Namespace); pr != "" {

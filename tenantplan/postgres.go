@@ -14,7 +14,7 @@ import (
 //   - dedicated-database: the tenant's own database owned by its NOLOGIN owner role, CONNECT only
 //     for its login role (never PUBLIC), the public schema closed, an application schema;
 //   - shared-partitioned: its own schema in the shared database, owned by its owner role, USAGE
-//     only for its login role;
+//     only for its login role; the shared database's public schema closed (the platform's);
 //   - shared-row-filter: no schema of its own; its login role reads and writes the shared schema's
 //     tables, each under row-level security enabled and forced, with one policy that binds rows
 //     to the tenant id as a constant and applies to that role alone.
@@ -53,6 +53,9 @@ type Postgres struct {
 	DefaultPrivileges []PGDefaultPrivileges `json:"defaultPrivileges,omitempty"`
 	// Policies are the row-level security policies of a row-filtered tenant, one per shared table.
 	Policies []PGPolicy `json:"policies,omitempty"`
+	// PublicGrants are what PUBLIC holds in the database the tenant's stack creates: nothing on
+	// its public schema.
+	PublicGrants []PGGrant `json:"publicGrants,omitempty"`
 	// CredentialSecret names the secret that publishes the login role's password: the Key Vault
 	// secret (azure target) or the key of the tenant namespace's Secret (kubernetes target).
 	CredentialSecret string `json:"credentialSecret"`
@@ -71,6 +74,19 @@ const EnginePostgreSQL = "postgresql"
 // postgresql (the azure target's programs create Azure Database for PostgreSQL servers instead).
 func UsesPostgres(env *isolation.Environment) bool {
 	return env.Spec.Target != isolation.TargetAzure && strings.EqualFold(env.Spec.SharedDatabase.Engine, EnginePostgreSQL)
+}
+
+// PGPublicSchema is the schema every new database has; PostgreSQL 15 leaves USAGE on it to
+// PUBLIC, which the plan takes away.
+const PGPublicSchema = "public"
+
+// PGPublic is the PUBLIC pseudo-role, as a PGGrant names it.
+const PGPublic = "PUBLIC"
+
+// ClosedPublicSchema declares that PUBLIC holds nothing on db's public schema (a grant with no
+// privileges: the provider revokes every undeclared one).
+func ClosedPublicSchema(db string) PGGrant {
+	return PGGrant{Role: PGPublic, ObjectType: "schema", Database: db, Schema: PGPublicSchema, Privileges: []string{}}
 }
 
 // TenantDataSecretName is the Kubernetes Secret holding a tenant's database connection.
@@ -115,15 +131,18 @@ type PlatformPostgres struct {
 	OwnerRole string   `json:"ownerRole"`
 	Schema    string   `json:"schema"`
 	Tables    []string `json:"tables,omitempty"`
+	// PublicGrants are what PUBLIC holds in the shared database: nothing on its public schema.
+	PublicGrants []PGGrant `json:"publicGrants,omitempty"`
 }
 
 // PlanPlatformPostgres plans the environment's shared database.
 func PlanPlatformPostgres(env *isolation.Environment) *PlatformPostgres {
 	return &PlatformPostgres{
-		Database:  SharedDatabaseName,
-		OwnerRole: PGPlatformOwnerRole,
-		Schema:    PGSharedSchema,
-		Tables:    slices.Clone(env.Spec.SharedDatabase.Tables),
+		Database:     SharedDatabaseName,
+		OwnerRole:    PGPlatformOwnerRole,
+		Schema:       PGSharedSchema,
+		Tables:       slices.Clone(env.Spec.SharedDatabase.Tables),
+		PublicGrants: []PGGrant{ClosedPublicSchema(SharedDatabaseName)},
 	}
 }
 
@@ -167,6 +186,7 @@ func (p *planner) postgres() error {
 		}
 		d.OwnDatabase, d.OwnSchema = true, true
 		d.Grants = append(d.Grants, connect(d.Database))
+		d.PublicGrants = []PGGrant{ClosedPublicSchema(d.Database)}
 		ownSchema()
 	case isolation.DataPartitioned:
 		d.Database, d.Schema, d.OwnerRole = SharedDatabaseName, b.Spec.Data.Schema, PGOwnerRole(id)

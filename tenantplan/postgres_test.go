@@ -32,6 +32,7 @@ func TestPostgresPlanPerTier(t *testing.T) {
 				{Role: "t_acme_app", ObjectType: "schema", Database: "acme", Schema: PGAppSchema, Privileges: []string{"USAGE"}},
 			},
 			DefaultPrivileges: owned("t_acme_owner", "t_acme_app", "acme", PGAppSchema),
+			PublicGrants:      []PGGrant{{Role: "PUBLIC", ObjectType: "schema", Database: "acme", Schema: "public", Privileges: []string{}}},
 		},
 		"globex": {
 			Mode: isolation.DataPartitioned, Database: SharedDatabaseName, Schema: "globex", OwnerRole: "t_globex_owner", LoginRole: "t_globex_app",
@@ -57,7 +58,8 @@ func TestPostgresPlanPerTier(t *testing.T) {
 	if diff := cmp.Diff(want, plans); diff != "" {
 		t.Errorf("PostgreSQL plans (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(&PlatformPostgres{Database: SharedDatabaseName, OwnerRole: PGPlatformOwnerRole, Schema: PGSharedSchema, Tables: []string{"orders"}},
+	if diff := cmp.Diff(&PlatformPostgres{Database: SharedDatabaseName, OwnerRole: PGPlatformOwnerRole, Schema: PGSharedSchema, Tables: []string{"orders"},
+		PublicGrants: []PGGrant{{Role: "PUBLIC", ObjectType: "schema", Database: SharedDatabaseName, Schema: "public", Privileges: []string{}}}},
 		PlanPlatformPostgres(env)); diff != "" {
 		t.Errorf("platform plan (-want +got):\n%s", diff)
 	}

@@ -265,6 +265,31 @@ func (s *Store) Get(id string) (*Job, bool) {
 	return j, ok
 }
 
+// Statuses lists every status a job can have, in the order of a job's life.
+var Statuses = []Status{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusConflict, StatusDenied, StatusCancelled}
+
+// CountByStatus counts the jobs the store holds by status: the queued and running ones, and the
+// finished ones still kept (at most Options.History per tenant). Every status is present, zero
+// included, so a metric built from it never loses a series.
+func (s *Store) CountByStatus() map[Status]int {
+	s.mu.Lock()
+	all := make([]*Job, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		all = append(all, j)
+	}
+	s.mu.Unlock()
+	// A job's status is read under its own lock, not the store's: the store's lock is not held
+	// while a job changes, and holding both here would order the locks for no gain.
+	out := make(map[Status]int, len(Statuses))
+	for _, st := range Statuses {
+		out[st] = 0
+	}
+	for _, j := range all {
+		out[j.Status()]++
+	}
+	return out
+}
+
 // ActiveOn returns the id of the job queued or running on stack, if any.
 func (s *Store) ActiveOn(stack string) (string, bool) {
 	s.mu.Lock()

@@ -252,3 +252,41 @@ func fmtJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestCountByStatus: the counts follow jobs through queued, running and their end, and every
+// status is present (zero included) for the metrics built from them.
+func TestCountByStatus(t *testing.T) {
+	s := NewStore(Options{Concurrency: 1})
+	want := func(when string, nonZero map[Status]int) {
+		t.Helper()
+		all := map[Status]int{}
+		for _, st := range Statuses {
+			all[st] = nonZero[st]
+		}
+		if diff := cmp.Diff(all, s.CountByStatus()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", when, diff)
+		}
+	}
+	want("empty", nil)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	hold := func(ctx context.Context, _ *Job) Outcome {
+		close(started)
+		<-release
+		return Outcome{Status: StatusFailed, Error: "boom"}
+	}
+	first, err := s.Submit(spec("a", "p"), "", "", hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	second, err := s.Submit(spec("b", "p"), "", "", succeed) // waits for the one slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	want("one running, one queued", map[Status]int{StatusRunning: 1, StatusQueued: 1})
+	close(release)
+	wait(t, first.Job)
+	wait(t, second.Job)
+	want("both finished", map[Status]int{StatusFailed: 1, StatusSucceeded: 1})
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -28,6 +29,9 @@ type Selection struct {
 	Tenants []string // tenant ids; empty with All for every tenant
 	All     bool
 	Env     string // restrict to one environment (empty: every environment)
+	// Envs restricts to these environments too (the CLI's repeatable --env): Env and Envs together
+	// name the environments of the selection (InEnv); none means every environment.
+	Envs []string
 	// IncludePlatform also destroys the platform stacks of the selected environments (destroy only;
 	// up, preview and refresh always run the platform first).
 	IncludePlatform bool
@@ -38,14 +42,27 @@ type Selection struct {
 	// PlanDir pins updates to previews: a preview saves each stack's plan to PlanDir/<stack>.plan
 	// and an up applies it (Pulumi refuses an update that goes beyond its plan).
 	PlanDir string
+	// Incremental runs up and preview only for the stacks whose inputs changed since their last
+	// successful update (Decide): the others are results with Unchanged set, and the engine never
+	// opens them. Every stack's recorded digest is read from the backend first, in one read where
+	// the backend's storage allows it.
+	Incremental bool
+	// Refresh reads every selected stack's resources from the providers before its up or preview
+	// (pulumi up --refresh). Only the engine can tell drift, so every selected stack runs.
+	Refresh bool
 }
 
 // Fleet runs operations for a desired state.
 type Fleet struct {
-	engine     *automation.Engine
-	state      *isolation.DesiredState
-	kubeconfig string
-	postgres   string
+	engine         *automation.Engine
+	state          *isolation.DesiredState
+	kubeconfig     string
+	postgres       string
+	programVersion string
+
+	pgOnce     sync.Once
+	pgSettings map[string]string
+	pgErr      error
 }
 
 // Option configures a Fleet.
@@ -100,8 +117,10 @@ func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*iso
 	if !sel.All && len(sel.Tenants) == 0 {
 		return nil, nil, exitcode.With(exitcode.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
 	}
-	if sel.Env != "" && f.state.Environment(sel.Env) == nil {
-		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", sel.Env, f.state.Dir))
+	for _, name := range sel.Environments() {
+		if f.state.Environment(name) == nil {
+			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", name, f.state.Dir))
+		}
 	}
 	want := map[string]bool{}
 	for _, t := range sel.Tenants {
@@ -110,7 +129,7 @@ func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*iso
 	var out []*isolation.RuntimeTenantBinding
 	found := map[string]bool{}
 	for _, b := range f.state.Bindings {
-		if sel.Env != "" && b.Spec.Environment != sel.Env {
+		if !sel.InEnv(b.Spec.Environment) {
 			continue
 		}
 		if sel.All || want[b.Spec.TenantID] {
@@ -136,8 +155,14 @@ func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*iso
 			envs = append(envs, f.state.Environment(b.Spec.Environment))
 		}
 	}
-	if sel.All && len(out) == 0 && sel.Env != "" {
-		envs = append(envs, f.state.Environment(sel.Env))
+	if sel.All {
+		// a selected environment without tenants still has its platform stack
+		for _, name := range sel.Environments() {
+			if !envSet[name] {
+				envSet[name] = true
+				envs = append(envs, f.state.Environment(name))
+			}
+		}
 	}
 	sort.Slice(envs, func(i, j int) bool { return envs[i].Name() < envs[j].Name() })
 	return out, envs, nil
@@ -151,30 +176,44 @@ func (f *Fleet) config() map[string]string {
 	return cfg
 }
 
-// PlatformTarget is the engine target of an environment's platform stack.
+// PlatformTarget is the engine target of an environment's platform stack. Its program records the
+// stack's inputs digest as outputs.
 func (f *Fleet) PlatformTarget(env *isolation.Environment) automation.Target {
+	t, _, _ := f.platformTarget(env)
+	return t
+}
+
+func (f *Fleet) platformTarget(env *isolation.Environment) (automation.Target, tenantplan.Digest, error) {
+	d, err := f.PlatformDigest(env)
 	return automation.Target{
 		Stack:       tenantplan.PlatformStackName(env.Name()),
 		Environment: env.Name(),
 		Production:  env.Spec.Production,
 		Commit:      f.state.Commit,
-		Program:     platformProgram(env),
+		Program:     withDigest(platformProgram(env), d, err),
 		Config:      configMap(f.config()),
-	}
+	}, d, err
 }
 
-// TenantTarget is the engine target of one tenant stack.
+// TenantTarget is the engine target of one tenant stack. Its program records the stack's inputs
+// digest as outputs.
 func (f *Fleet) TenantTarget(b *isolation.RuntimeTenantBinding, platform tenantplan.PlatformOutputs) automation.Target {
+	t, _, _ := f.tenantTarget(b, platform)
+	return t
+}
+
+func (f *Fleet) tenantTarget(b *isolation.RuntimeTenantBinding, platform tenantplan.PlatformOutputs) (automation.Target, tenantplan.Digest, error) {
 	env := f.state.Environment(b.Spec.Environment)
+	d, err := f.TenantDigest(b, platform)
 	return automation.Target{
 		Stack:       tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment),
 		TenantID:    b.Spec.TenantID,
 		Environment: b.Spec.Environment,
 		Production:  env.Spec.Production,
 		Commit:      f.state.Commit,
-		Program:     tenantProgram(tenantplan.Inputs{Binding: b, Env: env, Platform: platform}),
+		Program:     withDigest(tenantProgram(tenantplan.Inputs{Binding: b, Env: env, Platform: platform}), d, err),
 		Config:      configMap(f.config()),
-	}
+	}, d, err
 }
 
 // platformProgram and tenantProgram pick the programs of the environment's target. Both targets
@@ -218,18 +257,34 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 		return out, nil
 	}
 
+	incremental := sel.Incremental && !sel.Refresh && (op == automation.OpUp || op == automation.OpPreview)
+	var records map[string]Recorded
+	if incremental {
+		records, err = f.Records(ctx, stackNames(bindings, envs))
+		if err != nil {
+			return Outcome{}, exitcode.With(exitcode.Failed, fmt.Errorf("%s: %w", op, err))
+		}
+	}
 	outputs := map[string]tenantplan.PlatformOutputs{}
 	blocked := map[string]string{}
 	if sel.TenantsOnly {
-		f.recordedPlatformOutputs(ctx, op, envs, outputs, blocked)
+		f.recordedPlatformOutputs(ctx, op, envs, records, outputs, blocked)
 	} else {
-		out.Platform = f.engine.Run(ctx, op, withPlans(f.platformTargets(envs), sel.PlanDir))
+		out.Platform = f.runPlatforms(ctx, op, envs, sel, records)
 	}
 	for i, r := range out.Platform {
 		env := envs[i]
 		switch {
 		case r.Err != nil:
 			blocked[env.Name()] = "platform stack " + r.Stack + " failed"
+		case r.Unchanged:
+			// Its recorded outputs are what its last successful update exported for these inputs.
+			po, err := tenantplan.PlatformOutputsFromMap(records[r.Stack].Outputs)
+			if err != nil {
+				blocked[env.Name()] = fmt.Sprintf("platform stack %s outputs: %v", r.Stack, err)
+				continue
+			}
+			outputs[env.Name()] = po
 		case op == automation.OpUp:
 			po, err := tenantplan.PlatformOutputsFromMap(r.Outputs)
 			if err != nil {
@@ -237,6 +292,10 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 				continue
 			}
 			outputs[env.Name()] = po
+		case incremental:
+			// A preview of a platform stack that will change: its tenants are judged and previewed
+			// against what it will export once it is up.
+			outputs[env.Name()] = tenantplan.ExpectedPlatformOutputs(env)
 		default:
 			// preview/refresh do not change the platform: use its recorded outputs, or what it
 			// will export once it exists.
@@ -248,28 +307,109 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 			outputs[env.Name()] = po
 		}
 	}
-	var runnable []*isolation.RuntimeTenantBinding
+	var targets []automation.Target
+	reasons := map[string]string{}
+	digests := map[string]string{}
 	for _, b := range bindings {
+		stack := tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
 		if why, ok := blocked[b.Spec.Environment]; ok {
 			out.Tenants = append(out.Tenants, automation.Result{
-				Stack: tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment), TenantID: b.Spec.TenantID,
+				Stack: stack, TenantID: b.Spec.TenantID,
 				Environment: b.Spec.Environment, Operation: op, Skipped: why, Err: errors.New(why), Error: why,
 			})
 			continue
 		}
-		runnable = append(runnable, b)
+		po, ok := outputs[b.Spec.Environment]
+		if !ok {
+			po = tenantplan.ExpectedPlatformOutputs(f.state.Environment(b.Spec.Environment))
+		}
+		t, d, derr := f.tenantTarget(b, po)
+		digests[stack] = d.Value
+		if incremental {
+			run, reason := Decide(d, derr, records[stack])
+			if !run {
+				out.Tenants = append(out.Tenants, unchangedResult(t, op, d, reason))
+				continue
+			}
+			reasons[stack] = reason
+		}
+		targets = append(targets, t)
 	}
-	out.Tenants = append(out.Tenants, f.engine.Run(ctx, op, withPlans(f.tenantTargets(runnable, outputs), sel.PlanDir))...)
+	for _, r := range f.engine.Run(ctx, op, withRefresh(withPlans(targets, sel.PlanDir), sel.Refresh)) {
+		r.Reason, r.InputsDigest = reasons[r.Stack], digests[r.Stack]
+		out.Tenants = append(out.Tenants, r)
+	}
 	sort.SliceStable(out.Tenants, func(i, j int) bool { return out.Tenants[i].Stack < out.Tenants[j].Stack })
 	return out, nil
 }
 
+// runPlatforms runs op on the platform stacks of envs, in envs' order; an incremental run leaves
+// those whose inputs are unchanged alone.
+func (f *Fleet) runPlatforms(ctx context.Context, op automation.Operation, envs []*isolation.Environment, sel Selection, records map[string]Recorded) []automation.Result {
+	results := make([]automation.Result, len(envs))
+	var targets []automation.Target
+	var at []int
+	reasons := map[string]string{}
+	digests := map[string]string{}
+	for i, env := range envs {
+		t, d, derr := f.platformTarget(env)
+		digests[t.Stack] = d.Value
+		if records != nil {
+			run, reason := Decide(d, derr, records[t.Stack])
+			if !run {
+				results[i] = unchangedResult(t, op, d, reason)
+				continue
+			}
+			reasons[t.Stack] = reason
+		}
+		targets = append(targets, t)
+		at = append(at, i)
+	}
+	for j, r := range f.engine.Run(ctx, op, withRefresh(withPlans(targets, sel.PlanDir), sel.Refresh)) {
+		r.Reason, r.InputsDigest = reasons[r.Stack], digests[r.Stack]
+		results[at[j]] = r
+	}
+	return results
+}
+
+func unchangedResult(t automation.Target, op automation.Operation, d tenantplan.Digest, reason string) automation.Result {
+	return automation.Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op,
+		Changes: map[string]int{}, Unchanged: true, Reason: reason, InputsDigest: d.Value}
+}
+
+// stackNames are the stacks of a selection: the environments' platform stacks and the tenants'.
+func stackNames(bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) []string {
+	var out []string
+	for _, env := range envs {
+		out = append(out, tenantplan.PlatformStackName(env.Name()))
+	}
+	for _, b := range bs {
+		out = append(out, tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment))
+	}
+	return out
+}
+
+// withRefresh makes every target refresh before it runs.
+func withRefresh(ts []automation.Target, on bool) []automation.Target {
+	for i := range ts {
+		ts[i].Refresh = on
+	}
+	return ts
+}
+
 // recordedPlatformOutputs fills outputs from the platform stacks' recorded outputs without running
 // them; an up needs them to exist.
-func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Operation, envs []*isolation.Environment, outputs map[string]tenantplan.PlatformOutputs, blocked map[string]string) {
+func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Operation, envs []*isolation.Environment, records map[string]Recorded,
+	outputs map[string]tenantplan.PlatformOutputs, blocked map[string]string) {
 	for _, env := range envs {
 		name := tenantplan.PlatformStackName(env.Name())
-		m, err := f.engine.Outputs(ctx, name)
+		var m map[string]any
+		var err error
+		if r, ok := records[name]; ok {
+			m = r.Outputs // read with every stack's state already
+		} else {
+			m, err = f.engine.Outputs(ctx, name)
+		}
 		switch {
 		case err == nil && len(m) > 0:
 			po, err := tenantplan.PlatformOutputsFromMap(m)

@@ -64,6 +64,20 @@ func (s *fileStore) list(_ context.Context, prefix string) ([]string, error) {
 	return keys, err
 }
 
+func (s *fileStore) listContaining(ctx context.Context, prefix, infix string) ([]string, error) {
+	keys, err := s.list(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if strings.Contains(k, infix) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
 // readAll reads the files directly in folder prefix whose keys pass keep, eight at a time.
 func (s *fileStore) readAll(ctx context.Context, prefix string, keep func(string) bool) (map[string][]byte, error) {
 	entries, err := os.ReadDir(s.path(prefix))
@@ -79,6 +93,11 @@ func (s *fileStore) readAll(ctx context.Context, prefix string, keep func(string
 			keys = append(keys, key)
 		}
 	}
+	return s.readKeys(ctx, keys)
+}
+
+// readKeys reads the files of keys, eight at a time; a file that is gone is left out.
+func (s *fileStore) readKeys(ctx context.Context, keys []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(keys))
 	var mu sync.Mutex
 	var firstErr error

@@ -11,7 +11,7 @@ import (
 	"regexp"
 	"strings"
 
-	_ "github.com/lib/pq" // the driver Pulumi's postgres:// backend uses
+	"github.com/lib/pq" // the driver Pulumi's postgres:// backend uses
 )
 
 // postgresStore is a postgres:// backend: Pulumi keeps every object as a row (key, data JSON with
@@ -62,6 +62,9 @@ func likePrefix(p string) string {
 
 func (s *postgresStore) list(ctx context.Context, prefix string) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT key FROM "+s.table+" WHERE key LIKE $1", likePrefix(s.prefix+prefix))
+	if undefinedTable(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +80,62 @@ func (s *postgresStore) list(ctx context.Context, prefix string) ([]string, erro
 	return keys, rows.Err()
 }
 
+func (s *postgresStore) listContaining(ctx context.Context, prefix, infix string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key FROM "+s.table+" WHERE key LIKE $1 AND key LIKE $2",
+		likePrefix(s.prefix+prefix), "%"+strings.TrimSuffix(likePrefix(infix), "%")+"%")
+	if undefinedTable(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, strings.TrimPrefix(k, s.prefix))
+	}
+	return keys, rows.Err()
+}
+
+// readKeys is one query for every key.
+func (s *postgresStore) readKeys(ctx context.Context, keys []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = s.prefix + k
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT key, data::text FROM "+s.table+" WHERE key = ANY($1)", pq.Array(full))
+	if undefinedTable(err) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, doc string
+		if err := rows.Scan(&k, &doc); err != nil {
+			return nil, err
+		}
+		key := strings.TrimPrefix(k, s.prefix)
+		if out[key], err = decodeRow(key, doc); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
 func (s *postgresStore) read(ctx context.Context, key string) ([]byte, error) {
 	var doc string
 	err := s.db.QueryRowContext(ctx, "SELECT data::text FROM "+s.table+" WHERE key = $1", s.prefix+key).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || undefinedTable(err) {
 		return nil, errNotExist
 	}
 	if err != nil {
@@ -92,6 +147,9 @@ func (s *postgresStore) read(ctx context.Context, key string) ([]byte, error) {
 // readAll is one query for the whole folder: the fleet's checkpoints in a single round trip.
 func (s *postgresStore) readAll(ctx context.Context, prefix string, keep func(string) bool) (map[string][]byte, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT key, data::text FROM "+s.table+" WHERE key LIKE $1", likePrefix(s.prefix+prefix))
+	if undefinedTable(err) {
+		return map[string][]byte{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +170,13 @@ func (s *postgresStore) readAll(ctx context.Context, prefix string, keep func(st
 		}
 	}
 	return out, rows.Err()
+}
+
+// undefinedTable: Pulumi creates its table on first use, so before any stack exists there is
+// none, which means no stacks rather than a broken backend.
+func undefinedTable(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "42P01"
 }
 
 func decodeRow(key, doc string) ([]byte, error) {

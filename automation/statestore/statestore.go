@@ -53,6 +53,10 @@ type Stack struct {
 type store interface {
 	// list returns the keys under prefix (relative to the backend root).
 	list(ctx context.Context, prefix string) ([]string, error)
+	// listContaining returns the keys under prefix that contain infix.
+	listContaining(ctx context.Context, prefix, infix string) ([]string, error)
+	// readKeys returns the contents of the keys that exist, by key.
+	readKeys(ctx context.Context, keys []string) (map[string][]byte, error)
 	// readAll returns the contents of every key under prefix whose name passes keep.
 	readAll(ctx context.Context, prefix string, keep func(key string) bool) (map[string][]byte, error)
 	// read returns one key's contents, or os.ErrNotExist.
@@ -171,22 +175,9 @@ func stackName(key string) string {
 // decode reads a (possibly compressed) versioned checkpoint.
 func decode(name, key string, data []byte) (Stack, error) {
 	s := Stack{Name: name}
-	var err error
-	switch {
-	case strings.HasSuffix(key, ".gz"):
-		var zr *gzip.Reader
-		if zr, err = gzip.NewReader(bytes.NewReader(data)); err == nil {
-			data, err = io.ReadAll(zr)
-		}
-	case strings.HasSuffix(key, ".zst"):
-		var zr *zstd.Decoder
-		if zr, err = zstd.NewReader(bytes.NewReader(data)); err == nil {
-			data, err = io.ReadAll(zr)
-			zr.Close()
-		}
-	}
+	data, err := decompress(key, data)
 	if err != nil {
-		return s, fmt.Errorf("decompress checkpoint of %s: %w", name, err)
+		return s, fmt.Errorf("checkpoint of %s: %w", name, err)
 	}
 	var vcp apitype.VersionedCheckpoint
 	if err := json.Unmarshal(data, &vcp); err != nil {
@@ -213,6 +204,28 @@ func decode(name, key string, data []byte) (Stack, error) {
 	}
 	s.Deployment, s.LastUpdate, s.Resources = cp.Latest, head.Manifest.Time, len(head.Resources)
 	return s, nil
+}
+
+// decompress undoes the compression the key's extension names (Pulumi's .gz and .zst forms).
+func decompress(key string, data []byte) ([]byte, error) {
+	var err error
+	switch {
+	case strings.HasSuffix(key, ".gz"):
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bytes.NewReader(data)); err == nil {
+			data, err = io.ReadAll(zr)
+		}
+	case strings.HasSuffix(key, ".zst"):
+		var zr *zstd.Decoder
+		if zr, err = zstd.NewReader(bytes.NewReader(data)); err == nil {
+			data, err = io.ReadAll(zr)
+			zr.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decompress %s: %w", path.Base(key), err)
+	}
+	return data, nil
 }
 
 // redactURL keeps credentials out of errors.

@@ -257,4 +257,120 @@ func TestPostgresRows(t *testing.T) {
 	if diff := cmp.Diff(want, summarize(got)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+
+	// History: the latest entry per stack, in two queries; '_' in a key is no wildcard.
+	put("postgres/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 10))
+	put("postgres/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000000.checkpoint.json", []byte("{}"))
+	put("postgres/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000009.history.json.gz", gz(t, historyInfo(t, "update", "failed", 20)))
+	put("postgres/.pulumi/history/tenantctl/platform.dev/platform.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 30))
+	put("postgres/.pulumi/history/tenantctlx/tenant.z.dev/tenant.z.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 40))
+	put("postgres/.pulumi/history/tenantctl/tenant.aXb.dev/tenant.aXb.dev-1700000000000000000.historyXjson", historyInfo(t, "update", "succeeded", 50))
+	put("other/.pulumi/history/tenantctl/tenant.q.dev/tenant.q.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 60))
+	updates, err := r.LastUpdates(ctx, "tenantctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUpdates := map[string]Update{
+		"tenant.a_b.dev": {"update", "failed", time.Unix(20, 0).UTC(), time.Unix(0, 1700000000000000009).UTC()},
+		"platform.dev":   {"update", "succeeded", time.Unix(30, 0).UTC(), time.Unix(0, 1700000000000000000).UTC()},
+	}
+	if diff := cmp.Diff(wantUpdates, updates); diff != "" {
+		t.Errorf("LastUpdates (-want +got):\n%s", diff)
+	}
+
+	// Before Pulumi's first write the table does not exist: no stacks, no error.
+	fresh, err := Open(ctx, admin+"&table="+table+"_none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if got, err := fresh.Stacks(ctx, "tenantctl"); err != nil || len(got) != 0 {
+		t.Errorf("Stacks without a table: %v, %v; want none", got, err)
+	}
+	if got, err := fresh.LastUpdates(ctx, "tenantctl"); err != nil || len(got) != 0 {
+		t.Errorf("LastUpdates without a table: %v, %v; want none", got, err)
+	}
+}
+
+// historyInfo is a history entry as Pulumi's DIY backend writes it (backend.UpdateInfo).
+func historyInfo(t *testing.T, kind, result string, end int64) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"kind": kind, "startTime": end - 5, "message": "", "environment": map[string]string{},
+		"config": map[string]any{}, "result": result, "endTime": end, "resourceChanges": map[string]int{"same": 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestLastUpdates: the latest history entry of each stack, whatever its compression, beside the
+// checkpoint copies and other projects' history; numeric order of the timestamps, not lexical.
+func TestLastUpdates(t *testing.T) {
+	end := func(s int64) time.Time { return time.Unix(s, 0).UTC() }
+	tests := []struct {
+		name  string
+		files map[string][]byte
+		want  map[string]Update
+	}{{
+		name: "project-scoped",
+		files: map[string][]byte{
+			".pulumi/meta.yaml": []byte("version: 1\n"),
+			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-1700000000000000000.history.json":    historyInfo(t, "update", "succeeded", 100),
+			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-1700000000000000000.checkpoint.json": []byte("{}"),
+			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-1800000000000000000.history.json.gz": gz(t, historyInfo(t, "update", "failed", 200)),
+			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-1800000000000000000.checkpoint.json": []byte("{}"),
+			// 999… is lexically after 18… but numerically before it
+			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-999999999.history.json":                 historyInfo(t, "update", "succeeded", 50),
+			".pulumi/history/tenantctl/platform.dev/platform.dev-1700000000000000001.history.json.zst":   zst(t, historyInfo(t, "update", "succeeded", 300)),
+			".pulumi/history/tenantctl/tenant.b.dev/tenant.b.dev-1700000000000000002.history.json":       historyInfo(t, "update", "succeeded", 400),
+			".pulumi/history/tenantctl/tenant.b.dev/tenant.b.dev-1700000000000000003.history.json":       historyInfo(t, "refresh", "succeeded", 500),
+			".pulumi/history/other/tenant.x.dev/tenant.x.dev-1700000000000000000.history.json":           historyInfo(t, "update", "succeeded", 1),
+			".pulumi/history/tenantctl/tenant.c.dev/not-a-history-file.json":                             []byte("{"),
+			".pulumi/history/tenantctl/tenant.d.dev/tenant.other.dev-1700000000000000000.history.json":   historyInfo(t, "update", "failed", 1),
+			".pulumi/stacks/tenantctl/tenant.a.dev.json":                                                 checkpoint(t, "tenant.a.dev", 1, end(200)),
+			".pulumi/history/tenantctl/tenant.e.dev/tenant.e.dev-1700000000000000000.checkpoint.json.gz": gz(t, []byte("{}")),
+		},
+		want: map[string]Update{
+			"tenant.a.dev": {"update", "failed", end(200), time.Unix(0, 1800000000000000000).UTC()},
+			"platform.dev": {"update", "succeeded", end(300), time.Unix(0, 1700000000000000001).UTC()},
+			"tenant.b.dev": {"refresh", "succeeded", end(500), time.Unix(0, 1700000000000000003).UTC()},
+		},
+	}, {
+		name: "legacy layout",
+		files: map[string][]byte{
+			".pulumi/meta.yaml": []byte("version: 0\n"),
+			".pulumi/history/platform.dev/platform.dev-1700000000000000000.history.json": historyInfo(t, "destroy", "succeeded", 7),
+		},
+		want: map[string]Update{"platform.dev": {"destroy", "succeeded", end(7), time.Unix(0, 1700000000000000000).UTC()}},
+	}, {
+		name:  "no history yet",
+		files: map[string][]byte{".pulumi/meta.yaml": []byte("version: 1\n")},
+		want:  map[string]Update{},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for key, data := range tt.files {
+				p := filepath.Join(root, filepath.FromSlash(key))
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := Open(context.Background(), "file://"+root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, err := r.LastUpdates(context.Background(), "tenantctl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
 }

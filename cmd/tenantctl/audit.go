@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,7 +95,7 @@ func newAuditVerifyCmd(o *auditOptions) *cobra.Command {
 				return exitcode.With(exitcode.Invalid, err)
 			}
 			if format == "json" {
-				if err := auditWriteJSON(cmd.OutOrStdout(), res); err != nil {
+				if err := writeDocument(cmd.OutOrStdout(), kindAuditVerification, res); err != nil {
 					return err
 				}
 			}
@@ -231,7 +230,7 @@ func newAuditHeadCmd(o *auditOptions) *cobra.Command {
 				return exitcode.With(exitcode.Findings, fmt.Errorf("audit log %s is broken at %s", path, auditPrintable(res.FirstBad.String())))
 			}
 			if o.output == "json" {
-				return auditWriteJSON(cmd.OutOrStdout(), res.Head)
+				return writeDocument(cmd.OutOrStdout(), kindAuditHead, res.Head)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), res.Head)
 			return nil
@@ -284,7 +283,9 @@ func newAuditQueryCmd(o *auditOptions) *cobra.Command {
 				if recs == nil {
 					recs = []audit.Record{}
 				}
-				return auditWriteJSON(cmd.OutOrStdout(), recs)
+				return writeDocument(cmd.OutOrStdout(), kindAuditRecords, struct {
+					Items []audit.Record `json:"items"`
+				}{recs})
 			}
 			return writeAuditRecordTable(cmd.OutOrStdout(), recs)
 		},
@@ -338,12 +339,6 @@ func auditPrintable(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func auditWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func auditFirstArg(args []string) string {

@@ -159,12 +159,14 @@ func TestAuditQuery(t *testing.T) {
 			if code != exitcode.OK {
 				t.Fatalf("exit code %d: %s", code, msg)
 			}
-			var recs []audit.Record
-			if err := json.Unmarshal([]byte(out), &recs); err != nil {
+			var doc struct {
+				Items []audit.Record `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
 				t.Fatalf("not JSON: %v\n%s", err, out)
 			}
 			seqs := []uint64{}
-			for _, r := range recs {
+			for _, r := range doc.Items {
 				seqs = append(seqs, r.Seq)
 			}
 			if diff := cmp.Diff(tt.wantSeqs, seqs); diff != "" {

@@ -120,8 +120,10 @@ func TestSecretsCanary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		append([]string{"up", "--all"}, common...),
-		append([]string{"preview", "--all", "-o", "json"}, common...),
+		// --force: the engine must run with the canary in place (nothing changed, so an
+		// incremental run would leave every stack alone).
+		append([]string{"up", "--all", "--force"}, common...),
+		append([]string{"preview", "--all", "--force", "-o", "json"}, common...),
 		append([]string{"refresh", "--tenant", "globex"}, common...),
 		append([]string{"outputs", "--all"}, common...),
 		append([]string{"status"}, common...),

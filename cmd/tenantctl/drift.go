@@ -43,8 +43,10 @@ func newDriftCmd(g *globalOptions) *cobra.Command {
 // driftCheckFlags are the flags of a drift check (check and baseline share them).
 type driftCheckFlags struct {
 	engineFlags
-	sel        fleet.Selection
-	inventory  string
+	sel       fleet.Selection
+	inventory string
+	// stateFile is a `pulumi stack export` file (or a folder of them) read instead of the backend.
+	stateFile  string
 	engineOnly bool
 	confirm    bool
 	shard      string
@@ -64,11 +66,12 @@ func (f *driftCheckFlags) add(cmd *cobra.Command, g *globalOptions, selection bo
 	if selection {
 		fs.StringSliceVarP(&f.sel.Tenants, "tenant", "t", nil, "tenant id (repeatable; default every tenant and the platform)")
 		fs.BoolVar(&f.sel.All, "all", false, "every tenant, the platform and tenant scopes without a binding (the default without --tenant)")
-		fs.StringVar(&f.sel.Env, "env", "", "only this environment")
+		addEnvFlag(cmd, &f.sel.Envs)
 		fs.StringVar(&f.shard, "shard", "", "check one shard `I/N` of the tenants (stable FNV-1a hash of the tenant id); combine the reports with drift merge")
 		_ = cmd.RegisterFlagCompletionFunc("tenant", completeTenants(g))
 	}
 	fs.StringVar(&f.inventory, "inventory", "", "check this snapshot `FILE` (tenantctl inventory export, kubectl -o yaml, ARM JSON) instead of live APIs")
+	fs.StringVar(&f.stateFile, "state-file", "", "read the stacks' recorded state from this `pulumi stack export` JSON `FILE` (or a folder of them, one per stack) instead of the state backend; the engine never runs then")
 	fs.BoolVar(&f.engineOnly, "engine-only", false, "run preview --refresh of every stack (the slow path) instead of the fast path")
 	fs.BoolVar(&f.confirm, "confirm", true, "confirm with the engine the tenants where the fast path found drift or whose state is older than the desired state")
 	fs.StringSliceVar(&f.ignores, "ignore", nil, "ignore rule (repeatable), in .tenantctl-driftignore syntax")
@@ -83,12 +86,14 @@ func (f *driftCheckFlags) mode() (check.Mode, error) {
 	switch {
 	case f.engineOnly && f.inventory != "":
 		return "", exitcode.With(exitcode.Invalid, errors.New("--engine-only runs the engine against live APIs; it cannot check an --inventory snapshot"))
+	case f.engineOnly && f.stateFile != "":
+		return "", exitcode.With(exitcode.Invalid, errors.New("--engine-only runs the engine on the state backend; it cannot check the states of --state-file"))
 	case f.engineOnly:
 		return check.ModeEngine, nil
-	case f.confirm && f.inventory == "":
+	case f.confirm && f.inventory == "" && f.stateFile == "":
 		return check.ModeConfirm, nil
 	}
-	// offline, the engine never runs: --confirm has nothing to confirm with
+	// offline or on exported states, the engine never runs: --confirm has nothing to confirm with
 	return check.ModeFast, nil
 }
 
@@ -122,6 +127,8 @@ type driftCheckRunner struct {
 	Mode       check.Mode
 	Checker    *check.Checker
 	closeAudit func() error
+	// fromFiles: the stacks' state came from --state-file, not the backend status describes.
+	fromFiles bool
 }
 
 // newDriftCheckRunner resolves the flags. withIgnore false checks without ignore rules (baseline).
@@ -181,9 +188,25 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 		kubeconfig = ""
 		opts = append(opts, check.WithInventoryFile(f.inventory))
 	}
+	if mode == check.ModeEngine {
+		// every stack is previewed: report a missing passphrase or tool once, up front. The fast
+		// path reads the backend directly and needs neither; confirm needs them only for the
+		// stacks it confirms, and the engine reports them there.
+		if err := f.requireEngine(); err != nil {
+			return nil, err
+		}
+	}
 	e, closeAudit, _, err := f.engine(nil)
 	if err != nil {
 		return nil, err
+	}
+	if f.stateFile != "" {
+		states, err := automation.ReadStateExports(f.stateFile, e.ProjectName())
+		if err != nil {
+			closeAudit()
+			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--state-file: %w", err))
+		}
+		opts = append(opts, check.WithStackStates(states))
 	}
 	opts = append(opts, check.WithProgress(cmd.ErrOrStderr()))
 	sel := f.sel
@@ -191,7 +214,7 @@ func newDriftCheckRunner(cmd *cobra.Command, g *globalOptions, f *driftCheckFlag
 		sel.All = true
 	}
 	return &driftCheckRunner{
-		Engine: e, State: state, Kubeconfig: kubeconfig, Selection: sel, Mode: mode,
+		Engine: e, State: state, Kubeconfig: kubeconfig, Selection: sel, Mode: mode, fromFiles: f.stateFile != "",
 		Checker: check.New(e, state, kubeconfig, append(opts, extra...)...), closeAudit: closeAudit,
 	}, nil
 }
@@ -202,7 +225,7 @@ func (r *driftCheckRunner) Run(ctx context.Context) (*check.Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !r.Checker.Offline() {
+	if !r.Checker.Offline() && !r.fromFiles {
 		if err := saveLastReport(r.Engine, out.Report); err != nil {
 			out.Report.Fail("", "", "tenantctl", fmt.Errorf("save the report for `tenantctl status`: %w", err))
 		}
@@ -228,6 +251,12 @@ inputs field by field, finds objects no stack manages, cross-tenant routes and u
 unpinned images. Then (--confirm, on by default) it runs the engine's preview --refresh for the
 tenants where the fast path found something or whose state is older than the desired-state
 commit. --engine-only runs the engine for every stack. --inventory FILE checks a snapshot offline.
+--state-file FILE reads the stacks' state from ` + "`pulumi stack export`" + ` documents (a file, or a folder of
+them) instead of the backend, as driftctl reads a tfstate; the engine never runs then.
+
+The fast path, --inventory and --state-file need neither the pulumi CLI, its provider plugins nor
+the secrets passphrase: the backend's storage (file://, postgres://) is read directly. The engine
+(--engine-only, and --confirm for the stacks it confirms) needs all three.
 
 The report names the desired-state commit. Formats: text (grouped by tenant and severity, then
 causes shared by several tenants), json, sarif, junit, github. Ignore rules come from
@@ -297,30 +326,32 @@ func newDriftBaselineCmd(g *globalOptions) *cobra.Command {
 	var f driftCheckFlags
 	var file string
 	cmd := &cobra.Command{
-		Use:   "baseline [-o FILE]",
+		Use:   "baseline [--out FILE] [-o text|json]",
 		Short: "Write an ignore file accepting every current finding (default DIR/" + ignore.DefaultFile + ")",
 		Long: `Baseline checks the whole fleet like "drift check --all", without ignore rules, and writes an
 ignore file with one exact rule per finding, so the next check is clean and reports only new drift.
 The file is replaced: it accepts what the old rules ignored too, and hand-written rules are gone
 (review the diff before committing it). A cross-tenant route is accepted by a rule naming both
 tenants. A check that could not reach an API writes nothing (exit 1): a partial baseline would
-hide drift.`,
+hide drift. -o json prints what was written as a DriftBaseline document.`,
 		Args: invalidArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// -o is this command's file; a value from TENANTCTL_OUTPUT or the config file (meant as
-			// the output format of other commands) must not become a file name.
-			if !cmd.Flags().Changed("output") {
-				file = ""
+			if legacy := legacyOutFile(cmd, g, "text", "json"); legacy != "" && file == "" {
+				file = legacy
 			}
-			return runDriftBaseline(cmd, g, &f, file)
+			format, err := outputFormat(cmd, g, "text", "json")
+			if err != nil {
+				return err
+			}
+			return runDriftBaseline(cmd, g, &f, file, format)
 		},
 	}
 	f.add(cmd, g, false)
-	cmd.Flags().StringVarP(&file, "output", "o", "", "ignore file to write (default DIR/"+ignore.DefaultFile+")")
+	cmd.Flags().StringVar(&file, "out", "", "ignore file to write (default DIR/"+ignore.DefaultFile+")")
 	return cmd
 }
 
-func runDriftBaseline(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, file string) error {
+func runDriftBaseline(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, file, format string) error {
 	runner, err := newDriftCheckRunner(cmd, g, f, false)
 	if err != nil {
 		return err
@@ -341,12 +372,16 @@ func runDriftBaseline(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, 
 		file = filepath.Join(g.dir, ignore.DefaultFile)
 	}
 	data := ignore.Baseline(r.Findings, ignore.BaselineMeta{Commit: r.Commit, Dirty: r.Dirty, GeneratedAt: r.GeneratedAt})
+	// shared: the ignore file is reviewed and committed with the desired state, like the bindings
 	if err := writeFileAtomic(file, sharedFile, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return exitcode.With(exitcode.Failed, fmt.Errorf("drift baseline: write %s: %w", file, err))
 	}
-	// the ignore file is reviewed and committed with the desired state, like the bindings
-	if err := os.Chmod(file, 0o644); err != nil {
-		return exitcode.With(exitcode.Failed, fmt.Errorf("drift baseline: %w", err))
+	if format == "json" {
+		return writeDocument(cmd.OutOrStdout(), kindBaseline, struct {
+			File string `json:"file"`
+			revisionFields
+			Rules int `json:"rules"`
+		}{file, revisionFields{r.Commit, r.Dirty}, len(r.Findings)})
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %d rule(s) accepting the findings of commit %s\n", file, len(r.Findings), r.Commit)
 	return nil

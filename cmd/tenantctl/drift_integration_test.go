@@ -76,14 +76,24 @@ func TestDriftCommandsOnLiveFleet(t *testing.T) {
 	defer cancel()
 	tctl := func(args ...string) (int, string, string) { return execTenantctl(t, ctx, args...) }
 
-	if code, _, stderr := tctl(append([]string{"up", "--all"}, live...)...); code != exitcode.OK {
+	code, stdout, stderr := tctl(append([]string{"up", "--all", "-o", "json"}, live...)...)
+	if code != exitcode.OK {
 		t.Fatalf("up: exit %d\n%s", code, stderr)
+	}
+	// the engine commands' documents carry the envelope and the revision (TestJSONEnvelope runs
+	// the commands that need no engine)
+	var up struct {
+		APIVersion, Kind, Commit string
+		Dirty                    *bool
+	}
+	if err := json.Unmarshal([]byte(stdout), &up); err != nil || up.APIVersion != apiVersion || up.Kind != kindOperation || up.Commit != commit || up.Dirty == nil {
+		t.Errorf("up -o json: %+v, %v\n%s", up, err, stdout)
 	}
 	t.Cleanup(func() {
 		execTenantctl(t, context.Background(), append([]string{"destroy", "--all", "--include-platform"}, live...)...)
 	})
 
-	code, stdout, stderr := tctl(append([]string{"drift", "check"}, live...)...)
+	code, stdout, stderr = tctl(append([]string{"drift", "check"}, live...)...)
 	if code != exitcode.OK || !strings.Contains(stdout, "Drift report for commit "+commit) {
 		t.Fatalf("clean check: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

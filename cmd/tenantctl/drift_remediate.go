@@ -19,6 +19,7 @@ import (
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/pgcatalog"
 )
 
 // driftSubcommands are the `tenantctl drift` subcommands defined outside drift.go, which adds
@@ -50,6 +51,16 @@ func checkLive(ctx context.Context, g *globalOptions, f *driftCheckFlags, e *aut
 		return nil, err
 	}
 	opts := []check.Option{check.WithIgnore(rules), check.WithProgress(progress), check.WithPostgresConnection(postgres)}
+	// the data plane is planned from the same server the executor changes
+	pgcfg, err := dataPlaneServer(f.postgres, postgres, usesPostgres(state))
+	if err != nil {
+		return nil, err
+	}
+	if pgcfg != nil {
+		opts = append(opts, check.WithDataPlane(func(ctx context.Context, _ *isolation.Environment) ([]*pgcatalog.Catalog, error) {
+			return pgcatalog.ReadServer(ctx, pgcfg)
+		}))
+	}
 	if f.shard != "" {
 		sh, err := report.ParseShard(f.shard)
 		if err != nil {
@@ -147,6 +158,7 @@ func runRemediate(cmd *cobra.Command, g *globalOptions, o *remediateOptions) (er
 	if err != nil {
 		return err
 	}
+	rt.pgDSN = o.check.postgres
 	defer func() {
 		// a record lost on close is an audit gap: the run fails
 		if cerr := rt.auditor.Close(); cerr != nil {
@@ -194,7 +206,7 @@ func runRemediate(cmd *cobra.Command, g *globalOptions, o *remediateOptions) (er
 		return err
 	}
 	if jsonOut {
-		err = writeJSON(out, map[string]any{"plan": plan, "result": res})
+		err = writeDocument(out, kindRemediation, map[string]any{"commit": plan.Commit, "dirty": plan.Dirty, "plan": plan, "result": res})
 	} else {
 		err = remediate.WriteResultText(out, res)
 	}
@@ -210,7 +222,9 @@ func (o *remediateOptions) planOptions() []remediate.PlanOption {
 
 func printPlan(w io.Writer, p *remediate.Plan, jsonOut bool) error {
 	if jsonOut {
-		return remediate.Encode(w, p)
+		// the plan keeps its own file format (apiVersion tenantctl.remediation/v1) inside the
+		// envelope: it is what --plan-out writes and --plan reads
+		return writeDocument(w, kindRemediationPlan, map[string]any{"commit": p.Commit, "dirty": p.Dirty, "changes": p.Changes(), "actions": len(p.Actions), "plan": p})
 	}
 	return remediate.WriteText(w, p)
 }
@@ -220,11 +234,12 @@ func writePlan(w io.Writer, path string, p *remediate.Plan, jsonOut bool) error 
 	if path == "-" {
 		return remediate.Encode(w, p)
 	}
-	if err := remediate.WriteFile(path, p); err != nil {
-		return exitcode.With(exitcode.Failed, err)
+	// private: a plan names objects of every tenant it covers
+	if err := writeFileAtomic(path, privateFile, func(w io.Writer) error { return remediate.Encode(w, p) }); err != nil {
+		return exitcode.With(exitcode.Failed, fmt.Errorf("write plan %s: %w", path, err))
 	}
 	if jsonOut {
-		return writeJSON(w, map[string]any{"planFile": path, "changes": p.Changes(), "actions": len(p.Actions)})
+		return writeDocument(w, kindRemediationPlan, map[string]any{"commit": p.Commit, "dirty": p.Dirty, "planFile": path, "changes": p.Changes(), "actions": len(p.Actions)})
 	}
 	if err := remediate.WriteText(w, p); err != nil {
 		return err
@@ -239,8 +254,10 @@ type remediation struct {
 	auditor    *audit.Auditor
 	state      *isolation.DesiredState
 	kubeconfig string
-	postgres   string
-	cluster    *remediate.KubeCluster
+	// postgres is the engine's data-layer connection file; pgDSN an explicit --postgres server.
+	postgres string
+	pgDSN    string
+	cluster  *remediate.KubeCluster
 }
 
 func newRemediation(cmd *cobra.Command, f *engineFlags, state *isolation.DesiredState, kubeconfig string) (*remediation, error) {
@@ -307,8 +324,16 @@ func (rt *remediation) apply(ctx context.Context, plan *remediate.Plan, source s
 	if source == "" {
 		source = "(--mode auto)"
 	}
+	opts := []remediate.ExecOption{remediate.WithDesiredCheck(remediate.NewStackInputs(rt.engine)),
+		remediate.WithPrincipal(audit.LocalPrincipal()), remediate.WithPlanSource(source), remediate.WithProgress(progress)}
+	pgcfg, err := dataPlaneServer(rt.pgDSN, rt.postgres, usesPostgres(rt.state))
+	if err != nil {
+		return nil, err
+	}
+	if pgcfg != nil {
+		opts = append(opts, remediate.WithDataPlane(remediate.NewPGServer(pgcfg)))
+	}
 	ex := remediate.NewExecutor(rt.cluster, remediate.NewEngineConverger(rt.engine, rt.state, rt.kubeconfig, fleet.WithPostgres(rt.postgres)), rt.auditor,
-		remediate.EnvironmentsOf(rt.state), digest, remediate.WithDesiredCheck(remediate.NewStackInputs(rt.engine)),
-		remediate.WithPrincipal(audit.LocalPrincipal()), remediate.WithPlanSource(source), remediate.WithProgress(progress))
+		remediate.EnvironmentsOf(rt.state), digest, opts...)
 	return ex.Apply(ctx, plan)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -99,7 +100,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 		return err
 	}
 	defer auditor.Close()
-	rt := &remediation{engine: e, auditor: auditor, kubeconfig: kubeconfig, postgres: o.check.resolvePostgres(cmd)}
+	rt := &remediation{engine: e, auditor: auditor, kubeconfig: kubeconfig, postgres: o.check.resolvePostgres(cmd), pgDSN: o.check.postgres}
 	if o.remediate != "" {
 		cfg, err := kube.RESTConfig(kubeconfig, "")
 		if err != nil {
@@ -183,15 +184,8 @@ func saveLastReport(e *automation.Engine, r *report.Report) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := report.JSON(&buf, r); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	// private: state of this data dir, read back by `status`
+	return writeFileAtomic(path, privateFile, func(w io.Writer) error { return report.JSON(w, r) })
 }
 
 // watchHealth backs /healthz: healthy until no check has finished for three intervals (a

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/connectsoft/tenantctl/internal/localcluster"
+	"github.com/connectsoft/tenantctl/internal/localpostgres"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
@@ -16,6 +17,7 @@ import (
 // a copy of examples/tenants as the desired state, and the flags every engine command takes.
 type engineTestbed struct {
 	cluster                      *localcluster.Cluster
+	postgres                     *localpostgres.Instance
 	work, dir, dataDir, auditLog string
 	// common are the flags of every engine command: desired state, cluster, data dir,
 	// passphrase file and audit log.
@@ -38,7 +40,8 @@ func newEngineTestbed(t *testing.T, passphrase string) *engineTestbed {
 	b.dataDir = filepath.Join(b.work, "data")
 	b.auditLog = filepath.Join(b.work, "audit.jsonl")
 	b.dir = testenv.CopyDir(t, examplesDir)
-	b.common = []string{"-d", b.dir, "--kubeconfig", b.cluster.Kubeconfig, "--postgres-connection", testenv.PrivatePostgres(t).InfoPath(), "--data-dir", b.dataDir,
+	b.postgres = testenv.PrivatePostgres(t)
+	b.common = []string{"-d", b.dir, "--kubeconfig", b.cluster.Kubeconfig, "--postgres-connection", b.postgres.InfoPath(), "--data-dir", b.dataDir,
 		"--passphrase-file", passFile, "--audit-log", b.auditLog}
 	return b
 }

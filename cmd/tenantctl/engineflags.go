@@ -16,6 +16,7 @@ import (
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/internal/localcluster"
 	"github.com/connectsoft/tenantctl/internal/localpostgres"
+	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
 
 // engineFlags are the flags of every command that runs the engine.
@@ -119,30 +120,60 @@ func resolvePostgresConnection(cmd *cobra.Command, flag string) string {
 	return ""
 }
 
+func (f *engineFlags) resolvePassphraseFile() {
+	if os.Getenv("TENANTCTL_PASSPHRASE_FILE") != "" && f.passphraseFile == "" {
+		f.passphraseFile = os.Getenv("TENANTCTL_PASSPHRASE_FILE")
+	}
+}
+
+// requireEngine is called by commands about to run the engine (up, preview, refresh, destroy,
+// remediation, rotation, drift check --engine-only), so a missing passphrase or tool is reported
+// before anything starts instead of once per stack: the passphrase as invalid input (exit 3),
+// missing tools as a failure (exit 1) saying where they are looked for.
+func (f *engineFlags) requireEngine() error {
+	f.resolvePassphraseFile()
+	if f.secretsProv == "passphrase" && f.passphraseFile == "" {
+		_, env := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE")
+		_, envFile := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE_FILE")
+		if !env && !envFile {
+			return exitcode.With(exitcode.Invalid, errors.New("the passphrase secrets provider needs --passphrase-file, TENANTCTL_PASSPHRASE_FILE, PULUMI_CONFIG_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE"))
+		}
+	}
+	if err := toolchain.Default().CheckEngine(); err != nil {
+		return exitcode.With(exitcode.Failed, err)
+	}
+	return nil
+}
+
 // engine builds the engine with an auditor. The returned closer flushes the audit log; a failed
-// audit write is reported through auditErr.
+// audit write is reported through auditErr. It requires neither the tools nor a passphrase (see
+// requireEngine).
 func (f *engineFlags) engine(progress func(automation.Progress)) (*automation.Engine, func() error, *error, error) {
 	var auditErr error
-	e, auditor, err := f.build(progress, func(err error) { auditErr = errors.Join(auditErr, err) })
+	e, auditor, err := f.newEngine(progress, func(err error) { auditErr = errors.Join(auditErr, err) })
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return e, auditor.Close, &auditErr, nil
 }
 
-// build creates the audit log and the engine that records into it. onAuditErr receives failures
+// build creates the audit log and the engine that records into it, for a command that runs the
+// engine (requireEngine first). onAuditErr receives failures
 // to record an engine operation; the auditor options reach the audit log (e.g. a sink error
 // handler). Commands that write their own audit events (serve, remediate) keep the auditor.
 func (f *engineFlags) build(progress func(automation.Progress), onAuditErr func(error), auditorOpts ...audit.AuditorOption) (*automation.Engine, *audit.Auditor, error) {
-	if os.Getenv("TENANTCTL_PASSPHRASE_FILE") != "" && f.passphraseFile == "" {
-		f.passphraseFile = os.Getenv("TENANTCTL_PASSPHRASE_FILE")
+	if err := f.requireEngine(); err != nil {
+		return nil, nil, err
 	}
-	if f.secretsProv == "passphrase" && f.passphraseFile == "" {
-		// Pulumi reads PULUMI_CONFIG_PASSPHRASE from the environment it inherits; nothing to pass.
-		if _, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); !ok {
-			return nil, nil, exitcode.With(exitcode.Invalid, errors.New("the passphrase secrets provider needs --passphrase-file, TENANTCTL_PASSPHRASE_FILE or PULUMI_CONFIG_PASSPHRASE"))
-		}
-	}
+	return f.newEngine(progress, onAuditErr, auditorOpts...)
+}
+
+// newEngine is build without requireEngine.
+func (f *engineFlags) newEngine(progress func(automation.Progress), onAuditErr func(error), auditorOpts ...audit.AuditorOption) (*automation.Engine, *audit.Auditor, error) {
+	// No passphrase and no tools are required here: read-only commands (status, the drift fast
+	// path) read the state backend directly. Commands that run the engine call requireEngine, and
+	// the engine itself checks both before its first CLI call.
+	f.resolvePassphraseFile()
 	var secretValues []string
 	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
 		secretValues = append(secretValues, p)

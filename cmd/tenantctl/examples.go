@@ -21,12 +21,13 @@ var examples = map[string]string{
 	"tenantctl drift": `  tenantctl drift check --all
   tenantctl drift remediate --mode review --plan-out plan.json`,
 	"tenantctl drift baseline": `  tenantctl drift baseline
-  tenantctl drift baseline --inventory snapshot.yaml --output .tenantctl-driftignore`,
+  tenantctl drift baseline --inventory snapshot.yaml --out .tenantctl-driftignore -o json`,
 	"tenantctl drift check": `  tenantctl drift check --all
   tenantctl drift check --tenant acme -o json
   tenantctl drift check --all -o sarif --out drift.sarif
   tenantctl drift check --shard 2/4 -o json --out shard-2.json
-  tenantctl drift check --inventory snapshot.yaml --confirm=false
+  tenantctl drift check --inventory snapshot.yaml
+  tenantctl drift check --state-file exports/ --env dev --env prod -o json
   PGPASSWORD=... tenantctl drift check --all --postgres postgres://admin@db.example.com/postgres?sslmode=require`,
 	"tenantctl drift merge": `  tenantctl drift merge shard-1.json shard-2.json -o junit --out drift.xml`,
 	"tenantctl drift remediate": `  tenantctl drift remediate --tenant acme --mode warn
@@ -34,9 +35,9 @@ var examples = map[string]string{
   tenantctl drift remediate --plan plan.json --yes`,
 	"tenantctl drift watch": `  tenantctl drift watch --interval 10m --metrics-addr :9090
   tenantctl drift watch --once --tenant acme`,
-	"tenantctl inventory": `  tenantctl inventory export --output snapshot.yaml`,
-	"tenantctl inventory export": `  tenantctl inventory export --output snapshot.yaml
-  tenantctl inventory export --types networkpolicies,namespaces --format json`,
+	"tenantctl inventory": `  tenantctl inventory export --out snapshot.yaml`,
+	"tenantctl inventory export": `  tenantctl inventory export --out snapshot.yaml
+  tenantctl inventory export --types networkpolicies,namespaces -o yaml`,
 	"tenantctl isolation": `  tenantctl isolation verify --desired-only
   tenantctl isolation graph -o html --out graph.html
   tenantctl isolation probe --env dev`,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +41,7 @@ type exportOptions struct {
 func newInventoryExportCmd(opts *globalOptions) *cobra.Command {
 	var o exportOptions
 	cmd := &cobra.Command{
-		Use:   "export [-o FILE]",
+		Use:   "export [--out FILE] [-o json|yaml]",
 		Short: "Write an inventory snapshot of the cluster's tenant scopes",
 		Long: `Export lists every inventoried Kubernetes type once across all namespaces (paginated, in
 parallel) and keeps the tenant scopes: every Namespace, the objects of namespaces named t-<tenantId>
@@ -50,23 +51,32 @@ leaves the API server. ARM JSON files given with --azure (az resource list, or {
 pages) are merged in.
 
 The snapshot (apiVersion inventory.tenantctl.io/v1, kind Snapshot; see docs/drift-detection.md)
-goes to FILE, JSON or YAML by its extension or --format, else to stdout as JSON. It is what
-"tenantctl drift check --inventory FILE" reads.
+goes to --out FILE, else to stdout; -o json or -o yaml chooses the format (default: by FILE's
+extension, else json). It is what "tenantctl drift check --inventory FILE" reads.
 
 Exit codes: 0 written, 1 the cluster could not be read (nothing is written), 3 invalid flags.`,
 		Args: invalidArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// -o is this command's file; a value from TENANTCTL_OUTPUT or the config file (meant as
-			// the output format of other commands) must not become a file name.
-			if !cmd.Flags().Changed("output") {
-				o.file = ""
+			if legacy := legacyOutFile(cmd, opts, "json", "yaml", "text"); legacy != "" && o.file == "" {
+				o.file = legacy
+			}
+			// -o given (on the command line, or json/yaml from TENANTCTL_OUTPUT or the config
+			// file) chooses the format; the global default "text" means "by the file's extension".
+			switch {
+			case opts.output != "" && opts.output != "text" && opts.output != "json" && opts.output != "yaml":
+				return exitcode.With(exitcode.Invalid, fmt.Errorf("inventory export: unsupported output %q (want json or yaml)", opts.output))
+			case cmd.Flags().Changed("output") && opts.output == "text":
+				return exitcode.With(exitcode.Invalid, errors.New("inventory export: -o text: a snapshot is json or yaml"))
+			case o.format == "" && (opts.output == "json" || opts.output == "yaml"):
+				o.format = opts.output
 			}
 			return runInventoryExport(cmd, opts, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.file, "output", "o", "", "snapshot file (default: stdout)")
+	f.StringVar(&o.file, "out", "", "snapshot file (default: stdout)")
 	f.StringVar(&o.format, "format", "", "json or yaml (default: by the file's extension, else json)")
+	_ = f.MarkDeprecated("format", "use -o json|yaml")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
 	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context (default: the current one)")
 	f.StringSliceVar(&o.namespaces, "namespace", nil, "additional namespaces to keep, whatever their labels (repeatable)")
@@ -108,8 +118,11 @@ func runInventoryExport(cmd *cobra.Command, g *globalOptions, o exportOptions) e
 		azure = append(azure, &inventory.Snapshot{Azure: s.Azure})
 	}
 
-	cfg, err := kube.RESTConfig(o.kubeconfig, o.kubeContext)
+	cfg, err := clusterConfig(cmd, o.kubeconfig, o.kubeContext, "")
 	if err != nil {
+		if exitcode.Code(err) == exitcode.Invalid {
+			return fmt.Errorf("inventory export: %w", err)
+		}
 		return exitcode.With(exitcode.Failed, fmt.Errorf("inventory export: %w", err))
 	}
 	r, err := kube.NewReader(cfg, readerOpts...)
@@ -171,33 +184,4 @@ func platformNamespaces(cmd *cobra.Command, dir string) ([]string, error) {
 		out = append(out, tenantplan.SharedNamespace(env), tenantplan.IngressNamespace(env))
 	}
 	return out, nil
-}
-
-// File modes of --out files: reports and pictures are meant to be shared; a snapshot holds
-// ConfigMap values and object names, so it stays private.
-const (
-	sharedFile  os.FileMode = 0o644
-	privateFile os.FileMode = 0o600
-)
-
-// writeFileAtomic writes path with mode perm through a temporary file, so a failed write never
-// leaves half a file behind.
-func writeFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -79,7 +79,7 @@ func TestInventoryExport(t *testing.T) {
 	}
 	// the dev environment in the examples names platform-ingress, which is unlabelled here
 	out := filepath.Join(dir, "snap.yaml")
-	if _, code := runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps", "--azure", arm, "-o", out); code != exitcode.OK {
+	if _, code := runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps", "--azure", arm, "--out", out); code != exitcode.OK {
 		t.Fatalf("export exit code %d", code)
 	}
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
@@ -107,9 +107,21 @@ func TestInventoryExport(t *testing.T) {
 		t.Errorf("snapshot file mode: %v %v", info.Mode(), err)
 	}
 
+	// -o is the format, also for stdout; a file named with the old -o FILE still gets written
+	stdout, code := runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps", "-o", "yaml")
+	if code != exitcode.OK || !strings.HasPrefix(stdout, "apiVersion: inventory.tenantctl.io/v1") {
+		t.Errorf("-o yaml to stdout: exit %d\n%.200s", code, stdout)
+	}
+	legacy := filepath.Join(t.TempDir(), "legacy.json")
+	if _, code := runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps", "-o", legacy); code != exitcode.OK {
+		t.Errorf("-o FILE: exit %d", code)
+	} else if _, err := inventory.ReadFile(legacy); err != nil {
+		t.Errorf("-o FILE: %v", err)
+	}
+
 	// without -o the JSON snapshot goes to stdout; TENANTCTL_OUTPUT is not a file name here
 	t.Setenv("TENANTCTL_OUTPUT", "json")
-	stdout, code := runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps")
+	stdout, code = runTenantctl(t, "-d", examplesDir, "inventory", "export", "--kubeconfig", kc, "--types", "configmaps")
 	if code != exitcode.OK {
 		t.Fatalf("export to stdout: exit code %d", code)
 	}
@@ -136,11 +148,11 @@ func TestInventoryExportErrors(t *testing.T) {
 		args []string
 		code int
 	}{
-		{"unreachable cluster", []string{"inventory", "export", "--kubeconfig", unreachable, "-o", out}, exitcode.Failed},
-		{"unknown type", []string{"inventory", "export", "--kubeconfig", kc, "--types", "widgets", "-o", out}, exitcode.Invalid},
-		{"bad format", []string{"inventory", "export", "--kubeconfig", kc, "--format", "xml", "-o", out}, exitcode.Invalid},
-		{"missing azure file", []string{"inventory", "export", "--kubeconfig", kc, "--azure", "nope.json", "-o", out}, exitcode.Invalid},
-		{"missing desired-state dir given explicitly", []string{"-d", "nope", "inventory", "export", "--kubeconfig", kc, "-o", out}, exitcode.Invalid},
+		{"unreachable cluster", []string{"inventory", "export", "--kubeconfig", unreachable, "--out", out}, exitcode.Failed},
+		{"unknown type", []string{"inventory", "export", "--kubeconfig", kc, "--types", "widgets", "--out", out}, exitcode.Invalid},
+		{"bad format", []string{"inventory", "export", "--kubeconfig", kc, "--format", "xml", "--out", out}, exitcode.Invalid},
+		{"missing azure file", []string{"inventory", "export", "--kubeconfig", kc, "--azure", "nope.json", "--out", out}, exitcode.Invalid},
+		{"missing desired-state dir given explicitly", []string{"-d", "nope", "inventory", "export", "--kubeconfig", kc, "--out", out}, exitcode.Invalid},
 		{"arguments", []string{"inventory", "export", "extra"}, exitcode.Invalid},
 	}
 	for _, tt := range tests {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
+	"k8s.io/client-go/rest"
 
 	tenantctl "github.com/connectsoft/tenantctl"
 	"github.com/connectsoft/tenantctl/automation"
@@ -198,6 +199,15 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 	if !o.desiredOnly && o.postgres == "" {
 		conn = resolvePostgresConnection(cmd, o.postgresConn)
 	}
+	var cluster *rest.Config
+	if !o.desiredOnly && snap == nil {
+		if cluster, err = clusterConfig(cmd, o.kubeconfig, o.kubeContext, "or analyse offline with --inventory FILE (tenantctl inventory export) or --desired-only"); err != nil {
+			if exitcode.Code(err) == exitcode.Invalid {
+				return nil, nil, fmt.Errorf("isolation: %w", err)
+			}
+			return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", err))
+		}
+	}
 	var graphs []*reach.Graph
 	for _, env := range envs {
 		var gr *reach.Graph
@@ -206,7 +216,7 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 		} else {
 			input := snap
 			if input == nil {
-				if input, err = liveSnapshot(ctx, env, o); err != nil {
+				if input, err = liveSnapshot(ctx, env, cluster); err != nil {
 					return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", err))
 				}
 			}
@@ -294,12 +304,8 @@ var azureCredential = func() (azcore.TokenCredential, []azurenet.ReadOption, err
 // since platform namespaces take part in routes and any binding may grant a tenant's principal)
 // and, for an azure environment, its subscription's network and identity resources with the
 // default Azure credential.
-func liveSnapshot(ctx context.Context, env *isolation.Environment, o isolationOptions) (*inventory.Snapshot, error) {
+func liveSnapshot(ctx context.Context, env *isolation.Environment, cfg *rest.Config) (*inventory.Snapshot, error) {
 	types, err := reachTypes()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := kube.RESTConfig(o.kubeconfig, o.kubeContext)
 	if err != nil {
 		return nil, err
 	}
@@ -400,14 +406,15 @@ func trustedIssuers(ctx context.Context, env *isolation.Environment, o isolation
 
 // verifyReport is the JSON form of a verify run.
 type verifyReport struct {
-	Dir      string         `json:"dir"`
+	Dir string `json:"dir"`
+	revisionFields
 	Revision string         `json:"revision"`
 	Failing  bool           `json:"failing"`
 	Graphs   []*reach.Graph `json:"graphs"`
 }
 
 func reportVerify(w io.Writer, output string, state *isolation.DesiredState, graphs []*reach.Graph) error {
-	r := verifyReport{Dir: state.Dir, Revision: state.Revision(), Graphs: graphs}
+	r := verifyReport{Dir: state.Dir, revisionFields: revisionFields{state.Commit, state.Dirty}, Revision: state.Revision(), Graphs: graphs}
 	unexpected, unknown := 0, 0
 	for _, g := range graphs {
 		unexpected += g.Count(reach.VerdictUnexpected)
@@ -416,9 +423,7 @@ func reportVerify(w io.Writer, output string, state *isolation.DesiredState, gra
 	r.Failing = unexpected+unknown > 0
 	var err error
 	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
+		err = writeDocument(w, kindIsolationReport, r)
 	} else {
 		err = writeVerifyText(w, r)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -24,7 +23,7 @@ import (
 
 // probeOptions are the flags of `isolation probe`.
 type probeOptions struct {
-	env              string
+	envs             []string
 	tenants          []string
 	kubeconfig       string
 	kubeContext      string
@@ -59,7 +58,9 @@ incomplete, and the edges found are still printed), 3 invalid input.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runIsolationProbe(cmd, opts, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.env, "env", "", "environment to probe (default: the one environment with bindings)")
+	// repeatable like every --env, but a probe logs in to one environment's server: pickEnvironments
+	// refuses more than one
+	f.StringSliceVar(&o.envs, "env", nil, "environment to probe (one; default: the one environment with bindings)")
 	f.StringSliceVar(&o.tenants, "tenant", nil, "probe as this tenant only (repeatable; default: every tenant of the environment)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster holding the tenants' credential Secrets (default: the running local cluster, else $KUBECONFIG)")
 	f.StringVar(&o.kubeContext, "context", "", "kubeconfig context (default: the current one)")
@@ -88,11 +89,7 @@ func planProbe(cmd *cobra.Command, g *globalOptions, o probeOptions) (*probeSetu
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	if o.env != "" {
-		names = []string{o.env}
-	}
-	envs, err := pickEnvironments(state, names, true)
+	envs, err := pickEnvironments(state, o.envs, true)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +197,8 @@ func (s secretCredentials) Credentials(ctx context.Context, t *tenantplan.Tenant
 
 // probeReport is the JSON form of a probe run.
 type probeReport struct {
-	Dir      string `json:"dir"`
+	Dir string `json:"dir"`
+	revisionFields
 	Revision string `json:"revision"`
 	// Failing: an edge, an undecided probe or a tenant that could not be probed.
 	Failing bool `json:"failing"`
@@ -209,9 +207,8 @@ type probeReport struct {
 
 func writeProbeReport(w io.Writer, output string, state *isolation.DesiredState, res *probe.Result) error {
 	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(probeReport{Dir: state.Dir, Revision: state.Revision(), Failing: !res.Clean(), Result: res})
+		return writeDocument(w, kindProbeReport, probeReport{Dir: state.Dir, revisionFields: revisionFields{state.Commit, state.Dirty},
+			Revision: state.Revision(), Failing: !res.Clean(), Result: res})
 	}
 	var b strings.Builder
 	queries, probed := 0, 0

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +35,7 @@ type opOptions struct {
 	yes          bool
 	approvalFile string
 	recover      bool
+	force        bool
 }
 
 func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
@@ -52,7 +52,7 @@ func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringSliceVarP(&o.sel.Tenants, "tenant", "t", nil, "tenant id (repeatable)")
 	fs.BoolVar(&o.sel.All, "all", false, "every tenant of the desired state")
-	fs.StringVar(&o.sel.Env, "env", "", "only this environment")
+	addEnvFlag(cmd, &o.sel.Envs)
 	if op.Mutating() {
 		fs.BoolVarP(&o.yes, "yes", "y", false, "approve mutations in production environments")
 		fs.StringVar(&o.approvalFile, "approval-file", "", "approval for production mutations (see README: Approvals)")
@@ -60,9 +60,14 @@ func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
 	}
 	switch op {
 	case automation.OpPreview:
-		fs.StringVar(&o.sel.PlanDir, "plan-dir", "", "save each stack's update plan in this folder and print their digest (for an approval's planDigest)")
+		fs.StringVar(&o.sel.PlanDir, "plan-dir", "", "save each stack's update plan in this folder and print their digest (for an approval's planDigest); previews every selected stack")
 	case automation.OpUp:
 		fs.StringVar(&o.sel.PlanDir, "plan-dir", "", "apply exactly the update plans a preview saved in this folder; the engine refuses any other change")
+	}
+	if op == automation.OpUp || op == automation.OpPreview {
+		fs.BoolVar(&o.force, "force", false, "run every selected stack, also those whose inputs digest matches their last successful update")
+		fs.BoolVar(&o.sel.Refresh, "refresh", false, "read every selected stack's resources from the providers first (pulumi "+string(op)+
+			" --refresh), so drift is part of the result; runs every selected stack")
 	}
 	if op == automation.OpDestroy {
 		fs.BoolVar(&o.sel.IncludePlatform, "include-platform", false, "also destroy the platform stacks of the selected environments")
@@ -81,9 +86,13 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 	if err != nil {
 		return err
 	}
-	jsonOut := g.output == "json"
-	if !jsonOut && g.output != "text" {
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("-o %s: want text or json", g.output))
+	format, err := outputFormat(cmd, g, "text", "json")
+	if err != nil {
+		return err
+	}
+	jsonOut := format == "json"
+	if err := o.requireEngine(); err != nil {
+		return err
 	}
 	printer := newProgressPrinter(cmd.ErrOrStderr(), jsonOut)
 	e, closeAudit, auditErr, err := o.engine(printer.handle)
@@ -106,6 +115,9 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 			return err
 		}
 	}
+	// Only changed stacks run, unless asked otherwise. A plan folder pins an approval to the plans of
+	// every selected stack, so it previews and applies them all.
+	o.sel.Incremental = (op == automation.OpUp || op == automation.OpPreview) && !o.force && !o.sel.Refresh && o.sel.PlanDir == ""
 	if o.sel.PlanDir != "" && op == automation.OpPreview {
 		if err := os.MkdirAll(o.sel.PlanDir, 0o700); err != nil {
 			return exitcode.With(exitcode.Failed, fmt.Errorf("--plan-dir: %w", err))
@@ -123,7 +135,7 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 		fmt.Fprintf(cmd.ErrOrStderr(), "plans saved in %s; planDigest: %s\n", o.sel.PlanDir, d)
 	}
 	if jsonOut {
-		if err := writeJSON(cmd.OutOrStdout(), outcomeJSON(out)); err != nil {
+		if err := writeDocument(cmd.OutOrStdout(), kindOperation, outcomeJSON(out)); err != nil {
 			return err
 		}
 	} else {
@@ -186,10 +198,25 @@ func outcomeJSON(o fleet.Outcome) map[string]any {
 		}
 		return out
 	}
+	ran, unchanged := counts(o)
 	return map[string]any{
 		"operation": o.Operation, "commit": o.Commit, "dirty": o.Dirty,
 		"platform": conv(o.Platform), "tenants": conv(o.Tenants), "exitCode": o.ExitCode(),
+		"ran": ran, "unchanged": unchanged,
 	}
+}
+
+// counts are the stacks the engine ran and those an incremental run left alone.
+func counts(o fleet.Outcome) (ran, unchanged int) {
+	for _, r := range o.All() {
+		switch {
+		case r.Unchanged:
+			unchanged++
+		case r.Skipped == "":
+			ran++
+		}
+	}
+	return ran, unchanged
 }
 
 func printSummary(w io.Writer, o fleet.Outcome) {
@@ -205,8 +232,16 @@ func printSummary(w io.Writer, o fleet.Outcome) {
 			res, detail = "failed", r.Error
 		case r.Skipped != "":
 			res, detail = "skipped", r.Skipped
+		case r.Unchanged:
+			res, detail = "unchanged", r.Reason
+		}
+		if r.Reason != "" && !r.Unchanged && r.Skipped == "" {
+			detail += " (" + r.Reason + ")"
 		}
 		fmt.Fprintf(w, "%-30s %-10s %-9s %s\n", r.Stack, res, r.Duration.Round(100e6), detail)
+	}
+	if ran, unchanged := counts(o); unchanged > 0 {
+		fmt.Fprintf(w, "%d stack(s) ran, %d unchanged (inputs digest matches their last successful update; --force runs them)\n", ran, unchanged)
 	}
 }
 
@@ -230,25 +265,4 @@ func failureSummary(o fleet.Outcome) string {
 		}
 	}
 	return fmt.Sprintf("%d of %d stacks did not succeed: %s", len(failed), len(o.All()), strings.Join(failed, ", "))
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// completeTenants completes --tenant from the desired state.
-func completeTenants(g *globalOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		s, err := isolation.Load(cmd.Context(), g.dir)
-		if s == nil || err != nil && s.Bindings == nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		var ids []string
-		for _, b := range s.Bindings {
-			ids = append(ids, b.Spec.TenantID)
-		}
-		return ids, cobra.ShellCompDirectiveNoFileComp
-	}
 }

@@ -45,6 +45,7 @@ func newRootCmd() *cobra.Command {
 	root.SetVersionTemplate("tenantctl {{.Version}}\n")
 	usageErrorsAreInvalid(root)
 	addExamples(root)
+	addCompletions(root, opts)
 	return root
 }
 

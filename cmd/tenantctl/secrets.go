@@ -49,19 +49,19 @@ workload identity, managed identity, Azure CLI); only version properties are rea
 type secretsSelection struct {
 	tenants []string
 	all     bool
-	env     string
+	envs    []string
 }
 
 func (s *secretsSelection) add(cmd *cobra.Command, g *globalOptions) {
 	fs := cmd.Flags()
 	fs.StringSliceVarP(&s.tenants, "tenant", "t", nil, "tenant id (repeatable)")
 	fs.BoolVar(&s.all, "all", false, "every tenant of the desired state")
-	fs.StringVar(&s.env, "env", "", "only this environment")
+	addEnvFlag(cmd, &s.envs)
 	_ = cmd.RegisterFlagCompletionFunc("tenant", completeTenants(g))
 }
 
 func (s *secretsSelection) selection() rotation.Selection {
-	return rotation.Selection{Tenants: s.tenants, All: s.all, Env: s.env}
+	return rotation.Selection{Tenants: s.tenants, All: s.all, Envs: s.envs}
 }
 
 func journalDir(dataDir string) (*rotation.Journal, error) {
@@ -118,7 +118,7 @@ vault could not be read, 3 on invalid input.`,
 				return vaultErr
 			}
 			if g.output == "json" {
-				err = writeJSON(cmd.OutOrStdout(), map[string]any{"commit": st.Commit, "dirty": st.Dirty, "graceSeconds": grace.Seconds(), "references": rows})
+				err = writeDocument(cmd.OutOrStdout(), kindSecretsStatus, map[string]any{"commit": st.Commit, "dirty": st.Dirty, "graceSeconds": grace.Seconds(), "references": rows})
 			} else {
 				printSecretsStatus(cmd.OutOrStdout(), st, rows)
 			}
@@ -276,7 +276,7 @@ func runRotate(cmd *cobra.Command, g *globalOptions, o *rotateOptions, watch boo
 		rotation.WithProgress(cmd.ErrOrStderr()))
 	report := func(res *rotation.Result) error {
 		if g.output == "json" {
-			return writeJSON(cmd.OutOrStdout(), res)
+			return writeDocument(cmd.OutOrStdout(), kindRotation, res)
 		}
 		printRotation(cmd.OutOrStdout(), res)
 		return nil
@@ -314,7 +314,7 @@ func approveRotation(o *rotateOptions, st *isolation.DesiredState, sel rotation.
 	seen := map[string]bool{}
 	var envs []*isolation.Environment
 	for _, b := range st.Bindings {
-		if (sel.Env != "" && b.Spec.Environment != sel.Env) || (!sel.All && !contains(sel.Tenants, b.Spec.TenantID)) {
+		if !sel.InEnv(b.Spec.Environment) || (!sel.All && !contains(sel.Tenants, b.Spec.TenantID)) {
 			continue
 		}
 		bs = append(bs, b)

@@ -56,7 +56,9 @@ func newServeCmd(g *globalOptions) *cobra.Command {
 automation. Callers present OAuth2/OIDC bearer tokens from --issuer with audience --audience;
 scopes runtime.{resource}.{action} and the token's tenant_id decide what they may do. Operations
 run as jobs (202 + /v1/jobs/{id}, progress as Server-Sent Events). Production mutations need an
-allowing decision of the Rego policy (embedded default, or --policy-dir).
+allowing decision of the Rego policy (embedded default, or --policy-dir). GET /metrics serves
+Prometheus metrics (requests, latency, jobs by state, denials by reason) without a token, like
+/healthz and /readyz.
 
 Plain HTTP is for loopback development; in production pass --tls-cert/--tls-key or terminate TLS
 in front of the server. SIGTERM drains: no new jobs, running ones finish (up to

@@ -141,6 +141,14 @@ func TestServeCommand(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"tenantId":"globex"`) || strings.Contains(body, "acme") {
 		t.Errorf("tenants: %d %s", code, body)
 	}
+	// The running server's metrics, scraped without a token as Prometheus would.
+	code, body = get("/metrics", "")
+	for _, want := range []string{`tenantctl_api_http_requests_total{code="401",method="GET",route="/v1/tenants"} 1`,
+		`tenantctl_api_auth_denials_total{reason="missing_token"} 1`, `tenantctl_api_jobs{state="running"} 0`, "process_cpu_seconds_total"} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("/metrics: %d, want a line %q in:\n%s", code, want, body)
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"net/url"
 	"sort"
+	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +47,11 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Last update, lock and drift summary per tenant stack",
-		Args:  cobra.NoArgs,
+		Long: `Status shows every selected stack's last update, resource count, lock and last drift check.
+It is read-only: on a file:// or postgres:// backend it reads the backend's storage directly and
+needs neither the pulumi CLI, its plugins nor the secrets passphrase (other backends are listed
+through the pulumi CLI).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// status shows every tenant unless told otherwise; Select itself insists on a choice.
 			if !sel.All && len(sel.Tenants) == 0 {
@@ -53,7 +64,7 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 	}
 	ef.add(cmd)
 	cmd.Flags().StringSliceVarP(&sel.Tenants, "tenant", "t", nil, "tenant id (repeatable; default every tenant)")
-	cmd.Flags().StringVar(&sel.Env, "env", "", "only this environment")
+	addEnvFlag(cmd, &sel.Envs)
 	return cmd
 }
 
@@ -88,14 +99,25 @@ func withSelectedStacks(cmd *cobra.Command, g *globalOptions, ef *engineFlags, s
 // printStatus writes one row per selected stack, as JSON or as a table.
 func printStatus(cmd *cobra.Command, g *globalOptions, s selectedStacks) error {
 	state, e := s.state, s.engine
+	format, err := outputFormat(cmd, g, "text", "json")
+	if err != nil {
+		return err
+	}
 	rows, err := collectStatus(cmd, e, s.bindings, s.envs)
 	if err != nil {
 		return err
 	}
-	if g.output == "json" {
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"commit": state.Commit, "dirty": state.Dirty, "backend": e.BackendURL(), "stacks": rows})
+	if format == "json" {
+		if rows == nil {
+			rows = []stackStatus{}
+		}
+		return writeDocument(cmd.OutOrStdout(), kindStatus, struct {
+			revisionFields
+			Backend string        `json:"backend"`
+			Stacks  []stackStatus `json:"stacks"`
+		}{revisionFields{state.Commit, state.Dirty}, redactBackend(e.BackendURL()), rows})
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "desired state %s, backend %s\n", revision(state.Commit, state.Dirty), e.BackendURL())
+	fmt.Fprintf(cmd.OutOrStdout(), "desired state %s, backend %s\n", revision(state.Commit, state.Dirty), redactBackend(e.BackendURL()))
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STACK\tTIER\tLAST UPDATE\tRESOURCES\tLOCK\tDRIFT")
 	for _, r := range rows {
@@ -123,14 +145,51 @@ func printStatus(cmd *cobra.Command, g *globalOptions, s selectedStacks) error {
 	return tw.Flush()
 }
 
-func collectStatus(cmd *cobra.Command, e *automation.Engine, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) ([]stackStatus, error) {
+// stackSummaries lists the project's stacks: straight from the backend's storage where it can be
+// read (file://, postgres://: no pulumi CLI, no passphrase), else through the CLI.
+func stackSummaries(cmd *cobra.Command, e *automation.Engine) ([]auto.StackSummary, error) {
+	states, err := e.StackStates(cmd.Context())
+	if err == nil {
+		out := make([]auto.StackSummary, 0, len(states))
+		for _, st := range states {
+			n := st.Resources
+			s := auto.StackSummary{Name: st.Name, ResourceCount: &n, UpdateInProgress: st.Locked}
+			if !st.LastUpdate.IsZero() {
+				s.LastUpdate = st.LastUpdate.Format(time.RFC3339)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	if !errors.Is(err, automation.ErrStatesUnsupported) {
+		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("read the state backend %s: %w", redactBackend(e.BackendURL()), err))
+	}
 	summaries, err := e.ListStacks(cmd.Context())
 	if err != nil {
 		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("list stacks: %w", err))
 	}
+	return summaries, nil
+}
+
+// redactBackend keeps a postgres:// password out of what status prints.
+func redactBackend(u string) string {
+	if parsed, err := url.Parse(u); err == nil && parsed.User != nil {
+		if _, has := parsed.User.Password(); has {
+			parsed.User = url.UserPassword(parsed.User.Username(), "xxxxx")
+			return parsed.String()
+		}
+	}
+	return u
+}
+
+func collectStatus(cmd *cobra.Command, e *automation.Engine, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) ([]stackStatus, error) {
+	summaries, err := stackSummaries(cmd, e)
+	if err != nil {
+		return nil, err
+	}
 	byName := map[string]int{}
 	for i, s := range summaries {
-		byName[s.Name] = i
+		byName[s.Name[strings.LastIndex(s.Name, "/")+1:]] = i
 	}
 	var rows []stackStatus
 	add := func(stack, tenant, env string, tier isolation.Tier) error {
@@ -169,6 +228,10 @@ func newListCmd(g *globalOptions) *cobra.Command {
 		Short: "List the tenants of the desired state with their tier and stack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := outputFormat(cmd, g, "text", "json")
+			if err != nil {
+				return err
+			}
 			state, err := isolation.Load(cmd.Context(), g.dir)
 			if err != nil {
 				return err
@@ -180,12 +243,15 @@ func newListCmd(g *globalOptions) *cobra.Command {
 				Stack       string         `json:"stack"`
 				File        string         `json:"file"`
 			}
-			var rows []row
+			rows := []row{}
 			for _, b := range state.Bindings {
 				rows = append(rows, row{b.Spec.TenantID, b.Spec.Environment, b.Spec.Tier, tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment), b.Source.File})
 			}
-			if g.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), rows)
+			if format == "json" {
+				return writeDocument(cmd.OutOrStdout(), kindTenantList, struct {
+					revisionFields
+					Items []row `json:"items"`
+				}{revisionFields{state.Commit, state.Dirty}, rows})
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TENANT\tENV\tTIER\tSTACK\tFILE")
@@ -213,26 +279,25 @@ func newOutputsCmd(g *globalOptions) *cobra.Command {
 	ef.add(cmd)
 	cmd.Flags().StringSliceVarP(&sel.Tenants, "tenant", "t", nil, "tenant id (repeatable)")
 	cmd.Flags().BoolVar(&sel.All, "all", false, "every tenant")
-	cmd.Flags().StringVar(&sel.Env, "env", "", "only this environment")
+	addEnvFlag(cmd, &sel.Envs)
 	return cmd
 }
 
 // printOutputs writes the recorded outputs of every selected tenant stack that exists.
 func printOutputs(cmd *cobra.Command, g *globalOptions, s selectedStacks) error {
-	all := map[string]map[string]any{}
-	for _, b := range s.bindings {
-		stack := tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
-		out, err := s.engine.Outputs(cmd.Context(), stack)
-		if automation.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return exitcode.With(exitcode.Failed, err)
-		}
-		all[stack] = out
+	format, err := outputFormat(cmd, g, "text", "json")
+	if err != nil {
+		return err
 	}
-	if g.output == "json" {
-		return writeJSON(cmd.OutOrStdout(), all)
+	all, err := recordedOutputs(cmd, s)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		return writeDocument(cmd.OutOrStdout(), kindOutputs, struct {
+			revisionFields
+			Stacks map[string]map[string]any `json:"stacks"`
+		}{revisionFields{s.state.Commit, s.state.Dirty}, all})
 	}
 	names := make([]string, 0, len(all))
 	for n := range all {
@@ -251,6 +316,44 @@ func printOutputs(cmd *cobra.Command, g *globalOptions, s selectedStacks) error 
 		}
 	}
 	return nil
+}
+
+// recordedOutputs are the outputs the selected tenant stacks recorded (secret outputs masked), by
+// stack; stacks without state are left out. A file:// or postgres:// backend is read directly (no
+// pulumi CLI, no passphrase); other backends through the CLI.
+func recordedOutputs(cmd *cobra.Command, s selectedStacks) (map[string]map[string]any, error) {
+	all := map[string]map[string]any{}
+	states, err := s.engine.StackStates(cmd.Context())
+	direct := err == nil
+	if err != nil && !errors.Is(err, automation.ErrStatesUnsupported) {
+		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("read the state backend %s: %w", redactBackend(s.engine.BackendURL()), err))
+	}
+	for _, b := range s.bindings {
+		stack := tenantplan.TenantStackName(b.Spec.TenantID, b.Spec.Environment)
+		if direct {
+			st, ok := states[stack]
+			if !ok || len(st.Deployment.Resources) == 0 {
+				continue
+			}
+			out := map[string]any{}
+			for _, r := range st.Deployment.Resources {
+				if r.Type == "pulumi:pulumi:Stack" {
+					maps.Copy(out, r.Outputs)
+				}
+			}
+			all[stack] = out
+			continue
+		}
+		out, err := s.engine.Outputs(cmd.Context(), stack)
+		if automation.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, exitcode.With(exitcode.Failed, err)
+		}
+		all[stack] = out
+	}
+	return all, nil
 }
 
 func orDash(s string) string {

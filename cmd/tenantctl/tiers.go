@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -25,9 +24,7 @@ func newTiersCmd(opts *globalOptions) *cobra.Command {
 			case "text":
 				return writeTiersText(cmd.OutOrStdout())
 			case "json":
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(tiersReport()); err != nil {
+				if err := writeDocument(cmd.OutOrStdout(), kindTiers, tiersReport()); err != nil {
 					return fmt.Errorf("tiers: write: %w", err)
 				}
 				return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -69,9 +68,7 @@ func runValidate(cmd *cobra.Command, dir, output string) error {
 	}
 	out := cmd.OutOrStdout()
 	if output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeDocument(out, kindValidation, r); err != nil {
 			return fmt.Errorf("validate: write report: %w", err)
 		}
 	} else if err := writeValidateText(out, r, state); err != nil {

@@ -43,7 +43,9 @@ type EngineRun struct {
 const (
 	ReasonEngineMode = "engine mode"
 	ReasonFindings   = "the fast path found drift"
-	ReasonStale      = "its state is older than the desired state"
+	// ReasonStale is followed by why the recorded state is not from the current inputs
+	// (fleet.Decide: "binding changed", "last update failed", …).
+	ReasonStale = "its state is not from the current inputs"
 )
 
 // Check runs a drift check and returns its report. The error is for what makes a check
@@ -112,9 +114,17 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 	out.Snapshot = snap
 	c.logf("read %d Kubernetes object(s) and %d Azure resource(s) in %s", len(snap.Kubernetes), len(snap.Azure), time.Since(start).Round(time.Millisecond))
 	known := stackSummaries(summaries)
+	var history map[string]automation.LastOperation
+	if mode == ModeConfirm && c.staleCheck && states != nil {
+		// Whether each stack's last update succeeded, from the same storage, for the staleness rule.
+		if history, err = c.engine.LastOperations(ctx); err != nil {
+			c.logf("cannot read the stacks' update history (%v); staleness compares inputs digests only", err)
+			history = nil
+		}
+	}
 	var all []finding.Finding
 	for _, env := range envs {
-		all = append(all, c.checkEnv(ctx, f, env, refs[env.Name()], known, states, snap, rev, scope, mode, out)...)
+		all = append(all, c.checkEnv(ctx, f, env, refs[env.Name()], known, states, history, snap, scope, mode, out)...)
 	}
 	all = append(all, c.secretVersionFindings(ctx, envs, scope, out)...)
 	all = append(all, c.dataPlaneFindings(ctx, envs, scope, out)...)
@@ -127,6 +137,9 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 // pulumi process at all; otherwise, or when that read fails, the CLI lists the stacks and states
 // is nil (each stack is then exported through the CLI).
 func (c *Checker) readBackend(ctx context.Context) ([]auto.StackSummary, map[string]automation.StackState, error) {
+	if c.states != nil {
+		return summariesOf(c.states), c.states, nil
+	}
 	states, err := c.engine.StackStates(ctx)
 	if err == nil {
 		return summariesOf(states), states, nil

@@ -35,6 +35,7 @@ import (
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/pgcatalog"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
@@ -345,10 +346,12 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		}
 	})
 
-	t.Run("state older than the desired state", func(t *testing.T) {
+	t.Run("state not from the current inputs", func(t *testing.T) {
 		// A commit after the last up lowers initech's CPU quota. The stacks' recorded inputs do
-		// not know it, so the fast path cannot see it; confirm runs the engine for every stack
-		// whose state predates the commit and reports the quota the next apply would change.
+		// not know it, so the fast path cannot see it; confirm runs the engine for exactly the
+		// stacks whose recorded inputs digest differs from the current one (initech's, not the
+		// platform's, which the commit does not touch) and reports the quota the next apply
+		// would change.
 		// (initech has no other drift: a stack whose preview fails on a conflict, like globex,
 		// stops planning there, and what it did not plan is compared with its recorded state.)
 		p := filepath.Join(dir, "tenants", "initech.yaml")
@@ -402,7 +405,7 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		for _, er := range confirm.Engine {
 			reasons[er.Stack] = er.Reason
 		}
-		wantReasons := map[string]string{"platform.dev": check.ReasonStale, "tenant.initech.dev": check.ReasonStale,
+		wantReasons := map[string]string{"tenant.initech.dev": check.ReasonStale + ": " + tenantplan.ReasonBinding,
 			"tenant.acme.dev": check.ReasonFindings, "tenant.globex.dev": check.ReasonFindings}
 		if diff := cmp.Diff(wantReasons, reasons); diff != "" {
 			t.Errorf("engine previews (-want +got):\n%s", diff)

@@ -38,7 +38,8 @@ type envCheck struct {
 
 // checkEnv checks one environment and returns the findings of the run's tenants in it.
 func (c *Checker) checkEnv(ctx context.Context, f *fleet.Fleet, env *isolation.Environment, refs []stackRef,
-	known map[string]auto.StackSummary, states map[string]automation.StackState, snap *inventory.Snapshot, rev revision, scope *runScope, mode Mode, out *Outcome) []finding.Finding {
+	known map[string]auto.StackSummary, states map[string]automation.StackState, history map[string]automation.LastOperation,
+	snap *inventory.Snapshot, scope *runScope, mode Mode, out *Outcome) []finding.Finding {
 	ec := &envCheck{c: c, fleet: f, env: env, snap: snap, scope: scope, mode: mode, out: out, states: states,
 		desired: map[string][]apitype.ResourceV3{}, unknown: map[string]bool{}}
 	present := ec.withState(refs, known)
@@ -60,7 +61,7 @@ func (c *Checker) checkEnv(ctx context.Context, f *fleet.Fleet, env *isolation.E
 		}
 		fast = fs
 		if mode == ModeConfirm {
-			engineRefs = c.confirmCandidates(present, ec.desired, fast, known, rev, reasons)
+			engineRefs = ec.confirmCandidates(present, fast, history, reasons)
 		}
 		if len(engineRefs) == 0 {
 			return fast
@@ -94,14 +95,26 @@ func (ec *envCheck) withState(refs []stackRef, known map[string]auto.StackSummar
 			present = append(present, ref)
 			continue
 		}
-		what := "tenant " + ref.tenant
-		if ref.binding == nil {
-			what = "platform of " + ec.env.Name()
-		}
-		ec.out.Report.Fail(ec.env.Name(), ref.tenant, "pulumi", fmt.Errorf(
-			"stack %s holds no state: the %s was never provisioned or was destroyed (run tenantctl up); it cannot be checked", ref.name, what))
+		ec.out.Report.Fail(ec.env.Name(), ref.tenant, "pulumi", ec.noStateError(ref, known))
 	}
 	return present
+}
+
+// noStateError says why a stack in scope has no state to check against, and how to give it one.
+// A stack the backend does not know has never been provisioned; one it knows without resources
+// was destroyed, or only ever previewed.
+func (ec *envCheck) noStateError(ref stackRef, known map[string]auto.StackSummary) error {
+	up := fmt.Sprintf("tenantctl up --tenant %s --env %s", ref.tenant, ec.env.Name())
+	if ref.binding == nil {
+		up = fmt.Sprintf("tenantctl up --all --env %s", ec.env.Name())
+	}
+	if _, exists := known[ref.name]; exists {
+		return fmt.Errorf("stack %s holds no resources: it was destroyed or never brought up (run %s); it cannot be checked", ref.name, up)
+	}
+	if ec.c.states != nil {
+		return fmt.Errorf("stack %s is in none of the state files (export it with pulumi stack export, or leave its tenant out); it cannot be checked", ref.name)
+	}
+	return fmt.Errorf("stack %s has never been provisioned (run %s); it cannot be checked", ref.name, up)
 }
 
 // export reads the recorded state of the stacks the fast path needs (none in ModeEngine), and of
@@ -195,9 +208,11 @@ func (ec *envCheck) keep(fs []finding.Finding) []finding.Finding {
 }
 
 // confirmCandidates picks the stacks the engine confirms in ModeConfirm: those of tenants with a
-// finding that no ignore rule removes, and those whose state predates the desired state.
-func (c *Checker) confirmCandidates(present []stackRef, exports map[string][]apitype.ResourceV3, fast []finding.Finding,
-	known map[string]auto.StackSummary, rev revision, reasons map[string]string) []stackRef {
+// finding that no ignore rule removes, and those whose recorded state is not from the current
+// inputs (stale).
+func (ec *envCheck) confirmCandidates(present []stackRef, fast []finding.Finding, history map[string]automation.LastOperation,
+	reasons map[string]string) []stackRef {
+	c := ec.c
 	drifted := map[string]bool{}
 	kept := fast
 	if c.ignore != nil {
@@ -208,20 +223,66 @@ func (c *Checker) confirmCandidates(present []stackRef, exports map[string][]api
 	}
 	var out []stackRef
 	for _, ref := range present {
-		if _, ok := exports[ref.name]; !ok {
+		if _, ok := ec.desired[ref.name]; !ok {
 			continue
 		}
 		switch {
 		case drifted[ref.tenant]:
 			reasons[ref.name] = ReasonFindings
-		case c.staleCheck && staleState(known[ref.name].LastUpdate, rev.changed):
-			reasons[ref.name] = ReasonStale
+		case c.staleCheck:
+			stale, why := ec.stale(ref, history)
+			if !stale {
+				continue
+			}
+			reasons[ref.name] = ReasonStale + ": " + why
 		default:
 			continue
 		}
 		out = append(out, ref)
 	}
 	return out
+}
+
+// stale says whether a stack's recorded state is not from the current inputs, and why: the same
+// decision as an incremental `tenantctl up` (fleet.Decide), so staleness is exact: its last update
+// failed, or recorded another inputs digest (a binding, the environment fields it reads, the
+// platform outputs it consumes, the program or provider versions), whenever and from whichever
+// checkout that update ran. history is nil where the backend's storage is not read directly: then
+// only the digests are compared.
+func (ec *envCheck) stale(ref stackRef, history map[string]automation.LastOperation) (bool, string) {
+	var d tenantplan.Digest
+	var err error
+	if ref.binding == nil {
+		d, err = ec.fleet.PlatformDigest(ec.env)
+	} else {
+		d, err = ec.fleet.TenantDigest(ref.binding, ec.recordedPlatformOutputs())
+	}
+	var rec fleet.Recorded
+	if st, ok := ec.states[ref.name]; ok {
+		rec = fleet.RecordedFromDeployment(st.Deployment)
+		rec.Locked, rec.StateTime = st.Locked, st.LastUpdate
+	} else {
+		rs := ec.desired[ref.name]
+		rec = fleet.Recorded{Exists: true, Resources: len(rs), Outputs: stackOutputs(rs)}
+	}
+	if history != nil {
+		rec.HistoryRead = true
+		if op, ok := history[ref.name]; ok {
+			rec.Last = &op
+		}
+	}
+	return fleet.Decide(d, err, rec)
+}
+
+// recordedPlatformOutputs are the outputs the environment's platform stack recorded, which its
+// tenants' last updates consumed; what it will export when it has none.
+func (ec *envCheck) recordedPlatformOutputs() tenantplan.PlatformOutputs {
+	if m := stackOutputs(ec.desired[tenantplan.PlatformStackName(ec.env.Name())]); len(m) > 0 {
+		if po, err := tenantplan.PlatformOutputsFromMap(m); err == nil {
+			return po
+		}
+	}
+	return tenantplan.ExpectedPlatformOutputs(ec.env)
 }
 
 // desiredOf builds the desired model from stack resources; a stack whose state cannot be modelled

@@ -17,30 +17,6 @@ import (
 	"github.com/connectsoft/tenantctl/isolation"
 )
 
-func TestStaleState(t *testing.T) {
-	changed := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name       string
-		lastUpdate string
-		changed    time.Time
-		want       bool
-	}{
-		{"updated after the commit", "2026-03-02T10:05:00.000Z", changed, false},
-		{"updated before the commit", "2026-03-02T09:59:59.000Z", changed, true},
-		{"time zone offsets compare as instants", "2026-03-02T11:30:00.000+01:00", changed, false},
-		{"never updated (or an update is running)", "", changed, true},
-		{"unreadable time", "yesterday", changed, true},
-		{"no desired-state time: the rule is off", "", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := staleState(tt.lastUpdate, tt.changed); got != tt.want {
-				t.Errorf("staleState(%q, %s) = %v, want %v", tt.lastUpdate, tt.changed, got, tt.want)
-			}
-		})
-	}
-}
-
 func writeDesired(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
@@ -57,19 +33,12 @@ func writeDesired(t *testing.T, dir string, files map[string]string) {
 func TestReadRevisionOutsideGit(t *testing.T) {
 	dir := t.TempDir()
 	writeDesired(t, dir, map[string]string{"tenants/a.yaml": "a: 1\n", "README.md": "not desired state", ".hidden/x.yaml": "x: 1\n"})
-	old := time.Now().Add(-time.Hour).Truncate(time.Second)
-	if err := os.Chtimes(filepath.Join(dir, "tenants/a.yaml"), old, old); err != nil {
-		t.Fatal(err)
-	}
 	rev, err := readRevision(&isolation.DesiredState{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rev.dirty || len(rev.commit) != len("sha256:")+16 || rev.commit[:7] != "sha256:" {
 		t.Errorf("revision %+v: want a dirty sha256:<16 hex> content id", rev)
-	}
-	if !rev.changed.Equal(old) {
-		t.Errorf("changed = %s, want the desired-state file's time %s (other files do not count)", rev.changed, old)
 	}
 	// files Load skips do not change the id; a desired-state file does
 	writeDesired(t, dir, map[string]string{"README.md": "edited", ".hidden/x.yaml": "x: 2\n"})
@@ -101,19 +70,15 @@ func TestReadRevisionInGit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if clean.commit != h.String() || clean.dirty || !clean.changed.Equal(when) {
-		t.Errorf("clean tree: %+v, want commit %s at %s", clean, h, when)
+	if clean.commit != h.String() || clean.dirty {
+		t.Errorf("clean tree: %+v, want commit %s", clean, h)
 	}
-	// uncommitted edits are newer than the commit: the desired state changed when they were made
 	dirty, err := readRevision(&isolation.DesiredState{Dir: dir, GitRoot: dir, Commit: h.String(), Dirty: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !dirty.dirty || !dirty.changed.After(when) {
-		t.Errorf("dirty tree: %+v, want the files' time after %s", dirty, when)
-	}
-	if _, err := readRevision(&isolation.DesiredState{Dir: dir, GitRoot: dir, Commit: "0123456789012345678901234567890123456789"}); err == nil {
-		t.Error("unknown commit: no error")
+	if dirty.commit != h.String() || !dirty.dirty {
+		t.Errorf("dirty tree: %+v, want commit %s marked dirty", dirty, h)
 	}
 }
 

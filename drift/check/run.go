@@ -10,7 +10,8 @@
 //   - engine: every stack runs `preview --refresh`; the program's planned inputs are the desired
 //     state, the engine's own findings are added, and the same live comparison runs against them;
 //   - confirm: fast, then the engine path for the tenants the fast path found something in, whose
-//     state is older than the desired state, or that the fast path could not judge.
+//     recorded state is not from the current inputs (the inputs digest an incremental up compares),
+//     or that the fast path could not judge.
 //
 // The two paths describe one drift in the same terms: see Reconcile for the rule.
 package check
@@ -75,6 +76,8 @@ type Checker struct {
 	catalogs      CatalogReader
 	secretGrace   time.Duration
 	postgres      string
+	// states replace the backend as the stacks' recorded state (WithStackStates).
+	states map[string]automation.StackState
 }
 
 // Option configures a Checker.
@@ -83,6 +86,13 @@ type Option func(*Checker)
 // WithPostgresConnection is the data layer's connection file the programs get when the engine
 // previews a stack (fleet.WithPostgres).
 func WithPostgresConnection(path string) Option { return func(c *Checker) { c.postgres = path } }
+
+// WithStackStates checks against these recorded stack states (automation.ReadStateExports: `pulumi
+// stack export` files) instead of the engine's backend. The engine never runs then: only
+// ModeFast is possible, since a preview would read the backend, not these states.
+func WithStackStates(states map[string]automation.StackState) Option {
+	return func(c *Checker) { c.states = states }
+}
 
 // WithRESTConfig reads the live cluster with cfg instead of the kubeconfig.
 func WithRESTConfig(cfg *rest.Config) Option { return func(c *Checker) { c.restConfig = cfg } }
@@ -114,7 +124,7 @@ func WithShard(s report.Shard) Option { return func(c *Checker) { c.shard = &s }
 // WithExportParallel bounds how many stack exports run at once (default: the engine's pool size).
 func WithExportParallel(n int) Option { return func(c *Checker) { c.exportPool = n } }
 
-// WithStaleCheck turns the "state older than the desired state" rule of ModeConfirm on or off
+// WithStaleCheck turns the "state not from the current inputs" rule of ModeConfirm on or off
 // (default on).
 func WithStaleCheck(on bool) Option { return func(c *Checker) { c.staleCheck = on } }
 
@@ -153,6 +163,8 @@ func (c *Checker) validate(mode Mode) error {
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: the stacks' state backend is needed for the desired inputs"))
 	case c.Offline() && mode != ModeFast:
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: a snapshot is checked without live APIs, so the engine cannot run (mode %s); use the fast mode", mode))
+	case c.states != nil && mode != ModeFast:
+		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: stack states from files are checked without the backend, so the engine cannot run (mode %s); use the fast mode", mode))
 	case c.shard != nil && (c.shard.Count < 1 || c.shard.Index < 1 || c.shard.Index > c.shard.Count):
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: shard %s: want I/N with 1 <= I <= N", c.shard))
 	}

@@ -28,13 +28,13 @@ func ShardOf(tenantID string, count int) int {
 // "t-<id>" namespace), which only a full check can see.
 type runScope struct {
 	all      bool
-	env      string
+	sel      fleet.Selection
 	shard    *report.Shard
 	selected map[report.TenantRef]bool
 }
 
 func newRunScope(sel fleet.Selection, shard *report.Shard, bindings []*isolation.RuntimeTenantBinding) *runScope {
-	s := &runScope{all: sel.All, env: sel.Env, shard: shard, selected: map[report.TenantRef]bool{}}
+	s := &runScope{all: sel.All, sel: sel, shard: shard, selected: map[report.TenantRef]bool{}}
 	for _, b := range bindings {
 		ref := report.TenantRef{Environment: b.Spec.Environment, TenantID: b.Spec.TenantID}
 		if s.inShard(ref.TenantID) {
@@ -53,7 +53,7 @@ func (s *runScope) includes(env, tenant string) bool {
 	if s.selected[report.TenantRef{Environment: env, TenantID: tenant}] {
 		return true
 	}
-	return s.all && (s.env == "" || s.env == env) && tenant != "" && s.inShard(tenant)
+	return s.all && s.sel.InEnv(env) && tenant != "" && s.inShard(tenant)
 }
 
 // platform reports whether the run checks env's platform stack.

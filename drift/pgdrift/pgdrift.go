@@ -75,24 +75,15 @@ func (l *live) relation(db, schema, name string) (pgcatalog.Relation, bool) {
 func Compare(in Input) []finding.Finding {
 	l := index(in.Catalogs)
 	c := &comparer{in: in, l: l}
-	var scope []pgroutes.Tenant
 	for _, t := range in.Tenants {
-		if t.Data.Postgres == nil {
-			continue
+		if t.Data.Postgres != nil {
+			c.tenant(t)
 		}
-		c.tenant(t)
-		var names []string
-		for _, n := range []string{t.Data.Postgres.Database, t.Data.Postgres.Schema} {
-			if n != tenantplan.SharedDatabaseName && n != tenantplan.PGSharedSchema && n != tenantplan.PGAppSchema {
-				names = append(names, n)
-			}
-		}
-		scope = append(scope, pgroutes.Tenant{ID: t.TenantID, Mode: t.Data.Postgres.Mode, Names: names})
 	}
 	if in.Platform != nil {
 		c.platform(in.Platform)
 	}
-	s := pgroutes.NewScope(scope)
+	s := pgroutes.ScopeOf(in.Tenants)
 	c.unmanaged(s)
 	for _, cat := range in.Catalogs {
 		for _, p := range pgroutes.Analyze(s, cat) {
@@ -145,12 +136,21 @@ func (c *comparer) add(f finding.Finding) {
 }
 
 func (c *comparer) missing(tenant string, r finding.Resource, msg string) {
-	c.add(finding.Finding{Kind: finding.KindMissingResource, TenantID: tenant, Resource: r, Message: msg})
+	c.add(finding.Finding{Kind: finding.KindMissingResource, TenantID: tenant, Stack: c.stack(tenant), Resource: r, Message: msg})
 }
 
 func (c *comparer) drift(tenant string, r finding.Resource, field string, desired, live any, msg string) {
-	c.add(finding.Finding{Kind: finding.KindManagedDrift, TenantID: tenant, Resource: r, Field: field,
+	c.add(finding.Finding{Kind: finding.KindManagedDrift, TenantID: tenant, Stack: c.stack(tenant), Resource: r, Field: field,
 		Desired: jsonOf(desired), Live: jsonOf(live), Message: msg})
+}
+
+// stack is the stack that declares a managed object of owner (a tenant or the platform): the
+// one remediation converges to restore it.
+func (c *comparer) stack(owner string) string {
+	if owner == isolation.Platform {
+		return tenantplan.PlatformStackName(c.in.Environment)
+	}
+	return tenantplan.TenantStackName(owner, c.in.Environment)
 }
 
 func (c *comparer) tenant(t *tenantplan.Tenant) {
@@ -182,6 +182,9 @@ func (c *comparer) tenant(t *tenantplan.Tenant) {
 		}
 	}
 	for _, g := range p.Grants {
+		c.grant(id, g)
+	}
+	for _, g := range p.PublicGrants {
 		c.grant(id, g)
 	}
 	for _, d := range p.DefaultPrivileges {
@@ -324,6 +327,9 @@ func (c *comparer) platform(p *tenantplan.PlatformPostgres) {
 	}
 	if c.l.byDB[p.Database] == nil {
 		return
+	}
+	for _, g := range p.PublicGrants {
+		c.grant(owner, g)
 	}
 	if _, ok := c.l.schema(p.Database, p.Schema); !ok {
 		c.missing(owner, res("schema", "postgresql://"+p.Database+"/"+p.Schema, p.Schema), fmt.Sprintf("the shared schema %s does not exist", p.Schema))

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/connectsoft/tenantctl/audit"
+	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/internal/exitcode"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/tenantplan"
@@ -45,6 +46,7 @@ type Executor struct {
 	source    string
 	progress  io.Writer
 	desired   ManagedInputs
+	data      DataPlane
 }
 
 // ExecOption configures an Executor.
@@ -206,14 +208,17 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 			return res, aerr
 		}
 	}
-	for _, a := range plan.Actions {
-		if a.Kind != ActionDelete {
-			continue
-		}
+	deletes := slices.DeleteFunc(slices.Clone(plan.Actions), func(a Action) bool { return a.Kind != ActionDelete })
+	slices.SortStableFunc(deletes, func(a, b Action) int { return deleteOrder(a) - deleteOrder(b) })
+	for _, a := range deletes {
 		err := e.delete(ctx, a)
 		o := outcomeOf(err)
 		res.set(a.ID, o, err)
-		e.logf("%s delete %s: %s", a.ID, a.Target.Ref(), describe(o, err))
+		what := a.Target.Ref()
+		if stmt := dataSQL(a); stmt != "" {
+			what += " (" + stmt + ")"
+		}
+		e.logf("%s delete %s: %s", a.ID, what, describe(o, err))
 		if aerr := e.audit(ctx, plan, a, o, err, ""); aerr != nil {
 			return res, aerr
 		}
@@ -237,6 +242,11 @@ func (e *Executor) check(plan *Plan) error {
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: environment %q is not in the desired state", a.ID, a.Environment))
 			continue
+		}
+		if a.Kind == ActionDelete && a.Target.Provider == finding.ProviderPostgreSQL {
+			if err := dataScope(*a.Target.Data, a.Tenant, env.DataOwner); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s is outside tenant %s's own scope: %w", a.ID, a.Target.Ref(), a.Tenant, err))
+			}
 		}
 		if a.Kind == ActionDelete && a.Target.kubernetes() {
 			// the labels are checked against the live object in preflight
@@ -293,6 +303,16 @@ func (e *Executor) desiredMoved(ctx context.Context, plan *Plan) (map[string]str
 func (e *Executor) preflight(ctx context.Context, plan *Plan) (map[string]string, error) {
 	moved := map[string]string{}
 	for _, a := range plan.Actions {
+		if a.Kind == ActionDelete && a.Target.Data != nil {
+			why, err := e.dataMoved(ctx, a)
+			if err != nil {
+				return nil, exitcode.With(exitcode.Failed, err)
+			}
+			if why != "" {
+				moved[a.ID] = why
+			}
+			continue
+		}
 		if (a.Kind != ActionRestore && a.Kind != ActionDelete) || !a.Target.kubernetes() {
 			continue
 		}
@@ -343,6 +363,9 @@ func (e *Executor) refuseAll(ctx context.Context, plan *Plan, res *Result, why s
 }
 
 func (e *Executor) delete(ctx context.Context, a Action) error {
+	if a.Target.Provider == finding.ProviderPostgreSQL {
+		return e.deleteData(ctx, a)
+	}
 	if !a.Target.kubernetes() {
 		return fmt.Errorf("removing Azure resource %s: %w", a.Target.ID, ErrNotSupported)
 	}
@@ -487,7 +510,7 @@ func outcomeOf(err error) Outcome {
 		return OutcomeApplied
 	case errors.Is(err, ErrNotSupported):
 		return OutcomeUnsupported
-	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+	case apierrors.IsConflict(err) || apierrors.IsNotFound(err) || errors.Is(err, errDataMoved):
 		// the API server's precondition: the object moved between preflight and the change
 		return OutcomeRefused
 	}

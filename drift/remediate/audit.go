@@ -47,7 +47,7 @@ func (e *Executor) audit(ctx context.Context, plan *Plan, a Action, o Outcome, a
 		ev.Error = actErr.Error()
 	}
 	for k, v := range map[string]string{"plan": e.source, "stack": a.Stack, "fieldManager": a.FieldManager,
-		"resourceVersion": a.Target.ResourceVersion, "engine": engine, "command": a.Command} {
+		"resourceVersion": a.Target.ResourceVersion, "engine": engine, "command": a.Command, "sql": dataSQL(a)} {
 		if v != "" {
 			ev.Details[k] = v
 		}
@@ -71,4 +71,17 @@ func targetName(t Target) string {
 		return t.Namespace + "/" + t.Name
 	}
 	return t.Name
+}
+
+// dataSQL is the statement a data-plane delete runs ("" for other actions), for audit and
+// progress: it names objects and roles, never values.
+func dataSQL(a Action) string {
+	if a.Kind != ActionDelete || a.Target.Data == nil {
+		return ""
+	}
+	stmts, err := DataStatements(*a.Target.Data)
+	if err != nil {
+		return ""
+	}
+	return strings.Join(stmts, "; ")
 }

@@ -121,6 +121,9 @@ func groupFindings(fs []finding.Finding) []*group {
 }
 
 func (p *Planner) planGroup(ctx context.Context, g *group) ([]Action, error) {
+	if g.resource.Provider == finding.ProviderPostgreSQL {
+		return p.planData(g), nil
+	}
 	var drift, missing, routes, rest []finding.Finding
 	for _, f := range g.findings {
 		switch {

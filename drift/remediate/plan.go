@@ -140,6 +140,9 @@ type Target struct {
 	ResourceVersion string `json:"resourceVersion,omitempty"`
 	// Absent: the object did not exist when planning (a missing managed resource to recreate).
 	Absent bool `json:"absent,omitempty"`
+	// Data is a PostgreSQL object a delete or review action changes; the statement is derived
+	// from it (DataStatements), never read from the plan.
+	Data *DataTarget `json:"data,omitempty"`
 }
 
 // Ref is the short human form: "networking.k8s.io/v1/NetworkPolicy t-acme/x".
@@ -231,7 +234,11 @@ func (p *Plan) Validate() error {
 }
 
 func targetKey(t Target) string {
-	return strings.Join([]string{string(t.Provider), t.Type, t.Namespace, t.Name, strings.ToLower(t.ID)}, "\x00")
+	key := []string{string(t.Provider), t.Type, t.Namespace, t.Name, strings.ToLower(t.ID)}
+	if t.Data != nil {
+		key = append(key, string(t.Data.Op), t.Data.Database, t.Data.Schema, t.Data.Object, t.Data.Role, t.Data.Granted)
+	}
+	return strings.Join(key, "\x00")
 }
 
 func (a Action) validate() error {
@@ -246,9 +253,9 @@ func (a Action) validate() error {
 		errs = append(errs, errors.New("reason is empty"))
 	}
 	switch a.Target.Provider {
-	case finding.ProviderKubernetes, finding.ProviderAzure:
+	case finding.ProviderKubernetes, finding.ProviderAzure, finding.ProviderPostgreSQL:
 	default:
-		errs = append(errs, fmt.Errorf("target provider %q is not kubernetes or azure", a.Target.Provider))
+		errs = append(errs, fmt.Errorf("target provider %q is not kubernetes, azure or postgresql", a.Target.Provider))
 	}
 	switch a.Kind {
 	case ActionReport:
@@ -340,6 +347,19 @@ func (f FieldChange) validate() error {
 func (a Action) validateDelete() []error {
 	var errs []error
 	t := a.Target
+	if t.Provider == finding.ProviderPostgreSQL {
+		switch {
+		case t.Data == nil:
+			errs = append(errs, errors.New("a PostgreSQL target needs its data object"))
+		case !t.Data.executable():
+			errs = append(errs, fmt.Errorf("%s on %s is review-only: tenantctl never carries it out", t.Data.Op, t.Ref()))
+		default:
+			if _, err := DataStatements(*t.Data); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errs
+	}
 	if t.Provider == finding.ProviderAzure {
 		if t.ID == "" {
 			errs = append(errs, errors.New("Azure target needs its resource id"))

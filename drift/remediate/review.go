@@ -32,6 +32,8 @@ func ReviewCommand(t Target) string {
 	switch t.Provider {
 	case finding.ProviderAzure:
 		return azureGrantCommand(t.Type, t.ID)
+	case finding.ProviderPostgreSQL:
+		return dataCommand(t.Data)
 	case finding.ProviderKubernetes:
 		if !strings.HasPrefix(t.Type, rbacGroup+"/") || t.Name == "" {
 			return ""

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/isolation/reach/pgroutes"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -14,6 +15,9 @@ type Environment struct {
 	SharedNamespace string
 	// Production mutations need an explicit approval (the CLI checks it before applying).
 	Production bool
+	// DataOwner names the tenant a PostgreSQL role, database or schema name belongs to ("" for
+	// the platform's and unknown names); nil when the environment keeps no data on PostgreSQL.
+	DataOwner func(name string) string
 }
 
 // Environments indexes environments by name.
@@ -23,7 +27,14 @@ type Environments map[string]Environment
 func EnvironmentsOf(s *isolation.DesiredState) Environments {
 	out := Environments{}
 	for name, env := range s.Environments {
-		out[name] = Environment{Name: name, SharedNamespace: tenantplan.SharedNamespace(env), Production: env.Spec.Production}
+		e := Environment{Name: name, SharedNamespace: tenantplan.SharedNamespace(env), Production: env.Spec.Production}
+		if tenantplan.UsesPostgres(env) {
+			// a plan that fails here fails the check too; its data actions are then refused
+			if tenants, _, err := tenantplan.PlanData(env, s.BindingsIn(name)); err == nil {
+				e.DataOwner = pgroutes.ScopeOf(tenants).Owner
+			}
+		}
+		out[name] = e
 	}
 	return out
 }

@@ -162,6 +162,7 @@ func sortedErrors(es []Error) []Error {
 // hand (or decoded from a file) cannot leak a value either.
 func (r *Report) finalized() *Report {
 	c := *r
+	c.APIVersion, c.Kind = APIVersion, Kind
 	c.tenantIndex = nil // the copy must not write positions of its own slice into r's index
 	c.Tenants = slices.Clone(r.Tenants)
 	c.Errors = slices.Clone(r.Errors)

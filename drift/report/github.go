@@ -21,14 +21,14 @@ func GitHubCommand(s finding.Severity) string {
 	return "notice"
 }
 
-// GitHub writes GitHub Actions workflow commands: one annotation per unreachable API (error) and
-// per finding (at the binding file and line when known), then a notice with the summary and the
-// commit. Values are escaped per GitHub's rules, so a message cannot inject a command.
+// GitHub writes GitHub Actions workflow commands: one annotation per error (an API that could not
+// be read, a stack never provisioned) and per finding (at the binding file and line when known),
+// then a notice with the summary and the commit. Values are escaped per GitHub's rules, so a message cannot inject a command.
 func GitHub(w io.Writer, r *Report) error {
 	v := r.finalized()
 	var b bytes.Buffer
 	for _, e := range v.Errors {
-		writeCommand(&b, "error", [][2]string{{"title", "tenantctl drift: " + e.API + " unreachable"}}, errorText(e))
+		writeCommand(&b, "error", [][2]string{{"title", "tenantctl drift: not checked (" + e.API + ")"}}, errorText(e))
 	}
 	for _, f := range v.Findings {
 		var props [][2]string

@@ -46,7 +46,7 @@ func TestGitHub(t *testing.T) {
 				return r
 			},
 			want: []string{
-				"::error title=tenantctl drift%3A azure unreachable::prod/globex could not be checked: azure: GET https://management.azure.com: 503,%0Aretry later",
+				"::error title=tenantctl drift%3A not checked (azure)::prod/globex could not be checked: azure: GET https://management.azure.com: 503,%0Aretry later",
 				"::warning file=tenants/prod/acme.yaml,line=1,title=[medium] managed-drift%3A apps/v1/Deployment tenant-acme/api spec.replicas (prod/acme)::" +
 					"replicas changed outside Pulumi%0Aseverity: medium%0Atenant: prod/acme%0Aresource: apps/v1/Deployment tenant-acme/api%0A" +
 					"resource id: tenant-acme/api%0Aurn: urn:pulumi:prod-acme::tenant::kubernetes:apps/v1:Deployment::api%0Afield: spec.replicas%0A" +

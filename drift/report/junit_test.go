@@ -73,12 +73,12 @@ func TestJUnit(t *testing.T) {
 				append([]string{"managed-drift: apps/v1/Deployment tenant-acme/api spec.replicas: failure[managed-drift] [medium] replicas changed outside Pulumi"},
 					pass(finding.KindUnpinnedImage, finding.KindUnmanagedResource)...)...),
 			"prod/globex": {
-				"reach kubernetes: error[unreachable]",
+				"reach kubernetes: error[not-checked]",
 				"field-conflict: v1/Namespace tenant-globex metadata.labels.tenant: failure[field-conflict] [high] label changed by another field manager",
 			},
 			"prod/hooli": pass(finding.Kinds()...),
 			"(no tenant)": {
-				"reach azure: error[unreachable]",
+				"reach azure: error[not-checked]",
 				"unmanaged-resource: v1/Namespace scratch: failure[unmanaged-resource] [low] stray namespace",
 			},
 		},

@@ -20,6 +20,12 @@ import (
 // and Decode refuses versions it does not know.
 const SchemaVersion = "tenantctl.drift/v1"
 
+// APIVersion and Kind are the report's envelope as a tenantctl JSON document.
+const (
+	APIVersion = "tenantctl.io/v1"
+	Kind       = "DriftReport"
+)
+
 // Status is a tenant's outcome in one run.
 type Status string
 
@@ -109,6 +115,11 @@ type Summary struct {
 
 // Report is the result of one drift run (or of merged shard runs).
 type Report struct {
+	// APIVersion and Kind are the envelope every tenantctl JSON document carries
+	// (docs/cli-contract.md); SchemaVersion stays the version of the report's own layout. Both
+	// are set whenever the report is rendered.
+	APIVersion    string    `json:"apiVersion"`
+	Kind          string    `json:"kind"`
 	SchemaVersion string    `json:"schemaVersion"`
 	Tool          Tool      `json:"tool"`
 	GeneratedAt   time.Time `json:"generatedAt"`

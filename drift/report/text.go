@@ -215,7 +215,7 @@ func writeResult(b *bytes.Buffer, r *Report) {
 		if n := unattributedErrors(r); n > 0 {
 			fmt.Fprintf(b, ", %d error(s) not tied to a tenant", n)
 		}
-		b.WriteString("; an unreachable API is never reported as clean.\n")
+		b.WriteString("; a tenant that could not be checked is never reported as clean.\n")
 	case exitcode.Findings:
 		fmt.Fprintf(b, "\nResult: DRIFT (exit %d): %d finding(s) in %d tenant(s).\n", code, r.Summary.Findings, r.Summary.Drifted)
 	default:

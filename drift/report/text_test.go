@@ -47,7 +47,7 @@ prod/umbrella  drifted  tenants/prod/umbrella.yaml
 Same cause in several tenants (fix once at the source):
   2 tenants: same NSG rule allow-10.0.0.0-8 (cross-tenant-route, critical): initech, umbrella
 
-Result: ERROR (exit 1): 1 tenant(s) could not be checked completely; an unreachable API is never reported as clean.
+Result: ERROR (exit 1): 1 tenant(s) could not be checked completely; a tenant that could not be checked is never reported as clean.
 `,
 		},
 		{
@@ -93,7 +93,7 @@ prod/acme  error
   SEVERITY  KIND                RESOURCE              FIELD  DETAIL
   low       unmanaged-resource  v1/Namespace scratch  -      namespace without tenant label\x1b[2J
 
-Result: ERROR (exit 1): 1 tenant(s) could not be checked completely; an unreachable API is never reported as clean.
+Result: ERROR (exit 1): 1 tenant(s) could not be checked completely; a tenant that could not be checked is never reported as clean.
 `,
 		},
 	}

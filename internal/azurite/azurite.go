@@ -42,7 +42,7 @@ func Bin() string { return filepath.Join(Dir(), "node_modules", ".bin", "azurite
 // Check reports ErrMissing when Azurite or node is not available.
 func Check() error {
 	if st, err := os.Stat(Bin()); err != nil || st.IsDir() {
-		return fmt.Errorf("%w: %s (run `make tool-azurite`)", ErrMissing, Bin())
+		return fmt.Errorf("%w: %s (install the npm package azurite@%s with its prefix at %s, or set TENANTCTL_TOOLS_DIR to a tool cache that holds it)", ErrMissing, Bin(), Version, Dir())
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		return fmt.Errorf("%w: node not on PATH (Azurite is a Node.js program)", ErrMissing)

@@ -69,7 +69,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	}
 	for _, b := range []string{etcdBin, apiserverBin, controllerBin} {
 		if _, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil {
-			return nil, fmt.Errorf("local cluster: %s not found in %s (install the tools there, or build them from a source checkout with `make tools`): %w", b, o.BinDir, err)
+			return nil, fmt.Errorf("local cluster: %s not found in %s (install etcd, kube-apiserver and kube-controller-manager there, or set TENANTCTL_TOOLS_DIR to the tool cache that holds them; see the README's Toolchain and local cluster section): %w", b, o.BinDir, err)
 		}
 	}
 	for _, p := range []*int{&o.APIPort, &o.EtcdPort, &o.PeerPort} {

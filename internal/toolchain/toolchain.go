@@ -77,6 +77,12 @@ func (t Toolchain) TenantPGBin() string {
 	return filepath.Join(t.TenantPGDir, "pulumi-resource-tenantpg")
 }
 
+// InstallHint says how to get the tools without this repository's build: a released binary must
+// never send a user to a Makefile they do not have.
+const InstallHint = "tenantctl runs these tools from its tool cache and never downloads them: " +
+	"put them in the cache folder shown (`tenantctl version` lists the versions it expects; layout in the README's " +
+	"\"Toolchain and local cluster\"), or set TENANTCTL_TOOLS_DIR to a folder that holds them"
+
 // ErrMissing is returned by Check when a tool is not built yet.
 var ErrMissing = errors.New("tool missing")
 
@@ -99,7 +105,7 @@ func check(paths ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s (install them there or point TENANTCTL_TOOLS_DIR at them; from a source checkout `make tools` builds them)", ErrMissing, strings.Join(missing, ", "))
+		return fmt.Errorf("%w: %s (%s)", ErrMissing, strings.Join(missing, ", "), InstallHint)
 	}
 	return nil
 }

@@ -75,8 +75,10 @@ func (*Grant) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 			if err != nil {
 				return "privileges", err
 			}
-			if len(privs) == 0 {
-				return "privileges", errors.New("no privileges: delete the Grant instead")
+			if len(privs) == 0 && a.Role != pgcatalog.Public {
+				// PUBLIC with none is a declaration (a database's public schema closed); any
+				// other role with none is a Grant that should not exist.
+				return "privileges", errors.New("no privileges: delete the Grant instead (only PUBLIC may be declared with none)")
 			}
 			a.Privileges = privs
 			a.Objects = sortedSet(a.Objects)
@@ -171,7 +173,7 @@ func applyGrant(ctx context.Context, old *GrantArgs, in GrantArgs) (GrantState, 
 	if err := exec(ctx, in.connDatabase(), stmts...); err != nil {
 		return GrantState{}, fmt.Errorf("grant %s: %w", in.id(), err)
 	}
-	s, err := readGrant(ctx, in)
+	s, err := readGrant(ctx, in, false)
 	if err != nil {
 		return GrantState{}, err
 	}
@@ -277,7 +279,9 @@ func livePrivileges(perObject [][]pgcatalog.ACLItem, role string, declared []str
 	return privs
 }
 
-func readGrant(ctx context.Context, known GrantArgs) (GrantState, error) {
+// readGrant reads the role's privileges on the target against known's declaration; importing
+// (no declaration yet) takes what the role holds anywhere on the target as declared.
+func readGrant(ctx context.Context, known GrantArgs, importing bool) (GrantState, error) {
 	return withConn(ctx, known.connDatabase(), func(c *pgx.Conn) (GrantState, error) {
 		acls, ok, err := objectACLs(ctx, c, known.target())
 		if err != nil {
@@ -287,7 +291,7 @@ func readGrant(ctx context.Context, known GrantArgs) (GrantState, error) {
 			return GrantState{}, fmt.Errorf("grant %s: %w", known.id(), pgcatalog.ErrNotFound)
 		}
 		declared := known.Privileges
-		if declared == nil {
+		if importing {
 			// Import: what the role holds anywhere on the target is what is declared.
 			for _, acl := range acls {
 				ps, _ := pgcatalog.PrivilegesOf(acl, known.Role)
@@ -326,14 +330,15 @@ func grantOptionLive(acls [][]pgcatalog.ACLItem, role string, declared []string,
 // Read returns the role's live privileges on the target; on import the ID names the target.
 func (*Grant) Read(ctx context.Context, req infer.ReadRequest[GrantArgs, GrantState]) (infer.ReadResponse[GrantArgs, GrantState], error) {
 	known := req.State.GrantArgs
-	if known.Role == "" {
+	importing := known.Role == ""
+	if importing {
 		g, err := grantFromID(req.ID)
 		if err != nil {
 			return infer.ReadResponse[GrantArgs, GrantState]{}, err
 		}
 		known = g
 	}
-	s, err := readGrant(ctx, known)
+	s, err := readGrant(ctx, known, importing)
 	if isNotFound(err) || isGone(err) {
 		return infer.ReadResponse[GrantArgs, GrantState]{}, nil
 	}
@@ -361,6 +366,9 @@ func (*Grant) Diff(_ context.Context, req infer.DiffRequest[GrantArgs, GrantStat
 // Delete revokes the declared privileges; a target that is already gone holds none.
 func (*Grant) Delete(ctx context.Context, req infer.DeleteRequest[GrantState]) (infer.DeleteResponse, error) {
 	s := req.State.GrantArgs
+	if len(s.Privileges) == 0 {
+		return infer.DeleteResponse{}, nil // a declaration of none leaves nothing to revoke
+	}
 	stmt, err := pgcatalog.Revoke(s.target(), s.Privileges, s.Role, false)
 	if err != nil {
 		return infer.DeleteResponse{}, err

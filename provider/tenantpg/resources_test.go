@@ -286,6 +286,58 @@ func TestGrantLifecycle(t *testing.T) {
 	}
 }
 
+// TestRoleDeleteRevokesLeftoverPrivileges: a role that owns nothing but still holds privileges no
+// Grant declared (DML on a table its owner created later, retained with its data) is dropped; the
+// table stays.
+func TestRoleDeleteRevokesLeftoverPrivileges(t *testing.T) {
+	h := newHarness(t, nil)
+	role := unique("app")
+	r := h.create("Role", role, map[string]any{"name": role, "login": true})
+	schema := unique("kept")
+	h.sql("postgres", `CREATE SCHEMA "`+schema+`"`, `CREATE TABLE "`+schema+`".rows (v int)`, `INSERT INTO "`+schema+`".rows VALUES (1)`,
+		`GRANT USAGE ON SCHEMA "`+schema+`" TO "`+role+`"`, `GRANT SELECT, INSERT ON "`+schema+`".rows TO "`+role+`"`)
+	r.delete()
+	if got := h.query("postgres", `SELECT rolname FROM pg_roles WHERE rolname = $1`, role); len(got) != 0 {
+		t.Errorf("role %s still exists", role)
+	}
+	if got := h.query("postgres", `SELECT count(*)::text FROM "`+schema+`".rows`); len(got) != 1 || got[0] != "1" {
+		t.Errorf("the retained table lost its rows: %v", got)
+	}
+}
+
+// TestGrantPublicNone: PUBLIC declared with no privileges closes a schema to it (a database's
+// public schema), reports PUBLIC's privilege granted again as drift, and leaves nothing on delete.
+func TestGrantPublicNone(t *testing.T) {
+	h := newHarness(t, nil)
+	schema := unique("pub")
+	h.sql("postgres", `CREATE SCHEMA "`+schema+`"`, `GRANT USAGE, CREATE ON SCHEMA "`+schema+`" TO PUBLIC`)
+	public := func() []string {
+		return h.query("postgres", `SELECT a.privilege_type FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+			WHERE n.nspname = $1 AND a.grantee = 0 ORDER BY 1`, schema)
+	}
+	closed := map[string]any{"role": "PUBLIC", "objectType": "schema", "schema": schema, "privileges": []string{}}
+	g := h.create("Grant", "closed", closed)
+	if got := public(); len(got) != 0 {
+		t.Fatalf("PUBLIC still holds %v", got)
+	}
+	g.refresh()
+	wantChanged(t, "refresh", g.diff(closed))
+	h.sql("postgres", `GRANT USAGE ON SCHEMA "`+schema+`" TO PUBLIC`)
+	g.refresh()
+	wantChanged(t, "USAGE granted to PUBLIC out of band", g.diff(closed), "privileges")
+	g.update(closed)
+	if got := public(); len(got) != 0 {
+		t.Errorf("update left PUBLIC %v", got)
+	}
+	g.delete()
+	if got := public(); len(got) != 0 {
+		t.Errorf("delete gave PUBLIC %v", got)
+	}
+	if _, fails := h.check(h.urn("Grant", "none"), property.Map{}, props(map[string]any{"role": "someone", "objectType": "schema", "schema": schema, "privileges": []string{}})); len(fails) == 0 {
+		t.Error("a role other than PUBLIC declared with no privileges passed Check")
+	}
+}
+
 func TestDefaultPrivileges(t *testing.T) {
 	h := newHarness(t, nil)
 	owner, reader := unique("owner"), unique("reader")

@@ -217,8 +217,49 @@ func (*Role) Delete(ctx context.Context, req infer.DeleteRequest[RoleState]) (in
 		p.GetLogger(ctx).Warningf("role %s retained: it owns %d object(s) kept with their data (a retained database or schema); drop them first, then the role", req.State.Name, owned)
 		return infer.DeleteResponse{}, nil
 	}
+	if err := revokeLeftovers(ctx, req.State.Name); err != nil {
+		return infer.DeleteResponse{}, fmt.Errorf("drop role %s: %w", req.State.Name, err)
+	}
 	if err := exec(ctx, "", stmt); err != nil {
 		return infer.DeleteResponse{}, fmt.Errorf("drop role %s: %w", req.State.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
+}
+
+// revokeLeftovers revokes what a role that owns nothing still holds: privileges no Grant declared,
+// such as DML on a table its owner role created later (default privileges) and that is retained
+// with its data. Without it the role cannot be dropped, and keeping a login role on retained data
+// would let the tenant in after its destroy. DROP OWNED BY only revokes here: it runs in each
+// database holding such a privilege, in a transaction that first checks the role owns nothing
+// there (a role that came to own something since is left for DROP ROLE to refuse).
+func revokeLeftovers(ctx context.Context, role string) error {
+	dbs, err := withConn(ctx, "", func(c *pgx.Conn) ([]string, error) {
+		rows, err := c.Query(ctx, `SELECT DISTINCT coalesce(db.datname, '') FROM pg_shdepend d
+			JOIN pg_roles r ON d.refobjid = r.oid LEFT JOIN pg_database db ON db.oid = d.dbid
+			WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype IN ('a', 'r') AND r.rolname = $1 ORDER BY 1`, role)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
+	})
+	if err != nil {
+		return fmt.Errorf("read what it still holds: %w", err)
+	}
+	for _, db := range dbs {
+		_, err := withConn(ctx, db, func(c *pgx.Conn) (struct{}, error) {
+			return struct{}{}, pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+				var owns bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON d.refobjid = r.oid
+					WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' AND r.rolname = $1)`, role).Scan(&owns); err != nil || owns {
+					return err
+				}
+				_, err := tx.Exec(ctx, "DROP OWNED BY "+pgcatalog.QuoteIdent(role))
+				return err
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("revoke its privileges in database %q: %w", db, err)
+		}
+	}
+	return nil
 }

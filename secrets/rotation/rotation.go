@@ -87,19 +87,32 @@ type Selection struct {
 	Tenants []string
 	All     bool
 	Env     string
+	// Envs restricts to these environments too (the CLI's repeatable --env); none with Env empty
+	// means every environment.
+	Envs []string
+}
+
+// InEnv reports whether the selection covers environment env.
+func (s Selection) InEnv(env string) bool {
+	if s.Env == "" && len(s.Envs) == 0 {
+		return true
+	}
+	return env == s.Env || slices.Contains(s.Envs, env)
 }
 
 func (s Selection) bindings(st *isolation.DesiredState) ([]*isolation.RuntimeTenantBinding, error) {
 	if !s.All && len(s.Tenants) == 0 {
 		return nil, exitcode.With(exitcode.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
 	}
-	if s.Env != "" && st.Environment(s.Env) == nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", s.Env, st.Dir))
+	for _, name := range append([]string{s.Env}, s.Envs...) {
+		if name != "" && st.Environment(name) == nil {
+			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", name, st.Dir))
+		}
 	}
 	var out []*isolation.RuntimeTenantBinding
 	found := map[string]bool{}
 	for _, b := range st.Bindings {
-		if (s.Env == "" || b.Spec.Environment == s.Env) && (s.All || slices.Contains(s.Tenants, b.Spec.TenantID)) {
+		if s.InEnv(b.Spec.Environment) && (s.All || slices.Contains(s.Tenants, b.Spec.TenantID)) {
 			out = append(out, b)
 			found[b.Spec.TenantID] = true
 		}

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -102,6 +103,11 @@ func deployPlatformData(ctx *pulumi.Context, root pulumi.Resource, s *DataServer
 	if err != nil {
 		return fmt.Errorf("schema %s: %w", pp.Schema, err)
 	}
+	for _, g := range pp.PublicGrants {
+		if err := newGrant(ctx, c, s, g, pulumi.DependsOn([]pulumi.Resource{db})); err != nil {
+			return err
+		}
+	}
 	for _, t := range pp.Tables {
 		key := pp.Database + "/" + pp.Schema + "/" + t
 		table, err := tenantpg.NewTable(ctx, "table/"+key, &tenantpg.TableArgs{
@@ -175,20 +181,9 @@ func deployTenantData(ctx *pulumi.Context, root pulumi.Resource, k8sp pulumi.Pro
 		}
 		deps = append(deps, schema)
 	}
-	for _, g := range d.Grants {
-		key := strings.Join([]string{"grant", g.Database, g.Role, g.ObjectType, dash(g.Schema)}, "/")
-		args := &tenantpg.GrantArgs{
-			Database: pulumi.StringPtr(g.Database), Role: pulumi.String(g.Role), ObjectType: pulumi.String(g.ObjectType),
-			Privileges: pulumi.ToStringArray(g.Privileges),
-		}
-		if g.Schema != "" {
-			args.Schema = pulumi.StringPtr(g.Schema)
-		}
-		if len(g.Objects) > 0 {
-			args.Objects = pulumi.ToStringArray(g.Objects)
-		}
-		if _, err := tenantpg.NewGrant(ctx, key, args, pgOpts(c, s, after())...); err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+	for _, g := range append(slices.Clone(d.Grants), d.PublicGrants...) {
+		if err := newGrant(ctx, c, s, g, after()); err != nil {
+			return err
 		}
 	}
 	for _, dp := range d.DefaultPrivileges {
@@ -255,4 +250,24 @@ type TenantData struct {
 	Schema           string
 	LoginRole        string
 	CredentialObject string
+}
+
+// newGrant declares one planned grant: exactly its privileges for its role on its target (for
+// PUBLIC possibly none: the target closed to it).
+func newGrant(ctx *pulumi.Context, c pulumi.Resource, s *DataServer, g tenantplan.PGGrant, deps pulumi.ResourceOption) error {
+	key := strings.Join([]string{"grant", g.Database, g.Role, g.ObjectType, dash(g.Schema)}, "/")
+	args := &tenantpg.GrantArgs{
+		Database: pulumi.StringPtr(g.Database), Role: pulumi.String(g.Role), ObjectType: pulumi.String(g.ObjectType),
+		Privileges: pulumi.ToStringArray(g.Privileges),
+	}
+	if g.Schema != "" {
+		args.Schema = pulumi.StringPtr(g.Schema)
+	}
+	if len(g.Objects) > 0 {
+		args.Objects = pulumi.ToStringArray(g.Objects)
+	}
+	if _, err := tenantpg.NewGrant(ctx, key, args, pgOpts(c, s, deps)...); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -84,6 +85,7 @@ func TestTenantProgramDataLayerPerTier(t *testing.T) {
 			tPGDefaults + " defaults/acme/t_acme_owner/app/table/t_acme_app",
 			tPGGrant + " grant/acme/t_acme_app/database/-",
 			tPGGrant + " grant/acme/t_acme_app/schema/app",
+			tPGGrant + " grant/acme/PUBLIC/schema/public",
 			tPGPassword + " password/t_acme_app",
 			tPGRole + " role/t_acme_app",
 			tPGRole + " role/t_acme_owner",
@@ -193,6 +195,7 @@ func TestPlatformProgramSharedDatabase(t *testing.T) {
 	}
 	want := []string{
 		tPGDatabase + " database/tenants",
+		tPGGrant + " grant/tenants/PUBLIC/schema/public",
 		tPGRLS + " rls/tenants/tenant_data/orders",
 		tPGRole + " role/tenantctl_platform_owner",
 		tPGSchema + " schema/tenants/tenant_data",
@@ -208,6 +211,9 @@ func TestPlatformProgramSharedDatabase(t *testing.T) {
 	}
 	if r := rec.Get(t, tPGRole, "role/tenantctl_platform_owner"); r.Inputs["login"] == true {
 		t.Error("the platform owner role can log in")
+	}
+	if r := rec.Get(t, tPGGrant, "grant/tenants/PUBLIC/schema/public"); fmt.Sprint(r.Inputs["privileges"]) != "[]" {
+		t.Errorf("the shared database's public schema is not closed to PUBLIC: %v", r.Inputs)
 	}
 }
 

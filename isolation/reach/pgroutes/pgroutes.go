@@ -64,6 +64,26 @@ func NewScope(tenants []Tenant) *Scope {
 	return s
 }
 
+// ScopeOf is the scope of an environment's planned tenants (tenantplan.PlanData): each tenant's
+// "t_<tenant>" names plus the database and schema names its binding gives it.
+func ScopeOf(tenants []*tenantplan.Tenant) *Scope {
+	var scope []Tenant
+	for _, t := range tenants {
+		p := t.Data.Postgres
+		if p == nil {
+			continue
+		}
+		var names []string
+		for _, n := range []string{p.Database, p.Schema} {
+			if n != tenantplan.SharedDatabaseName && n != tenantplan.PGSharedSchema && n != tenantplan.PGAppSchema {
+				names = append(names, n)
+			}
+		}
+		scope = append(scope, Tenant{ID: t.TenantID, Mode: p.Mode, Names: names})
+	}
+	return NewScope(scope)
+}
+
 // Owner returns the tenant a PostgreSQL name belongs to, or "" for the platform's and unknown
 // names. A name the plan gives a tenant is its; otherwise the longest "t_<tenant>" prefix followed
 // by the end of the name or "_" decides, so an unmanaged "t_acme_extra" is acme's.
