@@ -61,28 +61,18 @@ func likePrefix(p string) string {
 }
 
 func (s *postgresStore) list(ctx context.Context, prefix string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key FROM "+s.table+" WHERE key LIKE $1", likePrefix(s.prefix+prefix))
-	if undefinedTable(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		keys = append(keys, strings.TrimPrefix(k, s.prefix))
-	}
-	return keys, rows.Err()
+	return s.keys(ctx, "SELECT key FROM "+s.table+" WHERE key LIKE $1", likePrefix(s.prefix+prefix))
 }
 
 func (s *postgresStore) listContaining(ctx context.Context, prefix, infix string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key FROM "+s.table+" WHERE key LIKE $1 AND key LIKE $2",
+	return s.keys(ctx, "SELECT key FROM "+s.table+" WHERE key LIKE $1 AND key LIKE $2",
 		likePrefix(s.prefix+prefix), "%"+strings.TrimSuffix(likePrefix(infix), "%")+"%")
+}
+
+// keys runs a query of keys and returns them without the store's prefix; a table Pulumi has not
+// created yet holds none.
+func (s *postgresStore) keys(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if undefinedTable(err) {
 		return nil, nil
 	}
