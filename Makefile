@@ -31,8 +31,9 @@ build:
 # npm install, network-bound).
 tools:
 	@echo "[tools] cache: $(TOOLS_DIR)"
-	@start=$$SECONDS; $(MAKE) --no-print-directory -j4 tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg; \
-	  echo "[tools] tool build phase took $$((SECONDS - start))s"
+	@start=$$(date +%s); $(MAKE) --no-print-directory -j4 tool-pulumi tool-provider tool-kube tool-azurite tool-tenantpg || exit $$?; \
+	  cpu=$$(awk -v hz=$$(getconf CLK_TCK) '{ sub(/^.*\) /, ""); printf "%d", ($$14 + $$15) / hz }' /proc/$$$$/stat); \
+	  echo "[tools] tool build phase took $$(( $$(date +%s) - start ))s wall, $$cpu CPU-s (0 when every tool was cached)"
 	@$(MAKE) --no-print-directory check-versions
 
 tool-pulumi:

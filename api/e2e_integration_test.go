@@ -64,7 +64,7 @@ func TestEndToEndPreviewThenUp(t *testing.T) {
 		defer cancel()
 		out, err := fleet.New(engine, state, cluster.Kubeconfig, fleet.WithPostgres(testenv.PostgresConnection(t))).Run(ctx, automation.OpDestroy,
 			fleet.Selection{Tenants: []string{"globex"}, Env: "dev", IncludePlatform: true})
-		if err != nil || out.ExitCode() != 0 {
+		if err != nil || out.Failed() || out.Conflicted() {
 			t.Errorf("cleanup destroy: %v %+v", err, out)
 		}
 	})

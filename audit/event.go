@@ -25,13 +25,15 @@ const (
 	TypeTenantUpdate    Type = "tenant.update"
 	TypeTenantDestroy   Type = "tenant.destroy"
 	TypeTenantRefresh   Type = "tenant.refresh"
-	TypeDriftDetected   Type = "drift.detected"
-	TypeDriftRemediate  Type = "drift.remediate"
-	TypeSecretBind      Type = "secret.bind"
-	TypeSecretRotate    Type = "secret.rotate"
-	TypeConfigPublish   Type = "config.publish"
-	TypeAuthzDenied     Type = "authz.denied"
-	TypePolicyDecision  Type = "policy.decision"
+	// TypeTenantPurge is one statement of `destroy --purge-data`: data a destroy retained, dropped.
+	TypeTenantPurge    Type = "tenant.purge"
+	TypeDriftDetected  Type = "drift.detected"
+	TypeDriftRemediate Type = "drift.remediate"
+	TypeSecretBind     Type = "secret.bind"
+	TypeSecretRotate   Type = "secret.rotate"
+	TypeConfigPublish  Type = "config.publish"
+	TypeAuthzDenied    Type = "authz.denied"
+	TypePolicyDecision Type = "policy.decision"
 )
 
 var typePattern = regexp.MustCompile(`^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)+$`)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -19,6 +18,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/connectsoft/tenantctl/internal/workpool"
 )
 
 // Operation is what the engine does to a stack.
@@ -126,24 +127,13 @@ var ErrConflict = errors.New("stack is locked by another update")
 // context stops queued targets and interrupts running ones (SIGINT to the CLI).
 func (e *Engine) Run(ctx context.Context, op Operation, targets []Target) []Result {
 	results := make([]Result, len(targets))
-	sem := make(chan struct{}, e.parallel)
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op,
-					Err: ctx.Err(), Error: "not started: " + ctx.Err().Error()}
-				return
-			}
-			defer func() { <-sem }()
-			results[i] = e.RunOne(ctx, op, t)
-		}()
-	}
-	wg.Wait()
+	workpool.Each(ctx, e.parallel, len(targets), func(i int) {
+		results[i] = e.RunOne(ctx, op, targets[i])
+	}, func(i int) {
+		t := targets[i]
+		results[i] = Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op,
+			Err: ctx.Err(), Error: "not started: " + ctx.Err().Error()}
+	})
 	return results
 }
 

@@ -29,11 +29,44 @@ link_from_path() { # name dir want-substring version-args...
 	return 1
 }
 
+# A cold tool build runs for many minutes with nothing to show; progress says every
+# TENANTCTL_TOOLS_PROGRESS seconds (default 60, 0 for never) how long it has run and how many of
+# the target's packages the compiler has finished, so a slow machine is told apart from a hung one.
+progress_every=${TENANTCTL_TOOLS_PROGRESS:-60}
+
+# children_cpu sets cpu to the CPU seconds (user + system) of this shell's reaped children, read
+# from /proc because `times` in a command substitution would see a fresh subshell's zero.
+ticks=$(getconf CLK_TCK)
+children_cpu() { local f; read -r -a f < "/proc/$BASHPID/stat"; cpu=$(( (f[15] + f[16]) / ticks )); }
+
+# gobuild runs `go build -v ARGS...` (the last argument is the package), reporting progress while
+# it runs and printing the compiler's output only when it fails.
+gobuild() { # name go-build-args...
+	local name=$1; shift
+	local pkg=${*: -1}
+	local out; out=$(mktemp)
+	local total; total=$(go list -deps "$pkg" 2>/dev/null | wc -l) || total=0
+	local start=$SECONDS last=$SECONDS
+	go build -v "$@" 2>"$out" &
+	local pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if [ "$progress_every" -gt 0 ] && [ $((SECONDS - last)) -ge "$progress_every" ]; then
+			last=$SECONDS
+			log "$name" "$(basename "$pkg"): $((SECONDS - start))s, $(grep -c . "$out") of ${total} packages compiled (the rest cached or to come)"
+		fi
+	done
+	local rc=0; wait "$pid" || rc=$?
+	if [ "$rc" -ne 0 ]; then cat "$out" >&2; rm -f "$out"; return "$rc"; fi
+	rm -f "$out"
+}
+
 timed() { # name cmd...
 	local name=$1; shift
 	local start=$SECONDS
 	"$@"
-	log "$name" "built in $((SECONDS - start))s"
+	local cpu; children_cpu
+	log "$name" "built in $((SECONDS - start))s wall, ${cpu} CPU-s"
 }
 
 build_pulumi() {
@@ -43,7 +76,7 @@ build_pulumi() {
 	link_from_path pulumi "$dir/bin" "$PULUMI_VERSION" version && return
 	log pulumi "building $PULUMI_VERSION into $dir (about 1,000 CPU-s)"
 	mkdir -p "$dir/bin"
-	(cd "$here/tools/pulumi" && timed pulumi go build -trimpath -o "$dir/bin/pulumi.tmp" \
+	(cd "$here/tools/pulumi" && timed pulumi gobuild pulumi -trimpath -o "$dir/bin/pulumi.tmp" \
 		-ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 	mv "$dir/bin/pulumi.tmp" "$dir/bin/pulumi"
@@ -60,7 +93,7 @@ build_provider() {
 	go mod download github.com/pulumi/pulumi-kubernetes/provider/v4
 	local src; src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes
 	go run ./gen -src "$src" -out . -version "$K8S_PROVIDER_VERSION"
-	timed provider go build -trimpath -o "$dir/$bin.tmp" \
+	timed provider gobuild provider -trimpath -o "$dir/$bin.tmp" \
 		-ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" .
 	mv "$dir/$bin.tmp" "$dir/$bin"
 }
@@ -76,11 +109,12 @@ build_kube() {
 	local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
 	cd "$here/tools/kube"
 	local start=$SECONDS
-	go build -trimpath -ldflags "$ld" -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-	go build -trimpath -ldflags "$ld" -o "$dir/kube-controller-manager.tmp" k8s.io/kubernetes/cmd/kube-controller-manager
-	go build -trimpath -ldflags "-s -w" -o "$dir/etcd.tmp" ./etcd
+	gobuild kube -trimpath -ldflags "$ld" -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+	gobuild kube -trimpath -ldflags "$ld" -o "$dir/kube-controller-manager.tmp" k8s.io/kubernetes/cmd/kube-controller-manager
+	gobuild kube -trimpath -ldflags "-s -w" -o "$dir/etcd.tmp" ./etcd
 	for b in kube-apiserver kube-controller-manager etcd; do mv "$dir/$b.tmp" "$dir/$b"; done
-	log kube "built in $((SECONDS - start))s"
+	local cpu; children_cpu
+	log kube "built in $((SECONDS - start))s wall, ${cpu} CPU-s"
 }
 
 build_azurite() {
@@ -114,7 +148,7 @@ build_tenantpg() {
 	fi
 	log tenantpg "building v$TENANTPG_VERSION from provider/ into $dir"
 	mkdir -p "$dir"
-	(cd "$here/provider" && timed tenantpg go build -trimpath -o "$dir/$bin.tmp" \
+	(cd "$here/provider" && timed tenantpg gobuild tenantpg -trimpath -o "$dir/$bin.tmp" \
 		-ldflags "-s -w -X github.com/connectsoft/tenantctl/provider/tenantpg.Version=$TENANTPG_VERSION" \
 		./cmd/pulumi-resource-tenantpg)
 	mv "$dir/$bin.tmp" "$dir/$bin"

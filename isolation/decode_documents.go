@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // Document is one desired-state file held in memory: its name (used in error sources, e.g. a
@@ -23,7 +23,7 @@ type Document struct {
 // found here; Load of the whole folder finds it.
 //
 // The state has no Git revision. With validation errors it is returned alongside the
-// ValidationErrors (wrapped with exitcode.Invalid) for reporting only; callers must not act on it.
+// ValidationErrors (marked errkind.Invalid) for reporting only; callers must not act on it.
 func DecodeDocuments(docs ...Document) (*DesiredState, error) {
 	return (&DesiredState{}).decode(docs, nil)
 }
@@ -57,7 +57,7 @@ func (s *DesiredState) decode(files []Document, errs ValidationErrors) (*Desired
 		s.fields[d.obj] = d.fields
 	}
 	if len(errs) > 0 {
-		return s, exitcode.With(exitcode.Invalid, errs.sorted())
+		return s, errkind.Mark(errkind.Invalid, errs.sorted())
 	}
 	return s, nil
 }
@@ -75,27 +75,27 @@ func DecodeStackDocuments(environment Document, binding *Document) (*Environment
 		return nil, nil, err
 	}
 	if len(s.Environments) != 1 {
-		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("%s: want exactly one %s document, found %d", environment.Name, KindEnvironment, len(s.Environments)))
+		return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("%s: want exactly one %s document, found %d", environment.Name, KindEnvironment, len(s.Environments)))
 	}
 	var env *Environment
 	for _, e := range s.Environments {
 		env = e
 	}
 	if env.Source.File != environment.Name {
-		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("%s: the %s document came from %s", environment.Name, KindEnvironment, env.Source.File))
+		return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("%s: the %s document came from %s", environment.Name, KindEnvironment, env.Source.File))
 	}
 	if binding == nil {
 		if len(s.Bindings) > 0 {
-			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("%s: a platform stack takes no %s", environment.Name, KindBinding))
+			return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("%s: a platform stack takes no %s", environment.Name, KindBinding))
 		}
 		return env, nil, nil
 	}
 	if len(s.Bindings) != 1 {
-		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("%s: want exactly one %s document, found %d", binding.Name, KindBinding, len(s.Bindings)))
+		return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("%s: want exactly one %s document, found %d", binding.Name, KindBinding, len(s.Bindings)))
 	}
 	b := s.Bindings[0]
 	if b.Source.File != binding.Name {
-		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("%s: the %s document came from %s", binding.Name, KindBinding, b.Source.File))
+		return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("%s: the %s document came from %s", binding.Name, KindBinding, b.Source.File))
 	}
 	return env, b, nil
 }

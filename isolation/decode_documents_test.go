@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 func readExample(t *testing.T, rel string) []byte {
@@ -88,8 +88,8 @@ func TestDecodeStackDocumentsRejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
-			if code := exitcode.Code(err); code != exitcode.Invalid {
-				t.Errorf("exit code = %d, want %d", code, exitcode.Invalid)
+			if kind := errkind.Of(err); kind != errkind.Invalid {
+				t.Errorf("kind = %v, want %v", kind, errkind.Invalid)
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error repeats the secret value: %v", err)

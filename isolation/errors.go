@@ -38,8 +38,8 @@ func (e ValidationError) Error() string {
 	return b.String()
 }
 
-// ValidationErrors is every problem Load found in one pass. Load wraps it with exit code
-// exitcode.Invalid; retrieve it with errors.As.
+// ValidationErrors is every problem Load found in one pass. Load marks it errkind.Invalid;
+// retrieve it with errors.As.
 type ValidationErrors []ValidationError
 
 func (es ValidationErrors) Error() string {

@@ -11,7 +11,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // gitRepo creates a repository in a temp dir holding files under desired-state/ and outside it,
@@ -166,11 +166,11 @@ func TestLoadFolderProblems(t *testing.T) {
 		name string
 		ctx  context.Context
 		dir  string
-		code int
+		kind error // nil: a plain failure
 	}{
-		{"missing folder", context.Background(), filepath.Join(t.TempDir(), "missing"), exitcode.Invalid},
-		{"a file, not a folder", context.Background(), filepath.Join(writeTree(t, map[string]string{"f.yaml": devEnv}), "f.yaml"), exitcode.Invalid},
-		{"cancelled", cancelled, writeTree(t, map[string]string{"f.yaml": devEnv}), exitcode.Failed},
+		{"missing folder", context.Background(), filepath.Join(t.TempDir(), "missing"), errkind.Invalid},
+		{"a file, not a folder", context.Background(), filepath.Join(writeTree(t, map[string]string{"f.yaml": devEnv}), "f.yaml"), errkind.Invalid},
+		{"cancelled", cancelled, writeTree(t, map[string]string{"f.yaml": devEnv}), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,8 +178,8 @@ func TestLoadFolderProblems(t *testing.T) {
 			if err == nil || s != nil {
 				t.Fatalf("Load = %v, %v; want nil state and an error", s, err)
 			}
-			if got := exitcode.Code(err); got != tc.code {
-				t.Errorf("exit code = %d, want %d (%v)", got, tc.code, err)
+			if got := errkind.Of(err); got != tc.kind {
+				t.Errorf("kind = %v, want %v (%v)", got, tc.kind, err)
 			}
 		})
 	}

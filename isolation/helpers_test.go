@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // devEnv is a valid environment the binding tests land in; its line numbers are referenced by
@@ -90,8 +90,8 @@ func loadErrors(t *testing.T, dir string, want []wantErr) []wantErr {
 	if !ok {
 		t.Fatalf("Load: want ValidationErrors, got %v", err)
 	}
-	if got := exitcode.Code(err); got != exitcode.Invalid {
-		t.Errorf("exit code = %d, want %d", got, exitcode.Invalid)
+	if kind := errkind.Of(err); kind != errkind.Invalid {
+		t.Errorf("kind = %v, want %v", kind, errkind.Invalid)
 	}
 	var out []wantErr
 	for i, e := range verrs {

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // DesiredState is the content of a desired-state folder and the Git revision it was read at, so
@@ -38,21 +38,21 @@ type DesiredState struct {
 
 // Load reads every *.yaml/*.yml document below dir (recursively; dotfiles and dot-directories
 // such as .git are skipped), decodes it strictly and validates it, in one pass: the error lists
-// every problem found, as ValidationErrors wrapped with exitcode.Invalid. With validation errors
+// every problem found, as ValidationErrors marked errkind.Invalid. With validation errors
 // Load still returns what it could read (and the Git revision) for reporting; callers must not
 // act on such a state. Other failures (an unreadable file, a broken repository) return a nil
-// state and an error with exit code Failed.
+// state and an error without a kind.
 func Load(ctx context.Context, dir string) (*DesiredState, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
-		code := exitcode.Failed // the folder exists but cannot be read
+		err = fmt.Errorf("load desired state: %w", err)
 		if errors.Is(err, fs.ErrNotExist) {
-			code = exitcode.Invalid // the user named a folder that is not there
+			err = errkind.Mark(errkind.Invalid, err) // the user named a folder that is not there
 		}
-		return nil, exitcode.With(code, fmt.Errorf("load desired state: %w", err))
+		return nil, err // else the folder exists but cannot be read
 	}
 	if !info.IsDir() {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("load desired state: %s is not a directory", dir))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("load desired state: %s is not a directory", dir))
 	}
 	files, errs, err := readFolder(ctx, dir)
 	if err != nil {

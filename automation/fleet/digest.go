@@ -17,6 +17,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/buildinfo"
+	"github.com/connectsoft/tenantctl/internal/workpool"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
 	"github.com/connectsoft/tenantctl/tenantplan"
@@ -258,28 +259,15 @@ func (f *Fleet) recordsFromCLI(ctx context.Context, names []string) (map[string]
 	out := make(map[string]Recorded, len(names))
 	var mu sync.Mutex
 	var firstErr error
-	sem := make(chan struct{}, f.engine.Parallel())
-	var wg sync.WaitGroup
-	for _, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			r, err := f.recordFromCLI(ctx, name)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			out[name] = r
-		}()
-	}
-	wg.Wait()
+	workpool.Each(ctx, f.engine.Parallel(), len(names), func(i int) {
+		r, err := f.recordFromCLI(ctx, names[i])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		out[names[i]] = r
+	}, nil)
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}

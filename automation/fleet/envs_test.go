@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/isolation"
 )
 
@@ -58,7 +58,7 @@ func TestSelectWithSeveralEnvironments(t *testing.T) {
 		t.Fatalf("Select(prod, dev) = %d binding(s), %v, %v", len(bs), names, err)
 	}
 	_, _, err = f.Select(Selection{All: true, Envs: []string{"dev", "qa"}})
-	if exitcode.Code(err) != exitcode.Invalid || !strings.Contains(err.Error(), "--env qa: no such environment") {
+	if errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "--env qa: no such environment") {
 		t.Errorf("an unknown environment among several: %v", err)
 	}
 }

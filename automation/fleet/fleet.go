@@ -16,7 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl/automation"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks"
 	azurestacks "github.com/connectsoft/tenantctl/stacks/azure"
@@ -50,6 +50,10 @@ type Selection struct {
 	// Refresh reads every selected stack's resources from the providers before its up or preview
 	// (pulumi up --refresh). Only the engine can tell drift, so every selected stack runs.
 	Refresh bool
+	// Shard restricts the run to one shard (shard.go): I/N (I >= 1) runs the tenants
+	// tenantplan.ShardOf puts there and reads the platform's recorded outputs, as TenantsOnly;
+	// 0/N runs the platform stacks only.
+	Shard *tenantplan.Shard
 }
 
 // Fleet runs operations for a desired state.
@@ -96,30 +100,28 @@ type Outcome struct {
 // All is every result, platforms first.
 func (o Outcome) All() []automation.Result { return append(slices.Clone(o.Platform), o.Tenants...) }
 
-// ExitCode is 0 when every stack succeeded, 4 when any stack was locked by another process (and
-// nothing else failed), 1 when any operation failed.
-func (o Outcome) ExitCode() int {
-	code := exitcode.OK
-	for _, r := range o.All() {
-		switch {
-		case r.Err != nil && !r.Conflict:
-			return exitcode.Failed
-		case r.Conflict:
-			code = exitcode.Conflict
-		}
-	}
-	return code
+// Failed reports whether any stack's operation failed for another reason than a lock.
+func (o Outcome) Failed() bool {
+	return slices.ContainsFunc(o.All(), func(r automation.Result) bool { return r.Err != nil && !r.Conflict })
+}
+
+// Conflicted reports whether any stack was locked or being updated by another process.
+func (o Outcome) Conflicted() bool {
+	return slices.ContainsFunc(o.All(), func(r automation.Result) bool { return r.Conflict })
 }
 
 // Select resolves a selection to bindings and their environments. Unknown tenant ids and
 // environments are invalid input.
 func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*isolation.Environment, error) {
 	if !sel.All && len(sel.Tenants) == 0 {
-		return nil, nil, exitcode.With(exitcode.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
+		return nil, nil, errkind.Mark(errkind.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
+	}
+	if err := sel.CheckShard(""); err != nil {
+		return nil, nil, err
 	}
 	for _, name := range sel.Environments() {
 		if f.state.Environment(name) == nil {
-			return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", name, f.state.Dir))
+			return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("--env %s: no such environment in %s", name, f.state.Dir))
 		}
 	}
 	want := map[string]bool{}
@@ -145,7 +147,7 @@ func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*iso
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--tenant: no binding for %v in %s", unknown, f.state.Dir))
+		return nil, nil, errkind.Mark(errkind.Invalid, fmt.Errorf("--tenant: no binding for %v in %s", unknown, f.state.Dir))
 	}
 	envSet := map[string]bool{}
 	var envs []*isolation.Environment
@@ -165,7 +167,9 @@ func (f *Fleet) Select(sel Selection) ([]*isolation.RuntimeTenantBinding, []*iso
 		}
 	}
 	sort.Slice(envs, func(i, j int) bool { return envs[i].Name() < envs[j].Name() })
-	return out, envs, nil
+	// The environments are those of the whole selection: every shard agrees on them, and the
+	// platform shard runs their platform stacks.
+	return sel.inShard(out), envs, nil
 }
 
 func (f *Fleet) config() map[string]string {
@@ -240,7 +244,14 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 	}
 	out := Outcome{Operation: op, Commit: f.state.Commit, Dirty: f.state.Dirty}
 	if op == automation.OpDestroy {
+		if err := sel.CheckShard(op); err != nil {
+			return Outcome{}, err
+		}
 		out.Tenants = f.engine.Run(ctx, op, f.tenantTargets(bindings, nil))
+		if sel.IncludePlatform && sel.platformShard() {
+			out.Platform = f.destroyPlatformShard(ctx, envs)
+			return out, nil
+		}
 		if sel.IncludePlatform {
 			if failed := failedEnvs(out.Tenants); len(failed) > 0 {
 				for _, env := range envs {
@@ -262,12 +273,12 @@ func (f *Fleet) Run(ctx context.Context, op automation.Operation, sel Selection)
 	if incremental {
 		records, err = f.Records(ctx, stackNames(bindings, envs))
 		if err != nil {
-			return Outcome{}, exitcode.With(exitcode.Failed, fmt.Errorf("%s: %w", op, err))
+			return Outcome{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	outputs := map[string]tenantplan.PlatformOutputs{}
 	blocked := map[string]string{}
-	if sel.TenantsOnly {
+	if sel.TenantsOnly || sel.tenantShard() {
 		f.recordedPlatformOutputs(ctx, op, envs, records, outputs, blocked)
 	} else {
 		out.Platform = f.runPlatforms(ctx, op, envs, sel, records)
@@ -419,7 +430,7 @@ func (f *Fleet) recordedPlatformOutputs(ctx context.Context, op automation.Opera
 			}
 			outputs[env.Name()] = po
 		case (err == nil || automation.IsNotFound(err)) && op == automation.OpUp:
-			blocked[env.Name()] = "platform stack " + name + " is not provisioned; a platform operator must bring it up first"
+			blocked[env.Name()] = "platform stack " + name + " is not provisioned; bring it up first (a platform operator, or the platform shard: up --shard 0/N)"
 		case err == nil || automation.IsNotFound(err):
 			outputs[env.Name()] = tenantplan.ExpectedPlatformOutputs(env)
 		default:

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/connectsoft/tenantctl/internal/workpool"
 )
 
 // fileStore is a file:// backend: a folder on this machine.
@@ -101,30 +103,19 @@ func (s *fileStore) readKeys(ctx context.Context, keys []string) (map[string][]b
 	out := make(map[string][]byte, len(keys))
 	var mu sync.Mutex
 	var firstErr error
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for _, key := range keys {
-		if ctx.Err() != nil {
-			break
+	workpool.Each(ctx, 8, len(keys), func(i int) {
+		b, err := os.ReadFile(s.path(keys[i]))
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// removed meanwhile (stack rm): as if never listed
+		case err != nil && firstErr == nil:
+			firstErr = err
+		case err == nil:
+			out[keys[i]] = b
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			b, err := os.ReadFile(s.path(key))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				// removed meanwhile (stack rm): as if never listed
-			case err != nil && firstErr == nil:
-				firstErr = err
-			case err == nil:
-				out[key] = b
-			}
-		}()
-	}
-	wg.Wait()
+	}, nil)
 	if firstErr != nil {
 		return nil, firstErr
 	}

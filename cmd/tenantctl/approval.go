@@ -37,6 +37,9 @@ type Approval struct {
 	// DIR` prints it): up must be given the same plans (--plan-dir DIR), and the engine then
 	// refuses any change beyond them. Required for up.
 	PlanDigest string `yaml:"planDigest,omitempty"`
+	// PurgeData approves `destroy --purge-data`: dropping the data the destroy retains. A
+	// destroy approval without it does not cover a purge, and neither does --yes.
+	PurgeData bool `yaml:"purgeData,omitempty"`
 }
 
 // checkApproval refuses a mutation that touches a production environment unless --yes or a
@@ -48,8 +51,11 @@ func checkApproval(o *opOptions, op automation.Operation, s *isolation.DesiredSt
 			prodEnvs = append(prodEnvs, e.Name())
 		}
 	}
-	if len(prodEnvs) == 0 || o.yes {
+	if len(prodEnvs) == 0 || (o.yes && !o.purgeData) {
 		return nil
+	}
+	if o.approvalFile == "" && o.purgeData {
+		return exitcode.With(exitcode.Invalid, fmt.Errorf("destroy --purge-data touches production environment(s) %v: pass an --approval-file with purgeData: true (--yes does not approve dropping data)", prodEnvs))
 	}
 	if o.approvalFile == "" {
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("%s touches production environment(s) %v: pass --yes or --approval-file", op, prodEnvs))
@@ -86,6 +92,9 @@ func checkApproval(o *opOptions, op automation.Operation, s *isolation.DesiredSt
 	}
 	if op == automation.OpUp {
 		problems = append(problems, checkPlanPin(a, o.sel.PlanDir, planStacks(o.sel, bs, envs))...)
+	}
+	if o.purgeData && !a.PurgeData {
+		problems = append(problems, errors.New("purgeData: the approval does not approve dropping the retained data (--purge-data)"))
 	}
 	if len(problems) > 0 {
 		return exitcode.With(exitcode.Invalid, fmt.Errorf("approval file %s: %w", o.approvalFile, errors.Join(problems...)))

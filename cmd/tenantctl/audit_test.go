@@ -37,7 +37,7 @@ func runAudit(t *testing.T, args ...string) (string, string, int) {
 	if err != nil {
 		msg = err.Error()
 	}
-	return out.String(), msg, exitcode.Code(err)
+	return out.String(), msg, exitCodeOf(err)
 }
 
 // auditFixture writes a log of three events (tenants acme, globex, acme) with a head file and

@@ -331,7 +331,7 @@ func TestWriteDocument(t *testing.T) {
 			}
 		})
 	}
-	if err := writeDocument(&bytes.Buffer{}, "K", []int{1}); exitcode.Code(err) != exitcode.Failed {
+	if err := writeDocument(&bytes.Buffer{}, "K", []int{1}); exitCodeOf(err) != exitcode.Failed {
 		t.Errorf("a list is no document: err %v", err)
 	}
 }
@@ -412,7 +412,7 @@ func TestLegacyOutputFileStillWorks(t *testing.T) {
 	}
 	export.Flags().SetOutput(&flagOut) // pflag prints deprecations to the flag set's output
 	err = root.ExecuteContext(context.Background())
-	if code = exitcode.Code(err); !strings.Contains(flagOut.String(), "--format has been deprecated, use -o json|yaml") {
+	if code = exitCodeOf(err); !strings.Contains(flagOut.String(), "--format has been deprecated, use -o json|yaml") {
 		t.Errorf("inventory export --format: exit %d (%v), no deprecation warning: %q", code, err, flagOut.String())
 	}
 }

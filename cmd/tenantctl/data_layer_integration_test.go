@@ -225,4 +225,28 @@ func TestDataLayerEndToEnd(t *testing.T) {
 			}
 		}
 	})
+
+	// Purging later: the stacks are gone (their destroy is skipped), the plans still name what
+	// the retention rule kept, and --purge-data drops exactly that.
+	t.Run("destroy --purge-data drops what destroy retained", func(t *testing.T) {
+		code, _, stderr := tenantctl("destroy", "--all", "--include-platform", "--purge-data")
+		if code != exitcode.OK {
+			t.Fatalf("destroy --purge-data exit %d:\n%s", code, stderr)
+		}
+		for _, want := range []string{"purged  schema tenants/globex", "purged  role t_globex_owner", "purged  rows of tenant initech in tenants/tenant_data.orders",
+			"purged  database tenants", "absent  database acme"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("destroy --purge-data output lacks %q:\n%s", want, stderr)
+			}
+		}
+		if !holds("postgres", `SELECT NOT EXISTS (SELECT 1 FROM pg_database WHERE datname IN ('tenants', 'acme'))
+			AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname LIKE 't\_%')`) {
+			t.Errorf("tenant databases or roles left after the purge")
+		}
+		// a second purge finds nothing left and fails nothing
+		code, _, stderr = tenantctl("destroy", "--all", "--include-platform", "--purge-data")
+		if code != exitcode.OK || strings.Contains(stderr, "purged ") {
+			t.Errorf("second purge: exit %d, want 0 with nothing purged:\n%s", code, stderr)
+		}
+	})
 }

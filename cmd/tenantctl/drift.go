@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,7 +291,7 @@ DIR/.tenantctl-driftignore and --ignore.`,
 // writeReport renders r to outFile (or stdout) and returns the report's exit code as an error.
 func writeReport(cmd *cobra.Command, format report.Format, outFile string, r *report.Report, what string) error {
 	var buf bytes.Buffer
-	if err := report.Render(&buf, format, r); err != nil {
+	if err := report.Render(&buf, format, r, report.WithExitCodes(driftExitCode)); err != nil {
 		return exitcode.With(exitcode.Failed, err)
 	}
 	if outFile == "" {
@@ -301,7 +302,7 @@ func writeReport(cmd *cobra.Command, format report.Format, outFile string, r *re
 		return exitcode.With(exitcode.Failed, fmt.Errorf("%s: write %s: %w", what, outFile, err))
 	}
 	r.Finalize()
-	switch code := r.ExitCode(); code {
+	switch code := driftExitCode(r.Status()); code {
 	case exitcode.OK:
 		return nil
 	case exitcode.Findings:
@@ -362,9 +363,9 @@ func runDriftBaseline(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, 
 		return err
 	}
 	r := out.Report
-	if r.ExitCode() == exitcode.Failed {
+	if driftExitCode(r.Status()) == exitcode.Failed {
 		var b bytes.Buffer
-		_ = report.Text(&b, r)
+		_ = report.Text(&b, r, report.WithExitCodes(driftExitCode))
 		cmd.ErrOrStderr().Write(b.Bytes())
 		return exitcode.With(exitcode.Failed, errors.New("drift baseline: the check did not complete; no baseline written"))
 	}
@@ -389,6 +390,7 @@ func runDriftBaseline(cmd *cobra.Command, g *globalOptions, f *driftCheckFlags, 
 
 func newDriftMergeCmd(g *globalOptions) *cobra.Command {
 	var outFile string
+	var allowMissing bool
 	cmd := &cobra.Command{
 		Use:   "merge FILE... [-o text|json|sarif|junit|github] [--out FILE]",
 		Short: "Combine shard reports (drift check --shard I/N -o json) into one report with the same exit codes",
@@ -396,7 +398,9 @@ func newDriftMergeCmd(g *globalOptions) *cobra.Command {
 separate environments) and writes one report: tenants united, findings deduplicated, errors kept.
 A shard missing from an I/N set is an error of the merged report (exit 1): its tenants were not
 checked. Reports of different commits, a shard given twice or mixed shard counts are invalid
-input (exit 3).`,
+input (exit 3). With --allow-missing a FILE that does not exist is skipped, so the shard that
+did not write it is reported missing (exit 1) in a merged report that is still written: what a
+merge step after the shards of a Kubernetes Job needs (tenantctl deploy cronjob).`,
 		Args: invalidArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := report.ParseFormat(g.output)
@@ -405,11 +409,18 @@ input (exit 3).`,
 			}
 			var parts []*report.Report
 			for _, p := range args {
+				if _, err := os.Stat(p); allowMissing && errors.Is(err, fs.ErrNotExist) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "drift merge: %s does not exist: its shard is reported missing\n", p)
+					continue
+				}
 				r, err := decodeReportFile(p)
 				if err != nil {
 					return err
 				}
 				parts = append(parts, r)
+			}
+			if len(parts) == 0 {
+				return exitcode.With(exitcode.Failed, fmt.Errorf("drift merge: none of the %d reports exists", len(args)))
 			}
 			merged, err := report.Merge(parts...)
 			if err != nil {
@@ -419,6 +430,7 @@ input (exit 3).`,
 		},
 	}
 	cmd.Flags().StringVar(&outFile, "out", "", "write the merged report to this file instead of stdout")
+	cmd.Flags().BoolVar(&allowMissing, "allow-missing", false, "skip report files that do not exist; their shards are reported missing")
 	return cmd
 }
 
@@ -430,7 +442,7 @@ func decodeReportFile(path string) (*report.Report, error) {
 	defer fh.Close()
 	r, err := report.Decode(fh)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Code(err), fmt.Errorf("drift merge: %s: %w", path, err))
+		return nil, exitcode.With(exitCodeOf(err), fmt.Errorf("drift merge: %s: %w", path, err))
 	}
 	return r, nil
 }

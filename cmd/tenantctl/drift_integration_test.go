@@ -82,16 +82,25 @@ func TestDriftCommandsOnLiveFleet(t *testing.T) {
 	}
 	// the engine commands' documents carry the envelope and the revision (TestJSONEnvelope runs
 	// the commands that need no engine)
-	var up struct {
-		APIVersion, Kind, Commit string
-		Dirty                    *bool
-	}
-	if err := json.Unmarshal([]byte(stdout), &up); err != nil || up.APIVersion != apiVersion || up.Kind != kindOperation || up.Commit != commit || up.Dirty == nil {
-		t.Errorf("up -o json: %+v, %v\n%s", up, err, stdout)
+	if doc := requireEnvelope(t, stdout, kindOperation, true); doc["commit"] != commit {
+		t.Errorf("up -o json: commit %v, want %s", doc["commit"], commit)
 	}
 	t.Cleanup(func() {
-		execTenantctl(t, context.Background(), append([]string{"destroy", "--all", "--include-platform"}, live...)...)
+		code, stdout, stderr := execTenantctl(t, context.Background(), append([]string{"destroy", "--all", "--include-platform", "-o", "json"}, live...)...)
+		if code != exitcode.OK {
+			t.Errorf("destroy: exit %d\n%s", code, stderr)
+			return
+		}
+		requireEnvelope(t, stdout, kindOperation, true)
 	})
+	// preview (incremental: every stack unchanged) and refresh (one stack through the engine)
+	for _, args := range [][]string{{"preview", "--all"}, {"refresh", "--tenant", "acme"}} {
+		code, stdout, stderr := tctl(append(append(args, "-o", "json"), live...)...)
+		if code != exitcode.OK {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		requireEnvelope(t, stdout, kindOperation, true)
+	}
 
 	code, stdout, stderr = tctl(append([]string{"drift", "check"}, live...)...)
 	if code != exitcode.OK || !strings.Contains(stdout, "Drift report for commit "+commit) {

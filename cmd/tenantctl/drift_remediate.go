@@ -173,7 +173,7 @@ func runRemediate(cmd *cobra.Command, g *globalOptions, o *remediateOptions) (er
 		if err != nil {
 			return err
 		}
-		if rep.ExitCode() == exitcode.Failed {
+		if driftExitCode(rep.Status()) == exitcode.Failed {
 			checkErr = exitcode.With(exitcode.Failed, fmt.Errorf("the check could not verify everything (%d error(s)); the plan covers only what it found", len(rep.Errors)))
 			for _, e := range rep.Errors {
 				fmt.Fprintf(cmd.ErrOrStderr(), "check error: %s %s %s: %s\n", e.Environment, e.TenantID, e.API, e.Message)
@@ -187,7 +187,7 @@ func runRemediate(cmd *cobra.Command, g *globalOptions, o *remediateOptions) (er
 			if err := printPlan(out, plan, jsonOut); err != nil {
 				return err
 			}
-			if code := rep.ExitCode(); code != exitcode.OK {
+			if code := driftExitCode(rep.Status()); code != exitcode.OK {
 				return exitcode.With(code, fmt.Errorf("drift remediate --mode warn: %d finding(s), %d change(s) planned, nothing applied", len(rep.Findings), plan.Changes()))
 			}
 			return nil

@@ -204,8 +204,10 @@ func TestDriftRemediateIntegration(t *testing.T) {
 
 	second := filepath.Join(work, "plan-2.json")
 	review(second)
-	if code, stdout, stderr := tenantctl("drift", "remediate", "--plan", second); code != exitcode.OK {
+	if code, stdout, stderr := tenantctl("drift", "remediate", "--plan", second, "-o", "json"); code != exitcode.OK {
 		t.Fatalf("apply exit %d:\n%s\n%s", code, stdout, stderr)
+	} else {
+		requireEnvelope(t, stdout, kindRemediation, true)
 	}
 
 	np, err := cs.NetworkingV1().NetworkPolicies("t-globex").Get(ctx, "default-deny", metav1.GetOptions{})

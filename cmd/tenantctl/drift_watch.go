@@ -134,7 +134,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 		}
 		return rep, nil
 	}
-	onReport := func(r *report.Report) { health.ran(time.Now(), r.ExitCode()) }
+	onReport := func(r *report.Report) { health.ran(time.Now(), driftExitCode(r.Status())) }
 	last, err := watch.New(check, metrics, watch.Options{Interval: o.interval, Jitter: o.jitter, Once: o.once, OnReport: onReport, Logger: logger}).Run(ctx)
 	if !o.once {
 		logger.Info("drift watch stopped")
@@ -143,7 +143,7 @@ func runWatch(cmd *cobra.Command, g *globalOptions, o *watchOptions) error {
 	if err != nil {
 		return exitcode.With(exitcode.Failed, fmt.Errorf("drift watch --once: %w", err))
 	}
-	if code := last.ExitCode(); code != exitcode.OK {
+	if code := driftExitCode(last.Status()); code != exitcode.OK {
 		return exitcode.With(code, fmt.Errorf("drift watch --once: %d finding(s), %d error(s)", len(last.Findings), len(last.Errors)))
 	}
 	return nil
@@ -175,7 +175,7 @@ func (o *watchOptions) remediateAfter(ctx context.Context, rt *remediation, rep 
 	}
 	logger.Info("remediation applied", "applied", counts[remediate.OutcomeApplied], "refused", counts[remediate.OutcomeRefused],
 		"failed", counts[remediate.OutcomeFailed]+counts[remediate.OutcomeNotRun], "unsupported", counts[remediate.OutcomeUnsupported],
-		"reported", counts[remediate.OutcomeReported], "exitCode", res.ExitCode())
+		"reported", counts[remediate.OutcomeReported], "exitCode", exitCodeOf(res.Err()))
 }
 
 // saveLastReport writes the report where `status` reads it, atomically.

@@ -32,7 +32,7 @@ func execTenantctl(t *testing.T, ctx context.Context, args ...string) (int, stri
 	if err != nil {
 		stderr.WriteString("tenantctl: " + err.Error() + "\n")
 	}
-	return exitcode.Code(err), stdout.String(), stderr.String()
+	return exitCodeOf(err), stdout.String(), stderr.String()
 }
 
 // TestDriftRemediateRefusesInvalidInput: everything here is refused before an engine, a cluster
@@ -133,7 +133,7 @@ func TestServeMetrics(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &s); err != nil || code != http.StatusOK || s.Status != "ok" {
 		t.Errorf("/healthz = %d %s (%v)", code, body, err)
 	}
-	if _, _, err := serveMetrics(addr, watch.NewMetrics(), h, logger); exitcode.Code(err) != exitcode.Invalid {
+	if _, _, err := serveMetrics(addr, watch.NewMetrics(), h, logger); exitCodeOf(err) != exitcode.Invalid {
 		t.Errorf("serving on a taken address = %v, want exit %d", err, exitcode.Invalid)
 	}
 }

@@ -13,11 +13,17 @@ var examples = map[string]string{
   tenantctl audit head --public-key audit.pub`,
 	"tenantctl audit head":   `  tenantctl audit head ~/.local/share/tenantctl/audit.log --public-key audit.pub`,
 	"tenantctl audit verify": `  tenantctl audit verify --public-key audit.pub --checkpoint audit.checkpoint`,
-	"tenantctl deploy":       `  tenantctl deploy cronjob --shards 4 --image registry.example.com/tenantctl@sha256:... --schedule @hourly`,
-	"tenantctl deploy cronjob": `  tenantctl deploy cronjob --shards 4 --image registry.example.com/tenantctl@sha256:... > cronjob.yaml
-  tenantctl deploy cronjob --shards 8 --namespace tenantctl --backend postgres://state.example.com/pulumi`,
+	"tenantctl deploy": `  tenantctl deploy job --shards 8 --image registry.example.com/tenantctl@sha256:... > provision.yaml
+  tenantctl deploy cronjob --shards 4 --image registry.example.com/tenantctl@sha256:... --schedule @hourly`,
+	"tenantctl deploy cronjob": `  tenantctl deploy cronjob --shards 4 --image registry.example.com/tenantctl@sha256:... -d tenants > drift.yaml
+  tenantctl deploy cronjob --shards 8 --namespace tenantctl --secret state --image registry.example.com/tenantctl@sha256:... --source git --repo https://git.example.com/platform/tenants.git --ref main --git-sync-image registry.k8s.io/git-sync/git-sync@sha256:...`,
+	"tenantctl deploy job": `  tenantctl deploy job --shards 8 --image registry.example.com/tenantctl@sha256:... -d tenants > provision.yaml
+  tenantctl deploy job --shards 16 --env dev --reports-storage-class azurefile --image registry.example.com/tenantctl@sha256:... --source git --repo https://git.example.com/platform/tenants.git --ref v42 --git-sync-image registry.k8s.io/git-sync/git-sync@sha256:...`,
+	"tenantctl deploy wait": `  tenantctl deploy wait --job tenantctl-up-platform --until complete
+  tenantctl deploy wait --cronjob tenantctl-drift --run-of $(JOB_NAME) --until finished --prune-before-start '/reports/drift-shard-*.json'`,
 	"tenantctl destroy": `  tenantctl destroy --tenant acme --yes
-  tenantctl destroy --all --include-platform --yes`,
+  tenantctl destroy --all --include-platform --yes
+  tenantctl destroy --all --shard 2/4 --yes`,
 	"tenantctl drift": `  tenantctl drift check --all
   tenantctl drift remediate --mode review --plan-out plan.json`,
 	"tenantctl drift baseline": `  tenantctl drift baseline
@@ -29,7 +35,8 @@ var examples = map[string]string{
   tenantctl drift check --inventory snapshot.yaml
   tenantctl drift check --state-file exports/ --env dev --env prod -o json
   PGPASSWORD=... tenantctl drift check --all --postgres postgres://admin@db.example.com/postgres?sslmode=require`,
-	"tenantctl drift merge": `  tenantctl drift merge shard-1.json shard-2.json -o junit --out drift.xml`,
+	"tenantctl drift merge": `  tenantctl drift merge shard-1.json shard-2.json -o junit --out drift.xml
+  tenantctl drift merge --allow-missing shard-0.json shard-1.json shard-2.json -o json --out drift.json`,
 	"tenantctl drift remediate": `  tenantctl drift remediate --tenant acme --mode warn
   tenantctl drift remediate --all --mode review --plan-out plan.json
   tenantctl drift remediate --plan plan.json --yes`,
@@ -73,7 +80,9 @@ var examples = map[string]string{
   tenantctl status --tenant acme -o json`,
 	"tenantctl tiers": `  tenantctl tiers -o json`,
 	"tenantctl up": `  tenantctl up --tenant acme --yes
-  tenantctl up --all --approval-file approval.yaml --plan-dir plans/`,
+  tenantctl up --all --approval-file approval.yaml --plan-dir plans/
+  tenantctl up --all --shard 0/4
+  tenantctl up --all --shard 3/4 -o json --out shard-3.json`,
 	"tenantctl validate": `  tenantctl validate
   tenantctl validate examples/tenants -o json`,
 }

@@ -169,7 +169,7 @@ func TestIdentityRoutesEndToEnd(t *testing.T) {
 	rep := readReport(t, first)
 	if testing.Verbose() {
 		var text strings.Builder
-		_ = report.Text(&text, rep)
+		_ = report.Text(&text, rep, report.WithExitCodes(driftExitCode))
 		pa, _ := json.MarshalIndent(rep.Findings, "", "  ")
 		t.Logf("drift check:\n%s\n%s", text.String(), pa)
 	}

@@ -120,7 +120,7 @@ func runInventoryExport(cmd *cobra.Command, g *globalOptions, o exportOptions) e
 
 	cfg, err := clusterConfig(cmd, o.kubeconfig, o.kubeContext, "")
 	if err != nil {
-		if exitcode.Code(err) == exitcode.Invalid {
+		if exitCodeOf(err) == exitcode.Invalid {
 			return fmt.Errorf("inventory export: %w", err)
 		}
 		return exitcode.With(exitcode.Failed, fmt.Errorf("inventory export: %w", err))

@@ -202,7 +202,7 @@ func analyseIsolation(cmd *cobra.Command, g *globalOptions, o isolationOptions, 
 	var cluster *rest.Config
 	if !o.desiredOnly && snap == nil {
 		if cluster, err = clusterConfig(cmd, o.kubeconfig, o.kubeContext, "or analyse offline with --inventory FILE (tenantctl inventory export) or --desired-only"); err != nil {
-			if exitcode.Code(err) == exitcode.Invalid {
+			if exitCodeOf(err) == exitcode.Invalid {
 				return nil, nil, fmt.Errorf("isolation: %w", err)
 			}
 			return nil, nil, exitcode.With(exitcode.Failed, fmt.Errorf("isolation: %w", err))

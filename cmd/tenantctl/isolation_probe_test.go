@@ -196,6 +196,7 @@ func TestIsolationProbe(t *testing.T) {
 		if code != exitcode.OK {
 			t.Fatalf("json: exit %d\n%s%s", code, stdout, stderr)
 		}
+		requireEnvelope(t, stdout, kindProbeReport, true)
 		var r struct {
 			Failing bool              `json:"failing"`
 			Edges   []json.RawMessage `json:"edges"`

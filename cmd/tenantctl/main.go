@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
 func main() {
@@ -20,5 +18,5 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tenantctl:", err)
 	}
-	os.Exit(exitcode.Code(err))
+	os.Exit(exitCodeOf(err))
 }

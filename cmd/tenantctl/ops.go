@@ -36,6 +36,9 @@ type opOptions struct {
 	approvalFile string
 	recover      bool
 	force        bool
+	shard        string
+	out          string
+	purgeData    bool
 }
 
 func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
@@ -53,6 +56,9 @@ func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
 	fs.StringSliceVarP(&o.sel.Tenants, "tenant", "t", nil, "tenant id (repeatable)")
 	fs.BoolVar(&o.sel.All, "all", false, "every tenant of the desired state")
 	addEnvFlag(cmd, &o.sel.Envs)
+	fs.StringVar(&o.shard, "shard", "", "run one shard `I/N` of the selection: the tenants the stable FNV-1a hash of their id puts there (as drift check --shard), "+
+		"reading the platform stacks' recorded outputs; 0/N runs the platform stacks only, before the tenant shards (destroy: after them, with --include-platform)")
+	fs.StringVar(&o.out, "out", "", "write the summary (text or -o json) to this `FILE` instead of stdout")
 	if op.Mutating() {
 		fs.BoolVarP(&o.yes, "yes", "y", false, "approve mutations in production environments")
 		fs.StringVar(&o.approvalFile, "approval-file", "", "approval for production mutations (see README: Approvals)")
@@ -71,6 +77,8 @@ func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
 	}
 	if op == automation.OpDestroy {
 		fs.BoolVar(&o.sel.IncludePlatform, "include-platform", false, "also destroy the platform stacks of the selected environments")
+		fs.BoolVar(&o.purgeData, "purge-data", false, "after the destroy, drop the data it retained (each destroyed tenant's database, schema with its tables, "+
+			"rows of the shared tables and roles; with --include-platform the shared database); production needs an approval with purgeData: true")
 	}
 	_ = cmd.RegisterFlagCompletionFunc("tenant", completeTenants(g))
 	return cmd
@@ -78,6 +86,16 @@ func newOpCmd(g *globalOptions, op automation.Operation) *cobra.Command {
 
 func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Operation) error {
 	ctx := cmd.Context()
+	if o.shard != "" {
+		sh, err := tenantplan.ParseShard(o.shard)
+		if err != nil {
+			return exitcode.With(exitcode.Invalid, fmt.Errorf("--shard: %w", err))
+		}
+		o.sel.Shard = &sh
+		if err := o.sel.CheckShard(op); err != nil {
+			return exitcode.With(exitcode.Invalid, err)
+		}
+	}
 	state, err := isolation.Load(ctx, g.dir)
 	if err != nil {
 		return err
@@ -95,12 +113,17 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 		return err
 	}
 	printer := newProgressPrinter(cmd.ErrOrStderr(), jsonOut)
-	e, closeAudit, auditErr, err := o.engine(printer.handle)
+	var auditErr error
+	e, auditor, err := o.newEngine(printer.handle, func(err error) { auditErr = errors.Join(auditErr, err) })
 	if err != nil {
 		return err
 	}
-	defer closeAudit()
-	f := fleet.New(e, state, kubeconfig, fleet.WithPostgres(o.resolvePostgres(cmd)))
+	defer auditor.Close()
+	pgConn := o.resolvePostgres(cmd)
+	if o.purgeData && pgConn == "" && usesPostgres(state) {
+		return exitcode.With(exitcode.Invalid, errors.New("--purge-data: the data layer's server is needed: pass --postgres-connection FILE or start the local one (tenantctl local-cluster up)"))
+	}
+	f := fleet.New(e, state, kubeconfig, fleet.WithPostgres(pgConn))
 	bindings, envs, err := f.Select(o.sel)
 	if err != nil {
 		return err
@@ -111,7 +134,8 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 		}
 	}
 	if o.recover {
-		if err := recoverStacks(cmd, f, e, bindings, envs); err != nil {
+		// a tenant shard leaves the platform stacks, and their recovery, to the platform shard
+		if err := recoverStacks(cmd, f, e, bindings, envs, o.sel.Shard == nil || o.sel.Shard.Platform()); err != nil {
 			return err
 		}
 	}
@@ -127,33 +151,55 @@ func runOp(cmd *cobra.Command, g *globalOptions, o *opOptions, op automation.Ope
 	if err != nil {
 		return err
 	}
-	if o.sel.PlanDir != "" && op == automation.OpPreview && out.ExitCode() == exitcode.OK {
+	if o.sel.PlanDir != "" && op == automation.OpPreview && fleetExitCode(out) == exitcode.OK {
 		d, err := planDigest(o.sel.PlanDir, planStacks(o.sel, bindings, envs))
 		if err != nil {
 			return exitcode.With(exitcode.Failed, err)
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "plans saved in %s; planDigest: %s\n", o.sel.PlanDir, d)
 	}
-	if jsonOut {
-		if err := writeDocument(cmd.OutOrStdout(), kindOperation, outcomeJSON(out)); err != nil {
+	if err := writeOpSummary(cmd, o.out, jsonOut, out); err != nil {
+		return err
+	}
+	if o.purgeData {
+		if err := purgeRetained(ctx, cmd.ErrOrStderr(), auditor, state, out, pgConn); err != nil {
 			return err
 		}
-	} else {
-		printSummary(cmd.OutOrStdout(), out)
 	}
-	if *auditErr != nil {
-		return exitcode.With(exitcode.Failed, *auditErr)
+	if auditErr != nil {
+		return exitcode.With(exitcode.Failed, auditErr)
 	}
-	if code := out.ExitCode(); code != exitcode.OK {
+	if code := fleetExitCode(out); code != exitcode.OK {
 		return exitcode.With(code, fmt.Errorf("%s: %s", op, failureSummary(out)))
 	}
 	return nil
 }
 
-func recoverStacks(cmd *cobra.Command, f *fleet.Fleet, e *automation.Engine, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment) error {
+// writeOpSummary writes the outcome to stdout, or to --out (a shard's report that a later step
+// reads).
+func writeOpSummary(cmd *cobra.Command, file string, jsonOut bool, out fleet.Outcome) error {
+	write := func(w io.Writer) error {
+		if jsonOut {
+			return writeDocument(w, kindOperation, outcomeJSON(out))
+		}
+		printSummary(w, out)
+		return nil
+	}
+	if file == "" {
+		return write(cmd.OutOrStdout())
+	}
+	if err := writeFileAtomic(file, sharedFile, write); err != nil {
+		return exitcode.With(exitcode.Failed, fmt.Errorf("--out %s: %w", file, err))
+	}
+	return nil
+}
+
+func recoverStacks(cmd *cobra.Command, f *fleet.Fleet, e *automation.Engine, bs []*isolation.RuntimeTenantBinding, envs []*isolation.Environment, platforms bool) error {
 	var targets []automation.Target
 	for _, env := range envs {
-		targets = append(targets, f.PlatformTarget(env))
+		if platforms {
+			targets = append(targets, f.PlatformTarget(env))
+		}
 	}
 	for _, b := range bs {
 		targets = append(targets, f.TenantTarget(b, tenantplan.ExpectedPlatformOutputs(envOf(envs, b))))
@@ -201,7 +247,7 @@ func outcomeJSON(o fleet.Outcome) map[string]any {
 	ran, unchanged := counts(o)
 	return map[string]any{
 		"operation": o.Operation, "commit": o.Commit, "dirty": o.Dirty,
-		"platform": conv(o.Platform), "tenants": conv(o.Tenants), "exitCode": o.ExitCode(),
+		"platform": conv(o.Platform), "tenants": conv(o.Tenants), "exitCode": fleetExitCode(o),
 		"ran": ran, "unchanged": unchanged,
 	}
 }

@@ -78,6 +78,7 @@ func TestSecretsRotationCanary(t *testing.T) {
 			Current  struct{ ID string }
 		}
 	}
+	requireEnvelope(t, stdout.String(), kindSecretsStatus, true)
 	if err := json.Unmarshal(stdout.Bytes(), &status); err != nil {
 		t.Fatalf("status JSON: %v\n%s", err, stdout.String())
 	}
@@ -105,6 +106,12 @@ func TestSecretsRotationCanary(t *testing.T) {
 	stdout.Reset()
 	if code := run(append([]string{"secrets", "rotate", "--all"}, common...)...); code != 0 || !strings.Contains(stdout.String(), "nothing to rotate") {
 		t.Errorf("second rotate: exit %d\n%s", code, stdout.String())
+	}
+	stdout.Reset()
+	if code := run(append([]string{"secrets", "rotate", "--all", "-o", "json"}, common...)...); code != 0 {
+		t.Errorf("third rotate -o json: exit %d\n%s", code, stderr.String())
+	} else if doc := requireEnvelope(t, stdout.String(), kindRotation, true); doc["rotationCommit"] != nil {
+		t.Errorf("a rotation with nothing to rotate made commit %v", doc["rotationCommit"])
 	}
 	stdout.Reset()
 	if code := run("secrets", "status", "--tenant", "acme", "-d", dir, "--data-dir", dataDir); code != 0 || !strings.Contains(stdout.String(), "current") {
@@ -175,6 +182,6 @@ func inProcessCLI(stdout, stderr *bytes.Buffer) func(args ...string) int {
 		if err != nil {
 			fmt.Fprintln(stderr, "tenantctl:", err)
 		}
-		return exitcode.Code(err)
+		return exitCodeOf(err)
 	}
 }

@@ -52,7 +52,7 @@ func runValidate(cmd *cobra.Command, dir, output string) error {
 	state, err := isolation.Load(cmd.Context(), dir)
 	verrs, invalid := isolation.AsValidationErrors(err)
 	if err != nil && !invalid {
-		if exitcode.Code(err) != exitcode.Invalid || output != "json" {
+		if exitCodeOf(err) != exitcode.Invalid || output != "json" {
 			return err
 		}
 		// The folder itself is unusable (missing, not a directory): still answer in JSON.

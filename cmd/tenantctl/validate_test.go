@@ -33,7 +33,7 @@ func runTenantctl(t *testing.T, args ...string) (string, int) {
 	cmd.SetErr(&bytes.Buffer{})
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
-	return out.String(), exitcode.Code(err)
+	return out.String(), exitCodeOf(err)
 }
 
 func TestValidateExitCodes(t *testing.T) {

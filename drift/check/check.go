@@ -14,7 +14,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/tenantplan"
@@ -71,7 +71,7 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 	}
 	rev, err := readRevision(c.state)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Failed, fmt.Errorf("drift check: %w", err))
+		return nil, fmt.Errorf("drift check: %w", err)
 	}
 	scope := newRunScope(sel, c.shard, bindings)
 	names := make([]string, len(envs))
@@ -106,7 +106,7 @@ func (c *Checker) Run(ctx context.Context, sel fleet.Selection, mode Mode) (*Out
 	snap, err := c.readSnapshot(ctx, envs)
 	if err != nil {
 		if c.Offline() {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: %w", err))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: %w", err))
 		}
 		out.Report.Fail("", "", "kubernetes", err)
 		return c.finish(out), nil

@@ -30,7 +30,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/check"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/isolation"
@@ -171,8 +171,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 	all := fleet.Selection{All: true}
 	t.Cleanup(func() {
 		out, err := fl.Run(context.Background(), automation.OpDestroy, fleet.Selection{All: true, IncludePlatform: true})
-		if err != nil || out.ExitCode() != exitcode.OK {
-			t.Errorf("destroy: %v (exit %d)", err, out.ExitCode())
+		if err != nil || out.Failed() || out.Conflicted() {
+			t.Errorf("destroy: %v (failed %v, conflicted %v)", err, out.Failed(), out.Conflicted())
 		}
 	})
 	up, err := fl.Run(ctx, automation.OpUp, all)
@@ -198,8 +198,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 			if len(r.Findings) != 0 || len(r.Errors) != 0 {
 				t.Fatalf("clean fleet: findings %+v errors %+v", briefs(r), r.Errors)
 			}
-			if code := r.ExitCode(); code != exitcode.OK {
-				t.Errorf("exit code %d, want 0", code)
+			if st := r.Status(); st != report.StatusClean {
+				t.Errorf("status %s, want clean", st)
 			}
 			if diff := cmp.Diff(allClean, statuses(r)); diff != "" {
 				t.Errorf("tenant statuses (-want +got):\n%s", diff)
@@ -253,8 +253,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if len(r.Errors) != 0 {
 			t.Errorf("%s: errors %+v", mode, r.Errors)
 		}
-		if code := r.ExitCode(); code != exitcode.Findings {
-			t.Errorf("%s: exit code %d, want 2", mode, code)
+		if st := r.Status(); st != report.StatusDrifted {
+			t.Errorf("%s: status %s, want drifted", mode, st)
 		}
 		// The engine saw (a) too (as a server-side apply conflict that failed its preview, and in
 		// its refresh): its account joins the live finding's evidence instead of a second finding.
@@ -314,7 +314,7 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if diff := cmp.Diff(want, briefs(r)); diff != "" {
 			t.Errorf("offline findings (-want +got):\n%s", diff)
 		}
-		if _, err := offline.Check(ctx, all, check.ModeConfirm); exitcode.Code(err) != exitcode.Invalid {
+		if _, err := offline.Check(ctx, all, check.ModeConfirm); errkind.Of(err) != errkind.Invalid {
 			t.Errorf("offline confirm: %v, want invalid input", err)
 		}
 	})
@@ -328,7 +328,7 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, tr := range r.Tenants {
-				if got := check.ShardOf(tr.TenantID, 3); got != i {
+				if got := tenantplan.ShardOf(tr.TenantID, 3); got != i {
 					t.Errorf("shard %d reports tenant %s of shard %d", i, tr.TenantID, got)
 				}
 			}
@@ -341,8 +341,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if diff := cmp.Diff(fingerprints(reports[check.ModeFast]), fingerprints(merged)); diff != "" {
 			t.Errorf("merged shards vs one run (-one +merged):\n%s", diff)
 		}
-		if merged.ExitCode() != exitcode.Findings {
-			t.Errorf("merged exit code %d, want 2", merged.ExitCode())
+		if merged.Status() != report.StatusDrifted {
+			t.Errorf("merged status %s, want drifted", merged.Status())
 		}
 	})
 
@@ -519,8 +519,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 				t.Errorf("no %s finding of %s mentioning %q in %+v", w.kind, w.tenant, w.text, got)
 			}
 		}
-		if code := r.ExitCode(); code != exitcode.Findings {
-			t.Errorf("exit code %d, want %d", code, exitcode.Findings)
+		if st := r.Status(); st != report.StatusDrifted {
+			t.Errorf("status %s, want drifted", st)
 		}
 		only, err := dc.Check(ctx, fleet.Selection{Tenants: []string{"globex"}}, check.ModeFast)
 		if err != nil {
@@ -566,8 +566,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code := dr.ExitCode(); code != exitcode.Failed {
-			t.Errorf("unreachable data plane: exit code %d, want 1", code)
+		if st := dr.Status(); st != report.StatusError {
+			t.Errorf("unreachable data plane: status %s, want error", st)
 		}
 		if !slices.ContainsFunc(dr.Errors, func(e report.Error) bool { return e.API == "postgresql" }) {
 			t.Errorf("errors %+v, want a postgresql error", dr.Errors)
@@ -580,8 +580,8 @@ func TestDriftCheckOnExampleFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code := r.ExitCode(); code != exitcode.Failed {
-			t.Errorf("exit code %d, want 1", code)
+		if st := r.Status(); st != report.StatusError {
+			t.Errorf("status %s, want error", st)
 		}
 		if len(r.Errors) != 1 || r.Errors[0].API != "kubernetes" {
 			t.Errorf("errors %+v, want one kubernetes error", r.Errors)

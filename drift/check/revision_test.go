@@ -13,7 +13,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/isolation"
 )
 
@@ -102,8 +102,8 @@ func TestCheckerRefusesInvalidInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.c.Check(context.Background(), fleetAll, tt.mode)
-			if code := exitcode.Code(err); code != exitcode.Invalid {
-				t.Errorf("Check: %v (exit %d), want invalid input", err, code)
+			if kind := errkind.Of(err); kind != errkind.Invalid {
+				t.Errorf("Check: %v (kind %v), want invalid input", err, kind)
 			}
 		})
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/drift/detect"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/inventory/kube"
 	"github.com/connectsoft/tenantctl/isolation"
@@ -118,7 +118,7 @@ func WithRouteAnalyzers(r RouteAnalyzers) Option { return func(c *Checker) { c.r
 // tenant a candidate for the engine in ModeConfirm.
 func WithIgnore(f report.Filter) Option { return func(c *Checker) { c.ignore = f } }
 
-// WithShard checks only the tenants ShardOf puts in shard (1-based index of count).
+// WithShard checks only the tenants tenantplan.ShardOf puts in shard (1-based index of count).
 func WithShard(s report.Shard) Option { return func(c *Checker) { c.shard = &s } }
 
 // WithExportParallel bounds how many stack exports run at once (default: the engine's pool size).
@@ -156,17 +156,17 @@ func (c *Checker) Offline() bool { return c.inventoryFile != "" || c.snapshot !=
 func (c *Checker) validate(mode Mode) error {
 	switch {
 	case !mode.valid():
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: unknown mode %q (want fast, engine or confirm)", mode))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: unknown mode %q (want fast, engine or confirm)", mode))
 	case c.state == nil:
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: no desired state"))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: no desired state"))
 	case c.engine == nil:
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: the stacks' state backend is needed for the desired inputs"))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: the stacks' state backend is needed for the desired inputs"))
 	case c.Offline() && mode != ModeFast:
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: a snapshot is checked without live APIs, so the engine cannot run (mode %s); use the fast mode", mode))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: a snapshot is checked without live APIs, so the engine cannot run (mode %s); use the fast mode", mode))
 	case c.states != nil && mode != ModeFast:
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: stack states from files are checked without the backend, so the engine cannot run (mode %s); use the fast mode", mode))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: stack states from files are checked without the backend, so the engine cannot run (mode %s); use the fast mode", mode))
 	case c.shard != nil && (c.shard.Count < 1 || c.shard.Index < 1 || c.shard.Index > c.shard.Count):
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("drift check: shard %s: want I/N with 1 <= I <= N", c.shard))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("drift check: shard %s: want I/N with 1 <= I <= N", c.shard))
 	}
 	return nil
 }

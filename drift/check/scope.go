@@ -1,27 +1,14 @@
 package check
 
 import (
-	"hash/fnv"
 	"slices"
 
 	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
-
-// ShardOf is the 1-based shard of count that checks tenantID: FNV-1a (32 bit) of the id, modulo
-// count. It depends on nothing but the id, so a tenant lands in the same shard on every run and
-// on every machine, whatever else the fleet holds. The platform of every environment is checked
-// by ShardOf(isolation.Platform, count).
-func ShardOf(tenantID string, count int) int {
-	if count <= 1 {
-		return 1
-	}
-	h := fnv.New32a()
-	h.Write([]byte(tenantID))
-	return int(h.Sum32()%uint32(count)) + 1
-}
 
 // runScope decides which tenants one run reports on: the selected bindings in the shard; with
 // --all also the platform and tenants that exist live but have no binding (an out-of-band
@@ -45,7 +32,8 @@ func newRunScope(sel fleet.Selection, shard *report.Shard, bindings []*isolation
 }
 
 func (s *runScope) inShard(tenantID string) bool {
-	return s.shard == nil || ShardOf(tenantID, s.shard.Count) == s.shard.Index
+	// The platform is checked in the shard its name hashes to, like a tenant id.
+	return s.shard == nil || tenantplan.ShardOf(tenantID, s.shard.Count) == s.shard.Index
 }
 
 // includes reports whether findings of tenant in env belong to this run.

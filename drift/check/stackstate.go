@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
 	"github.com/connectsoft/tenantctl/automation"
+	"github.com/connectsoft/tenantctl/internal/workpool"
 )
 
 // exported is one stack's recorded state, or why it could not be read.
@@ -37,27 +38,15 @@ func (c *Checker) exportAll(ctx context.Context, stackNames []string, states map
 		return out
 	}
 	var mu sync.Mutex
-	sem := make(chan struct{}, c.exportPool)
-	var wg sync.WaitGroup
-	for _, name := range stackNames {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var res exported
-			select {
-			case sem <- struct{}{}:
-				d, err := c.engine.Export(ctx, name)
-				<-sem
-				res = exported{resources: markSecrets(d.Resources), err: err}
-			case <-ctx.Done():
-				res = exported{err: ctx.Err()}
-			}
-			mu.Lock()
-			out[name] = res
-			mu.Unlock()
-		}()
+	set := func(name string, res exported) {
+		mu.Lock()
+		out[name] = res
+		mu.Unlock()
 	}
-	wg.Wait()
+	workpool.Each(ctx, c.exportPool, len(stackNames), func(i int) {
+		d, err := c.engine.Export(ctx, stackNames[i])
+		set(stackNames[i], exported{resources: markSecrets(d.Resources), err: err})
+	}, func(i int) { set(stackNames[i], exported{err: ctx.Err()}) })
 	return out
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // fixtures are the findings the rule tests match against, by short name.
@@ -132,8 +132,8 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Parse succeeded, want error")
 			}
-			if code := exitcode.Code(err); code != exitcode.Invalid {
-				t.Errorf("exit code = %d, want %d", code, exitcode.Invalid)
+			if kind := errkind.Of(err); kind != errkind.Invalid {
+				t.Errorf("kind = %v, want %v", kind, errkind.Invalid)
 			}
 			var got []string
 			for _, e := range unjoin(err) {
@@ -154,11 +154,17 @@ func routeErr(rule string) string {
 	return `f:1: rule "` + rule + `": a rule that matches cross-tenant-route findings must name tenant= and peer= literally, without wildcards; cross-tenant routes are never ignored by wildcard`
 }
 
-// unjoin returns the errors inside exitcode and errors.Join wrappers.
+// unjoin returns the errors inside errors.Join, below wrappers and the errkind mark (which
+// unwraps to its kind and the error it marks).
 func unjoin(err error) []error {
 	for {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			return j.Unwrap()
+			errs := j.Unwrap()
+			if len(errs) == 2 && errs[0] == errkind.Invalid {
+				err = errs[1]
+				continue
+			}
+			return errs
 		}
 		next := errors.Unwrap(err)
 		if next == nil {

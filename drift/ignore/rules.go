@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // DefaultFile is the ignore file tenantctl reads from the desired-state folder.
@@ -148,7 +148,7 @@ func Parse(name string, r io.Reader) (*Rules, error) {
 		return nil, err
 	}
 	if invalid != nil {
-		return nil, exitcode.With(exitcode.Invalid, invalid)
+		return nil, errkind.Mark(errkind.Invalid, invalid)
 	}
 	return &Rules{rules: rules}, nil
 }
@@ -193,7 +193,7 @@ func FromFlags(values []string) (*Rules, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, err)
+		return nil, errkind.Mark(errkind.Invalid, err)
 	}
 	return &Rules{rules: rules}, nil
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/inventory"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
@@ -113,25 +113,29 @@ type Result struct {
 	Actions []ActionResult `json:"actions"`
 }
 
-// ExitCode: 1 when an action failed, is not supported or is review-only (a route stays open
-// until a person removes it), else 4 when one was refused because live state moved, else 0.
-func (r *Result) ExitCode() int {
-	code := exitcode.OK
-	for _, a := range r.Actions {
+// Failed reports whether an action failed, is not supported, did not run, or is review-only (a
+// route stays open until a person removes it).
+func (r *Result) Failed() bool {
+	return slices.ContainsFunc(r.Actions, func(a ActionResult) bool {
 		switch a.Outcome {
 		case OutcomeFailed, OutcomeUnsupported, OutcomeNotRun, OutcomeReviewOnly:
-			return exitcode.Failed
-		case OutcomeRefused:
-			code = exitcode.Conflict
+			return true
 		}
-	}
-	return code
+		return false
+	})
 }
 
-// Err is nil when every action was applied (or reported), else an error carrying ExitCode.
+// Refused reports whether an action was refused because live (or desired) state moved since
+// planning.
+func (r *Result) Refused() bool {
+	return slices.ContainsFunc(r.Actions, func(a ActionResult) bool { return a.Outcome == OutcomeRefused })
+}
+
+// Err is nil when every action was applied (or reported), else an error naming the others: a
+// failure, or, when actions were only refused, a conflict (marked errkind.Conflict).
 func (r *Result) Err() error {
-	code := r.ExitCode()
-	if code == exitcode.OK {
+	failed, refused := r.Failed(), r.Refused()
+	if !failed && !refused {
 		return nil
 	}
 	var msgs []string
@@ -141,7 +145,11 @@ func (r *Result) Err() error {
 			msgs = append(msgs, fmt.Sprintf("%s %s %s: %s: %s", a.ID, a.Kind, a.Target, a.Outcome, a.Error))
 		}
 	}
-	return exitcode.With(code, fmt.Errorf("remediation: %s", strings.Join(msgs, "; ")))
+	err := fmt.Errorf("remediation: %s", strings.Join(msgs, "; "))
+	if failed {
+		return err
+	}
+	return errkind.Mark(errkind.Conflict, err)
 }
 
 func (r *Result) set(id string, o Outcome, err error) {
@@ -234,7 +242,7 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 // check validates the plan against this desired state: invalid plans change nothing (exit 3).
 func (e *Executor) check(plan *Plan) error {
 	if err := plan.Validate(); err != nil {
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("invalid plan: %w", err))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("invalid plan: %w", err))
 	}
 	var errs []error
 	for _, a := range plan.Actions {
@@ -257,7 +265,7 @@ func (e *Executor) check(plan *Plan) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return exitcode.With(exitcode.Invalid, fmt.Errorf("invalid plan: %w", err))
+		return errkind.Mark(errkind.Invalid, fmt.Errorf("invalid plan: %w", err))
 	}
 	return nil
 }
@@ -276,7 +284,7 @@ func (e *Executor) desiredMoved(ctx context.Context, plan *Plan) (map[string]str
 		key := inventory.Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: a.Target.Namespace, Name: a.Target.Name}
 		mrs, err := e.desired.Lookup(ctx, a.Stack, key)
 		if err != nil {
-			return nil, exitcode.With(exitcode.Failed, fmt.Errorf("desired state of %s: %w", a.Target.Ref(), err))
+			return nil, fmt.Errorf("desired state of %s: %w", a.Target.Ref(), err)
 		}
 		mr, ok := managedOf(mrs, a.Target.URN)
 		if !ok {
@@ -287,7 +295,7 @@ func (e *Executor) desiredMoved(ctx context.Context, plan *Plan) (map[string]str
 			p, _ := parseField(f.Path)
 			var planned any
 			if err := json.Unmarshal(f.Desired, &planned); err != nil {
-				return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("invalid plan: %s: field %s: %w", a.ID, f.Path, err))
+				return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("invalid plan: %s: field %s: %w", a.ID, f.Path, err))
 			}
 			want, ok := lookup(mr.Inputs, p)
 			if !ok || !jsonEqual(stripBookkeeping(want), planned) {
@@ -306,7 +314,7 @@ func (e *Executor) preflight(ctx context.Context, plan *Plan) (map[string]string
 		if a.Kind == ActionDelete && a.Target.Data != nil {
 			why, err := e.dataMoved(ctx, a)
 			if err != nil {
-				return nil, exitcode.With(exitcode.Failed, err)
+				return nil, err
 			}
 			if why != "" {
 				moved[a.ID] = why
@@ -325,7 +333,7 @@ func (e *Executor) preflight(ctx context.Context, plan *Plan) (map[string]string
 			}
 			continue
 		case err != nil:
-			return nil, exitcode.With(exitcode.Failed, fmt.Errorf("read %s: %w", a.Target.Ref(), err))
+			return nil, fmt.Errorf("read %s: %w", a.Target.Ref(), err)
 		case a.Target.Absent:
 			moved[a.ID] = a.Target.Ref() + " exists again"
 			continue
@@ -340,7 +348,7 @@ func (e *Executor) preflight(ctx context.Context, plan *Plan) (map[string]string
 		}
 		if a.Kind == ActionDelete {
 			if err := deleteScope(e.envs[a.Environment], a.Tenant, live.GetNamespace(), live.GetLabels()); err != nil {
-				return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("invalid plan: %s: %s is outside tenant %s's own scope: %w", a.ID, a.Target.Ref(), a.Tenant, err))
+				return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("invalid plan: %s: %s is outside tenant %s's own scope: %w", a.ID, a.Target.Ref(), a.Tenant, err))
 			}
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 var npGK = defaultDeny().GroupVersionKind().GroupKind()
@@ -73,8 +73,8 @@ func TestApplyScenario(t *testing.T) {
 	if diff := cmp.Diff(map[string]Outcome{"A1": OutcomeApplied, "A2": OutcomeApplied, "A3": OutcomeReported}, outcomes(res)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	if res.ExitCode() != exitcode.OK || res.Err() != nil {
-		t.Errorf("exit code %d, err %v; want 0", res.ExitCode(), res.Err())
+	if res.Failed() || res.Refused() || res.Err() != nil {
+		t.Errorf("failed %v, refused %v, err %v; want every action applied", res.Failed(), res.Refused(), res.Err())
 	}
 	if diff := cmp.Diff([]string{objKey(npGK, "t-globex", "let-acme-in")}, e.cluster.deleted); diff != "" {
 		t.Errorf("deleted (-want +got):\n%s", diff)
@@ -124,8 +124,8 @@ func TestApplyRefusesWhenLiveMoved(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			if res.ExitCode() != exitcode.Conflict || exitcode.Code(res.Err()) != exitcode.Conflict {
-				t.Errorf("exit code = %d, want %d", res.ExitCode(), exitcode.Conflict)
+			if res.Failed() || !res.Refused() || errkind.Of(res.Err()) != errkind.Conflict {
+				t.Errorf("failed %v, refused %v, err %v; want a conflict", res.Failed(), res.Refused(), res.Err())
 			}
 			if diff := cmp.Diff(map[string]Outcome{"A1": OutcomeRefused, "A2": OutcomeRefused, "A3": OutcomeReported}, outcomes(res)); diff != "" {
 				t.Errorf("outcomes (-want +got):\n%s", diff)
@@ -150,8 +150,8 @@ func TestApplyRefusesAnotherDesiredState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ExitCode() != exitcode.Conflict || !strings.Contains(res.Err().Error(), "desired state changed") {
-		t.Errorf("exit %d, err %v; want 4 naming the desired state", res.ExitCode(), res.Err())
+	if errkind.Of(res.Err()) != errkind.Conflict || !strings.Contains(res.Err().Error(), "desired state changed") {
+		t.Errorf("err %v; want a conflict naming the desired state", res.Err())
 	}
 	if len(e.cluster.applied)+len(e.cluster.deleted) != 0 {
 		t.Error("a refused plan changed objects")
@@ -170,8 +170,8 @@ func TestApplyRaceIsRefusedByTheAPIServer(t *testing.T) {
 	if diff := cmp.Diff(map[string]Outcome{"A1": OutcomeRefused, "A2": OutcomeApplied, "A3": OutcomeReported}, outcomes(res)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	if res.ExitCode() != exitcode.Conflict {
-		t.Errorf("exit code = %d, want %d", res.ExitCode(), exitcode.Conflict)
+	if errkind.Of(res.Err()) != errkind.Conflict {
+		t.Errorf("err %v, want a conflict", res.Err())
 	}
 	if len(e.conv.calls) != 0 {
 		t.Errorf("engine ran after a failed restore: %v", e.conv.calls)
@@ -205,8 +205,8 @@ func TestApplyRefusesInvalidPlans(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Apply = %v, want error containing %q", err, tt.want)
 			}
-			if code := exitcode.Code(err); code != exitcode.Invalid {
-				t.Errorf("exit code = %d, want %d", code, exitcode.Invalid)
+			if kind := errkind.Of(err); kind != errkind.Invalid {
+				t.Errorf("kind = %v, want %v", kind, errkind.Invalid)
 			}
 			if len(e.cluster.applied)+len(e.cluster.deleted)+len(e.conv.calls) != 0 {
 				t.Error("an invalid plan changed something")
@@ -240,7 +240,7 @@ func TestApplyFailures(t *testing.T) {
 			tt.edit(e)
 			res, err := e.apply("sha256:d")
 			if e.rec.err != nil {
-				if exitcode.Code(err) != exitcode.Failed || !strings.Contains(err.Error(), "disk full") {
+				if err == nil || errkind.Of(err) != nil || !strings.Contains(err.Error(), "disk full") {
 					t.Errorf("Apply err = %v, want the audit failure", err)
 				}
 				if len(e.cluster.applied)+len(e.conv.calls) != 0 {
@@ -252,8 +252,8 @@ func TestApplyFailures(t *testing.T) {
 			if diff := cmp.Diff(tt.outcomes, outcomes(res)); diff != "" {
 				t.Errorf("outcomes (-want +got):\n%s", diff)
 			}
-			if res.ExitCode() != exitcode.Failed {
-				t.Errorf("exit code = %d, want %d", res.ExitCode(), exitcode.Failed)
+			if !res.Failed() || res.Err() == nil || errkind.Of(res.Err()) != nil {
+				t.Errorf("failed %v, err %v; want a plain failure", res.Failed(), res.Err())
 			}
 			var got []audit.Outcome
 			for _, ev := range e.rec.events {
@@ -286,8 +286,8 @@ func TestApplyChecksPlannedValuesAgainstTheStack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.ExitCode() != exitcode.Conflict || !strings.Contains(res.Err().Error(), tt.want) {
-				t.Errorf("exit %d, err %v; want exit 4 and %q", res.ExitCode(), res.Err(), tt.want)
+			if errkind.Of(res.Err()) != errkind.Conflict || !strings.Contains(res.Err().Error(), tt.want) {
+				t.Errorf("err %v; want a conflict naming %q", res.Err(), tt.want)
 			}
 			if len(e.cluster.applied)+len(e.cluster.deleted)+len(e.conv.calls) != 0 {
 				t.Error("a refused plan changed something")
@@ -297,7 +297,7 @@ func TestApplyChecksPlannedValuesAgainstTheStack(t *testing.T) {
 	// the unedited plan passes the check
 	e := newApplyEnv(t)
 	res, err := NewExecutor(e.cluster, e.conv, e.rec, devEnvs, "sha256:d", WithDesiredCheck(globexDesired(t))).Apply(context.Background(), e.plan)
-	if err != nil || res.ExitCode() != exitcode.OK {
-		t.Fatalf("Apply = %v, exit %d; want 0", err, res.ExitCode())
+	if err != nil || res.Err() != nil {
+		t.Fatalf("Apply = %v, result %v; want every action applied", err, res.Err())
 	}
 }

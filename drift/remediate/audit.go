@@ -8,7 +8,6 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
 // auditOp is the audit operation of an action.
@@ -58,7 +57,7 @@ func (e *Executor) audit(ctx context.Context, plan *Plan, a Action, o Outcome, a
 	}
 	ev.Changes = []audit.ResourceChange{rc}
 	if _, err := e.recorder.Record(ctx, ev); err != nil && !errors.Is(err, audit.ErrSinkFailed) {
-		return exitcode.With(exitcode.Failed, fmt.Errorf("audit %s %s: %w (remaining actions not applied)", a.ID, a.Kind, err))
+		return fmt.Errorf("audit %s %s: %w (remaining actions not applied)", a.ID, a.Kind, err)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/connectsoft/tenantctl/drift/pgdrift"
 	"github.com/connectsoft/tenantctl/drift/pgdrift/pgdrifttest"
 	"github.com/connectsoft/tenantctl/drift/report"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/pgcatalog"
@@ -255,8 +255,8 @@ func TestDataPlaneRemediationRefusesMovedAndOutOfScopePlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ExitCode() != exitcode.Conflict {
-		t.Errorf("moved plan: exit %d, want %d (%+v)", res.ExitCode(), exitcode.Conflict, res.Actions)
+	if errkind.Of(res.Err()) != errkind.Conflict {
+		t.Errorf("moved plan: %v, want a conflict (%+v)", res.Err(), res.Actions)
 	}
 
 	s.run("tenants", `GRANT USAGE ON SCHEMA globex TO t_acme_app`)
@@ -268,7 +268,7 @@ func TestDataPlaneRemediationRefusesMovedAndOutOfScopePlans(t *testing.T) {
 		}
 	}
 	_, err = s.executor(&converger{}, &recorder{}).Apply(context.Background(), plan)
-	if err == nil || exitcode.Code(err) != exitcode.Invalid || !strings.Contains(err.Error(), "is tenant globex's, not acme's") {
+	if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "is tenant globex's, not acme's") {
 		t.Fatalf("out-of-scope plan: %v, want invalid input naming the scope", err)
 	}
 	if !slices.ContainsFunc(s.findings(), func(f finding.Finding) bool { return f.Kind == finding.KindCrossTenantRoute }) {

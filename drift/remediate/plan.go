@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -48,7 +48,7 @@ func ParseMode(s string) (Mode, error) {
 			return m, nil
 		}
 	}
-	return "", exitcode.With(exitcode.Invalid, fmt.Errorf("mode %q: want warn, auto or review", s))
+	return "", errkind.Mark(errkind.Invalid, fmt.Errorf("mode %q: want warn, auto or review", s))
 }
 
 // ActionKind says what an action does.
@@ -424,25 +424,25 @@ func Decode(r io.Reader) (*Plan, error) {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
 	if len(data) > maxPlanSize {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("plan larger than %d bytes", maxPlanSize))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("plan larger than %d bytes", maxPlanSize))
 	}
 	var head struct {
 		APIVersion string `json:"apiVersion"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("plan is not JSON: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("plan is not JSON: %w", err))
 	}
 	if head.APIVersion != SchemaVersion {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("plan apiVersion %q is not supported; this tenantctl reads %q", head.APIVersion, SchemaVersion))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("plan apiVersion %q is not supported; this tenantctl reads %q", head.APIVersion, SchemaVersion))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var p Plan
 	if err := dec.Decode(&p); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("decode plan: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("decode plan: %w", err))
 	}
 	if err := p.Validate(); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("invalid plan: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("invalid plan: %w", err))
 	}
 	compactValues(&p)
 	return &p, nil
@@ -467,7 +467,7 @@ func compactValues(p *Plan) {
 func ReadFile(path string) (*Plan, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("plan: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("plan: %w", err))
 	}
 	defer f.Close()
 	p, err := Decode(f)

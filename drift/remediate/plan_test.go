@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 func scenarioPlan(t *testing.T) *Plan {
@@ -100,8 +100,8 @@ func TestDecodeRejectsInvalidPlans(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Decode = %v, want error containing %q", err, tt.want)
 			}
-			if code := exitcode.Code(err); code != exitcode.Invalid {
-				t.Errorf("exit code = %d, want %d", code, exitcode.Invalid)
+			if kind := errkind.Of(err); kind != errkind.Invalid {
+				t.Errorf("kind = %v, want %v", kind, errkind.Invalid)
 			}
 		})
 	}
@@ -110,15 +110,15 @@ func TestDecodeRejectsInvalidPlans(t *testing.T) {
 func TestDecodeRejectsNonJSON(t *testing.T) {
 	for _, in := range []string{"", "not json", "[]", `{"apiVersion":"tenantctl.remediation/v1","actions":"x"}`} {
 		_, err := Decode(strings.NewReader(in))
-		if code := exitcode.Code(err); err == nil || code != exitcode.Invalid {
-			t.Errorf("Decode(%q) = %v (exit %d), want exit %d", in, err, code, exitcode.Invalid)
+		if kind := errkind.Of(err); err == nil || kind != errkind.Invalid {
+			t.Errorf("Decode(%q) = %v (kind %v), want %v", in, err, kind, errkind.Invalid)
 		}
 	}
 }
 
 func TestReadFileMissingIsInvalid(t *testing.T) {
 	_, err := ReadFile(filepath.Join(t.TempDir(), "nope.json"))
-	if exitcode.Code(err) != exitcode.Invalid {
-		t.Fatalf("ReadFile(missing) = %v, want exit %d", err, exitcode.Invalid)
+	if errkind.Of(err) != errkind.Invalid {
+		t.Fatalf("ReadFile(missing) = %v, want %v", err, errkind.Invalid)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
 func rbacObj(kind, ns, name string) *unstructured.Unstructured {
@@ -84,8 +83,8 @@ func TestIdentityGrantRemediation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ExitCode() != exitcode.Failed {
-		t.Errorf("exit %d, want 1: review-only routes stay open", res.ExitCode())
+	if !res.Failed() {
+		t.Errorf("result %v, want failed: review-only routes stay open", res.Err())
 	}
 	rbGK := schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}
 	if _, ok := c.objs[objKey(rbGK, "t-globex", "partner-access")]; ok {

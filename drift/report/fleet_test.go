@@ -8,7 +8,6 @@ import (
 
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/ignore"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
 func TestFleet(t *testing.T) {
@@ -80,14 +79,14 @@ func TestBaselineClearsReport(t *testing.T) {
 	next.Add(replicasDrift(), routeNetpol(), labelConflict(), nsgRoute("initech", "acme"), cacheConfigMap())
 	next.ApplyIgnore(rules)
 	next.Finalize()
-	if next.ExitCode() != exitcode.OK || next.Ignored != 5 || len(next.Findings) != 0 {
-		t.Fatalf("after baseline: exit %d, %d ignored, findings %v", next.ExitCode(), next.Ignored, next.Findings)
+	if next.Status() != StatusClean || next.Ignored != 5 || len(next.Findings) != 0 {
+		t.Fatalf("after baseline: %s, %d ignored, findings %v", next.Status(), next.Ignored, next.Findings)
 	}
 
 	fresh := nsgRoute("initech", "globex") // a new peer: not covered by the baseline
 	next.Add(fresh)
 	next.ApplyIgnore(rules)
-	if next.ExitCode() != exitcode.Findings || len(next.Findings) != 1 || next.Findings[0].PeerTenant != "globex" {
-		t.Errorf("new route hidden by baseline: exit %d, findings %v", next.ExitCode(), next.Findings)
+	if next.Status() != StatusDrifted || len(next.Findings) != 1 || next.Findings[0].PeerTenant != "globex" {
+		t.Errorf("new route hidden by baseline: %s, findings %v", next.Status(), next.Findings)
 	}
 }

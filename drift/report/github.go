@@ -23,8 +23,9 @@ func GitHubCommand(s finding.Severity) string {
 
 // GitHub writes GitHub Actions workflow commands: one annotation per error (an API that could not
 // be read, a stack never provisioned) and per finding (at the binding file and line when known),
-// then a notice with the summary and the commit. Values are escaped per GitHub's rules, so a message cannot inject a command.
-func GitHub(w io.Writer, r *Report) error {
+// then a notice with the summary and the commit (and the exit code when WithExitCodes gives one).
+// Values are escaped per GitHub's rules, so a message cannot inject a command.
+func GitHub(w io.Writer, r *Report, opts ...RenderOption) error {
 	v := r.finalized()
 	var b bytes.Buffer
 	for _, e := range v.Errors {
@@ -46,8 +47,11 @@ func GitHub(w io.Writer, r *Report) error {
 	if v.Dirty {
 		commit += " (dirty)"
 	}
-	summary := fmt.Sprintf("commit %s: %d tenants checked (%d clean, %d drifted, %d error), %d findings%s, %d ignored, exit %d",
-		commit, s.Tenants, s.Clean, s.Drifted, s.Errored, s.Findings, severityCounts(s), s.Ignored, v.ExitCode())
+	summary := fmt.Sprintf("commit %s: %d tenants checked (%d clean, %d drifted, %d error), %d findings%s, %d ignored",
+		commit, s.Tenants, s.Clean, s.Drifted, s.Errored, s.Findings, severityCounts(s), s.Ignored)
+	if code, ok := renderConfig(opts).exitCodeOf(v); ok {
+		summary += fmt.Sprintf(", exit %d", code)
+	}
 	for _, g := range v.Fleet {
 		summary += "\n" + g.Summary()
 	}

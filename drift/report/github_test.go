@@ -86,7 +86,7 @@ func TestGitHub(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			if err := GitHub(&b, tt.build()); err != nil {
+			if err := GitHub(&b, tt.build(), WithExitCodes(cliExitCodes)); err != nil {
 				t.Fatal(err)
 			}
 			got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
@@ -99,7 +99,7 @@ func TestGitHub(t *testing.T) {
 
 func TestGitHubFleetInSummary(t *testing.T) {
 	var b strings.Builder
-	if err := GitHub(&b, fixtureReport()); err != nil {
+	if err := GitHub(&b, fixtureReport(), WithExitCodes(cliExitCodes)); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // JSON writes the report in the versioned JSON schema (docs/drift-reports.md), finalized and
@@ -34,24 +34,24 @@ func Decode(rd io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("read report: %w", err)
 	}
 	if len(data) > maxReportSize {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("report larger than %d bytes", maxReportSize))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("report larger than %d bytes", maxReportSize))
 	}
 	var head struct {
 		SchemaVersion string `json:"schemaVersion"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("report is not JSON: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("report is not JSON: %w", err))
 	}
 	if head.SchemaVersion != SchemaVersion {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("report schema version %q is not supported; this tenantctl reads %q", head.SchemaVersion, SchemaVersion))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("report schema version %q is not supported; this tenantctl reads %q", head.SchemaVersion, SchemaVersion))
 	}
 	var r Report
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&r); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("decode report: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("decode report: %w", err))
 	}
 	if err := r.Validate(); err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("invalid report: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("invalid report: %w", err))
 	}
 	r.Finalize()
 	return &r, nil

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 // Merge combines shard reports (or reports of separate environments) of one desired-state commit
@@ -16,27 +16,27 @@ import (
 // clean.
 func Merge(reports ...*Report) (*Report, error) {
 	if len(reports) == 0 {
-		return nil, exitcode.With(exitcode.Invalid, errors.New("merge: no reports"))
+		return nil, errkind.Mark(errkind.Invalid, errors.New("merge: no reports"))
 	}
 	for i, r := range reports {
 		if r == nil {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("merge: report %d is missing", i+1))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("merge: report %d is missing", i+1))
 		}
 		if err := r.Validate(); err != nil {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("merge: report %d: %w", i+1, err))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("merge: report %d: %w", i+1, err))
 		}
 	}
 	first := reports[0]
 	for i, r := range reports[1:] {
 		if r.Commit != first.Commit {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf(
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf(
 				"merge: report %d is for commit %s but report 1 is for commit %s; merge reports of one desired-state commit only",
 				i+2, r.Commit, first.Commit))
 		}
 	}
 	shards, err := shardSet(reports)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("merge: %w", err))
+		return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("merge: %w", err))
 	}
 
 	out := &Report{SchemaVersion: SchemaVersion, Tool: first.Tool, Commit: first.Commit, Merged: shards}

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
 func shard(i, n int, build func(r *Report)) *Report {
@@ -62,9 +62,9 @@ func TestMerge(t *testing.T) {
 		Tenants      []TenantResult
 		Findings     []string
 		Ignored      int
-		Exit         int
+		Status       Status
 	}
-	got := view{m.Commit, m.Dirty, m.GeneratedAt, m.Shard, m.Merged, m.Environments, m.Tenants, nil, m.Ignored, m.ExitCode()}
+	got := view{m.Commit, m.Dirty, m.GeneratedAt, m.Shard, m.Merged, m.Environments, m.Tenants, nil, m.Ignored, m.Status()}
 	for _, f := range m.Findings {
 		got.Findings = append(got.Findings, f.Title())
 	}
@@ -84,14 +84,14 @@ func TestMerge(t *testing.T) {
 			labelConflict().Title(),
 		},
 		Ignored: 1,
-		Exit:    exitcode.Findings,
+		Status:  StatusDrifted,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("merged (-want +got):\n%s", diff)
 	}
 }
 
-func TestMergeExitCodes(t *testing.T) {
+func TestMergeStatus(t *testing.T) {
 	clean := func(i, n int) *Report {
 		return shard(i, n, func(r *Report) { r.AddTenant("prod", "t"+string(rune('0'+i))) })
 	}
@@ -102,14 +102,14 @@ func TestMergeExitCodes(t *testing.T) {
 	tests := []struct {
 		name    string
 		reports []*Report
-		want    int
+		want    Status
 	}{
-		{"all clean", []*Report{clean(1, 2), clean(2, 2)}, exitcode.OK},
-		{"one drifted", []*Report{clean(1, 2), drift(2, 2)}, exitcode.Findings},
-		{"drift and error", []*Report{drift(1, 2), broken(2, 2)}, exitcode.Failed},
-		{"missing shard is an error", []*Report{clean(1, 3), clean(3, 3)}, exitcode.Failed},
-		{"unsharded reports", []*Report{New("4f1c2e9"), New("4f1c2e9")}, exitcode.OK},
-		{"single report", []*Report{drift(1, 1)}, exitcode.Findings},
+		{"all clean", []*Report{clean(1, 2), clean(2, 2)}, StatusClean},
+		{"one drifted", []*Report{clean(1, 2), drift(2, 2)}, StatusDrifted},
+		{"drift and error", []*Report{drift(1, 2), broken(2, 2)}, StatusError},
+		{"missing shard is an error", []*Report{clean(1, 3), clean(3, 3)}, StatusError},
+		{"unsharded reports", []*Report{New("4f1c2e9"), New("4f1c2e9")}, StatusClean},
+		{"single report", []*Report{drift(1, 1)}, StatusDrifted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,8 +117,8 @@ func TestMergeExitCodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := m.ExitCode(); got != tt.want {
-				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
+			if got := m.Status(); got != tt.want {
+				t.Errorf("Status() = %s, want %s", got, tt.want)
 			}
 		})
 	}
@@ -156,8 +156,8 @@ func TestMergeRejects(t *testing.T) {
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("Merge error = %v, want %q", err, tt.want)
 			}
-			if exitcode.Code(err) != exitcode.Invalid {
-				t.Errorf("exit code %d, want %d", exitcode.Code(err), exitcode.Invalid)
+			if errkind.Of(err) != errkind.Invalid {
+				t.Errorf("kind %v, want %v", errkind.Of(err), errkind.Invalid)
 			}
 		})
 	}
@@ -183,8 +183,8 @@ func TestJSONRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Report{})); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
-	if got.ExitCode() != r.ExitCode() {
-		t.Errorf("exit code changed: %d != %d", got.ExitCode(), r.ExitCode())
+	if got.Status() != r.Status() {
+		t.Errorf("status changed: %s != %s", got.Status(), r.Status())
 	}
 }
 
@@ -200,8 +200,8 @@ func TestDecodeDerivesInsteadOfTrusting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Summary.Errored != 1 || r.Summary.Drifted != 3 || r.ExitCode() != exitcode.Failed {
-		t.Errorf("decoded summary %+v, exit %d", r.Summary, r.ExitCode())
+	if r.Summary.Errored != 1 || r.Summary.Drifted != 3 || r.Status() != StatusError {
+		t.Errorf("decoded summary %+v, status %s", r.Summary, r.Status())
 	}
 }
 
@@ -222,8 +222,8 @@ func TestDecodeRejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Decode error = %v, want %q", err, tt.want)
 			}
-			if exitcode.Code(err) != exitcode.Invalid {
-				t.Errorf("exit code %d, want %d", exitcode.Code(err), exitcode.Invalid)
+			if errkind.Of(err) != errkind.Invalid {
+				t.Errorf("kind %v, want %v", errkind.Of(err), errkind.Invalid)
 			}
 		})
 	}

@@ -1,19 +1,18 @@
-// Package report collects drift findings and errors of one run into a versioned Report, decides the
-// exit code, merges shard reports and renders text, JSON, SARIF 2.1.0, JUnit XML and GitHub
-// workflow annotations.
+// Package report collects drift findings and errors of one run into a versioned Report, states the
+// run's status (clean, drifted, error; cmd/tenantctl turns it into the exit code), merges shard
+// reports and renders text, JSON, SARIF 2.1.0, JUnit XML and GitHub workflow annotations.
 package report
 
 import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/internal/buildinfo"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 // SchemaVersion names the JSON layout of Report. Additive changes keep it; anything else bumps it,
@@ -26,7 +25,7 @@ const (
 	Kind       = "DriftReport"
 )
 
-// Status is a tenant's outcome in one run.
+// Status is a tenant's outcome in one run, and the run's own (Report.Status).
 type Status string
 
 const (
@@ -58,20 +57,18 @@ func (s Shard) validate() error {
 	return nil
 }
 
-// ParseShard parses "I/N" as given to --shard.
+// ParseShard parses "I/N" as given to drift check --shard, in tenantplan.ParseShard's grammar and
+// with its hash deciding the tenants of a shard. The platform shard 0/N is provisioning's: a drift
+// check covers the platform in the shard of tenantplan.ShardOf(isolation.Platform, N).
 func ParseShard(s string) (Shard, error) {
-	i, n, ok := strings.Cut(s, "/")
-	if ok {
-		index, err1 := strconv.Atoi(strings.TrimSpace(i))
-		count, err2 := strconv.Atoi(strings.TrimSpace(n))
-		if err1 == nil && err2 == nil {
-			sh := Shard{Index: index, Count: count}
-			if err := sh.validate(); err == nil {
-				return sh, nil
-			}
-		}
+	sh, err := tenantplan.ParseShard(s)
+	if err != nil {
+		return Shard{}, errkind.Mark(errkind.Invalid, err)
 	}
-	return Shard{}, exitcode.With(exitcode.Invalid, fmt.Errorf("shard %q: want I/N with 1 <= I <= N, e.g. 2/4", s))
+	if sh.Platform() {
+		return Shard{}, errkind.Mark(errkind.Invalid, fmt.Errorf("shard %q: want I/N with 1 <= I <= N, e.g. 2/4 (0/N, the platform shard, is for up, preview and destroy)", s))
+	}
+	return Shard{Index: sh.Index, Count: sh.Count}, nil
 }
 
 // TenantResult is one checked tenant. Status, Findings and Error are derived from the report's
@@ -272,22 +269,22 @@ func (r *Report) ApplyIgnore(f Filter) []finding.Finding {
 	return ignored
 }
 
-// ExitCode is the process exit code the report stands for:
+// Status is the outcome of the whole run (the CLI's exit code is chosen from it):
 //
-//	1 (Failed)   any error: an API that could not be reached means the run cannot vouch for
-//	             anything, so errors win over findings;
-//	2 (Findings) otherwise, any finding left after ignore rules;
-//	0 (OK)       otherwise.
+//	error    any error: an API that could not be reached means the run cannot vouch for
+//	         anything, so errors win over findings;
+//	drifted  otherwise, any finding left after ignore rules;
+//	clean    otherwise.
 //
-// 3 (invalid input) is never a report's code: it is returned before a report exists.
-func (r *Report) ExitCode() int {
+// Invalid input never has a report: it is an error (errkind.Invalid) returned before one exists.
+func (r *Report) Status() Status {
 	if len(r.Errors) > 0 || slices.ContainsFunc(r.Tenants, func(t TenantResult) bool { return t.Status == StatusError }) {
-		return exitcode.Failed
+		return StatusError
 	}
 	if len(r.Findings) > 0 {
-		return exitcode.Findings
+		return StatusDrifted
 	}
-	return exitcode.OK
+	return StatusClean
 }
 
 // Validate reports what makes r unusable as input (a report file given to merge).

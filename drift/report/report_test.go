@@ -11,42 +11,82 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 )
 
-func TestExitCode(t *testing.T) {
+// cliExitCodes stands in for cmd/tenantctl's table (tested there): the renderers echo whatever
+// code the caller gives them.
+func cliExitCodes(s Status) int {
+	switch s {
+	case StatusError:
+		return 1
+	case StatusDrifted:
+		return 2
+	}
+	return 0
+}
+
+// TestRenderEchoesTheCallersExitCode: the number in the text, GitHub and SARIF output is the
+// caller's, and without one they state the status alone.
+func TestRenderEchoesTheCallersExitCode(t *testing.T) {
+	seven := WithExitCodes(func(Status) int { return 7 })
+	tests := []struct {
+		format Format
+		opts   []RenderOption
+		want   string
+		absent string
+	}{
+		{FormatText, []RenderOption{seven}, "\nResult: ERROR (exit 7): 1 tenant(s)", ""},
+		{FormatText, nil, "\nResult: ERROR: 1 tenant(s)", "(exit"},
+		{FormatGitHub, []RenderOption{seven}, "1 ignored, exit 7%0A", ""},
+		{FormatGitHub, nil, "1 ignored%0A", ", exit"},
+		{FormatSARIF, []RenderOption{seven}, `"exitCode": 7`, ""},
+		{FormatSARIF, nil, `"executionSuccessful": false`, `"exitCode"`},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		if err := Render(&b, tt.format, fixtureReport(), tt.opts...); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want) || tt.absent != "" && strings.Contains(b.String(), tt.absent) {
+			t.Errorf("%s with %d option(s): want %q and no %q in\n%s", tt.format, len(tt.opts), tt.want, tt.absent, b.String())
+		}
+	}
+}
+
+func TestStatus(t *testing.T) {
 	tests := []struct {
 		name  string
 		build func(r *Report)
-		want  int
+		want  Status
 	}{
-		{"nothing checked", func(r *Report) {}, exitcode.OK},
-		{"clean tenants", func(r *Report) { r.AddTenant("prod", "acme"); r.AddTenant("prod", "globex") }, exitcode.OK},
-		{"one finding", func(r *Report) { r.AddTenant("prod", "globex"); r.Add(replicasDrift()) }, exitcode.Findings},
-		{"error only", func(r *Report) { r.Fail("prod", "acme", "azure", errors.New("timeout")) }, exitcode.Failed},
+		{"nothing checked", func(r *Report) {}, StatusClean},
+		{"clean tenants", func(r *Report) { r.AddTenant("prod", "acme"); r.AddTenant("prod", "globex") }, StatusClean},
+		{"one finding", func(r *Report) { r.AddTenant("prod", "globex"); r.Add(replicasDrift()) }, StatusDrifted},
+		{"error only", func(r *Report) { r.Fail("prod", "acme", "azure", errors.New("timeout")) }, StatusError},
 		{"error wins over findings", func(r *Report) {
 			r.Add(routeNetpol())
 			r.Fail("prod", "", "kubernetes", errors.New("connection refused"))
-		}, exitcode.Failed},
+		}, StatusError},
 		{"all findings ignored", func(r *Report) {
 			r.Add(cacheConfigMap())
 			r.ApplyIgnore(ignoreKinds{finding.KindUnmanagedResource})
-		}, exitcode.OK},
+		}, StatusClean},
 		{"tenant marked error without error entry", func(r *Report) {
 			r.Tenants = append(r.Tenants, TenantResult{Environment: "prod", TenantID: "acme", Status: StatusError})
-		}, exitcode.Failed},
-		{"fixture", func(r *Report) { *r = *fixtureReport() }, exitcode.Failed},
+		}, StatusError},
+		{"fixture", func(r *Report) { *r = *fixtureReport() }, StatusError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := New("abc", WithGeneratedAt(fixtureTime))
 			tt.build(r)
-			if got := r.ExitCode(); got != tt.want {
-				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
+			if got := r.Status(); got != tt.want {
+				t.Errorf("Status() = %s, want %s", got, tt.want)
 			}
 			r.Finalize()
-			if got := r.ExitCode(); got != tt.want {
-				t.Errorf("ExitCode() after Finalize = %d, want %d", got, tt.want)
+			if got := r.Status(); got != tt.want {
+				t.Errorf("Status() after Finalize = %s, want %s", got, tt.want)
 			}
 		})
 	}
@@ -178,6 +218,8 @@ func TestParseShard(t *testing.T) {
 		{"2/4", Shard{2, 4}, false},
 		{" 3 / 4 ", Shard{3, 4}, false},
 		{"0/4", Shard{}, true},
+		{"0+1/4", Shard{1, 4}, false},
+		{"3+1/4", Shard{4, 4}, false},
 		{"5/4", Shard{}, true},
 		{"4", Shard{}, true},
 		{"a/b", Shard{}, true},
@@ -188,8 +230,8 @@ func TestParseShard(t *testing.T) {
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseShard(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
-		if err != nil && exitcode.Code(err) != exitcode.Invalid {
-			t.Errorf("ParseShard(%q) exit code %d, want %d", tt.in, exitcode.Code(err), exitcode.Invalid)
+		if err != nil && errkind.Of(err) != errkind.Invalid {
+			t.Errorf("ParseShard(%q) kind %v, want %v", tt.in, errkind.Of(err), errkind.Invalid)
 		}
 	}
 }
@@ -201,12 +243,12 @@ func TestParseFormatAndRender(t *testing.T) {
 			t.Errorf("ParseFormat(%q) = %q, %v", strings.ToUpper(string(f)), got, err)
 		}
 	}
-	if _, err := ParseFormat("yaml"); exitcode.Code(err) != exitcode.Invalid ||
+	if _, err := ParseFormat("yaml"); errkind.Of(err) != errkind.Invalid ||
 		err.Error() != `output format "yaml": want one of text, json, sarif, junit, github` {
 		t.Errorf("ParseFormat(yaml) = %v", err)
 	}
 	var b strings.Builder
-	if err := Render(&b, "yaml", fixtureReport()); exitcode.Code(err) != exitcode.Invalid || b.Len() != 0 {
+	if err := Render(&b, "yaml", fixtureReport()); errkind.Of(err) != errkind.Invalid || b.Len() != 0 {
 		t.Errorf("Render(yaml) = %v, wrote %d bytes", err, b.Len())
 	}
 }

@@ -72,7 +72,7 @@ type sarifRuleProps struct {
 
 type sarifInvocation struct {
 	ExecutionSuccessful        bool                `json:"executionSuccessful"`
-	ExitCode                   int                 `json:"exitCode"`
+	ExitCode                   *int                `json:"exitCode,omitempty"`
 	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
 
@@ -155,13 +155,14 @@ func securitySeverity(s finding.Severity) string {
 
 // SARIF writes the report as a SARIF 2.1.0 log with one run: one rule per finding kind, one result
 // per finding with its stable fingerprint, the desired-state commit as version control
-// provenance, and unreachable APIs as failed-invocation notifications.
-func SARIF(w io.Writer, r *Report) error {
+// provenance, and unreachable APIs as failed-invocation notifications. The invocation states the
+// exit code when WithExitCodes gives one.
+func SARIF(w io.Writer, r *Report, opts ...RenderOption) error {
 	v := r.finalized()
 	rules, index := sarifRules(v.Findings)
 	run := sarifRun{
 		Tool:        sarifTool{Driver: sarifDriver{Name: v.Tool.Name, Version: v.Tool.Version, Rules: rules}},
-		Invocations: []sarifInvocation{sarifInvocationOf(v)},
+		Invocations: []sarifInvocation{sarifInvocationOf(v, renderConfig(opts))},
 		Results:     make([]sarifResult, 0, len(v.Findings)),
 		Properties: map[string]any{
 			"commit": v.Commit, "dirty": v.Dirty, "schemaVersion": v.SchemaVersion,
@@ -230,8 +231,11 @@ func ruleName(k finding.Kind) string {
 	return b.String()
 }
 
-func sarifInvocationOf(r *Report) sarifInvocation {
-	inv := sarifInvocation{ExecutionSuccessful: len(r.Errors) == 0, ExitCode: r.ExitCode()}
+func sarifInvocationOf(r *Report, o renderOptions) sarifInvocation {
+	inv := sarifInvocation{ExecutionSuccessful: len(r.Errors) == 0}
+	if code, ok := o.exitCodeOf(r); ok {
+		inv.ExitCode = &code
+	}
 	for _, e := range r.Errors {
 		props := map[string]string{"api": e.API}
 		if e.Environment != "" {

@@ -15,7 +15,7 @@ import (
 func renderSARIF(t *testing.T, r *Report) map[string]any {
 	t.Helper()
 	var b bytes.Buffer
-	if err := SARIF(&b, r); err != nil {
+	if err := SARIF(&b, r, WithExitCodes(cliExitCodes)); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
@@ -95,8 +95,8 @@ func checkSARIFSemantics(t *testing.T, r *Report, doc map[string]any) {
 		}
 	}
 	inv := run["invocations"].([]any)[0].(map[string]any)
-	if inv["executionSuccessful"] != (len(v.Errors) == 0) || int(inv["exitCode"].(float64)) != v.ExitCode() {
-		t.Errorf("invocation %v for %d errors, exit %d", inv, len(v.Errors), v.ExitCode())
+	if inv["executionSuccessful"] != (len(v.Errors) == 0) || int(inv["exitCode"].(float64)) != cliExitCodes(v.Status()) {
+		t.Errorf("invocation %v for %d errors, status %s", inv, len(v.Errors), v.Status())
 	}
 	notes, _ := inv["toolExecutionNotifications"].([]any)
 	if n := len(notes); n != len(v.Errors) {

@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	"github.com/connectsoft/tenantctl/drift/finding"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
 )
 
 // fleetTenantsShown bounds the tenant list of one fleet line; the count says the rest.
@@ -20,8 +19,9 @@ const fleetTenantsShown = 5
 const maxValueText = 60
 
 // Text writes the human report: a header naming the commit, one table per tenant (findings sorted
-// by severity), the causes shared by several tenants, and the result with its exit code.
-func Text(w io.Writer, r *Report) error {
+// by severity), the causes shared by several tenants, and the result (with its exit code when
+// WithExitCodes gives one).
+func Text(w io.Writer, r *Report, opts ...RenderOption) error {
 	v := r.finalized()
 	var b bytes.Buffer
 	writeHeader(&b, v)
@@ -35,7 +35,7 @@ func Text(w io.Writer, r *Report) error {
 	}
 	writeUnattributed(&b, v)
 	writeFleet(&b, v)
-	writeResult(&b, v)
+	writeResult(&b, v, renderConfig(opts))
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write text report: %w", err)
 	}
@@ -208,18 +208,22 @@ func writeFleet(b *bytes.Buffer, r *Report) {
 	}
 }
 
-func writeResult(b *bytes.Buffer, r *Report) {
-	switch code := r.ExitCode(); code {
-	case exitcode.Failed:
-		fmt.Fprintf(b, "\nResult: ERROR (exit %d): %d tenant(s) could not be checked completely", code, r.Summary.Errored)
+func writeResult(b *bytes.Buffer, r *Report, o renderOptions) {
+	exit := ""
+	if code, ok := o.exitCodeOf(r); ok {
+		exit = fmt.Sprintf(" (exit %d)", code)
+	}
+	switch r.Status() {
+	case StatusError:
+		fmt.Fprintf(b, "\nResult: ERROR%s: %d tenant(s) could not be checked completely", exit, r.Summary.Errored)
 		if n := unattributedErrors(r); n > 0 {
 			fmt.Fprintf(b, ", %d error(s) not tied to a tenant", n)
 		}
 		b.WriteString("; a tenant that could not be checked is never reported as clean.\n")
-	case exitcode.Findings:
-		fmt.Fprintf(b, "\nResult: DRIFT (exit %d): %d finding(s) in %d tenant(s).\n", code, r.Summary.Findings, r.Summary.Drifted)
+	case StatusDrifted:
+		fmt.Fprintf(b, "\nResult: DRIFT%s: %d finding(s) in %d tenant(s).\n", exit, r.Summary.Findings, r.Summary.Drifted)
 	default:
-		fmt.Fprintf(b, "\nResult: CLEAN (exit %d).\n", code)
+		fmt.Fprintf(b, "\nResult: CLEAN%s.\n", exit)
 	}
 }
 

@@ -100,7 +100,7 @@ Result: ERROR (exit 1): 1 tenant(s) could not be checked completely; a tenant th
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			if err := Text(&b, tt.build()); err != nil {
+			if err := Text(&b, tt.build(), WithExitCodes(cliExitCodes)); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, b.String()); diff != "" {

@@ -89,7 +89,7 @@ func (l *Loop) runOnce(ctx context.Context) (r *report.Report, err error) {
 	if l.opts.OnReport != nil {
 		l.opts.OnReport(r)
 	}
-	l.opts.Logger.Info("drift check finished", "commit", r.Commit, "findings", len(r.Findings), "errors", len(r.Errors), "exitCode", r.ExitCode())
+	l.opts.Logger.Info("drift check finished", "commit", r.Commit, "findings", len(r.Findings), "errors", len(r.Errors), "status", r.Status())
 	return r, nil
 }
 
@@ -173,11 +173,11 @@ func (m *Metrics) observeRun(start, end time.Time, r *report.Report, err error) 
 	for _, e := range r.Errors {
 		m.tenantErrs.WithLabelValues(e.TenantID, e.Environment).Set(1)
 	}
-	switch r.ExitCode() {
-	case 0:
+	switch r.Status() {
+	case report.StatusClean:
 		m.runs.WithLabelValues("clean").Inc()
 		m.lastOK.Set(float64(end.Unix()))
-	case 2:
+	case report.StatusDrifted:
 		m.runs.WithLabelValues("drift").Inc()
 		m.lastOK.Set(float64(end.Unix()))
 	default:

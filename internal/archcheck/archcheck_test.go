@@ -128,6 +128,62 @@ func TestForbiddenDependencies(t *testing.T) {
 	}
 }
 
+// restrictedImports are p's imports that Restricted keeps from it.
+func restrictedImports(p pkg) []string {
+	from, ok := rel(p.ImportPath)
+	if !ok {
+		return nil
+	}
+	var problems []string
+	for _, imp := range p.Imports {
+		to, ok := rel(imp)
+		if !ok {
+			continue
+		}
+		for _, r := range Restricted {
+			if covers(r.Package, to) && !covers(r.Package, from) &&
+				!slices.ContainsFunc(r.Only, func(x string) bool { return covers(x, from) }) {
+				problems = append(problems, fmt.Sprintf("%s imports %s: %s", p.ImportPath, imp, r.Why))
+			}
+		}
+	}
+	return problems
+}
+
+// TestRestrictedImports fails on a package importing what Restricted keeps from it.
+func TestRestrictedImports(t *testing.T) {
+	for _, p := range listPackages(t) {
+		for _, problem := range restrictedImports(p) {
+			t.Error(problem)
+		}
+	}
+}
+
+// TestRestrictedImportsCatchAViolation: a library importing internal/exitcode is reported, the
+// CLI and the package's own tests are not (go list leaves test imports out of Imports).
+func TestRestrictedImportsCatchAViolation(t *testing.T) {
+	exitcode := Module + "/internal/exitcode"
+	tests := []struct {
+		from string
+		want int
+	}{
+		{"drift/remediate", 1},
+		{"automation/fleet", 1},
+		{"api", 1},
+		{"internal/errkind", 1},
+		{"cmdx", 1},
+		{"cmd/tenantctl", 0},
+		{"cmd", 0},
+		{"internal/exitcode", 0},
+	}
+	for _, tt := range tests {
+		p := pkg{ImportPath: Module + "/" + tt.from, Imports: []string{"fmt", exitcode, Module + "/internal/errkind"}}
+		if got := restrictedImports(p); len(got) != tt.want {
+			t.Errorf("%s importing internal/exitcode: %d problem(s) %q, want %d", tt.from, len(got), got, tt.want)
+		}
+	}
+}
+
 // TestRulesCatchAViolation: the check itself sees an upward import and an unplaced package.
 func TestRulesCatchAViolation(t *testing.T) {
 	reach, _ := layerOf("isolation/reach/netpol")

@@ -51,3 +51,14 @@ var Forbidden = []struct {
 	{[]string{"internal", "audit", "isolation", "tenantplan", "stacks/kubernetes", "inventory", "drift/finding", "drift/detect", "drift/ignore", "drift/report"},
 		"github.com/pulumi/pulumi-azure-native-sdk", "only what runs the azure programs (the fleet and above) builds the azure-native SDK"},
 }
+
+// Restricted are module packages only some packages may import (directly, in non-test files),
+// whatever their layers.
+var Restricted = []struct {
+	Package string   // as in Layer.Packages
+	Only    []string // the packages that may import it, as in Layer.Packages
+	Why     string
+}{
+	{"internal/exitcode", []string{"cmd"}, "exit codes are the CLI's contract and decided in cmd/ only (cmd/tenantctl/exitcodes.go): " +
+		"a library returns an internal/errkind kind or an outcome in its own terms"},
+}

@@ -1,5 +1,7 @@
 // Package exitcode holds tenantctl's process exit codes, the contract CI pipelines script against.
-// They are documented in the README; never renumber one.
+// They are documented in the README; never renumber one. Only cmd/ imports this package
+// (internal/archcheck enforces it): libraries mark errors with internal/errkind kinds, and
+// cmd/tenantctl/exitcodes.go maps kinds and outcomes to these codes.
 package exitcode
 
 import (
@@ -43,6 +45,7 @@ func With(code int, err error) error {
 }
 
 // Code returns the exit code for err: 0 for nil, the carried code for an *Error, Failed otherwise.
+// It knows no errkind kinds: tenantctl exits with cmd/tenantctl's exitCodeOf, which does.
 func Code(err error) int {
 	if err == nil {
 		return OK

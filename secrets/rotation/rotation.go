@@ -22,7 +22,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/audit"
 	"github.com/connectsoft/tenantctl/drift/secretversions"
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/secrets/keyvault"
 	"github.com/connectsoft/tenantctl/tenantplan"
@@ -102,11 +102,11 @@ func (s Selection) InEnv(env string) bool {
 
 func (s Selection) bindings(st *isolation.DesiredState) ([]*isolation.RuntimeTenantBinding, error) {
 	if !s.All && len(s.Tenants) == 0 {
-		return nil, exitcode.With(exitcode.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
+		return nil, errkind.Mark(errkind.Invalid, errors.New("select tenants with --tenant ID (repeatable) or --all"))
 	}
 	for _, name := range append([]string{s.Env}, s.Envs...) {
 		if name != "" && st.Environment(name) == nil {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--env %s: no such environment in %s", name, st.Dir))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("--env %s: no such environment in %s", name, st.Dir))
 		}
 	}
 	var out []*isolation.RuntimeTenantBinding
@@ -119,7 +119,7 @@ func (s Selection) bindings(st *isolation.DesiredState) ([]*isolation.RuntimeTen
 	}
 	for _, t := range s.Tenants {
 		if !found[t] {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("--tenant %s: no binding in %s", t, st.Dir))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("--tenant %s: no binding in %s", t, st.Dir))
 		}
 	}
 	return out, nil
@@ -171,12 +171,14 @@ type Released struct {
 
 // Result is one rotation run.
 type Result struct {
-	// Commit is the commit this run made ("" when it made none); Revision the desired state's
-	// commit the stacks were brought up from.
-	Commit     string         `json:"commit,omitempty"`
+	// Commit is the commit this run made ("" when it made none); Revision and Dirty the desired
+	// state the stacks were brought up from. In JSON, commit and dirty name the desired state as
+	// in every other document of the CLI contract, and the run's own commit is rotationCommit.
+	Commit     string         `json:"rotationCommit,omitempty"`
 	Branch     string         `json:"branch,omitempty"`
 	InPlace    bool           `json:"inPlace,omitempty"`
-	Revision   string         `json:"revision"`
+	Revision   string         `json:"commit"`
+	Dirty      bool           `json:"dirty"`
 	References []RefOutcome   `json:"references"`
 	Stacks     []StackOutcome `json:"stacks"`
 	Released   []Released     `json:"released,omitempty"`
@@ -215,7 +217,7 @@ func (r *Rotator) Rotate(ctx context.Context, sel Selection) (*Result, error) {
 	}
 	unlock, err := r.journal.Lock(ctx)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Conflict, err)
+		return nil, errkind.Mark(errkind.Conflict, err)
 	}
 	defer unlock()
 
@@ -227,14 +229,14 @@ func (r *Rotator) Rotate(ctx context.Context, sel Selection) (*Result, error) {
 	res := &Result{InPlace: r.git.InPlace}
 	if !r.git.InPlace {
 		if st.GitRoot == "" {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("rotate: %s is not in a Git work tree; rotation commits the binding change (or pass --in-place)", r.dir))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("rotate: %s is not in a Git work tree; rotation commits the binding change (or pass --in-place)", r.dir))
 		}
 		if g, err = openRepo(st.GitRoot); err != nil {
 			return nil, err
 		}
 		if r.git.Branch != "" {
 			if st.Dirty {
-				return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("rotate: the desired state in %s has uncommitted changes; commit them before switching to branch %s", r.dir, r.git.Branch))
+				return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("rotate: the desired state in %s has uncommitted changes; commit them before switching to branch %s", r.dir, r.git.Branch))
 			}
 			if err := g.checkout(r.git.Branch); err != nil {
 				return nil, err
@@ -314,7 +316,7 @@ func (r *Rotator) Rotate(ctx context.Context, sel Selection) (*Result, error) {
 			return nil, err
 		}
 		if len(staged) > 0 {
-			return nil, exitcode.With(exitcode.Invalid, fmt.Errorf("rotate: the Git index holds staged changes (%s); a rotation commit would take them along: commit or unstage them first", strings.Join(staged, ", ")))
+			return nil, errkind.Mark(errkind.Invalid, fmt.Errorf("rotate: the Git index holds staged changes (%s); a rotation commit would take them along: commit or unstage them first", strings.Join(staged, ", ")))
 		}
 	}
 	// The journal knows every planned move before Git changes, so a run that dies from here on
@@ -323,7 +325,7 @@ func (r *Rotator) Rotate(ctx context.Context, sel Selection) (*Result, error) {
 		return nil, err
 	}
 	if len(moves) == 0 {
-		res.Revision = st.Commit
+		res.Revision, res.Dirty = st.Commit, st.Dirty
 		return res, nil
 	}
 	for _, m := range moves {
@@ -354,7 +356,7 @@ func (r *Rotator) Rotate(ctx context.Context, sel Selection) (*Result, error) {
 			return nil, err
 		}
 	}
-	res.Revision = st.Commit
+	res.Revision, res.Dirty = st.Commit, st.Dirty
 	r.applyStacks(ctx, st, moves, journals, res)
 	if err := r.writeJournals(journals); err != nil {
 		return res, err

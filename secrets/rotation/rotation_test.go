@@ -13,7 +13,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 
-	"github.com/connectsoft/tenantctl/internal/exitcode"
+	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/internal/testenv"
 	"github.com/connectsoft/tenantctl/secrets/keyvault/keyvaulttest"
 	"github.com/connectsoft/tenantctl/secrets/rotation"
@@ -295,19 +295,19 @@ func TestRotateRefusesWhatItCannotCommitCleanly(t *testing.T) {
 	runner := &fakeRunner{}
 	base := head(t, f.dir)
 	_, err := f.rotator(t, runner).Rotate(context.Background(), rotation.Selection{All: true})
-	if exitcode.Code(err) != exitcode.Invalid || !strings.Contains(err.Error(), "notes.txt") {
+	if errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "notes.txt") {
 		t.Errorf("staged change: %v, want invalid naming notes.txt", err)
 	}
 	if head(t, f.dir) != base || pinned(t, f.dir, "dev", "acme", "db-connection") != f.aOld || len(runner.take()) != 0 {
 		t.Error("the refused rotation changed something")
 	}
 	_, err = f.rotator(t, runner).Rotate(context.Background(), rotation.Selection{Tenants: []string{"nobody"}})
-	if exitcode.Code(err) != exitcode.Invalid {
+	if errkind.Of(err) != errkind.Invalid {
 		t.Errorf("unknown tenant: %v", err)
 	}
 	plain := testenv.CopyDir(t, filepath.Join("..", "..", "examples", "tenants"))
 	_, err = rotation.New(plain, f.vaults.Client(), mustJournal(t), rotation.WithRunner(runner)).Rotate(context.Background(), rotation.Selection{All: true})
-	if exitcode.Code(err) != exitcode.Invalid || !strings.Contains(err.Error(), "--in-place") {
+	if errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "--in-place") {
 		t.Errorf("outside Git: %v", err)
 	}
 }
