@@ -88,7 +88,7 @@ func (o *deployOptions) addFlags(cmd *cobra.Command, defaultName string) {
 	f.StringVar(&o.cpu, "cpu", "500m", "cpu request (and limit) per pod")
 	f.StringVar(&o.memory, "memory", "1Gi", "memory request (and limit) per pod")
 	f.Int64Var(&o.runAsUser, "run-as-user", 65532, "uid (and gid, fsGroup) the tenantctl containers run as; the reports volume is writable by it")
-	f.StringVar(&o.toolsDir, "tools-dir", "/opt/tenantctl/tools", "folder in the image holding the pulumi CLI and plugins (TENANTCTL_TOOLS_DIR)")
+	f.StringVar(&o.toolsDir, "image-tools-dir", "/opt/tenantctl/tools", "folder in the image holding the pulumi CLI and plugins (the pods get it as TENANTCTL_TOOLS_DIR; not read from this machine's TENANTCTL_TOOLS_DIR)")
 	f.StringVar(&o.secret, "secret", "tenantctl-state", "Secret (in --namespace) holding the state backend URL and the stacks' passphrase")
 	f.StringVar(&o.backendKey, "backend-key", "backend-url", "key of the state backend URL in --secret")
 	f.StringVar(&o.passphraseKey, "passphrase-key", "passphrase", "key of the passphrase in --secret")
