@@ -278,27 +278,7 @@ func TestJSONEnvelope(t *testing.T) {
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, tt.wantCode, stderr)
 			}
-			var doc map[string]any
-			dec := json.NewDecoder(strings.NewReader(stdout))
-			if err := dec.Decode(&doc); err != nil {
-				t.Fatalf("not one JSON object: %v\n%s", err, stdout)
-			}
-			if dec.More() {
-				t.Fatalf("more than one JSON document:\n%s", stdout)
-			}
-			if doc["apiVersion"] != apiVersion || doc["kind"] != tt.kind {
-				t.Errorf("envelope = apiVersion %v, kind %v; want %s, %s", doc["apiVersion"], doc["kind"], apiVersion, tt.kind)
-			}
-			if !strings.HasPrefix(stdout, "{\n  \"apiVersion\": ") {
-				t.Errorf("apiVersion is not the first field:\n%.200s", stdout)
-			}
-			if tt.revision {
-				_, hasCommit := doc["commit"].(string)
-				_, hasDirty := doc["dirty"].(bool)
-				if !hasCommit || !hasDirty {
-					t.Errorf("no revision: commit %v, dirty %v", doc["commit"], doc["dirty"])
-				}
-			}
+			requireEnvelope(t, stdout, tt.kind, tt.revision)
 		})
 	}
 }

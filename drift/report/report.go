@@ -61,9 +61,9 @@ func (s Shard) validate() error {
 // with its hash deciding the tenants of a shard. The platform shard 0/N is provisioning's: a drift
 // check covers the platform in the shard of tenantplan.ShardOf(isolation.Platform, N).
 func ParseShard(s string) (Shard, error) {
-	sh, err := tenantplan.ParseShard(s)
+	sh, err := tenantplan.ParseShard(s) // already marked invalid
 	if err != nil {
-		return Shard{}, errkind.Mark(errkind.Invalid, err)
+		return Shard{}, err
 	}
 	if sh.Platform() {
 		return Shard{}, errkind.Mark(errkind.Invalid, fmt.Errorf("shard %q: want I/N with 1 <= I <= N, e.g. 2/4 (0/N, the platform shard, is for up, preview and destroy)", s))
