@@ -118,14 +118,19 @@ demo: tools build
 bench: tools build
 	@hack/bench.sh
 
-# Drift detection over a fleet of pool tenants: shell loop vs engine-only vs fast path
-# (docs/benchmarks.md). BENCH_FLEET_SIZES=50,200 for a shorter run; BENCH_FLEET_ARGS for more flags.
+# Provisioning (cold, no-op and one-changed `up --all`, full engine) and drift (shell loop vs
+# engine-only vs fast path, data plane included) over a fleet of pool tenants, then CPU per stack
+# and the 1->2 worker ratio at N = BENCH_FLEET_WORKERS_N (0 skips it) (docs/benchmarks.md).
+# BENCH_FLEET_SIZES=50,200 for a shorter run; BENCH_FLEET_ARGS for more flags.
 BENCH_FLEET_SIZES ?= 50,200,1000
+BENCH_FLEET_WORKERS_N ?= 12
 bench-fleet: tools build
 	go build -o bin/tenantctl-program ./cmd/tenantctl-program
 	go build -o bin/pulumi-language-go ./cmd/pulumi-language-go
 	go build -o bin/bench-fleet ./bench/fleet
+	go build -o bin/bench-provision ./bench/provision
 	bin/bench-fleet -n $(BENCH_FLEET_SIZES) $(BENCH_FLEET_ARGS)
+	[ "$(BENCH_FLEET_WORKERS_N)" = 0 ] || { bin/bench-provision -n $(BENCH_FLEET_WORKERS_N) -parallel 1,2 > bin/bench-provision-$(BENCH_FLEET_WORKERS_N).md && cat bin/bench-provision-$(BENCH_FLEET_WORKERS_N).md; }
 
 clean:
 	rm -rf bin

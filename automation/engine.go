@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl"
+	"github.com/connectsoft/tenantctl/automation/statestore"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
 
@@ -235,6 +236,10 @@ func (e *Engine) env() map[string]string {
 	// stray binary cannot change what runs.
 	env["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
 	env["PULUMI_BACKEND_URL"] = e.backendURL
+	// A workspace whose settings file lacks the stack's salt (a stack created from another
+	// checkout, shard or machine) reuses the secrets provider the checkpoint records instead of
+	// minting a new key and re-encrypting the state with it.
+	env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] = "true"
 	switch {
 	case e.secrets.PassphraseFile != "":
 		env["PULUMI_CONFIG_PASSPHRASE_FILE"] = e.secrets.PassphraseFile
@@ -260,24 +265,20 @@ func (e *Engine) workDir(stack string) string {
 	return filepath.Join(e.dataDir, "workspaces", e.ProjectName(), stack)
 }
 
-// stack opens (creating when needed) the stack with its own workspace. The program is nil for
-// operations that do not run it (destroy, cancel, export).
-func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, error) {
+// workspaceOptions are a stack's local workspace settings: its own work dir, the shared
+// PULUMI_HOME, the cached CLI, the engine's environment and secrets provider.
+func (e *Engine) workspaceOptions(t Target) ([]auto.LocalWorkspaceOption, error) {
 	cmd, err := e.pulumiCommand()
 	if err != nil {
-		return auto.Stack{}, err
+		return nil, err
 	}
 	wd := e.workDir(t.Stack)
 	if err := os.MkdirAll(wd, 0o700); err != nil {
-		return auto.Stack{}, fmt.Errorf("work dir: %w", err)
+		return nil, fmt.Errorf("work dir: %w", err)
 	}
 	home := filepath.Join(e.dataDir, "pulumi-home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
-		return auto.Stack{}, fmt.Errorf("pulumi home: %w", err)
-	}
-	program := t.Program
-	if program == nil {
-		program = emptyProgram
+		return nil, fmt.Errorf("pulumi home: %w", err)
 	}
 	wsOpts := []auto.LocalWorkspaceOption{
 		auto.Project(e.project),
@@ -288,6 +289,20 @@ func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, 
 	}
 	if e.secrets.Provider != "" {
 		wsOpts = append(wsOpts, auto.SecretsProvider(e.secrets.Provider))
+	}
+	return wsOpts, nil
+}
+
+// stack opens (creating when needed) the stack with its own workspace, through the CLI. The
+// program is nil for operations that do not run it (destroy, cancel, export).
+func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, error) {
+	wsOpts, err := e.workspaceOptions(t)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	program := t.Program
+	if program == nil {
+		program = emptyProgram
 	}
 	var s auto.Stack
 	if create {
@@ -304,6 +319,76 @@ func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, 
 		}
 	}
 	return s, nil
+}
+
+// operationStack opens the stack for one operation with as few CLI processes as the backend
+// allows (see stackWorkspace): when the engine reads the backend itself, existence comes from the
+// checkpoint (no `stack select`), a missing stack is created with one `stack init`, plain config
+// is written to the settings file in-process (no `config set-all`) and outputs are read from the
+// checkpoint after an update. The returned presence is what the backend held before the
+// operation; done releases the backend reader.
+func (e *Engine) operationStack(ctx context.Context, t Target, create bool) (auto.Stack, stackPresence, func(), error) {
+	done := func() {}
+	wsOpts, err := e.workspaceOptions(t)
+	if err != nil {
+		return auto.Stack{}, presenceUnknown, done, err
+	}
+	program := t.Program
+	if program == nil {
+		program = emptyProgram
+	}
+	reader, err := statestore.Open(ctx, e.backendURL)
+	if err != nil {
+		// Not readable here (azblob://, …) or not reachable: the CLI answers, and reports a
+		// backend it cannot reach itself.
+		reader = nil
+	} else {
+		done = func() { _ = reader.Close() }
+	}
+	presence, err := presenceOf(ctx, reader, e.ProjectName(), t.Stack)
+	if err != nil {
+		presence = presenceUnknown
+	}
+	wsOpts = append(wsOpts, auto.Program(program))
+	if reader != nil {
+		cmd, _ := e.pulumiCommand() // checked by workspaceOptions
+		wsOpts = append(wsOpts, auto.Pulumi(historyCLI{PulumiCommand: cmd, state: reader,
+			project: e.ProjectName(), since: time.Now()}))
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
+	if err != nil {
+		return auto.Stack{}, presence, done, fmt.Errorf("open stack %s: %w", t.Stack, err)
+	}
+	sw := &stackWorkspace{Workspace: ws, known: presence == presenceEmpty || presence == presenceHolding,
+		state: reader, project: e.ProjectName()}
+	var s auto.Stack
+	switch {
+	case presence == presenceMissing && !create:
+		return auto.Stack{}, presence, done, &notFoundError{stack: t.Stack}
+	case presence == presenceMissing:
+		s, err = auto.NewStack(ctx, t.Stack, sw)
+		if auto.IsCreateStack409Error(err) {
+			// another process created it since the read
+			s, err = auto.SelectStack(ctx, t.Stack, sw)
+		}
+	case presence == presenceUnknown && create:
+		s, err = auto.UpsertStack(ctx, t.Stack, sw)
+	default:
+		s, err = auto.SelectStack(ctx, t.Stack, sw)
+	}
+	if err != nil {
+		return auto.Stack{}, presence, done, fmt.Errorf("open stack %s: %w", t.Stack, err)
+	}
+	if len(t.Config) > 0 {
+		written, err := writeStackConfig(ctx, sw, t.Stack, t.Config)
+		if err == nil && !written {
+			err = s.SetAllConfig(ctx, t.Config)
+		}
+		if err != nil {
+			return auto.Stack{}, presence, done, fmt.Errorf("set config of %s: %w", t.Stack, err)
+		}
+	}
+	return s, presence, done, nil
 }
 
 // IsNotFound reports whether err says a stack does not exist.

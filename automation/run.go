@@ -193,7 +193,8 @@ func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
 func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time.Time) Result {
 	res := Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op, Changes: map[string]int{}}
 	create := op == OpUp || op == OpPreview || op == OpDriftPreview
-	s, err := e.stack(ctx, t, create)
+	s, presence, done, err := e.operationStack(ctx, t, create)
+	defer done()
 	if err != nil {
 		if !create && IsNotFound(err) {
 			res.Skipped = "stack does not exist"
@@ -207,10 +208,12 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 	steps := collectSteps(ch, stopCollect, func(done, total int) {
 		e.emit(ctx, Progress{Stack: t.Stack, Operation: op, Phase: "resource", Done: done, Total: total, Elapsed: time.Since(start)})
 	})
+	// A stack that holds no resources has nothing to refresh: its first create skips the reads.
+	refresh := t.Refresh && presence != presenceMissing && presence != presenceEmpty
 	switch op {
 	case OpPreview:
 		opts := []optpreview.Option{optpreview.EventStreams(ch), optpreview.Diff()}
-		if t.Refresh {
+		if refresh {
 			opts = append(opts, optpreview.Refresh())
 		}
 		if t.Plan != "" {
@@ -218,8 +221,10 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 		}
 		_, err = s.Preview(ctx, opts...)
 	case OpUp:
-		opts := []optup.Option{optup.EventStreams(ch)}
-		if t.Refresh {
+		// ShowSecrets(false): the history read after the update then needs no decryption (one
+		// passphrase derivation less); results never carry secrets anyway.
+		opts := []optup.Option{optup.EventStreams(ch), optup.ShowSecrets(false)}
+		if refresh {
 			opts = append(opts, optup.Refresh())
 		}
 		if t.Plan != "" {
@@ -236,9 +241,9 @@ func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time
 			res.Outputs = plainOutputs(r.Outputs)
 		}
 	case OpRefresh:
-		_, err = s.Refresh(ctx, optrefresh.EventStreams(ch))
+		_, err = s.Refresh(ctx, optrefresh.EventStreams(ch), optrefresh.ShowSecrets(false))
 	case OpDestroy:
-		_, err = s.Destroy(ctx, optdestroy.EventStreams(ch))
+		_, err = s.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.ShowSecrets(false))
 	case OpDriftPreview:
 		_, err = s.Preview(ctx, optpreview.EventStreams(ch), optpreview.Refresh(), optpreview.Diff())
 	case OpRefreshPreview:

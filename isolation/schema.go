@@ -711,6 +711,7 @@ func environmentRules() map[string]func(*schema) {
 		"spec.sharedDatabase.engine":          enum(DatabaseEngines...),
 		"spec.sharedDatabase.tables":          func(s *schema) { s.UniqueItems = true },
 		"spec.sharedDatabase.tables[]":        str(tableName.String()),
+		"spec.sharedDatabase.entraAdmin":      str(entraAdminName.String()),
 		"spec.trustedRegistries":              minItems(1),
 		"spec.trustedRegistries[]":            str(registryHost.String()),
 		"spec.capacity.cpu":                   quantity,

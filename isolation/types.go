@@ -302,6 +302,14 @@ type DatabaseSpec struct {
 	// Tables are the shared schema's tables that row-filtered tenants share, each guarded by
 	// one row-level security policy per tenant.
 	Tables []string `yaml:"tables,omitempty" json:"tables,omitempty"`
+	// EntraAdmin is, on the azure target with engine postgresql, the role of the server's
+	// Microsoft Entra administrator that the stacks sign in as (with a Microsoft Entra access
+	// token of the identity running them) to create the tenants' roles, schemas, grants and
+	// row-level security: the principal name the administrator was added with (Azure portal,
+	// ARM, az postgres flexible-server microsoft-entra-admin create), lowercase letters, digits,
+	// '_' and '-' (the display name of a managed identity or service principal such as
+	// tenantctl-prod). The server accepts no password, so there is no password to configure.
+	EntraAdmin string `yaml:"entraAdmin,omitempty" json:"entraAdmin,omitempty"`
 }
 
 // CapacitySpec is what one tenant may at most be given in the environment.

@@ -52,6 +52,9 @@ var (
 	registryHost = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
 	azureGUID    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	azureRegion  = regexp.MustCompile(`^[a-z][a-z0-9]{1,39}$`)
+	// entraAdminName is the Entra administrator's role as the data layer names every role
+	// (pgcatalog.ValidateIdent): the stacks make it a member of the owner roles, by name.
+	entraAdminName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,62}$`)
 )
 
 func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
@@ -108,6 +111,16 @@ func checkEnvironment(errs *errorList, d *document, e *Environment) *envEntry {
 	}
 	if e := s.SharedDatabase.Engine; e != "" && !slices.Contains(DatabaseEngines, strings.ToLower(e)) {
 		errs.at(d, "spec.sharedDatabase.engine", "unknown engine %s; want postgresql or sqlserver", shown(e))
+	}
+	if a := s.SharedDatabase.EntraAdmin; a != "" {
+		switch {
+		case s.Target != TargetAzure:
+			errs.at(d, "spec.sharedDatabase.entraAdmin", "only for the azure target: the kubernetes target signs in with --postgres-connection")
+		case s.SharedDatabase.Engine != "" && !strings.HasPrefix(strings.ToLower(s.SharedDatabase.Engine), "postgres"):
+			errs.at(d, "spec.sharedDatabase.entraAdmin", "only for engine postgresql: the stacks create no objects inside a SQL Server database")
+		case !entraAdminName.MatchString(a) || strings.HasPrefix(a, "pg_"):
+			errs.at(d, "spec.sharedDatabase.entraAdmin", "%s is not a role name tenantctl manages (lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 63, not pg_...): add the stacks' identity as the server's Microsoft Entra administrator under such a principal name", shown(a))
+		}
 	}
 	seenTable := map[string]bool{}
 	for i, t := range s.SharedDatabase.Tables {

@@ -62,6 +62,21 @@ func TestEnvironmentRules(t *testing.T) {
 			{f, "spec.sharedDatabase.tables[2]", "table orders is listed twice", 22},
 			{f, "spec.sharedDatabase.tables[3]", `is not a table name`, 22},
 		}},
+		{"entraAdmin is the azure target's, for a PostgreSQL server", func(t *testing.T) string {
+			return sub(t, devEnv, "    server: psql-dev\n", "    server: psql-dev\n    entraAdmin: tenantctl-deployer\n")
+		}, []wantErr{{f, "spec.sharedDatabase.entraAdmin", "only for the azure target", 22}}},
+		{"entraAdmin of an azure PostgreSQL server: a principal name", func(t *testing.T) string {
+			return sub(t, devEnv, "  target: kubernetes\n", "  target: azure\n  azure:\n    subscriptionId: 00000000-0000-0000-0000-000000000000\n    location: westeurope\n",
+				"    server: psql-dev\n", "    server: psql-dev\n    engine: postgresql\n    entraAdmin: tenantctl-prod\n")
+		}, nil},
+		{"entraAdmin is a role name", func(t *testing.T) string {
+			return sub(t, devEnv, "  target: kubernetes\n", "  target: azure\n  azure:\n    subscriptionId: 00000000-0000-0000-0000-000000000000\n    location: westeurope\n",
+				"    server: psql-dev\n", "    server: psql-dev\n    entraAdmin: jane.doe@contoso.com\n")
+		}, []wantErr{{f, "spec.sharedDatabase.entraAdmin", `"jane.doe@contoso.com" is not a role name tenantctl manages`, 25}}},
+		{"entraAdmin means nothing to a SQL Server", func(t *testing.T) string {
+			return sub(t, devEnv, "  target: kubernetes\n", "  target: azure\n  azure:\n    subscriptionId: 00000000-0000-0000-0000-000000000000\n    location: westeurope\n",
+				"    server: psql-dev\n", "    server: psql-dev\n    engine: sqlserver\n    entraAdmin: admin\n")
+		}, []wantErr{{f, "spec.sharedDatabase.entraAdmin", "only for engine postgresql", 26}}},
 		{"capacity", func(t *testing.T) string {
 			return sub(t, devEnv, `cpu: "4"`, `cpu: "-4"`, "memory: 8Gi", "memory: eight", "pods: 50", "pods: 0", "maxNodes: 3", "maxNodes: -1")
 		}, []wantErr{

@@ -241,6 +241,10 @@ type AzureDatabase struct {
 	Database            string `json:"database"`
 	Schema              string `json:"schema,omitempty"`
 	Dedicated           bool   `json:"dedicated"`
+	// Host and EntraAdmin are how the tenant stack reaches a PostgreSQL server's catalog (as
+	// AzureSharedDatabase's); empty for SQL Server.
+	Host       string `json:"host,omitempty"`
+	EntraAdmin string `json:"entraAdmin,omitempty"`
 }
 
 // Database engines of sharedDatabase.engine.
@@ -547,6 +551,9 @@ func (p *planner) azureData() error {
 	}
 	d := &AzureDatabase{Engine: engine, Server: env.Spec.SharedDatabase.Server, ServerResourceGroup: DatabaseResourceGroup(env)}
 	d.ServerID = DatabaseServerID(p.t.Azure.SubscriptionID, d.ServerResourceGroup, engine, d.Server)
+	if engine == EnginePostgres {
+		d.Host, d.EntraAdmin = PostgresServerFQDN(d.Server), env.Spec.SharedDatabase.EntraAdmin
+	}
 	switch mode := p.t.Data.Mode; mode {
 	case isolation.DataDedicatedDatabase:
 		if b.Spec.Data.Database == "" {

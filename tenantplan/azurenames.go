@@ -87,6 +87,10 @@ func LogAnalyticsWorkspace(env *isolation.Environment) string { return "log-tena
 // tenant) and row-filtered tenants share.
 const SharedDatabaseName = "tenants"
 
+// PostgresServerFQDN is the host name of an Azure Database for PostgreSQL flexible server
+// (public cloud); a private endpoint's DNS zone resolves the same name.
+func PostgresServerFQDN(server string) string { return server + ".postgres.database.azure.com" }
+
 // VaultPrivateDNSZone is the private DNS zone of Key Vault private endpoints (public cloud).
 const VaultPrivateDNSZone = "privatelink.vaultcore.azure.net"
 

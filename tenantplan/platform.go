@@ -222,6 +222,13 @@ type AzureSharedDatabase struct {
 	Database            string `json:"database"`
 	BackupRetentionDays int    `json:"backupRetentionDays"`
 	HighAvailability    string `json:"highAvailability"`
+	// Host is a PostgreSQL server's FQDN, EntraAdmin the role of its Microsoft Entra
+	// administrator the stacks sign in as (spec.sharedDatabase.entraAdmin; "" when not declared,
+	// which the programs refuse), and Postgres the platform's objects inside the shared database,
+	// the same as on the kubernetes target. All three are empty for SQL Server.
+	Host       string            `json:"host,omitempty"`
+	EntraAdmin string            `json:"entraAdmin,omitempty"`
+	Postgres   *PlatformPostgres `json:"postgres,omitempty"`
 }
 
 // PlatformResourceGroups are the resource groups a platform stack creates: the platform's, the
@@ -262,6 +269,10 @@ func planAzurePlatform(env *isolation.Environment) (*AzurePlatform, error) {
 		SharedDatabase: AzureSharedDatabase{Engine: engine, Server: env.Spec.SharedDatabase.Server, ResourceGroup: DatabaseResourceGroup(env),
 			ServerID: DatabaseServerID(sub, DatabaseResourceGroup(env), engine, env.Spec.SharedDatabase.Server), Database: SharedDatabaseName,
 			BackupRetentionDays: 7, HighAvailability: "Disabled"},
+	}
+	if engine == EnginePostgres {
+		db := &a.SharedDatabase
+		db.Host, db.EntraAdmin, db.Postgres = PostgresServerFQDN(db.Server), env.Spec.SharedDatabase.EntraAdmin, PlanPlatformPostgres(env)
 	}
 	if env.Spec.Production {
 		a.LogAnalytics.RetentionDays = 90

@@ -56,8 +56,9 @@ type Postgres struct {
 	// PublicGrants are what PUBLIC holds in the database the tenant's stack creates: nothing on
 	// its public schema.
 	PublicGrants []PGGrant `json:"publicGrants,omitempty"`
-	// CredentialSecret names the secret that publishes the login role's password: the Key Vault
-	// secret (azure target) or the key of the tenant namespace's Secret (kubernetes target).
+	// CredentialSecret names the secret that publishes the login role's password (kubernetes
+	// target). The azure target publishes none: its login role is the Entra principal of the
+	// tenant's workload identity, which signs in with access tokens.
 	CredentialSecret string `json:"credentialSecret"`
 	// CredentialObject is the Kubernetes Secret in the tenant's namespace that holds the login
 	// role's connection (libpq variables PGHOST ... PGPASSWORD) where the stack creates the data
@@ -69,9 +70,11 @@ type Postgres struct {
 // PostgreSQL server.
 const EnginePostgreSQL = "postgresql"
 
-// UsesPostgres says whether the stacks of env create the data layer on a PostgreSQL server
-// through the tenantpg provider: a kubernetes-target environment whose shared database engine is
-// postgresql (the azure target's programs create Azure Database for PostgreSQL servers instead).
+// UsesPostgres says whether the stacks of env create the data layer on a PostgreSQL server of
+// --postgres-connection through the tenantpg provider: a kubernetes-target environment whose
+// shared database engine is postgresql. (The azure target renders the same plan on the Azure
+// Database for PostgreSQL server its platform stack creates, signed in with Microsoft Entra
+// tokens; the connection-based readers, drift and the probe, do not cover it yet.)
 func UsesPostgres(env *isolation.Environment) bool {
 	return env.Spec.Target != isolation.TargetAzure && strings.EqualFold(env.Spec.SharedDatabase.Engine, EnginePostgreSQL)
 }

@@ -121,3 +121,37 @@ func decodeUpdate(key string, data []byte) (Update, error) {
 	}
 	return u, nil
 }
+
+// LatestEntry returns one stack's newest history entry as the backend stores it (Pulumi's
+// backend.UpdateInfo JSON, decompressed) and when it was recorded; an error wrapping ErrNoStack
+// when the stack has no history.
+func (r *Reader) LatestEntry(ctx context.Context, project, stack string) ([]byte, time.Time, error) {
+	dir, err := r.stacksDir(ctx, project)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	hist := path.Join(bookkeeping, "history") + strings.TrimPrefix(dir, path.Join(bookkeeping, "stacks"))
+	keys, err := r.s.list(ctx, hist+"/"+stack+"/")
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("list update history of %s: %w", stack, err)
+	}
+	best, bestNanos := "", int64(-1)
+	for _, k := range keys {
+		s, nanos, ok := historyEntry(strings.TrimPrefix(k, hist+"/"))
+		if ok && s == stack && nanos > bestNanos {
+			best, bestNanos = k, nanos
+		}
+	}
+	if best == "" {
+		return nil, time.Time{}, fmt.Errorf("%w: no update history of %s", ErrNoStack, stack)
+	}
+	data, err := r.s.read(ctx, best)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("read update history of %s: %w", stack, err)
+	}
+	data, err = decompress(best, data)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("update history of %s: %w", stack, err)
+	}
+	return data, time.Unix(0, bestNanos).UTC(), nil
+}

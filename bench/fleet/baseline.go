@@ -32,7 +32,7 @@ done < "${1:-stacks.txt}"
 `
 
 // writeBaselineProject lays out the project a user would have: this repository's Pulumi.yaml with
-// the program prebuilt (runtime.options.binary), the same state backend, provider plugin and
+// the program prebuilt (runtime.options.binary), the same state backend, provider plugins and
 // passphrase, and one Pulumi.<stack>.yaml per stack holding the config the program reads (the
 // environment and binding documents, the kubeconfig path) and the stack's encryption salt, taken
 // from the engine's workspace of that stack.
@@ -49,7 +49,10 @@ func writeBaselineProject(w work, tc toolchain.Toolchain, o options, kubeconfig 
 	proj.Runtime = workspace.NewProjectRuntimeInfo("go", map[string]any{"binary": o.program})
 	proj.Backend = &workspace.ProjectBackend{URL: "file://" + filepath.Join(w.data(), "state")}
 	proj.Plugins = &workspace.Plugins{
-		Providers: []workspace.PluginOptions{{Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: tc.ProviderDir}},
+		Providers: []workspace.PluginOptions{
+			{Name: "kubernetes", Version: toolchain.KubernetesProviderVersion, Path: tc.ProviderDir},
+			{Name: "tenantpg", Version: toolchain.TenantPGProviderVersion, Path: tc.TenantPGDir},
+		},
 		Languages: []workspace.PluginOptions{{Name: "go", Path: filepath.Dir(o.langHost)}},
 	}
 	if err := proj.Save(filepath.Join(dir, "Pulumi.yaml")); err != nil {
@@ -91,8 +94,14 @@ func writeBaselineProject(w work, tc toolchain.Toolchain, o options, kubeconfig 
 		return err
 	}
 	for i := 1; i <= n; i++ {
+		// The binding as committed, which the provisioning modes may have changed since it was
+		// generated.
 		id := benchkit.TenantID(i)
-		if err := write(tenantplan.TenantStackName(id, "dev"), "tenant", []byte(benchkit.PoolBinding(i))); err != nil {
+		binding, err := os.ReadFile(filepath.Join(w.desired(), "tenants", id+".yaml"))
+		if err != nil {
+			return err
+		}
+		if err := write(tenantplan.TenantStackName(id, "dev"), "tenant", binding); err != nil {
 			return err
 		}
 	}

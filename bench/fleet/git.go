@@ -40,3 +40,32 @@ func commitDesired(dir string, changed bool, n int) (bool, error) {
 	}
 	return true, nil
 }
+
+// commitChange commits every change of the desired-state repository with msg, as a pull request
+// merged into the repository a CD pipeline watches would. A commit with no change is refused:
+// the no-op measurement must follow a real commit, not an empty one.
+func commitChange(dir, msg string) error {
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return err
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return err
+	}
+	if st.IsClean() {
+		return fmt.Errorf("commit %q: nothing changed in %s", msg, dir)
+	}
+	sig := &object.Signature{Name: "bench/fleet", Email: "bench@tenantctl.invalid", When: time.Now()}
+	if _, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig}); err != nil {
+		return fmt.Errorf("commit %q: %w", msg, err)
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
+	"github.com/connectsoft/tenantctl/drift/finding"
 	"github.com/connectsoft/tenantctl/drift/report"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 	"github.com/connectsoft/tenantctl/tenantplan"
@@ -48,20 +49,38 @@ type modeResult struct {
 	Kinds        map[string]int
 	// Sample is the set of tenants a sampled run covered (nil: all).
 	Sample []string
+
+	// DataFingerprints are the findings on the data layer (provider postgresql) among
+	// Fingerprints; DataKinds counts them by kind.
+	DataFingerprints []string
+	DataKinds        map[string]int
+	// Runs are the wall times of each repetition of (d); Wall is their median.
+	Runs []time.Duration
+
+	// Provisioning modes: the stacks the up ran (sorted), why they ran, the resources it
+	// created, and whether it ran what it must (nil: it did).
+	RanStacks []string
+	Reasons   map[string]int
+	Created   int
+	Expect    error
 }
 
 func (m *modeResult) sampled() bool { return m.Ran < m.Stacks }
 
 // runMode runs one mode against the fleet of n tenants and measures it.
-func runMode(ctx context.Context, mode string, w work, tc toolchain.Toolchain, o options, kubeconfig string, n int) (*modeResult, error) {
+func runMode(ctx context.Context, mode string, w work, tc toolchain.Toolchain, o options, svc services, n int) (*modeResult, error) {
 	r := &modeResult{Mode: mode, Stacks: n + 1, Ran: n + 1}
 	switch mode {
+	case "cold", "noop", "one", "force":
+		return r, runUp(ctx, r, w, o, svc, n)
 	case "a":
 		return r, runBaseline(ctx, r, w, tc, o, n)
 	case "b":
-		return r, runCheck(ctx, r, w, o, kubeconfig, n, true)
+		return r, runCheck(ctx, r, w, o, svc, n, true)
 	case "c":
-		return r, runCheck(ctx, r, w, o, kubeconfig, n, false)
+		return r, runCheck(ctx, r, w, o, svc, n, false)
+	case "d":
+		return r, runCatalogPass(ctx, r, w, svc)
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
 }
@@ -136,10 +155,10 @@ func runBaseline(ctx context.Context, r *modeResult, w work, tc toolchain.Toolch
 }
 
 // runCheck runs tenantctl drift check, the engine-only (slow) path or the default fast path.
-func runCheck(ctx context.Context, r *modeResult, w work, o options, kubeconfig string, n int, engineOnly bool) error {
+func runCheck(ctx context.Context, r *modeResult, w work, o options, svc services, n int, engineOnly bool) error {
 	out := filepath.Join(w.reports(), fmt.Sprintf("%s-%d.json", r.Mode, n))
-	args := []string{"drift", "check", "-d", w.desired(), "--data-dir", w.data(), "--passphrase-file", w.passphrase(),
-		"--kubeconfig", kubeconfig, "--audit-log", filepath.Join(w.data(), "audit-drift.jsonl"), "-o", "json", "--out", out}
+	args := append([]string{"drift", "check"}, engineArgs(w, o, svc, "audit-drift.jsonl")...)
+	args = append(args, "-o", "json", "--out", out)
 	if engineOnly {
 		args = append(args, "--engine-only", "--parallel", strconv.Itoa(o.parallel))
 		if idx := sample(n, o.engineSample); len(idx) < n {
@@ -157,6 +176,10 @@ func runCheck(ctx context.Context, r *modeResult, w work, o options, kubeconfig 
 	if err := measure(r, cmd); err != nil {
 		return err
 	}
+	// Its progress says what the engine previewed and why: kept beside the report.
+	if err := os.WriteFile(strings.TrimSuffix(out, ".json")+".log", []byte(stderr.String()), 0o600); err != nil {
+		return err
+	}
 	// 0: clean, 2: findings; anything else is a failed check.
 	if r.ExitCode != 0 && r.ExitCode != 2 {
 		return fmt.Errorf("tenantctl %s: exit %d: %s", strings.Join(args[:2], " "), r.ExitCode, lastLines(stderr.String(), 20))
@@ -172,14 +195,20 @@ func runCheck(ctx context.Context, r *modeResult, w work, o options, kubeconfig 
 	if len(rep.Errors) > 0 {
 		return fmt.Errorf("%s: %d errors, first: %+v", out, len(rep.Errors), rep.Errors[0])
 	}
-	r.Kinds = map[string]int{}
+	r.Kinds, r.DataKinds = map[string]int{}, map[string]int{}
 	flagged := map[string]bool{}
 	for _, f := range rep.Findings {
-		r.Fingerprints = append(r.Fingerprints, f.TenantID+" "+f.Fingerprint())
+		fp := f.TenantID + " " + f.Fingerprint()
+		r.Fingerprints = append(r.Fingerprints, fp)
 		r.Kinds[string(f.Kind)]++
+		if f.Resource.Provider == finding.ProviderPostgreSQL {
+			r.DataFingerprints = append(r.DataFingerprints, fp)
+			r.DataKinds[string(f.Kind)]++
+		}
 		flagged[f.TenantID] = true
 	}
 	slices.Sort(r.Fingerprints)
+	slices.Sort(r.DataFingerprints)
 	for t := range flagged {
 		r.Flagged = append(r.Flagged, t)
 	}

@@ -10,15 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
+	"slices"
 	"time"
 
-	"github.com/connectsoft/tenantctl/automation"
-	"github.com/connectsoft/tenantctl/automation/fleet"
 	"github.com/connectsoft/tenantctl/bench/internal/benchkit"
 	"github.com/connectsoft/tenantctl/internal/localcluster"
+	"github.com/connectsoft/tenantctl/internal/localpostgres"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
-	"github.com/connectsoft/tenantctl/isolation"
 )
 
 // work is the layout of the work folder.
@@ -26,6 +24,7 @@ type work struct{ root string }
 
 func (w work) path(p ...string) string { return filepath.Join(append([]string{w.root}, p...)...) }
 func (w work) cluster() string         { return w.path("cluster") }
+func (w work) postgres() string        { return w.path("postgres") }
 func (w work) data() string            { return w.path("data") }
 func (w work) desired() string         { return w.path("desired") }
 func (w work) baseline() string        { return w.path("baseline") }
@@ -35,8 +34,66 @@ func (w work) record() string          { return w.path("fleet.json") }
 
 // fleetRecord is what the work folder holds between runs.
 type fleetRecord struct {
-	Tenants  int  `json:"tenants"`
-	Injected bool `json:"injected"`
+	Tenants   int  `json:"tenants"`
+	Injected  bool `json:"injected"`
+	DataLayer bool `json:"dataLayer"`
+}
+
+// services are what the fleet runs on: the local cluster, and the data layer's PostgreSQL server
+// (nil without the data layer).
+type services struct {
+	kubeconfig string
+	pg         *localpostgres.Instance
+}
+
+// startServices starts the cluster and the server unless they run; both are detached, so -keep
+// can leave them for the next run.
+func startServices(ctx context.Context, w work, tc toolchain.Toolchain, dataLayer bool) (services, error) {
+	var svc services
+	kc, running := localcluster.Running(ctx, w.cluster())
+	if !running {
+		logf("starting a local cluster in %s", w.cluster())
+		startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		c, err := localcluster.Start(startCtx, localcluster.Options{BinDir: tc.KubeBinDir, StateDir: w.cluster(), Detach: true})
+		cancel()
+		if err != nil {
+			return svc, fmt.Errorf("local cluster: %w", err)
+		}
+		kc = c.Kubeconfig
+	}
+	svc.kubeconfig = kc
+	if !dataLayer {
+		return svc, nil
+	}
+	in, ok := localpostgres.Running(ctx, w.postgres())
+	if !ok {
+		logf("starting a local PostgreSQL server in %s", w.postgres())
+		_ = localpostgres.StopDir(w.postgres()) // a stale server of an earlier boot
+		var err error
+		if in, err = localpostgres.Start(ctx, localpostgres.Options{StateDir: w.postgres(), Detach: true}); err != nil {
+			return svc, fmt.Errorf("local postgres: %w", err)
+		}
+	}
+	svc.pg = in
+	return svc, nil
+}
+
+func stopServices(w work) error {
+	return errors.Join(localcluster.StopDir(w.cluster()), localpostgres.StopDir(w.postgres()))
+}
+
+// resetFleet stops the services and removes everything the fleet was: cluster, server, state,
+// workspaces, desired-state repository and baseline project. Reports and the passphrase stay.
+func resetFleet(w work) error {
+	if err := stopServices(w); err != nil {
+		return err
+	}
+	for _, d := range []string{w.cluster(), w.postgres(), w.data(), w.baseline(), w.desired(), w.record()} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func run(ctx context.Context, o options) error {
@@ -69,30 +126,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	kubeconfig, running := localcluster.Running(ctx, w.cluster())
-	if !running {
-		if rec.Tenants > 0 {
-			logf("the kept fleet's cluster is not running; starting a fresh fleet")
-		}
-		for _, d := range []string{w.cluster(), w.data(), w.baseline(), w.desired(), w.record()} {
-			if err := os.RemoveAll(d); err != nil {
-				return err
-			}
-		}
-		rec = fleetRecord{}
-		logf("starting a local cluster in %s", w.cluster())
-		startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-		c, err := localcluster.Start(startCtx, localcluster.Options{BinDir: tc.KubeBinDir, StateDir: w.cluster(), Detach: true})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("local cluster: %w", err)
-		}
-		kubeconfig = c.Kubeconfig
-	}
 	if !o.keep {
 		defer func() {
-			if err := localcluster.StopDir(w.cluster()); err != nil {
-				logf("stop local cluster: %v", err)
+			if err := stopServices(w); err != nil {
+				logf("stop the local cluster and server: %v", err)
 			}
 		}()
 	}
@@ -101,15 +138,43 @@ func run(ctx context.Context, o options) error {
 	}
 
 	env := environment{
-		Machine: fmt.Sprintf("%d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
-		Load:    benchkit.LoadAverage(),
+		Machine:   fmt.Sprintf("%d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
+		Load:      benchkit.LoadAverage(),
+		DataLayer: o.dataLayer,
 	}
+	var svc services
 	var results []sizeResult
 	for _, n := range o.sizes {
+		res := sizeResult{N: n, LoadBefore: benchkit.LoadAverage(), Modes: map[string]*modeResult{}}
+		if o.cold() {
+			// Cold means nothing exists: a new cluster, server, state backend and repository.
+			logf("N=%d: a fresh fleet (cluster, PostgreSQL, state, desired-state repository)", n)
+			if err := resetFleet(w); err != nil {
+				return fmt.Errorf("reset the fleet: %w", err)
+			}
+			rec = fleetRecord{DataLayer: o.dataLayer}
+		} else if svc.kubeconfig == "" {
+			// A kept fleet is reused when its cluster (and server) still run and it has the
+			// data layer this run asks for; otherwise it starts over.
+			_, clusterUp := localcluster.Running(ctx, w.cluster())
+			_, pgUp := localpostgres.Running(ctx, w.postgres())
+			if !clusterUp || (o.dataLayer && !pgUp) || rec.DataLayer != o.dataLayer {
+				if rec.Tenants > 0 {
+					logf("the kept fleet's cluster or server is not running, or it has another data layer; starting a fresh fleet")
+				}
+				if err := resetFleet(w); err != nil {
+					return fmt.Errorf("reset the fleet: %w", err)
+				}
+				rec = fleetRecord{DataLayer: o.dataLayer}
+			}
+		}
+		if svc, err = startServices(ctx, w, tc, o.dataLayer); err != nil {
+			return err
+		}
 		if n < rec.Tenants {
 			return fmt.Errorf("the work folder holds a fleet of %d tenants, larger than %d: use sizes from %d up, or a fresh -work", rec.Tenants, n, rec.Tenants)
 		}
-		changed, err := benchkit.WriteDesiredState(w.desired(), o.examples, n)
+		changed, err := benchkit.WriteDesiredStateWith(w.desired(), o.examples, n, benchkit.DesiredOptions{DataLayer: o.dataLayer})
 		if err != nil {
 			return err
 		}
@@ -117,12 +182,28 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return fmt.Errorf("commit desired state: %w", err)
 		}
-		res := sizeResult{N: n}
-		// As a CD pipeline does after a commit: the whole fleet is brought up to it, so no stack is
-		// older than the commit the checks compare against (confirm mode previews those).
-		if n > rec.Tenants || committed {
-			logf("N=%d: up of the platform and tenants 1..%d with the engine (--parallel %d; %d new)", n, n, o.parallel, n-rec.Tenants)
-			if res.Provision, err = provision(ctx, tc, w, o.parallel, kubeconfig); err != nil {
+		if o.cold() {
+			for _, m := range provisioningModes {
+				if !o.has(m) {
+					continue
+				}
+				logf("N=%d: mode (%s)", n, m)
+				r, err := runMode(ctx, m, w, tc, o, svc, n)
+				if err != nil {
+					return fmt.Errorf("N=%d mode (%s): %w", n, m, err)
+				}
+				logf("N=%d: mode (%s) took %s, ran %d of %d stacks", n, m, benchkit.Secs(r.Wall), r.Ran, r.Stacks)
+				res.Modes[m] = r
+			}
+			rec.Tenants = n
+			if err := saveRecord(w, rec); err != nil {
+				return err
+			}
+		} else if n > rec.Tenants || committed {
+			// As a CD pipeline does after a commit: the whole fleet is brought up to it, so no
+			// stack is older than the commit the checks compare against.
+			logf("N=%d: `tenantctl up --all` of the platform and tenants 1..%d (--parallel %d; %d new)", n, n, o.parallel, n-rec.Tenants)
+			if res.Provision, err = provision(ctx, w, o, svc, n); err != nil {
 				return fmt.Errorf("provision N=%d: %w", n, err)
 			}
 			logf("N=%d: provisioned %d stacks in %s", n, res.Provision.Stacks, benchkit.Secs(res.Provision.Wall))
@@ -134,74 +215,64 @@ func run(ctx context.Context, o options) error {
 		if o.provisionOnly {
 			return nil
 		}
-		if !rec.Injected {
-			if err := inject(ctx, kubeconfig); err != nil {
+		if slices.ContainsFunc(driftModes, o.has) {
+			// Every step is idempotent, and an up since the last injection may have undone some.
+			if err := inject(ctx, svc.kubeconfig); err != nil {
 				return fmt.Errorf("inject drift: %w", err)
 			}
+			if err := injectData(ctx, w, svc); err != nil {
+				return fmt.Errorf("inject data-plane drift: %w", err)
+			}
+			res.DataInjected = svc.pg != nil
 			rec.Injected = true
 			if err := saveRecord(w, rec); err != nil {
 				return err
 			}
 		}
-		if err := writeBaselineProject(w, tc, o, kubeconfig, n); err != nil {
-			return fmt.Errorf("baseline project: %w", err)
+		if o.has("a") {
+			if err := writeBaselineProject(w, tc, o, svc.kubeconfig, n); err != nil {
+				return fmt.Errorf("baseline project: %w", err)
+			}
 		}
-		res.Modes = map[string]*modeResult{}
-		for _, m := range strings.Split(o.modes, ",") {
+		for _, m := range driftModes {
+			if !o.has(m) {
+				continue
+			}
 			logf("N=%d: mode (%s)", n, m)
-			r, err := runMode(ctx, m, w, tc, o, kubeconfig, n)
+			r, err := runMode(ctx, m, w, tc, o, svc, n)
 			if err != nil {
 				return fmt.Errorf("N=%d mode (%s): %w", n, m, err)
 			}
 			logf("N=%d: mode (%s) took %s (%d stacks run), %d findings, flagged %d", n, m, benchkit.Secs(r.Wall), r.Ran, len(r.Fingerprints), len(r.Flagged))
 			res.Modes[m] = r
 		}
-		res.Agreement = compare(res.Modes)
+		res.Agreement = compare(res.Modes, res.DataInjected)
+		res.LoadAfter = benchkit.LoadAverage()
 		results = append(results, res)
-		env.LoadAfter = benchkit.LoadAverage()
+		env.LoadAfter = res.LoadAfter
 		// Written after every size, so a long run leaves its finished sizes behind.
 		if err := writeReport(o.out, env, results); err != nil {
 			return err
 		}
-		if res.Agreement.Err != nil {
+		if err := res.failure(); err != nil {
 			printReport(env, results)
-			return fmt.Errorf("N=%d: %w", n, res.Agreement.Err)
+			return fmt.Errorf("N=%d: %w", n, err)
 		}
 	}
 	printReport(env, results)
 	return nil
 }
 
-// provision brings up the platform and every tenant with the engine in this process, as
-// `tenantctl up --all` does: new tenants are created, the others updated to the current commit.
-func provision(ctx context.Context, tc toolchain.Toolchain, w work, parallel int, kubeconfig string) (phase, error) {
-	var p phase
-	state, err := isolation.Load(ctx, w.desired())
-	if err != nil {
-		return p, fmt.Errorf("load generated desired state: %w", err)
+// provision brings a kept fleet up to the desired state's last commit with `tenantctl up --all`,
+// as a CD pipeline does: new tenants are created, changed ones updated, the others left alone.
+// It runs the same binary as the checks, so the inputs digests it records (which name the build
+// of the programs) are those the fast path's confirm mode compares with.
+func provision(ctx context.Context, w work, o options, svc services, n int) (phase, error) {
+	r := &modeResult{Mode: "provision"}
+	if err := runUp(ctx, r, w, o, svc, n); err != nil {
+		return phase{}, err
 	}
-	e, closeAudit, err := benchkit.NewEngine(tc, w.data(), parallel,
-		automation.SecretsConfig{Provider: "passphrase", PassphraseFile: w.passphrase()}, "bench:fleet")
-	if err != nil {
-		return p, err
-	}
-	defer closeAudit()
-	sel := fleet.Selection{All: true}
-	cpu0 := benchkit.CPUTime()
-	start := time.Now()
-	out, err := fleet.New(e, state, kubeconfig).Run(ctx, automation.OpUp, sel)
-	p.Wall, p.CPU = time.Since(start), benchkit.CPUTime()-cpu0
-	if err != nil {
-		return p, err
-	}
-	var errs []error
-	for _, r := range out.All() {
-		p.Stacks++
-		if r.Err != nil {
-			errs = append(errs, fmt.Errorf("up %s: %s", r.Stack, r.Error))
-		}
-	}
-	return p, errors.Join(errs...)
+	return phase{Wall: r.Wall, CPU: r.CPU, Stacks: r.Ran}, nil
 }
 
 func ensurePassphrase(path string) error {

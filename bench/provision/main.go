@@ -101,8 +101,8 @@ func run(ctx context.Context, w io.Writer, examples string, n int, parallels []i
 func writeTable(w io.Writer, n int, parallels []int, byParallel map[int][]measurement) {
 	base := parallels[0]
 	for _, other := range parallels[1:] {
-		fmt.Fprintf(w, "| operation | N | stacks | resources | wall p%[1]d | wall p%[2]d | ratio p%[1]d/p%[2]d | CPU p%[1]d | CPU p%[2]d | peak RSS p%[1]d | peak RSS p%[2]d |\n", base, other)
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintf(w, "| operation | N | stacks | resources | wall p%[1]d | wall p%[2]d | ratio p%[1]d/p%[2]d | CPU p%[1]d | CPU p%[2]d | CPU/stack p%[1]d | CPU/stack p%[2]d | peak RSS p%[1]d | peak RSS p%[2]d |\n", base, other)
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, op := range []struct {
 			name string
 			get  func(measurement) phase
@@ -111,20 +111,31 @@ func writeTable(w io.Writer, n int, parallels []int, byParallel map[int][]measur
 			{"destroy", func(m measurement) phase { return m.Destroy }},
 		} {
 			a, b := median(byParallel[base], op.get), median(byParallel[other], op.get)
-			fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %.2f | %s | %s | %s | %s |\n", op.name, n, a.Stacks, a.Resources,
-				benchkit.Secs(a.Wall), benchkit.Secs(b.Wall), a.Wall.Seconds()/b.Wall.Seconds(), benchkit.Secs(a.CPU), benchkit.Secs(b.CPU), benchkit.MiB(a.PeakRSS), benchkit.MiB(b.PeakRSS))
+			fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %.2f | %s | %s | %s | %s | %s | %s |\n", op.name, n, a.Stacks, a.Resources,
+				benchkit.Secs(a.Wall), benchkit.Secs(b.Wall), a.Wall.Seconds()/b.Wall.Seconds(), benchkit.Secs(a.CPU), benchkit.Secs(b.CPU),
+				cpuPerStack(a), cpuPerStack(b), benchkit.MiB(a.PeakRSS), benchkit.MiB(b.PeakRSS))
 		}
 		fmt.Fprintln(w)
 	}
 }
 
+// cpuPerStack is the CPU an operation spent per stack (the platform stack counts as one): the
+// figure the provisioning goal (at most 1.5 CPU-s per new pool-tier stack) is stated in.
+func cpuPerStack(p phase) string {
+	if p.Stacks == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f s", p.CPU.Seconds()/float64(p.Stacks))
+}
+
 // writeRuns lists every run, so the spread behind the medians shows.
 func writeRuns(w io.Writer, parallels []int, byParallel map[int][]measurement) {
-	fmt.Fprintln(w, "| parallel | run | up wall | destroy wall | up CPU | destroy CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| parallel | run | up wall | destroy wall | up CPU | destroy CPU | up CPU/stack |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, p := range parallels {
 		for i, m := range byParallel[p] {
-			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s |\n", p, i+1, benchkit.Secs(m.Up.Wall), benchkit.Secs(m.Destroy.Wall), benchkit.Secs(m.Up.CPU), benchkit.Secs(m.Destroy.CPU))
+			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %s |\n", p, i+1, benchkit.Secs(m.Up.Wall), benchkit.Secs(m.Destroy.Wall),
+				benchkit.Secs(m.Up.CPU), benchkit.Secs(m.Destroy.CPU), cpuPerStack(m.Up))
 		}
 	}
 }

@@ -269,7 +269,7 @@ func livePrivileges(perObject [][]pgcatalog.ACLItem, role string, declared []str
 			count[p]++
 		}
 	}
-	var privs []string
+	privs := []string{} // never nil: the state requires the field, and "none left" is a value (refresh after REVOKE)
 	for p, n := range count {
 		if n == len(perObject) || !slices.Contains(declared, p) {
 			privs = append(privs, p)

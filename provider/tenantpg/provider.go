@@ -36,7 +36,8 @@ func New() (p.Provider, error) {
 
 // keepUnknownInputs works around infer (v1.5.0) returning an input that is both unknown and secret
 // (a Password's result feeding a Role in a preview) from Check as a known secret "": its secrets
-// walker re-wraps the known value last. A plan saved by that preview would then pin the value ""
+// walker re-wraps the known value last. Likewise an object input with an unknown field comes
+// back with the field known and empty. A plan saved by that preview would then pin the value ""
 // and the update that follows would violate it. Every top-level input that was unknown stays
 // unknown (and keeps its secrecy).
 func keepUnknownInputs(prov p.Provider) p.Provider {
@@ -50,8 +51,14 @@ func keepUnknownInputs(prov p.Provider) p.Provider {
 			return resp, err
 		}
 		for k, v := range req.Inputs.All {
-			if v.IsComputed() {
+			switch {
+			case v.IsComputed():
 				resp.Inputs = resp.Inputs.Set(k, property.New(property.Computed).WithSecret(v.Secret() || resp.Inputs.Get(k).Secret()))
+			case v.HasComputed():
+				// An object with an unknown field (a Role's entraPrincipal whose objectId is the
+				// principal id of an identity not created yet) decodes with "" in its place:
+				// keep the input as declared, unknowns included.
+				resp.Inputs = resp.Inputs.Set(k, v.WithSecret(v.Secret() || resp.Inputs.Get(k).Secret()))
 			}
 		}
 		return resp, nil

@@ -233,6 +233,15 @@ func TestGrantLifecycle(t *testing.T) {
 	if diff := cmp.Diff([]string{"SELECT"}, privs("t2")); diff != "" {
 		t.Errorf("narrowed privileges (-want +got):\n%s", diff)
 	}
+	// Every declared privilege revoked out of band: the grant reads back as holding none (a
+	// value, not a missing field), which is drift the next update restores.
+	h.sql("postgres", `REVOKE ALL ON ALL TABLES IN SCHEMA "`+schema+`" FROM "`+role+`"`)
+	g.refresh()
+	wantChanged(t, "every privilege revoked out of band", g.diff(narrow), "privileges")
+	g.update(narrow)
+	if diff := cmp.Diff([]string{"SELECT"}, privs("t1")); diff != "" {
+		t.Errorf("update after a full revoke (-want +got):\n%s", diff)
+	}
 	wantChanged(t, "all tables -> named tables", g.diff(map[string]any{"role": role, "objectType": "table", "schema": schema, "objects": []string{"t1"}, "privileges": []string{"SELECT"}}), "objects!")
 	wantChanged(t, "grantee", g.diff(map[string]any{"role": role + "x", "objectType": "table", "schema": schema, "privileges": []string{"SELECT"}}), "role!")
 	g.delete()

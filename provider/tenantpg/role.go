@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
@@ -27,6 +28,9 @@ type RoleArgs struct {
 	CreateRole             bool    `pulumi:"createRole,optional"`
 	BypassRowLevelSecurity bool    `pulumi:"bypassRowLevelSecurity,optional"`
 	Inherit                bool    `pulumi:"inherit,optional"`
+	// EntraPrincipal makes the role a Microsoft Entra role (Azure Database for PostgreSQL): it
+	// signs in with the principal's access tokens, never a password.
+	EntraPrincipal *EntraPrincipal `pulumi:"entraPrincipal,optional"`
 }
 
 // RoleState is what the catalog says. Password is the declared secret as long as the stored
@@ -54,6 +58,7 @@ func (r *RoleArgs) Annotate(a infer.Annotator) {
 	a.Describe(&r.BypassRowLevelSecurity, "BYPASSRLS; default false.")
 	a.Describe(&r.Inherit, "INHERIT; default true.")
 	a.SetDefault(&r.Inherit, true)
+	a.Describe(&r.EntraPrincipal, "The Microsoft Entra principal the role signs in as (Azure Database for PostgreSQL with Microsoft Entra authentication): created with pgaadauth_create_principal_with_oid (never an Entra administrator, no MFA claim required), read back from the role's pgaadauth security label; such a role has no password and must be a login role.")
 }
 
 // Check validates the role name and password before anything reaches the server.
@@ -69,6 +74,17 @@ func (*Role) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResp
 			if a.Password != nil {
 				if _, err := pgcatalog.ScramVerifier(*a.Password); err != nil {
 					return "password", err
+				}
+			}
+			if e := a.EntraPrincipal; e != nil {
+				if err := e.validate(); err != nil {
+					return "entraPrincipal", err
+				}
+				if a.Password != nil && *a.Password != "" {
+					return "password", errors.New("a role with an entraPrincipal signs in with Microsoft Entra access tokens and has no password")
+				}
+				if !a.Login {
+					return "login", errors.New("a role with an entraPrincipal is a login role (the server creates it with LOGIN)")
 				}
 			}
 			return "", nil
@@ -93,6 +109,12 @@ func (a RoleArgs) spec() (pgcatalog.RoleSpec, error) {
 // Create runs CREATE ROLE.
 func (*Role) Create(ctx context.Context, req infer.CreateRequest[RoleArgs]) (infer.CreateResponse[RoleState], error) {
 	if req.DryRun {
+		return infer.CreateResponse[RoleState]{ID: req.Inputs.Name, Output: RoleState{req.Inputs}}, nil
+	}
+	if req.Inputs.EntraPrincipal != nil {
+		if err := createEntraRole(ctx, req.Inputs); err != nil {
+			return infer.CreateResponse[RoleState]{}, fmt.Errorf("create role %s: %w", req.Inputs.Name, err)
+		}
 		return infer.CreateResponse[RoleState]{ID: req.Inputs.Name, Output: RoleState{req.Inputs}}, nil
 	}
 	spec, err := req.Inputs.spec()
@@ -131,6 +153,9 @@ func (*Role) Read(ctx context.Context, req infer.ReadRequest[RoleArgs, RoleState
 		args.Password, err = livePassword(ctx, c, name, req.State.Password)
 		if err != nil {
 			return infer.ReadResponse[RoleArgs, RoleState]{}, err
+		}
+		if args.EntraPrincipal, err = liveEntraPrincipal(ctx, c, name); err != nil {
+			return infer.ReadResponse[RoleArgs, RoleState]{}, fmt.Errorf("read role %s: %w", name, err)
 		}
 		return infer.ReadResponse[RoleArgs, RoleState]{ID: name, Inputs: args, State: RoleState{args}}, nil
 	})
@@ -172,23 +197,17 @@ func (*Role) Diff(_ context.Context, req infer.DiffRequest[RoleArgs, RoleState])
 		field{"createRole", o.CreateRole, n.CreateRole, false},
 		field{"bypassRowLevelSecurity", o.BypassRowLevelSecurity, n.BypassRowLevelSecurity, false},
 		field{"inherit", o.Inherit, n.Inherit, false},
+		field{"entraPrincipal", o.EntraPrincipal, n.EntraPrincipal, false},
 	), nil
 }
 
-// Update runs ALTER ROLE with every attribute.
+// Update runs ALTER ROLE with the attributes that differ from the live role and the declared
+// password, and relabels the role when its Entra principal changed (updateRole).
 func (*Role) Update(ctx context.Context, req infer.UpdateRequest[RoleArgs, RoleState]) (infer.UpdateResponse[RoleState], error) {
 	if req.DryRun {
 		return infer.UpdateResponse[RoleState]{Output: RoleState{req.Inputs}}, nil
 	}
-	spec, err := req.Inputs.spec()
-	if err != nil {
-		return infer.UpdateResponse[RoleState]{}, err
-	}
-	stmt, err := pgcatalog.AlterRole(spec)
-	if err != nil {
-		return infer.UpdateResponse[RoleState]{}, err
-	}
-	if err := exec(ctx, "", stmt); err != nil {
+	if err := updateRole(ctx, req.State.RoleArgs, req.Inputs); err != nil {
 		return infer.UpdateResponse[RoleState]{}, fmt.Errorf("alter role %s: %w", req.Inputs.Name, err)
 	}
 	return infer.UpdateResponse[RoleState]{Output: RoleState{req.Inputs}}, nil
@@ -245,21 +264,40 @@ func revokeLeftovers(ctx context.Context, role string) error {
 	if err != nil {
 		return fmt.Errorf("read what it still holds: %w", err)
 	}
+	member := false
 	for _, db := range dbs {
-		_, err := withConn(ctx, db, func(c *pgx.Conn) (struct{}, error) {
-			return struct{}{}, pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				var owns bool
-				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON d.refobjid = r.oid
-					WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' AND r.rolname = $1)`, role).Scan(&owns); err != nil || owns {
-					return err
-				}
-				_, err := tx.Exec(ctx, "DROP OWNED BY "+pgcatalog.QuoteIdent(role))
-				return err
-			})
-		})
+		err := dropOwned(ctx, db, role)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" && !member {
+			// An admin that is no superuser (an Azure server's Microsoft Entra administrator) may
+			// DROP OWNED BY only a role it is a member of. With CREATEROLE it may become one; the
+			// membership goes with the role, which is dropped next.
+			if gerr := exec(ctx, "", "GRANT "+pgcatalog.QuoteIdent(role)+" TO CURRENT_USER"); gerr != nil {
+				return fmt.Errorf("revoke its privileges in database %q: %w (and becoming a member of it to do so failed: %w)", db, err, gerr)
+			}
+			member = true
+			err = dropOwned(ctx, db, role)
+		}
 		if err != nil {
 			return fmt.Errorf("revoke its privileges in database %q: %w", db, err)
 		}
 	}
 	return nil
+}
+
+// dropOwned runs DROP OWNED BY role in db, in a transaction that first checks the role owns
+// nothing there.
+func dropOwned(ctx context.Context, db, role string) error {
+	_, err := withConn(ctx, db, func(c *pgx.Conn) (struct{}, error) {
+		return struct{}{}, pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			var owns bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON d.refobjid = r.oid
+				WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' AND r.rolname = $1)`, role).Scan(&owns); err != nil || owns {
+				return err
+			}
+			_, err := tx.Exec(ctx, "DROP OWNED BY "+pgcatalog.QuoteIdent(role))
+			return err
+		})
+	})
+	return err
 }

@@ -20,6 +20,8 @@ const (
 	testIssuer       = "https://westeurope.oic.prod-aks.azure.com/tenant/issuer/"
 	testDeployer     = "00000000-aaaa-bbbb-cccc-000000000001"
 	clusterPrincipal = "00000000-aaaa-bbbb-cccc-0000000000c1"
+	// testEntraAdmin is the role of the servers' Entra administrator, the deployer.
+	testEntraAdmin = "tenantctl-prod"
 )
 
 // recorded is one resource the program registered, as the engine would receive it.
@@ -33,6 +35,8 @@ type recorded struct {
 	Retain        bool
 	IgnoreChanges []string
 	ID            string
+	// DependsOn are the URNs of the resources it was declared to wait for.
+	DependsOn []string
 }
 
 func (r recorded) Key() (typ, name string) { return r.Type, r.Name }
@@ -80,6 +84,7 @@ var armPaths = map[string]struct{ path, parent, name string }{
 	TypeAgentPool:                                {"Microsoft.ContainerService/managedClusters", "resourceName", "agentPoolName"},
 	TypeFlexibleServer:                           {"Microsoft.DBforPostgreSQL/flexibleServers", "", "serverName"},
 	TypeFlexibleServerDatabase:                   {"Microsoft.DBforPostgreSQL/flexibleServers", "serverName", "databaseName"},
+	TypeFlexibleServerAdministrator:              {"Microsoft.DBforPostgreSQL/flexibleServers", "serverName", "objectId"},
 	TypeUserAssignedIdentity:                     {"Microsoft.ManagedIdentity/userAssignedIdentities", "", "resourceName"},
 	TypeFederatedIdentityCredential:              {"Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName", "federatedIdentityCredentialResourceName"},
 }
@@ -91,6 +96,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		rec.Version = rpc.GetVersion()
 		rec.Retain = rpc.GetRetainOnDelete()
 		rec.IgnoreChanges = rpc.GetIgnoreChanges()
+		rec.DependsOn = rpc.GetDependencies()
 		if p := resource.URN(rpc.GetParent()); p != "" && p.Type() != resource.RootStackType {
 			rec.Parent = string(p.Type()) + " " + p.Name()
 		}
@@ -135,6 +141,8 @@ func childSegment(token string) string {
 		return "agentPools"
 	case TypeFederatedIdentityCredential:
 		return "federatedIdentityCredentials"
+	case TypeFlexibleServerAdministrator:
+		return "administrators"
 	}
 	return "databases"
 }
@@ -176,7 +184,7 @@ func testEnv() *isolation.Environment {
 			Hub:                  isolation.HubSpec{VNetName: "vnet-hub-prod", ResourceGroup: "rg-hub-prod", AddressSpace: []string{"10.64.0.0/22"}, FirewallIP: "10.64.0.4"},
 			SharedCluster:        isolation.ClusterSpec{Name: "aks-shared-prod", IngressNamespace: "platform-ingress", SharedNamespace: "shared-tenants"},
 			SharedVault:          isolation.VaultSpec{Name: "kv-shared-prod"},
-			SharedDatabase:       isolation.DatabaseSpec{Server: "psql-shared-prod", Engine: "postgresql"},
+			SharedDatabase:       isolation.DatabaseSpec{Server: "psql-shared-prod", Engine: "postgresql", Tables: []string{"orders"}, EntraAdmin: testEntraAdmin},
 			TrustedRegistries:    []string{"example.azurecr.io"},
 			Capacity:             isolation.CapacitySpec{CPU: "16", Memory: "64Gi", Pods: 200, Storage: "1Ti", MaxNodes: 5},
 			Labels:               map[string]string{"cost-center": "platform"},

@@ -96,7 +96,8 @@ func (o *TenantOutputs) Map() pulumi.Map {
 	m[OutputDatabase] = pulumi.StringMap{
 		"engine": pulumi.String(o.Database.Engine), "server": pulumi.String(o.Database.Server),
 		"serverId": pulumi.String(o.Database.ServerID), "database": pulumi.String(o.Database.Name),
-		"schema": pulumi.String(o.Database.Schema),
+		"schema": pulumi.String(o.Database.Schema), "host": pulumi.String(o.Database.Host),
+		"loginRole": pulumi.String(o.Database.LoginRole), "auth": pulumi.String(o.Database.Auth),
 	}
 	m[OutputRoleAssignments] = grants
 	return m

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/isolation"
 	"github.com/connectsoft/tenantctl/stacks/kubernetes"
+	"github.com/connectsoft/tenantctl/stacks/pgdata"
 	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
@@ -56,7 +57,17 @@ func planPlatform(env *isolation.Environment) (*tenantplan.Platform, error) {
 	if env == nil {
 		return nil, errors.New("platform: environment is nil")
 	}
-	return tenantplan.ForPlatform(env)
+	pl, err := tenantplan.ForPlatform(env)
+	if err != nil {
+		return nil, err
+	}
+	if a := pl.Azure; a != nil {
+		db := a.SharedDatabase
+		if err := checkEntraAdmin(env.Name(), db.Engine, db.Server, db.EntraAdmin); err != nil {
+			return nil, err
+		}
+	}
+	return pl, nil
 }
 
 // DeployPlatform creates a planned azure environment's shared resources (tenantplan.AzurePlatform)
@@ -160,8 +171,22 @@ func DeployPlatform(ctx *pulumi.Context, pl *tenantplan.Platform, p Providers) (
 	if err != nil {
 		return nil, err
 	}
-	if err := deploySharedDatabase(ctx, name, az, groups[az.SharedDatabase.ResourceGroup], cc.TenantId, cc.ObjectId, o(data), out); err != nil {
+	deps, err := deploySharedDatabase(ctx, name, az, groups[az.SharedDatabase.ResourceGroup], cc.TenantId, cc.ObjectId, o(data), out)
+	if err != nil {
 		return nil, fmt.Errorf("platform %s: %w", name, err)
+	}
+	if db := az.SharedDatabase; db.Postgres != nil {
+		if err := checkEntraAdmin(name, db.Engine, db.Server, db.EntraAdmin); err != nil {
+			return nil, err
+		}
+		prov, err := newDataProvider(ctx, db.Host, db.EntraAdmin, deps)
+		if err != nil {
+			return nil, fmt.Errorf("platform %s: %w", name, err)
+		}
+		server := &pgdata.Server{Provider: prov, ExternalDatabases: true, AdminMember: db.EntraAdmin, DependsOn: deps}
+		if err := pgdata.DeployPlatform(ctx, data, server, db.Postgres); err != nil {
+			return nil, fmt.Errorf("platform %s shared database objects: %w", name, err)
+		}
 	}
 	if err := ctx.RegisterResourceOutputs(data, pulumi.Map{OutputSharedDatabaseServer: pulumi.String(out.SharedDatabaseServerID)}); err != nil {
 		return nil, err
@@ -186,13 +211,15 @@ func DeployPlatform(ctx *pulumi.Context, pl *tenantplan.Platform, p Providers) (
 }
 
 // deploySharedDatabase creates the shared server and the database partitioned and row-filtered
-// tenants share. Both engines accept Microsoft Entra authentication only, so no password exists
-// anywhere. The SQL server's Entra administrator is the identity running the stack; a
-// PostgreSQL server's administrators are added by the platform team (az postgres flexible-server
-// ad-admin create), because the API needs their display name, which the stack cannot know.
-// Neither server gets a public endpoint rule: clients reach it through a private endpoint the
-// platform team places in its network.
-func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantplan.AzurePlatform, group pulumi.StringInput, tenantID, deployer string, opts []pulumi.ResourceOption, out *PlatformOutputs) error {
+// tenants share, and returns what the objects inside the database wait for. Both engines accept
+// Microsoft Entra authentication only, so no password exists anywhere. The Entra administrator
+// of either server is the identity running the stack: for SQL Server under the login
+// tenantctl-<environment>; for PostgreSQL under spec.sharedDatabase.entraAdmin (the name it
+// signs in with, which the API needs and the stack cannot look up), so the tenantpg provider
+// can sign in as that identity to create the data objects. Neither server gets a public
+// endpoint rule: clients reach it through a private endpoint the platform team places in its
+// network.
+func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantplan.AzurePlatform, group pulumi.StringInput, tenantID, deployer string, opts []pulumi.ResourceOption, out *PlatformOutputs) ([]pulumi.Resource, error) {
 	db := az.SharedDatabase
 	server, location := db.Server, az.Location
 	tags := pulumi.ToStringMap(az.Tags)
@@ -214,15 +241,28 @@ func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantpla
 			HighAvailability:  &PostgresHighAvailability{Mode: db.HighAvailability},
 			Tags:              tags,
 		}, srv, opts); err != nil {
-			return err
+			return nil, err
 		}
+		var deps []pulumi.Resource
+		if db.EntraAdmin != "" {
+			admin := &FlexibleServerAdministrator{}
+			if err := registerResource(ctx, TypeFlexibleServerAdministrator, server+"/"+db.EntraAdmin, &FlexibleServerAdministratorArgs{
+				ResourceGroupName: group, ServerName: srv.Name, ObjectID: pulumi.String(deployer), PrincipalName: pulumi.String(db.EntraAdmin),
+				PrincipalType: pulumi.String(AdminPrincipalType), TenantID: pulumi.String(tenantID),
+			}, admin, opts); err != nil {
+				return nil, err
+			}
+			deps = append(deps, admin)
+		}
+		database := &FlexibleServerDatabase{}
 		if err := registerResource(ctx, TypeFlexibleServerDatabase, key, &FlexibleServerDatabaseArgs{
 			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(db.Database),
 			Charset: pulumi.String("UTF8"), Collation: pulumi.String("en_US.utf8"),
-		}, &FlexibleServerDatabase{}, append(slices.Clone(opts), retain)); err != nil {
-			return err
+		}, database, append(slices.Clone(opts), retain)); err != nil {
+			return nil, err
 		}
 		out.SharedDatabaseServerID = db.ServerID
+		return append(deps, database), nil
 	case tenantplan.EngineSQL:
 		srv, err := sql.NewServer(ctx, server, &sql.ServerArgs{
 			ResourceGroupName:   group,
@@ -241,17 +281,17 @@ func deploySharedDatabase(ctx *pulumi.Context, environment string, az *tenantpla
 			Tags: tags,
 		}, opts...)
 		if err != nil {
-			return fmt.Errorf("sql server %s: %w", server, err)
+			return nil, fmt.Errorf("sql server %s: %w", server, err)
 		}
 		if _, err := sql.NewDatabase(ctx, key, &sql.DatabaseArgs{
 			ResourceGroupName: group, ServerName: srv.Name, DatabaseName: pulumi.String(db.Database),
 			Location: pulumi.String(location), Tags: tags,
 		}, append(slices.Clone(opts), retain)...); err != nil {
-			return fmt.Errorf("sql database %s: %w", key, err)
+			return nil, fmt.Errorf("sql database %s: %w", key, err)
 		}
 		out.SharedDatabaseServerID = db.ServerID
+		return nil, nil
 	default:
-		return fmt.Errorf("database engine %q is not supported", db.Engine)
+		return nil, fmt.Errorf("database engine %q is not supported", db.Engine)
 	}
-	return nil
 }

@@ -51,7 +51,18 @@ func TestPlatformResourceTree(t *testing.T) {
 		{"postgres, cluster in the platform group", testEnv, []string{
 			tRG + " rg-hub-prod <- " + root,
 			TypeFlexibleServer + " psql-shared-prod <- " + data,
+			TypeFlexibleServerAdministrator + " psql-shared-prod/" + testEntraAdmin + " <- " + data,
 			TypeFlexibleServerDatabase + " psql-shared-prod/tenants <- " + data,
+			// The objects inside the shared database, as on the kubernetes target; Azure
+			// creates the database itself, so PUBLIC's access to it is a grant.
+			tPGProv + " postgres <- ",
+			tPGRole + " role/tenantctl_platform_owner <- " + data,
+			tPGMember + " membership/tenantctl_platform_owner/" + testEntraAdmin + " <- " + data,
+			tPGGrant + " grant/tenants/PUBLIC/database/- <- " + data,
+			tPGSchema + " schema/tenants/tenant_data <- " + data,
+			tPGGrant + " grant/tenants/PUBLIC/schema/public <- " + data,
+			tPGTable + " table/tenants/tenant_data/orders <- " + data,
+			tPGRLS + " rls/tenants/tenant_data/orders <- " + data,
 		}},
 		{"sql server, cluster in its own group", func() *isolation.Environment {
 			env := testEnv()
@@ -204,6 +215,8 @@ func TestPlatformProgramRejectsBadInput(t *testing.T) {
 		{"cluster without workload identity", func(_ *isolation.Environment, rec *recorder) {
 			rec.cluster["securityProfile"] = resource.NewProperty(resource.PropertyMap{})
 		}, "does not have workload identity enabled"},
+		{"postgres without its Entra administrator", func(env *isolation.Environment, _ *recorder) { env.Spec.SharedDatabase.EntraAdmin = "" },
+			"set spec.sharedDatabase.entraAdmin"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ const (
 	TypeAgentPool                   = "azure-native:containerservice:AgentPool"
 	TypeFlexibleServer              = "azure-native:dbforpostgresql:Server"
 	TypeFlexibleServerDatabase      = "azure-native:dbforpostgresql:Database"
+	TypeFlexibleServerAdministrator = "azure-native:dbforpostgresql:Administrator"
 	TypeUserAssignedIdentity        = "azure-native:managedidentity:UserAssignedIdentity"
 	TypeFederatedIdentityCredential = "azure-native:managedidentity:FederatedIdentityCredential"
 	// InvokeGetManagedCluster reads the shared AKS cluster (containerservice is not served either).
@@ -187,6 +188,38 @@ type flexibleServerDatabaseArgs struct {
 // ElementType tells the SDK which pulumi names the fields marshal to.
 func (FlexibleServerDatabaseArgs) ElementType() reflect.Type {
 	return reflect.TypeOf((*flexibleServerDatabaseArgs)(nil)).Elem()
+}
+
+// FlexibleServerAdministrator is a Microsoft Entra administrator of a flexible server
+// (azure-native:dbforpostgresql:Administrator, API 2022-12-01 in provider v2): a principal that
+// signs in with access tokens under PrincipalName and may manage the server's other Entra roles.
+type FlexibleServerAdministrator struct {
+	pulumi.CustomResourceState
+	PrincipalName pulumi.StringOutput `pulumi:"principalName"`
+}
+
+// FlexibleServerAdministratorArgs are the administrator arguments tenantctl sets.
+type FlexibleServerAdministratorArgs struct {
+	ResourceGroupName pulumi.StringInput
+	ServerName        pulumi.StringInput
+	ObjectID          pulumi.StringInput
+	PrincipalName     pulumi.StringInput
+	PrincipalType     pulumi.StringInput
+	TenantID          pulumi.StringInput
+}
+
+type flexibleServerAdministratorArgs struct {
+	ResourceGroupName string `pulumi:"resourceGroupName"`
+	ServerName        string `pulumi:"serverName"`
+	ObjectID          string `pulumi:"objectId"`
+	PrincipalName     string `pulumi:"principalName"`
+	PrincipalType     string `pulumi:"principalType"`
+	TenantID          string `pulumi:"tenantId"`
+}
+
+// ElementType tells the SDK which pulumi names the fields marshal to.
+func (FlexibleServerAdministratorArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*flexibleServerAdministratorArgs)(nil)).Elem()
 }
 
 // UserAssignedIdentity is a user-assigned managed identity

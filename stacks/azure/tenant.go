@@ -52,7 +52,16 @@ func planTenant(in tenantplan.Inputs) (*tenantplan.Tenant, error) {
 	if in.Env.Spec.Target != isolation.TargetAzure {
 		return nil, fmt.Errorf("environment %s has target %q; the azure programs run only %q environments", in.Env.Name(), in.Env.Spec.Target, isolation.TargetAzure)
 	}
-	return tenantplan.ForTenant(in)
+	pl, err := tenantplan.ForTenant(in)
+	if err != nil {
+		return nil, err
+	}
+	if d := pl.Data.Azure; d != nil {
+		if err := checkEntraAdmin(in.Env.Name(), d.Engine, d.Server, d.EntraAdmin); err != nil {
+			return nil, err
+		}
+	}
+	return pl, nil
 }
 
 // DeployTenant creates a planned tenant's Azure resources and its Kubernetes part on the shared
@@ -136,7 +145,7 @@ func DeployTenant(ctx *pulumi.Context, pl *tenantplan.Tenant, p Providers) (*Ten
 		return nil, err
 	}
 	if err := layer(TypeTenantData, isolation.LayerData, func(c *kubernetes.Component) error {
-		return deployData(ctx, pl, c, p.Azure, out)
+		return deployData(ctx, pl, c, p.Azure, identity, out)
 	}); err != nil {
 		return nil, err
 	}

@@ -149,6 +149,10 @@ func TestTenantProgramRejectsBadInput(t *testing.T) {
 			mutate: func(b *isolation.RuntimeTenantBinding, _ *isolation.Environment, _ *recorder) {
 				b.Spec.Data.Database = "Tenants"
 			}},
+		{name: "postgres without its Entra administrator", tier: isolation.TierShared, planOnly: true, wantErr: "set spec.sharedDatabase.entraAdmin",
+			mutate: func(_ *isolation.RuntimeTenantBinding, env *isolation.Environment, _ *recorder) {
+				env.Spec.SharedDatabase.EntraAdmin = ""
+			}},
 		{name: "no kubeconfig", tier: isolation.TierPool, wantErr: "tenantctl:kubeconfig is not set",
 			mutate: func(*isolation.RuntimeTenantBinding, *isolation.Environment, *recorder) {}},
 		{name: "provider in another subscription", tier: isolation.TierShared, wantErr: "runs in subscription 22222222-",

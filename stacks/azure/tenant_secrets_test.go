@@ -167,6 +167,7 @@ func TestTenantData(t *testing.T) {
 		return b
 	}
 	pg := arm + "rg-platform-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-shared-prod"
+	const pgHost = "psql-shared-prod.postgres.database.azure.com"
 	tests := []struct {
 		name    string
 		binding *isolation.RuntimeTenantBinding
@@ -178,7 +179,8 @@ func TestTenantData(t *testing.T) {
 		{"silo postgres", testBinding("acme", isolation.TierSilo), testEnv(), map[string]any{
 			TypeFlexibleServerDatabase + " psql-shared-prod/acme_db": map[string]any{"resourceGroupName": "rg-platform-prod", "serverName": "psql-shared-prod",
 				"databaseName": "acme_db", "charset": "UTF8", "collation": "en_US.utf8"},
-		}, true, DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: "acme_db"}},
+		}, true, DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: "acme_db", Schema: "app",
+			Host: pgHost, LoginRole: "t_acme_app", Auth: "entra"}},
 		{"silo sql", testBinding("acme", isolation.TierSilo), sqlEnv(), map[string]any{
 			tSQLDB + " sql-shared-prod/acme_db": map[string]any{"resourceGroupName": "rg-data-prod", "serverName": "sql-shared-prod", "databaseName": "acme_db",
 				"location": "westeurope", "tags": map[string]any{tenantplan.TagTenant: "acme", tenantplan.TagTier: "silo", tenantplan.TagEnvironment: "prod", tenantplan.TagManagedBy: "tenantctl", "cost-center": "cc-acme"}},
@@ -187,11 +189,14 @@ func TestTenantData(t *testing.T) {
 		{"silo outside production", stageBinding(), devEnv(), map[string]any{
 			TypeFlexibleServerDatabase + " psql-shared-prod/acme_db": map[string]any{"resourceGroupName": "rg-platform-stage", "serverName": "psql-shared-prod",
 				"databaseName": "acme_db", "charset": "UTF8", "collation": "en_US.utf8"},
-		}, false, DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: arm + "rg-platform-stage/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-shared-prod", Name: "acme_db"}},
+		}, false, DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: arm + "rg-platform-stage/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-shared-prod", Name: "acme_db",
+			Schema: "app", Host: pgHost, LoginRole: "t_acme_app", Auth: "entra"}},
 		{"pool partition", testBinding("acme", isolation.TierPool), testEnv(), map[string]any{}, false,
-			DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: tenantplan.SharedDatabaseName, Schema: "acme"}},
+			DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: tenantplan.SharedDatabaseName, Schema: "acme",
+				Host: pgHost, LoginRole: "t_acme_app", Auth: "entra"}},
 		{"shared row filter", testBinding("acme", isolation.TierShared), testEnv(), map[string]any{}, false,
-			DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: tenantplan.SharedDatabaseName}},
+			DatabaseRef{Engine: tenantplan.EnginePostgres, Server: "psql-shared-prod", ServerID: pg, Name: tenantplan.SharedDatabaseName, Schema: tenantplan.PGSharedSchema,
+				Host: pgHost, LoginRole: "t_acme_app", Auth: "entra"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,6 +34,17 @@ const (
 	tSA        = "kubernetes:core/v1:ServiceAccount"
 	tSPC       = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 	tK8sTenant = "tenantctl:tenant:Tenant"
+	tPGProv    = "pulumi:providers:tenantpg"
+	tPGRole    = "tenantpg:index:Role"
+	tPGMember  = "tenantpg:index:Membership"
+	tPGPass    = "tenantpg:index:Password"
+	tPGDB      = "tenantpg:index:Database"
+	tPGSchema  = "tenantpg:index:Schema"
+	tPGGrant   = "tenantpg:index:Grant"
+	tPGDefault = "tenantpg:index:DefaultPrivileges"
+	tPGPolicy  = "tenantpg:index:Policy"
+	tPGTable   = "tenantpg:index:Table"
+	tPGRLS     = "tenantpg:index:RowLevelSecurity"
 )
 
 // arm is the start of every ARM id in the test subscription.
@@ -114,6 +125,17 @@ func TestTenantResourceTree(t *testing.T) {
 			tZoneGroup + " pe-kv-acme-prod/default <- " + secrets,
 			tZoneLink + " privatelink.vaultcore.azure.net/vnet-acme-prod <- " + secrets,
 			TypeFlexibleServerDatabase + " psql-shared-prod/acme_db <- " + data,
+			tPGProv + " postgres <- ",
+			tPGRole + " role/t_acme_owner <- " + data,
+			tPGMember + " membership/t_acme_owner/" + testEntraAdmin + " <- " + data,
+			tPGRole + " role/t_acme_app <- " + data,
+			tPGGrant + " grant/acme_db/PUBLIC/database/- <- " + data,
+			tPGSchema + " schema/acme_db/app <- " + data,
+			tPGGrant + " grant/acme_db/t_acme_app/database/- <- " + data,
+			tPGGrant + " grant/acme_db/t_acme_app/schema/app <- " + data,
+			tPGGrant + " grant/acme_db/PUBLIC/schema/public <- " + data,
+			tPGDefault + " defaults/acme_db/t_acme_owner/app/table/t_acme_app <- " + data,
+			tPGDefault + " defaults/acme_db/t_acme_owner/app/sequence/t_acme_app <- " + data,
 		}},
 		{isolation.TierPool, []string{
 			tRG + " rg-acme-prod <- " + root,
@@ -121,6 +143,15 @@ func TestTenantResourceTree(t *testing.T) {
 			TypeFederatedIdentityCredential + " id-acme-prod/fic-acme <- " + identity,
 			tRole + " Key Vault Secrets User @ " + sharedVault + "/secrets/acme-db-connection <- " + secrets,
 			tRole + " Key Vault Secrets User @ " + sharedVault + "/secrets/acme-api-key <- " + secrets,
+			tPGProv + " postgres <- ",
+			tPGRole + " role/t_acme_owner <- " + data,
+			tPGMember + " membership/t_acme_owner/" + testEntraAdmin + " <- " + data,
+			tPGRole + " role/t_acme_app <- " + data,
+			tPGSchema + " schema/tenants/acme <- " + data,
+			tPGGrant + " grant/tenants/t_acme_app/database/- <- " + data,
+			tPGGrant + " grant/tenants/t_acme_app/schema/acme <- " + data,
+			tPGDefault + " defaults/tenants/t_acme_owner/acme/table/t_acme_app <- " + data,
+			tPGDefault + " defaults/tenants/t_acme_owner/acme/sequence/t_acme_app <- " + data,
 		}},
 		// Scoped references: the tenant reads its own secrets in the shared vault as its own
 		// identity, one grant per secret, like a pool tenant.
@@ -129,6 +160,12 @@ func TestTenantResourceTree(t *testing.T) {
 			TypeUserAssignedIdentity + " id-acme-prod <- " + identity,
 			TypeFederatedIdentityCredential + " id-acme-prod/fic-acme <- " + identity,
 			tRole + " Key Vault Secrets User @ " + sharedVault + "/secrets/acme-api-key <- " + secrets,
+			tPGProv + " postgres <- ",
+			tPGRole + " role/t_acme_app <- " + data,
+			tPGGrant + " grant/tenants/t_acme_app/database/- <- " + data,
+			tPGGrant + " grant/tenants/t_acme_app/schema/tenant_data <- " + data,
+			tPGGrant + " grant/tenants/t_acme_app/table/tenant_data <- " + data,
+			tPGPolicy + " policy/tenants/tenant_data/orders/t_acme_rows <- " + data,
 		}},
 	}
 	for _, tc := range tests {
@@ -149,7 +186,7 @@ func TestTenantResourceTree(t *testing.T) {
 // untagged are the azure-native types whose API takes no tags.
 var untagged = map[string]bool{
 	tSubnet: true, tPeering: true, tRole: true, tZoneGroup: true,
-	TypeFederatedIdentityCredential: true, TypeFlexibleServerDatabase: true,
+	TypeFederatedIdentityCredential: true, TypeFlexibleServerDatabase: true, TypeFlexibleServerAdministrator: true,
 }
 
 // Every Azure resource carries exactly the tenant's tags, asks for the pinned provider version

@@ -40,20 +40,37 @@ spec:
 // dataEngine is the example environment's spec.sharedDatabase.engine line.
 var dataEngine = regexp.MustCompile(`(?m)^[ \t]*engine:[ \t]*postgresql[ \t]*\r?\n`)
 
+// DesiredOptions tune the generated desired state.
+type DesiredOptions struct {
+	// DataLayer keeps the example environment's spec.sharedDatabase.engine line, so every pool
+	// tenant also gets its schema and roles on the data layer's PostgreSQL server (the tenantpg
+	// provider; the programs need its connection). Without it the stacks hold the Kubernetes
+	// layers only.
+	DataLayer bool
+}
+
 // WriteDesiredState lays out a desired-state folder in dir: the example dev environment (copied
 // from examples, so the benchmark follows it) and n generated pool bindings. Bindings of tenants
 // beyond n that an earlier, larger call wrote are removed, so the folder holds exactly n. Files
 // whose content is already right are not rewritten (their modification time is what a drift check
 // outside Git judges stack staleness by); changed reports whether anything was written or removed.
+//
+// The fleet benchmarks measure the Kubernetes layers by default and keep their figures comparable
+// across rounds: the environment's data engine line is removed, so no data layer is provisioned
+// (bench/dataplane measures that one; WriteDesiredStateWith keeps it).
 func WriteDesiredState(dir, examples string, n int) (changed bool, err error) {
+	return WriteDesiredStateWith(dir, examples, n, DesiredOptions{})
+}
+
+// WriteDesiredStateWith is WriteDesiredState with options.
+func WriteDesiredStateWith(dir, examples string, n int, o DesiredOptions) (changed bool, err error) {
 	env, err := os.ReadFile(filepath.Join(examples, "environments", "dev.yaml"))
 	if err != nil {
 		return false, fmt.Errorf("read example environment: %w", err)
 	}
-	// The fleet benchmarks measure the Kubernetes layers and keep their figures comparable across
-	// rounds: without the engine line the environment keeps no tenant data on PostgreSQL, so no
-	// data layer is provisioned (bench/dataplane measures that one).
-	env = dataEngine.ReplaceAll(env, nil)
+	if !o.DataLayer {
+		env = dataEngine.ReplaceAll(env, nil)
+	}
 	for _, sub := range []string{"environments", "tenants"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return false, err

@@ -76,3 +76,27 @@ func TestUnchangedFilesKeepTheirTime(t *testing.T) {
 		t.Fatalf("grown fleet: changed=%v err=%v", changed, err)
 	}
 }
+
+// TestDataLayerOption: the data engine line is removed by default and kept on request, so the
+// generated environment provisions the data layer exactly when asked.
+func TestDataLayerOption(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    DesiredOptions
+		want bool
+	}{{"default: Kubernetes layers only", DesiredOptions{}, false}, {"data layer kept", DesiredOptions{DataLayer: true}, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := WriteDesiredStateWith(dir, "../../../examples/tenants", 2, tt.o); err != nil {
+				t.Fatal(err)
+			}
+			s, err := isolation.Load(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tenantplan.UsesPostgres(s.Environment("dev")); got != tt.want {
+				t.Errorf("UsesPostgres = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

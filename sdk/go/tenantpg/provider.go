@@ -15,17 +15,21 @@ import (
 type Provider struct {
 	pulumi.ProviderResourceState
 
+	// How the administrative role signs in: password (the default), or entra (a Microsoft Entra access token of the ambient Azure identity, sent as the password of each connection; needs sslmode verify-full except to a loopback address).
+	Auth pulumi.StringPtrOutput `pulumi:"auth"`
 	// Database the provider connects to for cluster-wide objects (roles, databases, memberships) and the default database of the other resources.
 	Database pulumi.StringPtrOutput `pulumi:"database"`
+	// Scope of the Microsoft Entra access token (auth entra); default https://ossrdbms-aad.database.windows.net/.default.
+	EntraScope pulumi.StringPtrOutput `pulumi:"entraScope"`
 	// Server host name or IP address (an Azure flexible server's FQDN in production).
 	Host pulumi.StringOutput `pulumi:"host"`
-	// Password of the administrative role (a secret; never logged or returned).
-	Password pulumi.StringOutput `pulumi:"password"`
+	// Password of the administrative role (a secret; never logged or returned). Required with auth password, refused with auth entra.
+	Password pulumi.StringPtrOutput `pulumi:"password"`
 	// libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.
 	Sslmode pulumi.StringPtrOutput `pulumi:"sslmode"`
 	// Path of the CA bundle that signs the server certificate (verify-ca, verify-full).
 	Sslrootcert pulumi.StringPtrOutput `pulumi:"sslrootcert"`
-	// Administrative role the provider logs in as.
+	// Administrative role the provider logs in as; with auth entra, the role of the server's Microsoft Entra administrator (its principal name).
 	Username pulumi.StringOutput `pulumi:"username"`
 }
 
@@ -38,9 +42,6 @@ func NewProvider(ctx *pulumi.Context,
 
 	if args.Host == nil {
 		return nil, errors.New("invalid value for required argument 'Host'")
-	}
-	if args.Password == nil {
-		return nil, errors.New("invalid value for required argument 'Password'")
 	}
 	if args.Username == nil {
 		return nil, errors.New("invalid value for required argument 'Username'")
@@ -58,7 +59,7 @@ func NewProvider(ctx *pulumi.Context,
 		args.Sslmode = pulumi.StringPtr("verify-full")
 	}
 	if args.Password != nil {
-		args.Password = pulumi.ToSecret(args.Password).(pulumi.StringInput)
+		args.Password = pulumi.ToSecret(args.Password).(pulumi.StringPtrInput)
 	}
 	secrets := pulumi.AdditionalSecretOutputs([]string{
 		"password",
@@ -74,41 +75,49 @@ func NewProvider(ctx *pulumi.Context,
 }
 
 type providerArgs struct {
+	// How the administrative role signs in: password (the default), or entra (a Microsoft Entra access token of the ambient Azure identity, sent as the password of each connection; needs sslmode verify-full except to a loopback address).
+	Auth *string `pulumi:"auth"`
 	// Connection timeout in seconds.
 	ConnectTimeoutSeconds *int `pulumi:"connectTimeoutSeconds"`
 	// Database the provider connects to for cluster-wide objects (roles, databases, memberships) and the default database of the other resources.
 	Database *string `pulumi:"database"`
+	// Scope of the Microsoft Entra access token (auth entra); default https://ossrdbms-aad.database.windows.net/.default.
+	EntraScope *string `pulumi:"entraScope"`
 	// Server host name or IP address (an Azure flexible server's FQDN in production).
 	Host string `pulumi:"host"`
-	// Password of the administrative role (a secret; never logged or returned).
-	Password string `pulumi:"password"`
+	// Password of the administrative role (a secret; never logged or returned). Required with auth password, refused with auth entra.
+	Password *string `pulumi:"password"`
 	// Server port.
 	Port *int `pulumi:"port"`
 	// libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.
 	Sslmode *string `pulumi:"sslmode"`
 	// Path of the CA bundle that signs the server certificate (verify-ca, verify-full).
 	Sslrootcert *string `pulumi:"sslrootcert"`
-	// Administrative role the provider logs in as.
+	// Administrative role the provider logs in as; with auth entra, the role of the server's Microsoft Entra administrator (its principal name).
 	Username string `pulumi:"username"`
 }
 
 // The set of arguments for constructing a Provider resource.
 type ProviderArgs struct {
+	// How the administrative role signs in: password (the default), or entra (a Microsoft Entra access token of the ambient Azure identity, sent as the password of each connection; needs sslmode verify-full except to a loopback address).
+	Auth pulumi.StringPtrInput
 	// Connection timeout in seconds.
 	ConnectTimeoutSeconds pulumi.IntPtrInput
 	// Database the provider connects to for cluster-wide objects (roles, databases, memberships) and the default database of the other resources.
 	Database pulumi.StringPtrInput
+	// Scope of the Microsoft Entra access token (auth entra); default https://ossrdbms-aad.database.windows.net/.default.
+	EntraScope pulumi.StringPtrInput
 	// Server host name or IP address (an Azure flexible server's FQDN in production).
 	Host pulumi.StringInput
-	// Password of the administrative role (a secret; never logged or returned).
-	Password pulumi.StringInput
+	// Password of the administrative role (a secret; never logged or returned). Required with auth password, refused with auth entra.
+	Password pulumi.StringPtrInput
 	// Server port.
 	Port pulumi.IntPtrInput
 	// libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.
 	Sslmode pulumi.StringPtrInput
 	// Path of the CA bundle that signs the server certificate (verify-ca, verify-full).
 	Sslrootcert pulumi.StringPtrInput
-	// Administrative role the provider logs in as.
+	// Administrative role the provider logs in as; with auth entra, the role of the server's Microsoft Entra administrator (its principal name).
 	Username pulumi.StringInput
 }
 
@@ -149,9 +158,19 @@ func (o ProviderOutput) ToProviderOutputWithContext(ctx context.Context) Provide
 	return o
 }
 
+// How the administrative role signs in: password (the default), or entra (a Microsoft Entra access token of the ambient Azure identity, sent as the password of each connection; needs sslmode verify-full except to a loopback address).
+func (o ProviderOutput) Auth() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Auth }).(pulumi.StringPtrOutput)
+}
+
 // Database the provider connects to for cluster-wide objects (roles, databases, memberships) and the default database of the other resources.
 func (o ProviderOutput) Database() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Database }).(pulumi.StringPtrOutput)
+}
+
+// Scope of the Microsoft Entra access token (auth entra); default https://ossrdbms-aad.database.windows.net/.default.
+func (o ProviderOutput) EntraScope() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.EntraScope }).(pulumi.StringPtrOutput)
 }
 
 // Server host name or IP address (an Azure flexible server's FQDN in production).
@@ -159,9 +178,9 @@ func (o ProviderOutput) Host() pulumi.StringOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringOutput { return v.Host }).(pulumi.StringOutput)
 }
 
-// Password of the administrative role (a secret; never logged or returned).
-func (o ProviderOutput) Password() pulumi.StringOutput {
-	return o.ApplyT(func(v *Provider) pulumi.StringOutput { return v.Password }).(pulumi.StringOutput)
+// Password of the administrative role (a secret; never logged or returned). Required with auth password, refused with auth entra.
+func (o ProviderOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Password }).(pulumi.StringPtrOutput)
 }
 
 // libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full.
@@ -174,7 +193,7 @@ func (o ProviderOutput) Sslrootcert() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Sslrootcert }).(pulumi.StringPtrOutput)
 }
 
-// Administrative role the provider logs in as.
+// Administrative role the provider logs in as; with auth entra, the role of the server's Microsoft Entra administrator (its principal name).
 func (o ProviderOutput) Username() pulumi.StringOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringOutput { return v.Username }).(pulumi.StringOutput)
 }

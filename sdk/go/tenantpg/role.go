@@ -24,6 +24,8 @@ type Role struct {
 	CreateDatabase pulumi.BoolPtrOutput `pulumi:"createDatabase"`
 	// CREATEROLE; default false.
 	CreateRole pulumi.BoolPtrOutput `pulumi:"createRole"`
+	// The Microsoft Entra principal the role signs in as (Azure Database for PostgreSQL with Microsoft Entra authentication): created with pgaadauth_create_principal_with_oid (never an Entra administrator, no MFA claim required), read back from the role's pgaadauth security label; such a role has no password and must be a login role.
+	EntraPrincipal EntraPrincipalPtrOutput `pulumi:"entraPrincipal"`
 	// INHERIT; default true.
 	Inherit pulumi.BoolPtrOutput `pulumi:"inherit"`
 	// LOGIN (true) or NOLOGIN (false, the default: an owner or group role).
@@ -110,6 +112,8 @@ type roleArgs struct {
 	CreateDatabase *bool `pulumi:"createDatabase"`
 	// CREATEROLE; default false.
 	CreateRole *bool `pulumi:"createRole"`
+	// The Microsoft Entra principal the role signs in as (Azure Database for PostgreSQL with Microsoft Entra authentication): created with pgaadauth_create_principal_with_oid (never an Entra administrator, no MFA claim required), read back from the role's pgaadauth security label; such a role has no password and must be a login role.
+	EntraPrincipal *EntraPrincipal `pulumi:"entraPrincipal"`
 	// INHERIT; default true.
 	Inherit *bool `pulumi:"inherit"`
 	// LOGIN (true) or NOLOGIN (false, the default: an owner or group role).
@@ -132,6 +136,8 @@ type RoleArgs struct {
 	CreateDatabase pulumi.BoolPtrInput
 	// CREATEROLE; default false.
 	CreateRole pulumi.BoolPtrInput
+	// The Microsoft Entra principal the role signs in as (Azure Database for PostgreSQL with Microsoft Entra authentication): created with pgaadauth_create_principal_with_oid (never an Entra administrator, no MFA claim required), read back from the role's pgaadauth security label; such a role has no password and must be a login role.
+	EntraPrincipal EntraPrincipalPtrInput
 	// INHERIT; default true.
 	Inherit pulumi.BoolPtrInput
 	// LOGIN (true) or NOLOGIN (false, the default: an owner or group role).
@@ -249,6 +255,11 @@ func (o RoleOutput) CreateDatabase() pulumi.BoolPtrOutput {
 // CREATEROLE; default false.
 func (o RoleOutput) CreateRole() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *Role) pulumi.BoolPtrOutput { return v.CreateRole }).(pulumi.BoolPtrOutput)
+}
+
+// The Microsoft Entra principal the role signs in as (Azure Database for PostgreSQL with Microsoft Entra authentication): created with pgaadauth_create_principal_with_oid (never an Entra administrator, no MFA claim required), read back from the role's pgaadauth security label; such a role has no password and must be a login role.
+func (o RoleOutput) EntraPrincipal() EntraPrincipalPtrOutput {
+	return o.ApplyT(func(v *Role) EntraPrincipalPtrOutput { return v.EntraPrincipal }).(EntraPrincipalPtrOutput)
 }
 
 // INHERIT; default true.

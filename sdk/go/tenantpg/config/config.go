@@ -11,6 +11,11 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+// How the administrative role signs in: password (the default), or entra (a Microsoft Entra access token of the ambient Azure identity, sent as the password of each connection; needs sslmode verify-full except to a loopback address).
+func GetAuth(ctx *pulumi.Context) string {
+	return config.Get(ctx, "tenantpg:auth")
+}
+
 // Connection timeout in seconds.
 func GetConnectTimeoutSeconds(ctx *pulumi.Context) int {
 	v, err := config.TryInt(ctx, "tenantpg:connectTimeoutSeconds")
@@ -33,12 +38,17 @@ func GetDatabase(ctx *pulumi.Context) string {
 	return value
 }
 
+// Scope of the Microsoft Entra access token (auth entra); default https://ossrdbms-aad.database.windows.net/.default.
+func GetEntraScope(ctx *pulumi.Context) string {
+	return config.Get(ctx, "tenantpg:entraScope")
+}
+
 // Server host name or IP address (an Azure flexible server's FQDN in production).
 func GetHost(ctx *pulumi.Context) string {
 	return config.Get(ctx, "tenantpg:host")
 }
 
-// Password of the administrative role (a secret; never logged or returned).
+// Password of the administrative role (a secret; never logged or returned). Required with auth password, refused with auth entra.
 func GetPassword(ctx *pulumi.Context) string {
 	return config.Get(ctx, "tenantpg:password")
 }
@@ -70,7 +80,7 @@ func GetSslrootcert(ctx *pulumi.Context) string {
 	return config.Get(ctx, "tenantpg:sslrootcert")
 }
 
-// Administrative role the provider logs in as.
+// Administrative role the provider logs in as; with auth entra, the role of the server's Microsoft Entra administrator (its principal name).
 func GetUsername(ctx *pulumi.Context) string {
 	return config.Get(ctx, "tenantpg:username")
 }
