@@ -300,15 +300,11 @@ func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, 
 	if err != nil {
 		return auto.Stack{}, err
 	}
-	program := t.Program
-	if program == nil {
-		program = emptyProgram
-	}
 	var s auto.Stack
 	if create {
-		s, err = auto.UpsertStackInlineSource(ctx, t.Stack, e.ProjectName(), program, wsOpts...)
+		s, err = auto.UpsertStackInlineSource(ctx, t.Stack, e.ProjectName(), t.program(), wsOpts...)
 	} else {
-		s, err = auto.SelectStackInlineSource(ctx, t.Stack, e.ProjectName(), program, wsOpts...)
+		s, err = auto.SelectStackInlineSource(ctx, t.Stack, e.ProjectName(), t.program(), wsOpts...)
 	}
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("open stack %s: %w", t.Stack, err)
@@ -324,18 +320,14 @@ func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, 
 // operationStack opens the stack for one operation with as few CLI processes as the backend
 // allows (see stackWorkspace): when the engine reads the backend itself, existence comes from the
 // checkpoint (no `stack select`), a missing stack is created with one `stack init`, plain config
-// is written to the settings file in-process (no `config set-all`) and outputs are read from the
-// checkpoint after an update. The returned presence is what the backend held before the
+// is written to the settings file in-process (no `config set-all`), and outputs and the history
+// entry after an operation are read from the backend. The returned presence is what the backend held before the
 // operation; done releases the backend reader.
 func (e *Engine) operationStack(ctx context.Context, t Target, create bool) (auto.Stack, stackPresence, func(), error) {
 	done := func() {}
 	wsOpts, err := e.workspaceOptions(t)
 	if err != nil {
 		return auto.Stack{}, presenceUnknown, done, err
-	}
-	program := t.Program
-	if program == nil {
-		program = emptyProgram
 	}
 	reader, err := statestore.Open(ctx, e.backendURL)
 	if err != nil {
@@ -349,7 +341,7 @@ func (e *Engine) operationStack(ctx context.Context, t Target, create bool) (aut
 	if err != nil {
 		presence = presenceUnknown
 	}
-	wsOpts = append(wsOpts, auto.Program(program))
+	wsOpts = append(wsOpts, auto.Program(t.program()))
 	if reader != nil {
 		cmd, _ := e.pulumiCommand() // checked by workspaceOptions
 		wsOpts = append(wsOpts, auto.Pulumi(historyCLI{PulumiCommand: cmd, state: reader,
@@ -403,6 +395,14 @@ func (n *notFoundError) Error() string { return "stack " + n.stack + " not found
 
 // emptyProgram stands in where an operation does not run the program (destroy, cancel).
 func emptyProgram(*pulumi.Context) error { return nil }
+
+// program is the target's program, or emptyProgram for operations that do not run one.
+func (t Target) program() pulumi.RunFunc {
+	if t.Program == nil {
+		return emptyProgram
+	}
+	return t.Program
+}
 
 // DataDir is where workspaces, PULUMI_HOME and engine-side records live.
 func (e *Engine) DataDir() string { return e.dataDir }

@@ -128,12 +128,13 @@ func writeStackConfig(ctx context.Context, ws auto.Workspace, stack string, cfg 
 		}
 	}
 	ps, err := ws.StackSettings(ctx, stack)
-	if err != nil {
+	switch {
+	case err == nil:
+	case settingsFileExists(ws.WorkDir(), stack):
+		return false, fmt.Errorf("read settings of %s: %w", stack, err)
+	default:
 		// No settings file yet (a stack created elsewhere, or from another checkout): the CLI
 		// starts one the same way.
-		if !errors.Is(err, os.ErrNotExist) && settingsFileExists(ws.WorkDir(), stack) {
-			return false, fmt.Errorf("read settings of %s: %w", stack, err)
-		}
 		ps = &workspace.ProjectStack{}
 	}
 	if ps.Config == nil {

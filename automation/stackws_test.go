@@ -85,6 +85,7 @@ func TestWriteStackConfig(t *testing.T) {
 		existing string // Pulumi.dev.yaml before, "" for none
 		cfg      auto.ConfigMap
 		written  bool
+		wantErr  bool
 		want     []string // lines the file must hold afterwards
 		unwanted []string
 	}{
@@ -102,6 +103,14 @@ func TestWriteStackConfig(t *testing.T) {
 			want: []string{"encryptionsalt: v1:c2FsdA==:v1:abc:def", "tenantctl:kubeconfig: /new",
 				"tenantctl:other: keep", "tenantctl:postgres: /pg.json"},
 			unwanted: []string{"/old"},
+		},
+		{
+			name:     "an unreadable settings file is an error, not a fresh start",
+			existing: "config: [unclosed\n",
+			cfg:      auto.ConfigMap{"tenantctl:kubeconfig": {Value: "/new"}},
+			wantErr:  true,
+			want:     []string{"config: [unclosed"},
+			unwanted: []string{"/new"},
 		},
 		{
 			name:     "a secret value is left to the CLI",
@@ -126,8 +135,8 @@ func TestWriteStackConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			written, err := writeStackConfig(ctx, ws, "dev", tt.cfg)
-			if err != nil {
-				t.Fatal(err)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
 			if written != tt.written {
 				t.Errorf("written = %v, want %v", written, tt.written)

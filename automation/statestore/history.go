@@ -35,12 +35,10 @@ func (u Update) Succeeded() bool { return u.Kind == "update" && u.Result == "suc
 // LastUpdates returns, for every stack of project with a history, its latest entry, by name: one
 // listing of the history folder and one read per stack (one query for all on postgres://).
 func (r *Reader) LastUpdates(ctx context.Context, project string) (map[string]Update, error) {
-	dir, err := r.stacksDir(ctx, project)
+	hist, err := r.historyDir(ctx, project)
 	if err != nil {
 		return nil, err
 	}
-	// The history folder mirrors the stacks folder: .pulumi/history[/<project>].
-	hist := path.Join(bookkeeping, "history") + strings.TrimPrefix(dir, path.Join(bookkeeping, "stacks"))
 	keys, err := r.s.listContaining(ctx, hist+"/", ".history.json")
 	if err != nil {
 		return nil, fmt.Errorf("list update history under %s: %w", hist, err)
@@ -126,11 +124,10 @@ func decodeUpdate(key string, data []byte) (Update, error) {
 // backend.UpdateInfo JSON, decompressed) and when it was recorded; an error wrapping ErrNoStack
 // when the stack has no history.
 func (r *Reader) LatestEntry(ctx context.Context, project, stack string) ([]byte, time.Time, error) {
-	dir, err := r.stacksDir(ctx, project)
+	hist, err := r.historyDir(ctx, project)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	hist := path.Join(bookkeeping, "history") + strings.TrimPrefix(dir, path.Join(bookkeeping, "stacks"))
 	keys, err := r.s.list(ctx, hist+"/"+stack+"/")
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("list update history of %s: %w", stack, err)
@@ -154,4 +151,14 @@ func (r *Reader) LatestEntry(ctx context.Context, project, stack string) ([]byte
 		return nil, time.Time{}, fmt.Errorf("update history of %s: %w", stack, err)
 	}
 	return data, time.Unix(0, bestNanos).UTC(), nil
+}
+
+// historyDir is where the project's update history lives: the history folder mirrors the stacks
+// folder (.pulumi/history[/<project>]).
+func (r *Reader) historyDir(ctx context.Context, project string) (string, error) {
+	dir, err := r.stacksDir(ctx, project)
+	if err != nil {
+		return "", err
+	}
+	return path.Join(bookkeeping, "history") + strings.TrimPrefix(dir, path.Join(bookkeeping, "stacks")), nil
 }
