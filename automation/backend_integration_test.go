@@ -102,7 +102,7 @@ func TestStateBackends(t *testing.T) {
 			passphrase := "pass-" + randomHex(8)
 			e := backendEngine(t, dataDir, backend, passphrase)
 			if backend.url == "" {
-				if want := "file://" + filepath.Join(dataDir, "state"); e.BackendURL() != want {
+				if want := "file://" + filepath.Join(dataDir, "state") + "?metadata=skip"; e.BackendURL() != want {
 					t.Errorf("default backend = %q, want %q", e.BackendURL(), want)
 				}
 			}
@@ -289,6 +289,14 @@ func checkStored(ctx context.Context, t *testing.T, b stateBackend, dataDir, sta
 	}
 	if checkpoint == nil {
 		t.Fatalf("no checkpoint of %s among the %d stored objects %v", stack, len(objects), keys(objects))
+	}
+	if b.url == "" {
+		// The default file backend is opened with metadata=skip: no go-cloud side files.
+		for name := range objects {
+			if strings.HasSuffix(name, ".attrs") {
+				t.Errorf("default file backend wrote the side file %s", name)
+			}
+		}
 	}
 	var vcp apitype.VersionedCheckpoint
 	var cp apitype.CheckpointV3

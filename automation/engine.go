@@ -42,6 +42,11 @@ type Engine struct {
 	cmd        auto.PulumiCommand
 	cmdErr     error
 	stackLocks sync.Map // stack name -> *sync.Mutex
+	// salt is the passphrase secrets state for stacks this engine creates in-process (see
+	// stackinit.go), minted for the passphrase whose digest is saltFor.
+	saltMu  sync.Mutex
+	salt    string
+	saltFor [32]byte
 }
 
 // SecretsConfig selects the stacks' secrets provider. The passphrase comes from an environment
@@ -154,7 +159,11 @@ func New(opts ...Option) (*Engine, error) {
 		e.parallel = 1
 	}
 	if e.backendURL == "" {
-		e.backendURL = "file://" + filepath.Join(e.dataDir, "state")
+		// metadata=skip: go-cloud's fileblob then writes no ".attrs" side file per object. Pulumi
+		// never reads them, and every checkpoint save lists the project's stack folder (pkg/backend/
+		// diy stackPath), so each side file is one more entry per stack in every save's listing —
+		// half the folder (docs/benchmarks.md, "State store size").
+		e.backendURL = "file://" + filepath.Join(e.dataDir, "state") + "?metadata=skip"
 	}
 	proj, err := workspace.LoadProjectBytes(tenantctl.ProjectYAML, "Pulumi.yaml", encoding.YAML)
 	if err != nil {
@@ -177,8 +186,11 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	proj.Plugins = &workspace.Plugins{Providers: providers}
 	e.project = *proj
-	if strings.HasPrefix(e.backendURL, "file://") {
-		if err := os.MkdirAll(strings.TrimPrefix(e.backendURL, "file://"), 0o700); err != nil {
+	switch dir, ok, err := statestore.FileBackendDir(e.backendURL); {
+	case err != nil:
+		return nil, err
+	case ok:
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("state dir: %w", err)
 		}
 	}
@@ -319,7 +331,7 @@ func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, 
 
 // operationStack opens the stack for one operation with as few CLI processes as the backend
 // allows (see stackWorkspace): when the engine reads the backend itself, existence comes from the
-// checkpoint (no `stack select`), a missing stack is created with one `stack init`, plain config
+// checkpoint (no `stack select`), a missing stack is created in-process (createStack), plain config
 // is written to the settings file in-process (no `config set-all`), and outputs and the history
 // entry after an operation are read from the backend. The returned presence is what the backend held before the
 // operation; done releases the backend reader.
@@ -358,11 +370,7 @@ func (e *Engine) operationStack(ctx context.Context, t Target, create bool) (aut
 	case presence == presenceMissing && !create:
 		return auto.Stack{}, presence, done, &notFoundError{stack: t.Stack}
 	case presence == presenceMissing:
-		s, err = auto.NewStack(ctx, t.Stack, sw)
-		if auto.IsCreateStack409Error(err) {
-			// another process created it since the read
-			s, err = auto.SelectStack(ctx, t.Stack, sw)
-		}
+		s, err = e.createStack(ctx, sw, reader, t.Stack)
 	case presence == presenceUnknown && create:
 		s, err = auto.UpsertStack(ctx, t.Stack, sw)
 	default:
@@ -381,6 +389,24 @@ func (e *Engine) operationStack(ctx context.Context, t Target, create bool) (aut
 		}
 	}
 	return s, presence, done, nil
+}
+
+// createStack creates a missing stack: in-process where the engine can (initStackInProcess),
+// else with `pulumi stack init`. A stack another process created since the backend was read is
+// selected instead, as `up` on an existing stack would.
+func (e *Engine) createStack(ctx context.Context, sw *stackWorkspace, r *statestore.Reader, stack string) (auto.Stack, error) {
+	switch err := e.initStackInProcess(ctx, sw, r, stack); {
+	case err == nil, errors.Is(err, statestore.ErrStackExists):
+		sw.known = true
+		return auto.SelectStack(ctx, stack, sw)
+	case !errors.Is(err, errInitByCLI):
+		return auto.Stack{}, err
+	}
+	s, err := auto.NewStack(ctx, stack, sw)
+	if auto.IsCreateStack409Error(err) {
+		s, err = auto.SelectStack(ctx, stack, sw)
+	}
+	return s, err
 }
 
 // IsNotFound reports whether err says a stack does not exist.

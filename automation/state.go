@@ -33,9 +33,9 @@ type LockInfo struct {
 
 // Locks returns the lock files of a stack in a file:// backend.
 func (e *Engine) Locks(stack string) ([]LockInfo, error) {
-	root, ok := strings.CutPrefix(e.backendURL, "file://")
-	if !ok {
-		return nil, nil
+	root, ok, err := statestore.FileBackendDir(e.backendURL)
+	if err != nil || !ok {
+		return nil, err
 	}
 	dir := filepath.Join(root, ".pulumi", "locks", "organization", e.ProjectName(), stack)
 	entries, err := os.ReadDir(dir)

@@ -17,22 +17,35 @@ import (
 // fileStore is a file:// backend: a folder on this machine.
 type fileStore struct{ root string }
 
-// openFile resolves file:// URLs as Pulumi does: file://~ is the home folder, and a query string
-// (file://DIR?no_tmp_dir=true) does not name the folder.
+// openFile opens the folder of a file:// URL.
 func openFile(backendURL string) (*fileStore, error) {
-	dir := strings.TrimPrefix(backendURL, "file://")
+	dir, _, err := FileBackendDir(backendURL)
+	if err != nil {
+		return nil, err
+	}
+	return &fileStore{root: dir}, nil
+}
+
+// FileBackendDir is the folder a file:// backend URL names, resolved as Pulumi resolves it:
+// file://~ is the home folder, and a query string (file://DIR?no_tmp_dir=true&metadata=skip)
+// does not name the folder. ok is false for any other scheme.
+func FileBackendDir(backendURL string) (dir string, ok bool, err error) {
+	dir, ok = strings.CutPrefix(backendURL, "file://")
+	if !ok {
+		return "", false, nil
+	}
 	dir, _, _ = strings.Cut(dir, "?")
 	if dir == "~" || strings.HasPrefix(dir, "~/") {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return nil, fmt.Errorf("file backend %s: %w", backendURL, err)
+			return "", true, fmt.Errorf("file backend %s: %w", backendURL, err)
 		}
 		dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
 	}
 	if dir == "" {
-		return nil, fmt.Errorf("file backend %q names no folder", backendURL)
+		return "", true, fmt.Errorf("file backend %q names no folder", backendURL)
 	}
-	return &fileStore{root: dir}, nil
+	return dir, true, nil
 }
 
 func (s *fileStore) path(key string) string { return filepath.Join(s.root, filepath.FromSlash(key)) }
@@ -123,3 +136,36 @@ func (s *fileStore) readKeys(ctx context.Context, keys []string) (map[string][]b
 }
 
 func (s *fileStore) Close() error { return nil }
+
+// create writes the object through a temporary file in the same folder and hard-links it to its
+// name: link(2) fails when the name exists, so the object appears whole and only once.
+func (s *fileStore) create(_ context.Context, key string, data []byte) (bool, error) {
+	final := s.path(key)
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o777); err != nil { // the folder mode go-cloud's fileblob uses
+		return false, err
+	}
+	tmp, err := os.CreateTemp(dir, ".tenantctl-create-*") // 0600, as fileblob's files
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	switch err := os.Link(tmp.Name(), final); {
+	case errors.Is(err, fs.ErrExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}

@@ -184,3 +184,25 @@ func decodeRow(key, doc string) ([]byte, error) {
 }
 
 func (s *postgresStore) Close() error { return s.db.Close() }
+
+// create inserts the row only if the key is free, in Pulumi's row shape (the bytes base64-encoded
+// in a JSON document). A table Pulumi has not created yet means a store it has not initialised:
+// ErrUnsupported, so the CLI creates the table with its own schema.
+func (s *postgresStore) create(ctx context.Context, key string, data []byte) (bool, error) {
+	doc, err := json.Marshal(struct {
+		Data string `json:"data"`
+	}{base64.StdEncoding.EncodeToString(data)})
+	if err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, "INSERT INTO "+s.table+" (key, data) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+		s.prefix+key, string(doc))
+	if undefinedTable(err) {
+		return false, fmt.Errorf("%w: table %s does not exist yet", ErrUnsupported, s.table)
+	}
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

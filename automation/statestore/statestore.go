@@ -8,7 +8,7 @@
 // check; reading the same checkpoints directly costs a file read or a row each. The layout read is
 // Pulumi's own (pkg/backend/diy): `.pulumi/meta.yaml` says whether stacks are project-scoped
 // (version 1: `.pulumi/stacks/<project>/<stack>.json`) or legacy (`.pulumi/stacks/<stack>.json`);
-// checkpoints may be gzip- or zstd-compressed; `.pulumi/locks/<project>/<stack>/` holds the lock of
+// checkpoints may be gzip- or zstd-compressed; `.pulumi/locks/organization/<project>/<stack>/` holds the lock of
 // an update in progress. Other backends (azblob://, the Pulumi Cloud) return ErrUnsupported and the
 // caller uses the CLI.
 package statestore
@@ -101,15 +101,21 @@ func (r *Reader) Stacks(ctx context.Context, project string) (map[string]Stack, 
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints under %s: %w", dir, err)
 	}
-	locks, err := r.s.list(ctx, path.Join(bookkeeping, "locks", project)+"/")
+	// An update holds .pulumi/locks/<stack's qualified name>/<lock>.json (pkg/backend/diy
+	// stackLockDir): organization/<project>/<stack> in the project-scoped layout, the bare stack
+	// name in the legacy one.
+	lockRoot := path.Join(bookkeeping, "locks", "organization", project) + "/"
+	if dir == path.Join(bookkeeping, "stacks") {
+		lockRoot = path.Join(bookkeeping, "locks") + "/"
+	}
+	locks, err := r.s.list(ctx, lockRoot)
 	if err != nil {
 		return nil, fmt.Errorf("list locks: %w", err)
 	}
 	locked := map[string]bool{}
 	for _, k := range locks {
-		// .pulumi/locks/<project>/<stack>/<lock>.json
-		parts := strings.Split(strings.TrimPrefix(k, path.Join(bookkeeping, "locks", project)+"/"), "/")
-		if len(parts) == 2 {
+		parts := strings.Split(strings.TrimPrefix(k, lockRoot), "/")
+		if len(parts) == 2 && strings.HasSuffix(parts[1], ".json") {
 			locked[parts[0]] = true
 		}
 	}
@@ -183,7 +189,7 @@ func decode(name, key string, data []byte) (Stack, error) {
 	if err := json.Unmarshal(data, &vcp); err != nil {
 		return s, fmt.Errorf("checkpoint of %s: %w", name, err)
 	}
-	if vcp.Version != 3 {
+	if vcp.Version > 3 || vcp.Version < 0 {
 		return s, fmt.Errorf("checkpoint of %s: version %d, this reader knows 3", name, vcp.Version)
 	}
 	var cp struct {
@@ -193,7 +199,12 @@ func decode(name, key string, data []byte) (Stack, error) {
 		return s, fmt.Errorf("checkpoint of %s: %w", name, err)
 	}
 	if len(cp.Latest) == 0 || string(cp.Latest) == "null" {
+		// `pulumi stack init` writes version 0 with no deployment: a stack never updated.
 		return s, nil
+	}
+	if vcp.Version != 3 {
+		// An older deployment format would need Pulumi's migration; no current CLI writes one.
+		return s, fmt.Errorf("checkpoint of %s: deployment of version %d, this reader knows 3", name, vcp.Version)
 	}
 	var head struct {
 		Manifest  apitype.ManifestV1 `json:"manifest"`

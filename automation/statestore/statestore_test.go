@@ -88,7 +88,8 @@ func TestFileLayouts(t *testing.T) {
 			".pulumi/stacks/tenantctl/tenant.b.dev.json.zst":                        zst(t, checkpoint(t, "tenant.b.dev", 2, at)),
 			".pulumi/stacks/tenantctl/tenant.c.dev.json":                            checkpoint(t, "tenant.c.dev", -1, at),
 			".pulumi/stacks/other/tenant.x.dev.json":                                checkpoint(t, "tenant.x.dev", 1, at),
-			".pulumi/locks/tenantctl/tenant.a.dev/1234.json":                        []byte("{}"),
+			".pulumi/locks/organization/tenantctl/tenant.a.dev/1234.json":           []byte("{}"),
+			".pulumi/locks/organization/other/tenant.b.dev/1234.json":               []byte("{}"), // another project's stack of that name
 			".pulumi/history/tenantctl/tenant.a.dev/tenant.a.dev-1.checkpoint.json": []byte("{}"),
 		},
 		want: map[string]summary{
@@ -100,10 +101,12 @@ func TestFileLayouts(t *testing.T) {
 	}, {
 		name: "legacy layout (meta version 0)",
 		files: map[string][]byte{
-			".pulumi/meta.yaml":                []byte("version: 0\n"),
-			".pulumi/stacks/platform.dev.json": checkpoint(t, "platform.dev", 1, at),
+			".pulumi/meta.yaml":                    []byte("version: 0\n"),
+			".pulumi/stacks/platform.dev.json":     checkpoint(t, "platform.dev", 1, at),
+			".pulumi/stacks/tenant.a.dev.json":     checkpoint(t, "tenant.a.dev", 1, at),
+			".pulumi/locks/tenant.a.dev/1234.json": []byte("{}"),
 		},
-		want: map[string]summary{"platform.dev": {1, at, false, true}},
+		want: map[string]summary{"platform.dev": {1, at, false, true}, "tenant.a.dev": {1, at, true, true}},
 	}, {
 		name:  "empty store",
 		files: map[string][]byte{},
@@ -238,7 +241,7 @@ func TestPostgresRows(t *testing.T) {
 	put("postgres/.pulumi/stacks/tenantctl/tenant.a_b.dev.json", checkpoint(t, "tenant.a_b.dev", 4, at))
 	put("postgres/.pulumi/stacks/tenantctl/platform.dev.json.gz", gz(t, checkpoint(t, "platform.dev", 16, at)))
 	put("postgres/.pulumi/stacks/tenantctlx/tenant.z.dev.json", checkpoint(t, "tenant.z.dev", 1, at))
-	put("postgres/.pulumi/locks/tenantctl/platform.dev/1.json", []byte("{}"))
+	put("postgres/.pulumi/locks/organization/tenantctl/platform.dev/1.json", []byte("{}"))
 	put("other/.pulumi/stacks/tenantctl/tenant.q.dev.json", checkpoint(t, "tenant.q.dev", 1, at))
 
 	r, err := Open(ctx, admin+"&table="+table)
