@@ -162,7 +162,7 @@ func New(opts ...Option) (*Engine, error) {
 		// metadata=skip: go-cloud's fileblob then writes no ".attrs" side file per object. Pulumi
 		// never reads them, and every checkpoint save lists the project's stack folder (pkg/backend/
 		// diy stackPath), so each side file is one more entry per stack in every save's listing —
-		// half the folder (docs/benchmarks.md, "State store size").
+		// half the folder (docs/benchmarks.md, "what a full state folder costs").
 		e.backendURL = "file://" + filepath.Join(e.dataDir, "state") + "?metadata=skip"
 	}
 	proj, err := workspace.LoadProjectBytes(tenantctl.ProjectYAML, "Pulumi.yaml", encoding.YAML)

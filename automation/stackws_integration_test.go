@@ -2,9 +2,12 @@ package automation
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -193,11 +196,23 @@ func compareWithCLI(ctx context.Context, t *testing.T, e *Engine, stack string) 
 // encrypts and decrypts a secret config value and secret outputs with the salt the engine
 // minted, lists the stack, and refuses another passphrase.
 func TestInProcessStackInit(t *testing.T) {
+	for _, backend := range []string{"file", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testInProcessStackInit(t, backend) })
+	}
+}
+
+func testInProcessStackInit(t *testing.T, backend string) {
 	ctx := context.Background()
 	dir := t.TempDir()
+	opts := []Option{WithToolchain(testenv.Toolchain(t)), WithDataDir(dir), WithParallel(1)}
+	var db *sql.DB
+	if backend == "postgres" {
+		var url string
+		url, db = testDatabase(t)
+		opts = append(opts, WithBackend(url))
+	}
 	newEngine := func(phrase string) *Engine {
-		e, err := New(WithToolchain(testenv.Toolchain(t)), WithDataDir(dir),
-			WithEnv(map[string]string{"PULUMI_CONFIG_PASSPHRASE": phrase}), WithParallel(1))
+		e, err := New(append(opts, WithEnv(map[string]string{"PULUMI_CONFIG_PASSPHRASE": phrase}))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,15 +235,26 @@ func TestInProcessStackInit(t *testing.T) {
 	if err := e.initStackInProcess(ctx, ws, r, "mine"); err != nil {
 		t.Fatalf("in-process init: %v", err)
 	}
-	stacks := filepath.Join(dir, "state", ".pulumi", "stacks", e.ProjectName())
-	cli, err := os.ReadFile(filepath.Join(stacks, "by-cli.json"))
-	if err != nil {
-		t.Fatal(err)
+	stored := func(stack string) []byte {
+		key := ".pulumi/stacks/" + e.ProjectName() + "/" + stack + ".json"
+		if db == nil {
+			b, err := os.ReadFile(filepath.Join(dir, "state", filepath.FromSlash(key)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		var doc struct{ Data []byte } // base64 in Pulumi's row document
+		var raw string
+		if err := db.QueryRowContext(ctx, "SELECT data::text FROM pulumi_state WHERE key LIKE '%/'||$1", key).Scan(&raw); err != nil {
+			t.Fatalf("row %s: %v", key, err)
+		}
+		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.Data
 	}
-	mine, err := os.ReadFile(filepath.Join(stacks, "mine.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli, mine := stored("by-cli"), stored("mine")
 	// Byte for byte the same but for the stack's name, the time and the salt.
 	var c, m struct {
 		Checkpoint struct {
@@ -379,4 +405,40 @@ func TestLockSeenWhileUpdating(t *testing.T) {
 	if l, n := locked(); l || n != 0 {
 		t.Errorf("after the update: Locked %v, %d lock files; want false, 0", l, n)
 	}
+}
+
+// testDatabase is a postgres:// state backend URL on a fresh database of the machine's
+// PostgreSQL (TENANTCTL_TEST_POSTGRES_URL), dropped at cleanup, and a connection to it.
+func testDatabase(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	admin := os.Getenv("TENANTCTL_TEST_POSTGRES_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	u, err := neturl.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminDB, err := sql.Open("postgres", admin)
+	if err == nil {
+		err = adminDB.Ping()
+	}
+	if err != nil {
+		t.Fatalf("postgres at %s: %v", u.Host, err)
+	}
+	name := fmt.Sprintf("tenantctl_init_%d", time.Now().UnixNano()) // generated: safe in DDL
+	if _, err := adminDB.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sql.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		adminDB.Close()
+	})
+	return u.String(), db
 }

@@ -116,8 +116,17 @@ func writeTable(w io.Writer, n int, parallels []int, byParallel map[int][]measur
 				cpuPerStack(a), cpuPerStack(b), benchkit.MiB(a.PeakRSS), benchkit.MiB(b.PeakRSS))
 		}
 		fmt.Fprintln(w)
+		if a := median(byParallel[base], func(m measurement) phase { return m.Up }); a.Busy > 0 {
+			// Where p_base already keeps a.Busy cores busy (the engine and what serves it: the
+			// local control plane, PostgreSQL), more workers can at best use the rest.
+			fmt.Fprintf(w, "During up the machine's %d cores were %.2f busy at p%d (the engine with the control plane and PostgreSQL serving it): a CPU-bound p%d is at most %.2fx faster.\n\n",
+				numCPU(), a.Busy, base, other, float64(numCPU())/a.Busy)
+		}
 	}
 }
+
+// numCPU is the machine's core count (a variable for the table's tests).
+var numCPU = runtime.NumCPU
 
 // cpuPerStack is the CPU an operation spent per stack (the platform stack counts as one): the
 // figure the provisioning goal (at most 1.5 CPU-s per new pool-tier stack) is stated in.
@@ -130,12 +139,12 @@ func cpuPerStack(p phase) string {
 
 // writeRuns lists every run, so the spread behind the medians shows.
 func writeRuns(w io.Writer, parallels []int, byParallel map[int][]measurement) {
-	fmt.Fprintln(w, "| parallel | run | up wall | destroy wall | up CPU | destroy CPU | up CPU/stack |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| parallel | run | up wall | destroy wall | up CPU | destroy CPU | up CPU/stack | cores busy during up |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, p := range parallels {
 		for i, m := range byParallel[p] {
-			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %s |\n", p, i+1, benchkit.Secs(m.Up.Wall), benchkit.Secs(m.Destroy.Wall),
-				benchkit.Secs(m.Up.CPU), benchkit.Secs(m.Destroy.CPU), cpuPerStack(m.Up))
+			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %s | %.2f |\n", p, i+1, benchkit.Secs(m.Up.Wall), benchkit.Secs(m.Destroy.Wall),
+				benchkit.Secs(m.Up.CPU), benchkit.Secs(m.Destroy.CPU), cpuPerStack(m.Up), m.Up.Busy)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 type phase struct {
 	Wall      time.Duration
 	CPU       time.Duration // user+sys of this process and the CLIs it waited for
+	Busy      float64       // cores busy on the whole machine (control plane and servers too)
 	PeakRSS   int64         // bytes, this process and its descendants without the cluster
 	Stacks    int
 	Resources int // resources created (up) or deleted (destroy)
@@ -96,13 +97,14 @@ func measure(ctx context.Context, tc toolchain.Toolchain, examples string, n, pa
 // timed runs one fleet operation and fails unless every stack succeeded.
 func timed(ctx context.Context, f *fleet.Fleet, op automation.Operation, sel fleet.Selection, counted string) (fleet.Outcome, phase, error) {
 	var p phase
-	cpu0 := benchkit.CPUTime()
+	cpu0, busy0 := benchkit.CPUTime(), benchkit.MachineBusy()
 	rss := benchkit.StartRSSSampler(250 * time.Millisecond)
 	start := time.Now()
 	out, err := f.Run(ctx, op, sel)
 	p.Wall = time.Since(start)
 	p.PeakRSS = rss.Stop()
 	p.CPU = benchkit.CPUTime() - cpu0
+	p.Busy = (benchkit.MachineBusy() - busy0).Seconds() / p.Wall.Seconds()
 	if err != nil {
 		return out, p, fmt.Errorf("%s: %w", op, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,4 +133,26 @@ func MeasureLoop(b *testing.B, objects int, extra map[string]float64, run func()
 	b.ReportMetric(float64(CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
 	b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "analysis-MiB")
+}
+
+// MachineBusy is the CPU time every process on the machine has used so far (the busy fields of
+// /proc/stat's "cpu" line: user, nice, system, irq, softirq, steal), 0 where there is none. Its
+// delta over a phase divided by the phase's wall time is how many cores were busy — the engine
+// and everything serving it (control plane, database server), which CPUTime leaves out.
+func MachineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system [idle iowait] irq softirq steal
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
