@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/connectsoft/tenantctl"
+	"github.com/connectsoft/tenantctl/automation/providerpool"
 	"github.com/connectsoft/tenantctl/automation/statestore"
 	"github.com/connectsoft/tenantctl/internal/toolchain"
 )
@@ -47,6 +48,11 @@ type Engine struct {
 	saltMu  sync.Mutex
 	salt    string
 	saltFor [32]byte
+	// providers keeps provider plugins running between operations of one scope (providers.go).
+	shareProviders  bool
+	providersMu     sync.Mutex
+	providers       *providerpool.Pool
+	providersClosed bool
 }
 
 // SecretsConfig selects the stacks' secrets provider. The passphrase comes from an environment
@@ -125,6 +131,10 @@ func WithPrincipal(p string) Option { return func(e *Engine) { e.principal = p }
 // WithProgress receives live progress events (resource counts per stack).
 func WithProgress(f func(Progress)) Option { return func(e *Engine) { e.progress = f } }
 
+// WithSharedProviders turns keeping provider plugins running between operations on (the
+// default) or off; with it off, the CLI starts every plugin for every operation.
+func WithSharedProviders(on bool) Option { return func(e *Engine) { e.shareProviders = on } }
+
 // DefaultDataDir is $TENANTCTL_DATA_DIR, else $XDG_DATA_HOME/tenantctl, else
 // ~/.local/share/tenantctl.
 func DefaultDataDir() string {
@@ -148,6 +158,8 @@ func New(opts ...Option) (*Engine, error) {
 		parallel: runtime.NumCPU(),
 		extraEnv: map[string]string{},
 		secrets:  SecretsConfig{Provider: "passphrase"},
+
+		shareProviders: true,
 	}
 	for _, o := range opts {
 		o(e)
@@ -278,8 +290,8 @@ func (e *Engine) workDir(stack string) string {
 }
 
 // workspaceOptions are a stack's local workspace settings: its own work dir, the shared
-// PULUMI_HOME, the cached CLI, the engine's environment and secrets provider.
-func (e *Engine) workspaceOptions(t Target) ([]auto.LocalWorkspaceOption, error) {
+// PULUMI_HOME, the cached CLI, the engine's environment plus extraEnv, and the secrets provider.
+func (e *Engine) workspaceOptions(t Target, extraEnv map[string]string) ([]auto.LocalWorkspaceOption, error) {
 	cmd, err := e.pulumiCommand()
 	if err != nil {
 		return nil, err
@@ -292,12 +304,16 @@ func (e *Engine) workspaceOptions(t Target) ([]auto.LocalWorkspaceOption, error)
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("pulumi home: %w", err)
 	}
+	env := e.env()
+	for k, v := range extraEnv { // the operation's own (a provider lease's endpoints)
+		env[k] = v
+	}
 	wsOpts := []auto.LocalWorkspaceOption{
 		auto.Project(e.project),
 		auto.WorkDir(wd),
 		auto.PulumiHome(home),
 		auto.Pulumi(cmd),
-		auto.EnvVars(e.env()),
+		auto.EnvVars(env),
 	}
 	if e.secrets.Provider != "" {
 		wsOpts = append(wsOpts, auto.SecretsProvider(e.secrets.Provider))
@@ -308,7 +324,7 @@ func (e *Engine) workspaceOptions(t Target) ([]auto.LocalWorkspaceOption, error)
 // stack opens (creating when needed) the stack with its own workspace, through the CLI. The
 // program is nil for operations that do not run it (destroy, cancel, export).
 func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, error) {
-	wsOpts, err := e.workspaceOptions(t)
+	wsOpts, err := e.workspaceOptions(t, nil)
 	if err != nil {
 		return auto.Stack{}, err
 	}
@@ -335,9 +351,9 @@ func (e *Engine) stack(ctx context.Context, t Target, create bool) (auto.Stack, 
 // is written to the settings file in-process (no `config set-all`), and outputs and the history
 // entry after an operation are read from the backend. The returned presence is what the backend held before the
 // operation; done releases the backend reader.
-func (e *Engine) operationStack(ctx context.Context, t Target, create bool) (auto.Stack, stackPresence, func(), error) {
+func (e *Engine) operationStack(ctx context.Context, t Target, create bool, env map[string]string) (auto.Stack, stackPresence, func(), error) {
 	done := func() {}
-	wsOpts, err := e.workspaceOptions(t)
+	wsOpts, err := e.workspaceOptions(t, env)
 	if err != nil {
 		return auto.Stack{}, presenceUnknown, done, err
 	}

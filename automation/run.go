@@ -56,6 +56,12 @@ type Target struct {
 	// Refresh reads every resource from the provider before an up or preview (pulumi up
 	// --refresh), so drift is part of what the update restores.
 	Refresh bool
+	// ProviderScope lets the operation run with provider plugins the engine keeps running
+	// between operations of the same scope (providers.go). Set it only where every operation
+	// of the scope configures its providers alike (the same cluster, the same server, the same
+	// settings): a provider process keeps what it learnt about its cluster. Empty: the CLI
+	// starts the plugins for this operation alone.
+	ProviderScope string
 }
 
 // ResourceChange is one step the engine planned or took.
@@ -190,10 +196,17 @@ func (e *Engine) RunOne(ctx context.Context, op Operation, t Target) Result {
 	return res
 }
 
-func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time.Time) Result {
-	res := Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op, Changes: map[string]int{}}
+func (e *Engine) runOnce(ctx context.Context, op Operation, t Target, start time.Time) (res Result) {
+	res = Result{Stack: t.Stack, TenantID: t.TenantID, Environment: t.Environment, Operation: op, Changes: map[string]int{}}
 	create := op == OpUp || op == OpPreview || op == OpDriftPreview
-	s, presence, done, err := e.operationStack(ctx, t, create)
+	var env map[string]string
+	if lease := e.providerLease(ctx, t.ProviderScope); lease != nil {
+		env = lease.Env()
+		// A provider of a failed or cancelled operation may be left cancelled or half
+		// configured: only a success returns it to the pool.
+		defer func() { lease.Release(res.Err == nil && ctx.Err() == nil) }()
+	}
+	s, presence, done, err := e.operationStack(ctx, t, create, env)
 	defer done()
 	if err != nil {
 		if !create && IsNotFound(err) {

@@ -345,7 +345,7 @@ func testInProcessStackInit(t *testing.T, backend string) {
 // mustOptions are the engine's workspace options for stack.
 func mustOptions(t *testing.T, e *Engine, stack string) []auto.LocalWorkspaceOption {
 	t.Helper()
-	opts, err := e.workspaceOptions(Target{Stack: stack})
+	opts, err := e.workspaceOptions(Target{Stack: stack}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

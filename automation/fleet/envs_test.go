@@ -8,8 +8,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/errkind"
 	"github.com/connectsoft/tenantctl/isolation"
+	"github.com/connectsoft/tenantctl/tenantplan"
 )
 
 func TestSelectionEnvironments(t *testing.T) {
@@ -60,5 +62,46 @@ func TestSelectWithSeveralEnvironments(t *testing.T) {
 	_, _, err = f.Select(Selection{All: true, Envs: []string{"dev", "qa"}})
 	if errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "--env qa: no such environment") {
 		t.Errorf("an unknown environment among several: %v", err)
+	}
+}
+
+// Tenant stacks share provider processes only with stacks whose providers are configured from
+// the same environment, config and platform outputs; platform stacks never do.
+func TestProviderScope(t *testing.T) {
+	st, err := isolation.Load(context.Background(), filepath.Join("..", "..", "examples", "tenants"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := New(&automation.Engine{}, st, "/kube/config")
+	dev := st.BindingsIn("dev")
+	if len(dev) < 2 {
+		t.Fatalf("examples have %d dev tenants, the test needs two", len(dev))
+	}
+	platform := tenantplan.ExpectedPlatformOutputs(st.Environment("dev"))
+	a, b := f.TenantTarget(dev[0], platform), f.TenantTarget(dev[1], platform)
+	if a.ProviderScope == "" || a.ProviderScope != b.ProviderScope {
+		t.Fatalf("two dev tenants: scopes %q and %q, want one non-empty scope", a.ProviderScope, b.ProviderScope)
+	}
+	if !strings.HasPrefix(a.ProviderScope, "tenants/dev/") {
+		t.Errorf("scope %q does not name its environment", a.ProviderScope)
+	}
+	if p := f.PlatformTarget(st.Environment("dev")); p.ProviderScope != "" {
+		t.Errorf("platform stack scope %q, want none", p.ProviderScope)
+	}
+	changed := platform
+	changed.SharedNamespace += "-new"
+	otherCluster := New(&automation.Engine{}, st, "/other/kubeconfig")
+	for name, got := range map[string]string{
+		"other platform outputs": f.TenantTarget(dev[0], changed).ProviderScope,
+		"other kubeconfig":       otherCluster.TenantTarget(dev[0], platform).ProviderScope,
+	} {
+		if got == a.ProviderScope {
+			t.Errorf("%s: same scope %q", name, got)
+		}
+	}
+	if prod := st.BindingsIn("prod"); len(prod) > 0 {
+		if got := f.TenantTarget(prod[0], tenantplan.ExpectedPlatformOutputs(st.Environment("prod"))).ProviderScope; got == a.ProviderScope {
+			t.Errorf("prod tenant shares dev's scope %q", got)
+		}
 	}
 }

@@ -5,6 +5,9 @@ package fleet
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -217,7 +220,27 @@ func (f *Fleet) tenantTarget(b *isolation.RuntimeTenantBinding, platform tenantp
 		Commit:      f.state.Commit,
 		Program:     withDigest(tenantProgram(tenantplan.Inputs{Binding: b, Env: env, Platform: platform}), d, err),
 		Config:      configMap(f.config()),
+		// Every tenant stack of the environment configures its providers from the same
+		// environment, config and platform outputs; platform stacks start their own (they
+		// create the CRDs a kept Kubernetes provider would not know about).
+		ProviderScope: f.providerScope(env, platform),
 	}, d, err
+}
+
+// providerScope names what the providers of env's tenant stacks are configured from: tenant
+// operations with the same scope may share provider processes (automation.Target.ProviderScope).
+// Anything it cannot render makes the scope empty, and the operation starts its own.
+func (f *Fleet) providerScope(env *isolation.Environment, platform tenantplan.PlatformOutputs) string {
+	h := sha256.New()
+	for _, v := range []any{env.Name(), env.Spec, f.config(), platform} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return "tenants/" + env.Name() + "/" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // platformProgram and tenantProgram pick the programs of the environment's target. Both targets

@@ -33,6 +33,7 @@ func runAudit(t *testing.T, args ...string) (string, string, int) {
 	cmd.SetErr(&bytes.Buffer{})
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
+	runExitHooks()
 	msg := ""
 	if err != nil {
 		msg = err.Error()

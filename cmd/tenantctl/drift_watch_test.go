@@ -29,6 +29,7 @@ func execTenantctl(t *testing.T, ctx context.Context, args ...string) (int, stri
 	cmd.SetErr(&stderr)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
+	runExitHooks()
 	if err != nil {
 		stderr.WriteString("tenantctl: " + err.Error() + "\n")
 	}

@@ -212,10 +212,15 @@ func (f *engineFlags) newEngine(progress func(automation.Progress), onAuditErr f
 	if f.dataDir != "" {
 		opts = append(opts, automation.WithDataDir(f.dataDir))
 	}
+	if v := os.Getenv("TENANTCTL_SHARED_PROVIDERS"); v == "0" || strings.EqualFold(v, "false") {
+		opts = append(opts, automation.WithSharedProviders(false))
+	}
 	e, err := automation.New(opts...)
 	if err != nil {
 		auditor.Close()
 		return nil, nil, exitcode.With(exitcode.Failed, err)
 	}
+	// The provider plugins the engine keeps running stop when the command returns.
+	atExit(e.Close)
 	return e, auditor, nil
 }

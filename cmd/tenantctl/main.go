@@ -7,14 +7,39 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
+
+// exitHooks run once the command has returned, before the process exits (os.Exit skips defers).
+var (
+	exitMu    sync.Mutex
+	exitHooks []func() error
+)
+
+// atExit registers f to run when the command returns.
+func atExit(f func() error) {
+	exitMu.Lock()
+	exitHooks = append(exitHooks, f)
+	exitMu.Unlock()
+}
+
+func runExitHooks() {
+	exitMu.Lock()
+	hooks := exitHooks
+	exitHooks = nil
+	exitMu.Unlock()
+	for _, f := range hooks {
+		_ = f()
+	}
+}
 
 func main() {
 	// SIGINT/SIGTERM cancel the context; running engine operations see it and stop cleanly.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCmd().ExecuteContext(ctx)
+	runExitHooks()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tenantctl:", err)
 	}

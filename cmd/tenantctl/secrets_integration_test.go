@@ -179,6 +179,7 @@ func inProcessCLI(stdout, stderr *bytes.Buffer) func(args ...string) int {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		err := cmd.ExecuteContext(ctx)
+		runExitHooks()
 		if err != nil {
 			fmt.Fprintln(stderr, "tenantctl:", err)
 		}
