@@ -2,14 +2,11 @@ package automation_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/azurite"
+	"github.com/connectsoft/tenantctl/internal/testenv"
 )
 
 // stateBackend is one state backend under test: the URL and environment the engine gets, and a
@@ -61,47 +59,13 @@ func azblobBackend(t *testing.T, _ string) stateBackend {
 	}
 }
 
-// postgresAdminURL is the server the postgres:// backend tests create their databases on.
-func postgresAdminURL() string {
-	if u := os.Getenv("TENANTCTL_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
 // postgresBackend creates a fresh database for the test and drops it at cleanup.
 func postgresBackend(t *testing.T, _ string) stateBackend {
-	admin, err := url.Parse(postgresAdminURL())
-	if err != nil {
-		t.Fatalf("TENANTCTL_TEST_POSTGRES_URL: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	adminDB, err := sql.Open("postgres", admin.String())
-	if err == nil {
-		err = adminDB.PingContext(ctx)
-	}
-	if err != nil {
-		prerequisiteMissing(t, fmt.Errorf("postgres at %s: %w", admin.Host, err))
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "tenantctl_test_" + hex.EncodeToString(b) // generated: safe to splice into DDL
-	if _, err := adminDB.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		defer adminDB.Close()
-		if _, err := adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	dbURL := *admin
-	dbURL.Path = "/" + name
+	dbURL, _ := testenv.StateDatabase(t, "tenantctl_test")
 	return stateBackend{
-		url: dbURL.String(),
+		url: dbURL,
 		read: func(ctx context.Context) (map[string][]byte, error) {
-			return readPostgresState(ctx, dbURL.String())
+			return readPostgresState(ctx, dbURL)
 		},
 	}
 }
@@ -156,16 +120,6 @@ func readTree(root string) (map[string][]byte, error) {
 		return nil
 	})
 	return out, err
-}
-
-// prerequisiteMissing follows internal/testenv's rule: fail, unless a developer outside CI opted
-// out with TENANTCTL_SKIP_INTEGRATION=1.
-func prerequisiteMissing(t *testing.T, err error) {
-	t.Helper()
-	if os.Getenv("TENANTCTL_SKIP_INTEGRATION") == "1" && os.Getenv("CI") != "true" {
-		t.Skipf("integration test skipped by TENANTCTL_SKIP_INTEGRATION=1: %v", err)
-	}
-	t.Fatalf("integration prerequisites: %v (outside CI set TENANTCTL_SKIP_INTEGRATION=1 to opt out)", err)
 }
 
 func TestMaskSecrets(t *testing.T) {

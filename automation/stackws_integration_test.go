@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -411,34 +409,5 @@ func TestLockSeenWhileUpdating(t *testing.T) {
 // PostgreSQL (TENANTCTL_TEST_POSTGRES_URL), dropped at cleanup, and a connection to it.
 func testDatabase(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	admin := os.Getenv("TENANTCTL_TEST_POSTGRES_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	u, err := neturl.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminDB, err := sql.Open("postgres", admin)
-	if err == nil {
-		err = adminDB.Ping()
-	}
-	if err != nil {
-		t.Fatalf("postgres at %s: %v", u.Host, err)
-	}
-	name := fmt.Sprintf("tenantctl_init_%d", time.Now().UnixNano()) // generated: safe in DDL
-	if _, err := adminDB.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := sql.Open("postgres", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		adminDB.Close()
-	})
-	return u.String(), db
+	return testenv.StateDatabase(t, "tenantctl_init")
 }

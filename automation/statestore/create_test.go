@@ -2,10 +2,8 @@ package statestore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/connectsoft/tenantctl/internal/testenv"
 )
 
 // TestCreateStackFile: a stack is created only in a store Pulumi has initialised in the
@@ -158,28 +158,13 @@ func TestCreateStackRace(t *testing.T) {
 // the bookkeeping Pulumi writes on first use.
 func postgresStoreURL(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv("TENANTCTL_TEST_POSTGRES_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	dbURL, db := testenv.StateDatabase(t, "statestore_create")
 	ctx := context.Background()
-	db, err := sql.Open("postgres", admin)
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("postgres: %v", err)
-		}
-		t.Skipf("postgres not reachable: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	table := fmt.Sprintf("statestore_create_%d", time.Now().UnixNano())
+	const table = "pulumi_state_test"
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Exec("DROP TABLE " + table) })
-	u, err := url.Parse(admin)
+	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/connectsoft/tenantctl/internal/testenv"
 )
 
 // checkpoint is a versioned checkpoint as Pulumi's DIY backend writes it, with n resources.
@@ -208,27 +209,14 @@ func TestUnsupportedBackends(t *testing.T) {
 // TestPostgresRows: the rows Pulumi's postgres backend writes (base64 in a JSON document, keys
 // under the URL's path), read by one query, against the machine's PostgreSQL.
 func TestPostgresRows(t *testing.T) {
-	admin := os.Getenv("TENANTCTL_TEST_POSTGRES_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	dbURL, db := testenv.StateDatabase(t, "statestore_rows")
 	ctx := context.Background()
-	db, err := sql.Open("postgres", admin)
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("postgres: %v", err)
-		}
-		t.Skipf("postgres not reachable: %v", err)
-	}
-	defer db.Close()
-	table := fmt.Sprintf("statestore_test_%d", time.Now().UnixNano())
+	const table = "pulumi_state_test"
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (key TEXT PRIMARY KEY, data JSON NOT NULL)"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Exec("DROP TABLE " + table) })
+	prefix := dbURL[strings.LastIndex(dbURL, "/")+1:]
+	prefix, _, _ = strings.Cut(prefix, "?")
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	put := func(key string, data []byte) {
 		doc, _ := json.Marshal(map[string]string{"data": base64.StdEncoding.EncodeToString(data)})
@@ -236,15 +224,15 @@ func TestPostgresRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The backend URL's path ("postgres") prefixes every key.
-	put("postgres/.pulumi/meta.yaml", []byte("version: 1\n"))
-	put("postgres/.pulumi/stacks/tenantctl/tenant.a_b.dev.json", checkpoint(t, "tenant.a_b.dev", 4, at))
-	put("postgres/.pulumi/stacks/tenantctl/platform.dev.json.gz", gz(t, checkpoint(t, "platform.dev", 16, at)))
-	put("postgres/.pulumi/stacks/tenantctlx/tenant.z.dev.json", checkpoint(t, "tenant.z.dev", 1, at))
-	put("postgres/.pulumi/locks/organization/tenantctl/platform.dev/1.json", []byte("{}"))
+	// The backend URL's path (the database) prefixes every key.
+	put(prefix+"/.pulumi/meta.yaml", []byte("version: 1\n"))
+	put(prefix+"/.pulumi/stacks/tenantctl/tenant.a_b.dev.json", checkpoint(t, "tenant.a_b.dev", 4, at))
+	put(prefix+"/.pulumi/stacks/tenantctl/platform.dev.json.gz", gz(t, checkpoint(t, "platform.dev", 16, at)))
+	put(prefix+"/.pulumi/stacks/tenantctlx/tenant.z.dev.json", checkpoint(t, "tenant.z.dev", 1, at))
+	put(prefix+"/.pulumi/locks/organization/tenantctl/platform.dev/1.json", []byte("{}"))
 	put("other/.pulumi/stacks/tenantctl/tenant.q.dev.json", checkpoint(t, "tenant.q.dev", 1, at))
 
-	r, err := Open(ctx, admin+"&table="+table)
+	r, err := Open(ctx, dbURL+"&table="+table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,12 +250,12 @@ func TestPostgresRows(t *testing.T) {
 	}
 
 	// History: the latest entry per stack, in two queries; '_' in a key is no wildcard.
-	put("postgres/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 10))
-	put("postgres/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000000.checkpoint.json", []byte("{}"))
-	put("postgres/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000009.history.json.gz", gz(t, historyInfo(t, "update", "failed", 20)))
-	put("postgres/.pulumi/history/tenantctl/platform.dev/platform.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 30))
-	put("postgres/.pulumi/history/tenantctlx/tenant.z.dev/tenant.z.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 40))
-	put("postgres/.pulumi/history/tenantctl/tenant.aXb.dev/tenant.aXb.dev-1700000000000000000.historyXjson", historyInfo(t, "update", "succeeded", 50))
+	put(prefix+"/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 10))
+	put(prefix+"/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000000.checkpoint.json", []byte("{}"))
+	put(prefix+"/.pulumi/history/tenantctl/tenant.a_b.dev/tenant.a_b.dev-1700000000000000009.history.json.gz", gz(t, historyInfo(t, "update", "failed", 20)))
+	put(prefix+"/.pulumi/history/tenantctl/platform.dev/platform.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 30))
+	put(prefix+"/.pulumi/history/tenantctlx/tenant.z.dev/tenant.z.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 40))
+	put(prefix+"/.pulumi/history/tenantctl/tenant.aXb.dev/tenant.aXb.dev-1700000000000000000.historyXjson", historyInfo(t, "update", "succeeded", 50))
 	put("other/.pulumi/history/tenantctl/tenant.q.dev/tenant.q.dev-1700000000000000000.history.json", historyInfo(t, "update", "succeeded", 60))
 	updates, err := r.LastUpdates(ctx, "tenantctl")
 	if err != nil {
@@ -282,7 +270,7 @@ func TestPostgresRows(t *testing.T) {
 	}
 
 	// Before Pulumi's first write the table does not exist: no stacks, no error.
-	fresh, err := Open(ctx, admin+"&table="+table+"_none")
+	fresh, err := Open(ctx, dbURL+"&table="+table+"_none")
 	if err != nil {
 		t.Fatal(err)
 	}
