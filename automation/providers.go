@@ -58,6 +58,8 @@ func (e *Engine) pluginEnv() []string {
 	for k, v := range e.env() {
 		env[k] = v
 	}
+	// the CLI's own PULUMI_HOME, which the workspace gives it (and so its plugins)
+	env["PULUMI_HOME"] = filepath.Join(e.dataDir, "pulumi-home")
 	for _, k := range []string{"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL",
 		"TENANTCTL_PASSPHRASE_FILE", providerpool.EnvVar} {
 		delete(env, k)
