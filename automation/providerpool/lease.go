@@ -50,15 +50,18 @@ type Lease struct {
 	released bool
 	held     []*process            // every process this lease took
 	free     map[string][]*process // held processes whose connection ended
-	conns    map[string]*connState // by the CLI side's address
+	conns    map[connID]*connState
 }
+
+// connID names a CLI connection: the plugin's endpoint and the CLI side's address. The address
+// alone is not enough: Linux gives connections to different ports the same local port.
+type connID struct{ plugin, remote string }
 
 // connState is one CLI connection and the process serving it, assigned on its first call.
 type connState struct {
-	mu     sync.Mutex
-	plugin string
-	proc   *process
-	ended  bool
+	mu    sync.Mutex
+	proc  *process
+	ended bool
 }
 
 // Env is what the CLI of the lease's operation needs in its environment:
@@ -105,7 +108,7 @@ func (l *Lease) serveEndpoint(name string) error {
 	srv := grpc.NewServer(
 		grpc.ForceServerCodec(rawCodec{}),
 		grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error { return l.relay(name, ss) }),
-		grpc.StatsHandler(connEnds{l}),
+		grpc.StatsHandler(connEnds{l, name}),
 		grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
 	)
 	l.servers[name] = srv
@@ -205,7 +208,7 @@ func (l *Lease) processFor(ctx context.Context, name string) (*process, error) {
 	if !ok {
 		return nil, errors.New("call without a peer")
 	}
-	key := p.Addr.String()
+	key := connID{name, p.Addr.String()}
 	l.mu.Lock()
 	if l.released {
 		l.mu.Unlock()
@@ -213,7 +216,7 @@ func (l *Lease) processFor(ctx context.Context, name string) (*process, error) {
 	}
 	cs := l.conns[key]
 	if cs == nil {
-		cs = &connState{plugin: name}
+		cs = &connState{}
 		l.conns[key] = cs
 	}
 	l.mu.Unlock()
@@ -235,7 +238,7 @@ func (l *Lease) processFor(ctx context.Context, name string) (*process, error) {
 
 // connEnded gives a connection's process back to the lease: a reconnect of the same provider
 // instance gets it again.
-func (l *Lease) connEnded(key string) {
+func (l *Lease) connEnded(key connID) {
 	l.mu.Lock()
 	cs := l.conns[key]
 	delete(l.conns, key)
@@ -275,7 +278,10 @@ func (l *Lease) process(name string) (*process, error) {
 }
 
 // connEnds tells the lease when a CLI connection closes.
-type connEnds struct{ l *Lease }
+type connEnds struct {
+	l      *Lease
+	plugin string
+}
 
 type connKey struct{}
 
@@ -285,8 +291,8 @@ func (c connEnds) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.
 
 func (c connEnds) HandleConn(ctx context.Context, s stats.ConnStats) {
 	if _, ok := s.(*stats.ConnEnd); ok {
-		if key, ok := ctx.Value(connKey{}).(string); ok {
-			c.l.connEnded(key)
+		if remote, ok := ctx.Value(connKey{}).(string); ok {
+			c.l.connEnded(connID{c.plugin, remote})
 		}
 	}
 }

@@ -188,7 +188,7 @@ func (p *Pool) Lease(op context.Context, scope string) (*Lease, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Lease{pool: p, scope: scope, op: op, ctx: ctx, cancel: cancel, servers: map[string]*grpc.Server{},
-		ports: map[string]int{}, free: map[string][]*process{}, conns: map[string]*connState{}}
+		ports: map[string]int{}, free: map[string][]*process{}, conns: map[connID]*connState{}}
 	names := make([]string, 0, len(p.plugins))
 	for name := range p.plugins {
 		names = append(names, name)

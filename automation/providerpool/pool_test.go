@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -413,4 +414,41 @@ func TestStopIdle(t *testing.T) {
 		t.Fatalf("after StopIdle the pool handed out %d, want the returned %d", got, heldPID)
 	}
 	l.Release(true)
+}
+
+// Linux may give the CLI's connections to two endpoints the same local port: each is still
+// served by a process of its own plugin.
+func TestSameLocalPortTwoPlugins(t *testing.T) {
+	p := fakePool(t, "serve")
+	l := lease(t, p, "env-a")
+	defer l.Release(true)
+	reuse := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	// a free local port to dial from
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reuse.LocalAddr = ln.Addr()
+	ln.Close()
+	pid := map[string]int{}
+	for _, plugin := range []string{"kubernetes", "tenantpg"} {
+		conn, err := grpc.NewClient("127.0.0.1:"+port(t, l, plugin), grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return reuse.DialContext(ctx, "tcp", addr) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c := &client{ResourceProviderClient: pulumirpc.NewResourceProviderClient(conn), conn: conn}
+		pid[plugin] = c.pid(t)
+	}
+	if pid["kubernetes"] == pid["tenantpg"] {
+		t.Fatalf("both plugins' connections from one local port were served by process %d", pid["kubernetes"])
+	}
 }
