@@ -17,7 +17,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/internal/azurite"
-	"github.com/connectsoft/tenantctl/internal/testenv"
+	"github.com/connectsoft/tenantctl/internal/testenv/statedb"
 )
 
 // stateBackend is one state backend under test: the URL and environment the engine gets, and a
@@ -61,7 +61,7 @@ func azblobBackend(t *testing.T, _ string) stateBackend {
 
 // postgresBackend creates a fresh database for the test and drops it at cleanup.
 func postgresBackend(t *testing.T, _ string) stateBackend {
-	dbURL, _ := testenv.StateDatabase(t, "tenantctl_test")
+	dbURL, _ := statedb.New(t, "tenantctl_test")
 	return stateBackend{
 		url: dbURL,
 		read: func(ctx context.Context) (map[string][]byte, error) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation/statestore"
 	"github.com/connectsoft/tenantctl/internal/testenv"
+	"github.com/connectsoft/tenantctl/internal/testenv/statedb"
 )
 
 // countingCLI records every pulumi command line the engine starts.
@@ -409,5 +410,5 @@ func TestLockSeenWhileUpdating(t *testing.T) {
 // PostgreSQL (TENANTCTL_TEST_POSTGRES_URL), dropped at cleanup, and a connection to it.
 func testDatabase(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	return testenv.StateDatabase(t, "tenantctl_init")
+	return statedb.New(t, "tenantctl_init")
 }

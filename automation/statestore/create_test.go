@@ -14,7 +14,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
-	"github.com/connectsoft/tenantctl/internal/testenv"
+	"github.com/connectsoft/tenantctl/internal/testenv/statedb"
 )
 
 // TestCreateStackFile: a stack is created only in a store Pulumi has initialised in the
@@ -158,7 +158,7 @@ func TestCreateStackRace(t *testing.T) {
 // the bookkeeping Pulumi writes on first use.
 func postgresStoreURL(t *testing.T) string {
 	t.Helper()
-	dbURL, db := testenv.StateDatabase(t, "statestore_create")
+	dbURL, db := statedb.New(t, "statestore_create")
 	ctx := context.Background()
 	const table = "pulumi_state_test"
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"); err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/connectsoft/tenantctl/internal/testenv"
+	"github.com/connectsoft/tenantctl/internal/testenv/statedb"
 )
 
 // checkpoint is a versioned checkpoint as Pulumi's DIY backend writes it, with n resources.
@@ -209,7 +209,7 @@ func TestUnsupportedBackends(t *testing.T) {
 // TestPostgresRows: the rows Pulumi's postgres backend writes (base64 in a JSON document, keys
 // under the URL's path), read by one query, against the machine's PostgreSQL.
 func TestPostgresRows(t *testing.T) {
-	dbURL, db := testenv.StateDatabase(t, "statestore_rows")
+	dbURL, db := statedb.New(t, "statestore_rows")
 	ctx := context.Background()
 	const table = "pulumi_state_test"
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (key TEXT PRIMARY KEY, data JSON NOT NULL)"); err != nil {

@@ -16,7 +16,7 @@ func PrivatePostgres(t testing.TB) *localpostgres.Instance {
 	t.Helper()
 	bin, err := localpostgres.FindBinDir()
 	if err != nil {
-		missing(t, err)
+		Missing(t, err)
 	}
 	dir, err := os.MkdirTemp("", "tctl-pg-")
 	if err != nil {

@@ -74,12 +74,14 @@ func Toolchain(t testing.TB) toolchain.Toolchain {
 	t.Helper()
 	tc := toolchain.Default()
 	if err := tc.CheckEngine(); err != nil {
-		missing(t, err)
+		Missing(t, err)
 	}
 	return tc
 }
 
-func missing(t testing.TB, err error) {
+// Missing reports a missing integration prerequisite: a failure, or a skip where a developer
+// outside CI opted out with TENANTCTL_SKIP_INTEGRATION=1.
+func Missing(t testing.TB, err error) {
 	t.Helper()
 	if skipAllowed() {
 		t.Skipf("integration test skipped by TENANTCTL_SKIP_INTEGRATION=1: %v", err)
@@ -92,7 +94,7 @@ func Cluster(t testing.TB) *localcluster.Cluster {
 	t.Helper()
 	c, err, missingTools := startCluster()
 	if missingTools != nil {
-		missing(t, missingTools)
+		Missing(t, missingTools)
 	}
 	if err != nil {
 		t.Fatalf("local cluster: %v", err)
@@ -126,7 +128,7 @@ func Postgres(t testing.TB) *localpostgres.Instance {
 	t.Helper()
 	in, err, missingTools := startPostgres()
 	if missingTools != nil {
-		missing(t, missingTools)
+		Missing(t, missingTools)
 	}
 	if err != nil {
 		t.Fatalf("local postgres: %v", err)

@@ -1,4 +1,7 @@
-package testenv
+// Package statedb gives a test a fresh database for postgres:// state on the machine's shared
+// PostgreSQL server. It is apart from testenv so that modules whose tests use testenv (provider/)
+// do not need the lib/pq driver.
+package statedb
 
 import (
 	"context"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq" // the driver Pulumi's postgres:// backend uses too
+
+	"github.com/connectsoft/tenantctl/internal/testenv"
 )
 
 // PostgresAdminURL is the machine's shared PostgreSQL server the postgres:// state backend is
@@ -23,11 +28,11 @@ func PostgresAdminURL() string {
 	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }
 
-// StateDatabase creates a fresh database named prefix_<random> on that server, for one test's
+// New creates a fresh database named prefix_<random> on that server, for one test's
 // postgres:// state, and drops it at cleanup. It returns the database's URL (the admin URL with
 // the database swapped in) and an open handle to it. An unreachable server is a missing
 // prerequisite: a failure in CI, a skip with TENANTCTL_SKIP_INTEGRATION=1.
-func StateDatabase(t testing.TB, prefix string) (string, *sql.DB) {
+func New(t testing.TB, prefix string) (string, *sql.DB) {
 	t.Helper()
 	admin, err := url.Parse(PostgresAdminURL())
 	if err != nil {
@@ -40,7 +45,7 @@ func StateDatabase(t testing.TB, prefix string) (string, *sql.DB) {
 		err = adminDB.PingContext(ctx)
 	}
 	if err != nil {
-		missing(t, fmt.Errorf("postgres at %s: %w", admin.Host, err))
+		testenv.Missing(t, fmt.Errorf("postgres at %s: %w", admin.Host, err))
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
