@@ -16,32 +16,25 @@ import (
 // where the rules that keep this safe are); the rest, and every operation when the pool cannot
 // be used, let the CLI start its own.
 
-// keepable are the plugins the engine keeps running. The tenantpg provider is not one: attached
-// to a kept process, the CLI recorded its configuration without the keys pulumi-go-provider's
-// CheckConfig adds (and without its version), so the next update replaced the provider and
-// with it every role and database of the stack (fleet TestProvisionExamplesLifecycle, second
-// up). Until that is understood, it is started by the CLI for every operation.
-var keepable = map[string]bool{"kubernetes": true}
+// keepable are the plugins the engine keeps running: both providers this project builds. A
+// provider is only keepable when a process that served one engine answers the next as a fresh
+// process would; tenantpg needed a fix for that (provider/tenantpg/reuse.go: pulumi-go-provider
+// keeps configuration state across engines, and a reused process replaced its own provider).
+var keepable = map[string]bool{"kubernetes": true, "tenantpg": true}
 
 // providerLease leases the engine's plugins for an operation in scope; nil when the target has
-// no scope, sharing is off, or the pool is closed (the CLI then starts the plugins itself).
+// no scope, sharing is off, the project has no keepable plugin, or the pool is closed (the CLI
+// then starts the plugins itself).
 func (e *Engine) providerLease(ctx context.Context, scope string) *providerpool.Lease {
 	if scope == "" || !e.shareProviders {
 		return nil
 	}
 	e.providersMu.Lock()
 	if e.providers == nil && !e.providersClosed {
-		var plugins []providerpool.Plugin
-		if e.project.Plugins != nil {
-			for _, p := range e.project.Plugins.Providers {
-				if !keepable[p.Name] {
-					continue
-				}
-				plugins = append(plugins, providerpool.Plugin{Name: p.Name, Path: filepath.Join(p.Path, "pulumi-resource-"+p.Name)})
+		if plugins := e.keptPlugins(); len(plugins) > 0 {
+			if pool, err := providerpool.New(plugins, providerpool.WithEnv(e.pluginEnv())); err == nil {
+				e.providers = pool
 			}
-		}
-		if pool, err := providerpool.New(plugins, providerpool.WithEnv(e.pluginEnv())); err == nil {
-			e.providers = pool
 		}
 	}
 	pool := e.providers
@@ -54,6 +47,20 @@ func (e *Engine) providerLease(ctx context.Context, scope string) *providerpool.
 		return nil
 	}
 	return l
+}
+
+// keptPlugins are the project's keepable provider plugins.
+func (e *Engine) keptPlugins() []providerpool.Plugin {
+	if e.project.Plugins == nil {
+		return nil
+	}
+	var plugins []providerpool.Plugin
+	for _, p := range e.project.Plugins.Providers {
+		if keepable[p.Name] {
+			plugins = append(plugins, providerpool.Plugin{Name: p.Name, Path: filepath.Join(p.Path, "pulumi-resource-"+p.Name)})
+		}
+	}
+	return plugins
 }
 
 // pluginEnv is the environment of a plugin the engine starts: what a plugin the CLI starts
@@ -81,25 +88,26 @@ func (e *Engine) pluginEnv() []string {
 	return out
 }
 
+// pool is the engine's provider pool; nil before the first shared operation.
+func (e *Engine) pool() *providerpool.Pool {
+	e.providersMu.Lock()
+	defer e.providersMu.Unlock()
+	return e.providers
+}
+
 // ProviderStats counts the provider plugins the engine started and reused (zero when none was
 // shared).
 func (e *Engine) ProviderStats() providerpool.Stats {
-	e.providersMu.Lock()
-	pool := e.providers
-	e.providersMu.Unlock()
-	if pool == nil {
-		return providerpool.Stats{}
+	if pool := e.pool(); pool != nil {
+		return pool.Stats()
 	}
-	return pool.Stats()
+	return providerpool.Stats{}
 }
 
 // StopIdleProviders stops the provider plugins no operation uses now and waits for them (their
 // CPU time then counts among this process's children); later operations start new ones.
 func (e *Engine) StopIdleProviders() {
-	e.providersMu.Lock()
-	pool := e.providers
-	e.providersMu.Unlock()
-	if pool != nil {
+	if pool := e.pool(); pool != nil {
 		pool.StopIdle()
 	}
 }
@@ -109,10 +117,9 @@ func (e *Engine) StopIdleProviders() {
 func (e *Engine) Close() error {
 	e.providersMu.Lock()
 	e.providersClosed = true
-	pool := e.providers
 	e.providersMu.Unlock()
-	if pool == nil {
-		return nil
+	if pool := e.pool(); pool != nil {
+		return pool.Close()
 	}
-	return pool.Close()
+	return nil
 }

@@ -2,6 +2,7 @@ package automation_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 
 	"github.com/connectsoft/tenantctl/automation"
 	"github.com/connectsoft/tenantctl/automation/providerpool"
+	"github.com/connectsoft/tenantctl/internal/localpostgres"
 	"github.com/connectsoft/tenantctl/internal/testenv"
+	"github.com/connectsoft/tenantctl/sdk/go/tenantpg"
 )
 
 // twoProviders is a program with two instances of the Kubernetes provider, configured apart
@@ -141,5 +144,100 @@ func TestSharedProviders(t *testing.T) {
 	}
 	if s := e.ProviderStats(); s.Running != 0 {
 		t.Errorf("after Close %d provider processes still run", s.Running)
+	}
+}
+
+// tenantData is a tenant's data objects on the local PostgreSQL through the tenantpg provider: an
+// owner role and a database it owns.
+func tenantData(pg *localpostgres.Instance, password, tenant string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		prov, err := tenantpg.NewProvider(ctx, "pg", &tenantpg.ProviderArgs{
+			Host: pulumi.String(pg.Host), Port: pulumi.IntPtr(pg.Port), Username: pulumi.String(pg.AdminRole),
+			Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput), Sslmode: pulumi.StringPtr("disable"),
+		})
+		if err != nil {
+			return err
+		}
+		owner, err := tenantpg.NewRole(ctx, "owner", &tenantpg.RoleArgs{Name: pulumi.String(tenant)}, pulumi.Provider(prov))
+		if err != nil {
+			return err
+		}
+		_, err = tenantpg.NewDatabase(ctx, "db", &tenantpg.DatabaseArgs{
+			Name: pulumi.String(tenant), Owner: owner.Name, ForceDestroy: pulumi.BoolPtr(true)}, pulumi.Provider(prov))
+		return err
+	}
+}
+
+// TestSharedTenantPGProvider: one kept tenantpg process serves the updates of several stacks,
+// and an existing stack's next update through it changes nothing. A reused process used to
+// replace its own provider resource there, and with it every role and database of the stack
+// (provider/tenantpg/reuse.go).
+func TestSharedTenantPGProvider(t *testing.T) {
+	e := newEngine(t, automation.WithParallel(1))
+	t.Cleanup(func() { _ = e.Close() })
+	pg := testenv.Postgres(t)
+	password, err := pg.Password()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	var targets []automation.Target
+	for range 3 {
+		name := strings.ReplaceAll(testenv.UniqueName("kept_pg"), "-", "_")
+		targets = append(targets, automation.Target{Stack: strings.ReplaceAll(name, "_", "-"),
+			Program: tenantData(pg, password, name), ProviderScope: "env-pg"})
+	}
+	for _, r := range e.Run(ctx, automation.OpUp, targets) {
+		if r.Err != nil {
+			t.Fatalf("up %s: %v", r.Stack, r.Err)
+		}
+		if diff := cmp.Diff(map[string]int{"create": 2}, r.Changes); diff != "" {
+			t.Errorf("up %s changes (-want +got):\n%s", r.Stack, diff)
+		}
+	}
+	// the second and third stacks' first update, and then every stack's second, on one process
+	for _, r := range e.Run(ctx, automation.OpUp, targets) {
+		if r.Err != nil {
+			t.Fatalf("second up %s: %v", r.Stack, r.Err)
+		}
+		if r.ChangeCount() != 0 {
+			t.Errorf("second up %s through the kept provider changed %v; want nothing", r.Stack, r.Changes)
+		}
+	}
+	s := e.ProviderStats()
+	s.Running = 0
+	if diff := cmp.Diff(providerpool.Stats{Started: 1, Reused: 5}, s); diff != "" {
+		t.Errorf("pool after six ups (-want +got):\n%s", diff)
+	}
+
+	conn, err := pg.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	count := func() int {
+		var n int
+		names := make([]string, 0, len(targets))
+		for _, tg := range targets {
+			names = append(names, strings.ReplaceAll(tg.Stack, "-", "_"))
+		}
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+			WHERE d.datname = ANY($1) AND r.rolname = d.datname`, names).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != len(targets) {
+		t.Errorf("%d of %d tenant databases owned by their role after the ups", n, len(targets))
+	}
+	for _, r := range e.Run(ctx, automation.OpDestroy, targets) {
+		if r.Err != nil {
+			t.Errorf("destroy %s: %v", r.Stack, r.Err)
+		}
+	}
+	if n := count(); n != 0 {
+		t.Errorf("%d tenant databases left after destroy through the kept provider", n)
 	}
 }

@@ -48,7 +48,8 @@ type tokenSource struct {
 	now    func() time.Time
 }
 
-// entraTokens is the process's token source (the provider is one process per engine run).
+// entraTokens is the process's token source, shared by the engines a kept process serves one
+// after another: the identity is the process's environment, the same for all of them.
 var entraTokens = newTokenSource()
 
 func newTokenSource() *tokenSource {

@@ -27,11 +27,18 @@ const GoImportPath = "github.com/connectsoft/tenantctl/sdk/go/tenantpg"
 
 // New builds the provider.
 func New() (p.Provider, error) {
-	prov, err := build()
+	prov, _, err := newProvider()
+	return prov, err
+}
+
+// newProvider builds the provider and returns the configuration it decodes into.
+func newProvider() (p.Provider, *Config, error) {
+	cfg := &Config{}
+	prov, err := build(cfg)
 	if err != nil {
-		return prov, err
+		return prov, nil, err
 	}
-	return keepUnknownInputs(prov), nil
+	return reusable(keepUnknownInputs(prov), cfg), cfg, nil
 }
 
 // keepUnknownInputs works around infer (v1.5.0) returning an input that is both unknown and secret
@@ -66,7 +73,7 @@ func keepUnknownInputs(prov p.Provider) p.Provider {
 	return prov
 }
 
-func build() (p.Provider, error) {
+func build(cfg *Config) (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithDisplayName("tenantctl PostgreSQL data layer").
 		WithDescription("Roles, databases, schemas, shared tables, grants, default privileges, row-level security, policies and memberships on PostgreSQL, read back live from the catalog; generated passwords kept in the state.").
@@ -76,7 +83,7 @@ func build() (p.Provider, error) {
 		WithLicense("Apache-2.0").
 		WithGoImportPath(GoImportPath).
 		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"tenantpg": "index"}).
-		WithConfig(infer.Config(&Config{})).
+		WithConfig(infer.Config(cfg)).
 		WithResources(
 			infer.Resource(&Role{}),
 			infer.Resource(&Database{}),
