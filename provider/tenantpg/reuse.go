@@ -16,7 +16,7 @@ import (
 // places, and each makes a reused process answer differently from a fresh one:
 //
 //   - The configuration is decoded into one receiver for the life of the process, by CheckConfig
-//     and DiffConfig as well as Configure, and decoding leaves fields the inputs do not name as
+//     as well as Configure, and decoding leaves fields the inputs do not name as
 //     they were: a key the next engine's config leaves out would keep the earlier engine's value,
 //     in what CheckConfig returns (and so in the state) and in the connection settings.
 //   - DiffConfig compares the new inputs, stripped of "version" and the "__"-keys infer itself
@@ -26,9 +26,10 @@ import (
 //     old inputs still hold those keys, so a reused process saw them "deleted" and replaced the
 //     provider, and with it every role and database of the stack.
 //
-// reusable makes every config call start from what a fresh process has: CheckConfig and
-// DiffConfig run on a zero receiver and leave the configured one as it was, Configure starts
-// from zero, and DiffConfig always gets the old inputs a fresh process rebuilds.
+// reusable makes every config call start from what a fresh process has: CheckConfig runs on a
+// zero receiver and leaves the configured one as it was (the engine checks a provider's config
+// on an instance it has just loaded, never on one serving resources), Configure starts from
+// zero, and DiffConfig always gets the old inputs a fresh process rebuilds.
 func reusable(prov p.Provider, cfg *Config) p.Provider {
 	var mu sync.Mutex // the config calls of one engine come one at a time; this keeps it so
 	scratch := func() func() {
@@ -47,8 +48,10 @@ func reusable(prov p.Provider, cfg *Config) p.Provider {
 		}
 	}
 	if diff := prov.DiffConfig; diff != nil {
+		// infer's DiffConfig decodes into the receiver only for a config with a custom Diff
+		// (Config has none), so it runs on the configured one: the engine may diff on a provider
+		// instance that is serving resource operations (a delete-before-replace fan-out).
 		prov.DiffConfig = func(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
-			defer scratch()()
 			req.OldInputs = configInputs(req.State)
 			return diff(ctx, req)
 		}
