@@ -117,8 +117,9 @@ func (e *Engine) StopIdleProviders() {
 func (e *Engine) Close() error {
 	e.providersMu.Lock()
 	e.providersClosed = true
+	pool := e.providers
 	e.providersMu.Unlock()
-	if pool := e.pool(); pool != nil {
+	if pool != nil {
 		return pool.Close()
 	}
 	return nil
